@@ -1,0 +1,137 @@
+# migkit — libvirt live-migration hook and helpers.
+# Plain make: all paths in one place, DESTDIR only at install time, V=1 for
+# verbose output, O=<dir> for a separate build directory, SANITIZE=1 for an
+# ASan+UBSan build.
+
+VERSION      := 0.1.0
+PREFIX       ?= /usr
+ifeq ($(PREFIX),/usr)
+SYSCONFDIR   ?= /etc
+LOCALSTATEDIR ?= /var
+else
+SYSCONFDIR   ?= $(PREFIX)/etc
+LOCALSTATEDIR ?= $(PREFIX)/var
+endif
+BINDIR       ?= $(PREFIX)/bin
+SBINDIR      ?= $(PREFIX)/sbin
+LIBEXECDIR   ?= $(PREFIX)/libexec
+DATADIR      ?= $(PREFIX)/share
+MANDIR       ?= $(DATADIR)/man
+UNITDIR      ?= $(PREFIX)/lib/systemd/system
+HOOKSDIR     ?= $(SYSCONFDIR)/libvirt/hooks
+CONFDIR      ?= $(SYSCONFDIR)/migkit
+STATEDIR     ?= $(LOCALSTATEDIR)/lib/migkit
+PKGLIBEXECDIR = $(LIBEXECDIR)/migkit
+
+O            ?= build
+SANITIZE     ?= 0
+WERROR       ?= 1
+
+CC           ?= cc
+PKG_CONFIG   ?= pkg-config
+PKGS         := libxml-2.0 inih mount libmnl
+
+WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+            -Wno-unused-parameter -Wno-missing-field-initializers
+ifeq ($(WERROR),1)
+WARNINGS += -Werror
+endif
+CFLAGS   ?= -O2 -g
+ifeq ($(SANITIZE),1)
+CFLAGS   += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=address,undefined
+endif
+BASE_CFLAGS := -std=gnu11 $(WARNINGS) -fPIE -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
+               -MMD -MP -Ilib \
+               -DMIGKIT_VERSION='"$(VERSION)"' \
+               -DMIGKIT_CONFIG_PATH='"$(CONFDIR)/migkit.conf"' \
+               -DMIGKIT_STATE_DIR='"$(STATEDIR)"' \
+               $(shell $(PKG_CONFIG) --cflags $(PKGS))
+BASE_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
+LIBS         := $(shell $(PKG_CONFIG) --libs $(PKGS))
+TEST_LIBS    := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' $(1) $(2);
+endif
+
+LIB_SRCS   := $(wildcard lib/*.c)
+LIB_OBJS   := $(LIB_SRCS:%.c=$(O)/%.o)
+HELPER_SRCS := $(wildcard helpers/*.c)
+HELPERS    := $(HELPER_SRCS:helpers/%.c=$(O)/%)
+BINS       := $(O)/migkit-hook $(HELPERS)
+TEST_SRCS  := $(wildcard tests/unit/test-*.c)
+TESTS      := $(TEST_SRCS:tests/unit/%.c=$(O)/tests/%)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCHES    := $(BENCH_SRCS:bench/%.c=$(O)/bench/%)
+
+all: $(BINS)
+
+# Rebuild everything when flags or install paths change (as git does).
+FLAGS_STR := $(CC) $(BASE_CFLAGS) $(CFLAGS) $(BASE_LDFLAGS) $(LDFLAGS) $(LIBS)
+$(O)/.flags: FORCE
+	@mkdir -p $(O)
+	@echo '$(FLAGS_STR)' | cmp -s - $@ || echo '$(FLAGS_STR)' > $@
+
+$(O)/%.o: %.c $(O)/.flags
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)$(CC) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(O)/libmigkit.a: $(LIB_OBJS)
+	$(call msg,AR,$@)rm -f $@ && ar rcs $@ $^
+
+$(O)/migkit-hook: $(O)/hooks/qemu.o $(O)/libmigkit.a
+	$(call msg,LINK,$@)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(O)/%: $(O)/helpers/%.o $(O)/libmigkit.a
+	$(call msg,LINK,$@)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(LIBS_$*)
+
+$(O)/tests/%: $(O)/tests/unit/%.o $(O)/libmigkit.a
+	@mkdir -p $(dir $@)
+	$(call msg,LINK,$@)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS) $(TEST_LDFLAGS_$*)
+
+$(O)/bench/%: $(O)/bench/%.o
+	$(call msg,LINK,$@)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(BENCH_LIBS_$*)
+
+BENCH_LIBS_empty-xml2 = $(shell $(PKG_CONFIG) --libs libxml-2.0)
+
+tests: $(BINS) $(TESTS)
+
+# The README's test command. Installs missing build dependencies first.
+check:
+	@scripts/install-deps
+	@tests/run-all
+
+# Unit and hook tests against one build directory (no lab, no deps step).
+check-quick: tests
+	@tests/run-suite $(O)
+
+bench: $(BINS) $(BENCHES)
+	@bench/run $(O)
+
+demo:
+	@scripts/install-deps --lab
+	@tests/lab/demo
+
+install: all
+	install -d $(DESTDIR)$(PKGLIBEXECDIR) $(DESTDIR)$(HOOKSDIR)/qemu.d $(DESTDIR)$(CONFDIR)
+	install -d -m 0700 $(DESTDIR)$(STATEDIR)
+	install -m 0755 $(O)/migkit-hook $(DESTDIR)$(PKGLIBEXECDIR)/migkit-hook
+	ln -sfn $(PKGLIBEXECDIR)/migkit-hook $(DESTDIR)$(HOOKSDIR)/qemu.d/50-migkit
+	install -m 0644 conf/migkit.conf $(DESTDIR)$(CONFDIR)/migkit.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(HOOKSDIR)/qemu.d/50-migkit $(DESTDIR)$(PKGLIBEXECDIR)/migkit-hook
+	-rmdir $(DESTDIR)$(PKGLIBEXECDIR)
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all tests check check-quick bench demo install uninstall clean FORCE
+.SECONDARY:
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

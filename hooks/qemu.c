@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* migkit-hook: libvirt's qemu hook.
+ *
+ * libvirt runs it as `qemu <domain> <op> <subop> <extra>` with the domain
+ * XML on stdin and waits for it. On `migrate begin` whatever it prints
+ * replaces the incoming XML (nothing printed = unchanged). It must be fast,
+ * never call libvirt, never run a shell, never fail `reconnect`, and never
+ * run past its deadline. */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "deadline.h"
+#include "dest.h"
+#include "domxml.h"
+#include "log.h"
+#include "util.h"
+
+enum {
+        EXIT_OK = 0,
+        EXIT_FAIL = 1,  /* makes libvirt abort the operation and show our stderr */
+        EXIT_USAGE = 2,
+};
+
+struct hook_ctx {
+        const char *domain, *op, *subop, *extra;
+        struct mk_config cfg;
+        struct domxml *dom;
+        FILE *report;   /* dry-run */
+};
+
+static int read_domain(struct hook_ctx *c)
+{
+        _cleanup_free_ char *xml = NULL, *err = NULL;
+        ssize_t n = read_full_fd(STDIN_FILENO, c->cfg.max_xml_bytes, &xml);
+        if (n == -EFBIG)
+                return log_error("domain %s: domain XML on stdin is larger than [hook] max-xml-size (%zu bytes); "
+                                 "refusing it, nothing was changed", c->domain, c->cfg.max_xml_bytes);
+        if (n < 0)
+                return log_error_errno((int)n, "domain %s: cannot read the domain XML from stdin: %m", c->domain);
+        if (n == 0)
+                return log_error("domain %s: no domain XML on stdin", c->domain);
+        int r = domxml_parse(xml, (size_t)n, &c->dom, &err);
+        if (r < 0)
+                return log_error("domain %s: %s; nothing was changed", c->domain, err ? err : "cannot parse the domain XML");
+        if (!streq(c->domain, "-") && !streq(c->dom->name, c->domain))
+                return log_error("domain %s: the XML on stdin names domain '%s'; refusing a mismatched call",
+                                 c->domain, c->dom->name);
+        return 0;
+}
+
+/* Destination of an incoming migration: prepare everything the guest needs
+ * and rewrite the XML if the config drive is missing here. */
+static int op_migrate_begin(struct hook_ctx *c)
+{
+        struct dest d = { .cfg = &c->cfg, .dom = c->dom, .report = c->report };
+        int r = dest_plan(&d, true);
+        if (r == 0)
+                r = dest_apply(&d, true, true);
+        if (r == 0 && d.xml_changed) {
+                _cleanup_free_ char *out = NULL;
+                size_t len;
+                r = domxml_format(c->dom, &out, &len);
+                if (r < 0)
+                        r = log_error_errno(r, "domain %s: cannot format the rewritten XML: %m", c->dom->name);
+                else if (!c->report && (write_all(STDOUT_FILENO, out, len) < 0))
+                        r = log_error_errno(errno, "domain %s: cannot write the rewritten XML: %m", c->dom->name);
+                else if (c->report && log_get_verbose() > 0)
+                        fprintf(c->report, "rewritten XML:\n%s", out);
+        }
+        dest_done(&d);
+        return r;
+}
+
+/* Any start, incoming or not: the bridges must exist (e.g. after a reboot).
+ * Never prints XML. */
+static int op_prepare_begin(struct hook_ctx *c)
+{
+        struct dest d = { .cfg = &c->cfg, .dom = c->dom, .report = c->report };
+        int r = dest_plan(&d, false);
+        if (r == 0)
+                r = dest_apply(&d, false, false);
+        dest_done(&d);
+        return r;
+}
+
+static const struct handler {
+        const char *op, *subop;
+        int (*fn)(struct hook_ctx *c);
+} handlers[] = {
+        { "migrate", "begin", op_migrate_begin },
+        { "prepare", "begin", op_prepare_begin },
+};
+
+static const struct handler *find_handler(const char *op, const char *subop)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(handlers); i++)
+                if (streq(handlers[i].op, op) && (!subop || streq(handlers[i].subop, subop)))
+                        return &handlers[i];
+        return NULL;
+}
+
+static int load_config(struct hook_ctx *c, const char *path)
+{
+        _cleanup_free_ char *err = NULL;
+        int r = config_load(&c->cfg, path, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s; check it with: migkit-hook --check-config", err ? err : "cannot load the configuration");
+        return 0;
+}
+
+static int run_handler(struct hook_ctx *c, const struct handler *h)
+{
+        static const char overrun[] = "migkit-hook: error: deadline ([hook] deadline) exceeded; giving up, "
+                                      "what was created so far is in the journal\n";
+        int r;
+
+        deadline_start(c->cfg.hook_deadline_ms);
+        r = deadline_arm_watchdog(500, EXIT_FAIL, overrun);
+        if (r < 0)
+                return log_error_errno(r, "cannot arm the deadline watchdog: %m");
+        r = read_domain(c);
+        if (r < 0)
+                return r;
+        return h->fn(c);
+}
+
+static int hook_main(int argc, char **argv)
+{
+        struct hook_ctx c = { .domain = argv[1], .op = argv[2], .subop = argv[3], .extra = argv[4] };
+        const struct handler *h = find_handler(c.op, c.subop);
+        int r;
+
+        (void)argc;
+        if (!h)
+                return EXIT_OK; /* reconnect, started, stopped, ...: nothing to do, never fail */
+        log_open("migkit-hook", isatty(STDERR_FILENO) ? 1 : 0, true);
+        r = load_config(&c, NULL);
+        if (r == 0)
+                r = run_handler(&c, h);
+        domxml_free(c.dom);
+        config_free(&c.cfg);
+        return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+static void usage(FILE *f)
+{
+        fprintf(f,
+                "Usage: migkit-hook DOMAIN OP SUBOP EXTRA   (as libvirt runs it, domain XML on stdin)\n"
+                "       migkit-hook --check-config [FILE]\n"
+                "       migkit-hook --dump-config [FILE]\n"
+                "       migkit-hook --dry-run OP [SUBOP] [-v] < domain.xml\n"
+                "\n"
+                "libvirt qemu hook of migkit: prepares this host for incoming live migrations.\n"
+                "\n"
+                "  -c, --check-config   validate the configuration (default $MIGKIT_CONFIG or\n"
+                "                       " MIGKIT_CONFIG_PATH ") and exit\n"
+                "      --dump-config    print the effective configuration\n"
+                "  -n, --dry-run        print what OP (migrate or prepare) would do for the\n"
+                "                       domain XML on stdin, touching nothing; with -v also\n"
+                "                       print the rewritten XML\n"
+                "  -v, --verbose        more output\n"
+                "  -h, --help           this text\n"
+                "  -V, --version        print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+        enum { ACT_NONE, ACT_CHECK, ACT_DUMP, ACT_DRY } act = ACT_NONE;
+        static const struct option opts[] = {
+                { "check-config", no_argument, NULL, 'c' },
+                { "dump-config", no_argument, NULL, 'd' },
+                { "dry-run", no_argument, NULL, 'n' },
+                { "verbose", no_argument, NULL, 'v' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                {},
+        };
+        int verbose = 1, o, r;
+
+        /* libvirt always passes exactly four arguments. */
+        if (argc == 5 && argv[1][0] != '-')
+                return hook_main(argc, argv);
+
+        while ((o = getopt_long(argc, argv, "cdnvhV", opts, NULL)) >= 0)
+                switch (o) {
+                case 'c': act = ACT_CHECK; break;
+                case 'd': act = ACT_DUMP; break;
+                case 'n': act = ACT_DRY; break;
+                case 'v': verbose++; break;
+                case 'h': usage(stdout); return EXIT_OK;
+                case 'V': printf("migkit-hook %s\n", MIGKIT_VERSION); return EXIT_OK;
+                default: usage(stderr); return EXIT_USAGE;
+                }
+        log_open("migkit-hook", verbose, false);
+
+        struct hook_ctx c = { .domain = "-", .report = stdout };
+        if (act == ACT_CHECK || act == ACT_DUMP) {
+                if (argc - optind > 1) {
+                        usage(stderr);
+                        return EXIT_USAGE;
+                }
+                r = load_config(&c, optind < argc ? argv[optind] : NULL);
+                if (r == 0 && act == ACT_DUMP)
+                        config_dump(&c.cfg, stdout);
+                else if (r == 0)
+                        printf("%s: OK\n", c.cfg.file ? c.cfg.file : "built-in defaults (no configuration file)");
+                config_free(&c.cfg);
+                return r < 0 ? EXIT_FAIL : EXIT_OK;
+        }
+        if (act != ACT_DRY || optind >= argc || argc - optind > 2) {
+                usage(stderr);
+                return EXIT_USAGE;
+        }
+        c.op = argv[optind];
+        c.subop = optind + 1 < argc ? argv[optind + 1] : "begin";
+        const struct handler *h = find_handler(c.op, c.subop);
+        if (!h) {
+                printf("%s %s: migkit does nothing for this operation\n", c.op, c.subop);
+                return EXIT_OK;
+        }
+        r = load_config(&c, NULL);
+        if (r == 0)
+                r = run_handler(&c, h);
+        if (r == 0 && c.dom)
+                printf("%s %s for domain %s (uuid %s): done planning; nothing was changed\n", c.op, c.subop, c.dom->name, c.dom->uuid);
+        domxml_free(c.dom);
+        config_free(&c.cfg);
+        return r < 0 ? EXIT_FAIL : EXIT_OK;
+}

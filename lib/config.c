@@ -1,0 +1,416 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <ini.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "util.h"
+#include "validate.h"
+
+enum key_type { K_PATH, K_STRING, K_NAME, K_GLOBS, K_LIST, K_UINT, K_MODE, K_BOOL, K_MS, K_SIZE, K_ENUM };
+
+struct key {
+        const char *section, *name;
+        enum key_type type;
+        size_t offset;
+        const char *def;
+        unsigned min, max;          /* K_UINT, K_MS (ms), K_SIZE (in KiB) */
+        const char *const *choices; /* K_ENUM, index is the value */
+        const char *help;           /* what is allowed, for messages */
+};
+
+#define OFF(f) offsetof(struct mk_config, f)
+static const char *const instance_dir_choices[] = { "auto", "always", "never", NULL };
+
+/* The single source of truth for keys, defaults and bounds; conf/migkit.conf
+ * documents the same keys and tests/unit/test-config.c checks they agree. */
+static const struct key keys[] = {
+        { "paths", "instances", K_PATH, OFF(instances_path), "/var/lib/nova/instances", 0, 0, NULL, "an absolute path" },
+        { "paths", "state", K_PATH, OFF(state_dir), MIGKIT_STATE_DIR, 0, 0, NULL, "an absolute path" },
+        { "paths", "sysfs", K_PATH, OFF(sysfs_root), "/sys", 0, 0, NULL, "an absolute path" },
+        { "paths", "dev", K_PATH, OFF(dev_root), "/dev", 0, 0, NULL, "an absolute path" },
+        { "paths", "hooks", K_PATH, OFF(hooks_dir), "/etc/libvirt/hooks", 0, 0, NULL, "an absolute path" },
+        { "paths", "mountinfo", K_PATH, OFF(mountinfo), "/proc/self/mountinfo", 0, 0, NULL, "an absolute path" },
+
+        { "instance", "create", K_ENUM, OFF(instance_dir), "auto", 0, 0, instance_dir_choices, "auto, always or never" },
+        { "instance", "owner", K_NAME, OFF(instance_owner), "root", 0, 0, NULL, "a user name or numeric uid" },
+        { "instance", "group", K_NAME, OFF(instance_group), "root", 0, 0, NULL, "a group name or numeric gid" },
+        { "instance", "mode", K_MODE, OFF(instance_mode), "0755", 0, 07777, NULL, "an octal mode such as 0755" },
+
+        { "bridges", "create", K_BOOL, OFF(create_bridges), "yes", 0, 0, NULL, "yes or no" },
+        { "bridges", "allow", K_GLOBS, OFF(bridge_allow), "qbr* brq*", 0, 0, NULL, "shell globs separated by spaces or commas" },
+        { "bridges", "mtu", K_UINT, OFF(bridge_mtu), "1500", 68, 65535, NULL, "an MTU from 68 to 65535" },
+
+        { "config-drive", "strip-missing", K_BOOL, OFF(strip_missing), "yes", 0, 0, NULL, "yes or no" },
+        { "config-drive", "names", K_GLOBS, OFF(config_drive_names), "disk.config", 0, 0, NULL, "file name globs separated by spaces or commas" },
+
+        { "filesystems", "shared", K_LIST, OFF(shared_fs_types),
+          "nfs nfs4 cifs smb3 ceph fuse.ceph glusterfs fuse.glusterfs gpfs ocfs2 gfs2 lustre beegfs fuse.beegfs",
+          0, 0, NULL, "filesystem type names separated by spaces or commas" },
+
+        { "hook", "deadline", K_MS, OFF(hook_deadline_ms), "30s", 1000, 600000, NULL, "a duration from 1s to 600s, such as 30s or 1500ms" },
+        { "hook", "max-xml-size", K_SIZE, OFF(max_xml_bytes), "4M", 4, 32768, NULL, "a size from 4K to 32M, such as 4M" },
+};
+
+int parse_bool(const char *s, bool *ret)
+{
+        static const char *const yes[] = { "1", "yes", "true", "on" }, *const no[] = { "0", "no", "false", "off" };
+        for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+                if (strcasecmp(s, yes[i]) == 0)
+                        return *ret = true, 0;
+                if (strcasecmp(s, no[i]) == 0)
+                        return *ret = false, 0;
+        }
+        return -EINVAL;
+}
+
+static int parse_ull(const char *s, int base, unsigned long long *ret, char **end)
+{
+        if (!*s || *s == '-' || *s == '+' || *s == ' ')
+                return -EINVAL;
+        errno = 0;
+        *ret = strtoull(s, end, base);
+        if (errno || *end == s)
+                return -EINVAL;
+        return 0;
+}
+
+int parse_duration_ms(const char *s, unsigned *ret)
+{
+        unsigned long long v;
+        char *end;
+        if (parse_ull(s, 10, &v, &end) < 0)
+                return -EINVAL;
+        if (streq(end, "ms"))
+                ;
+        else if (streq(end, "s") || streq(end, ""))
+                v *= 1000;
+        else if (streq(end, "min"))
+                v *= 60000;
+        else
+                return -EINVAL;
+        if (v > UINT32_MAX)
+                return -EINVAL;
+        *ret = (unsigned)v;
+        return 0;
+}
+
+int parse_size(const char *s, size_t *ret)
+{
+        unsigned long long v;
+        char *end;
+        if (parse_ull(s, 10, &v, &end) < 0)
+                return -EINVAL;
+        if (streq(end, "K") || streq(end, "KiB"))
+                v <<= 10;
+        else if (streq(end, "M") || streq(end, "MiB"))
+                v <<= 20;
+        else if (!streq(end, ""))
+                return -EINVAL;
+        if (v > (1ULL << 40))
+                return -EINVAL;
+        *ret = (size_t)v;
+        return 0;
+}
+
+struct parse_state {
+        struct mk_config *cfg;
+        bool seen[ARRAY_SIZE(keys)];
+        char *err; /* first error */
+        int errno_;
+};
+
+static void set_err(struct parse_state *st, int e, const char *fmt, ...) _printf_(3, 4);
+static void set_err(struct parse_state *st, int e, const char *fmt, ...)
+{
+        va_list ap;
+        if (st->err)
+                return;
+        va_start(ap, fmt);
+        if (vasprintf(&st->err, fmt, ap) < 0)
+                st->err = NULL;
+        va_end(ap);
+        st->errno_ = e;
+}
+
+/* Stores value into the field described by k. Returns 0 or -EINVAL/-ENOMEM. */
+static int set_key(struct mk_config *cfg, const struct key *k, const char *value)
+{
+        void *f = (char *)cfg + k->offset;
+        unsigned long long v;
+        char *end;
+        int r;
+
+        switch (k->type) {
+        case K_PATH:
+                if (!path_is_absolute_normalized(value))
+                        return -EINVAL;
+                /* fall through */
+        case K_STRING:
+        case K_NAME: {
+                if (k->type == K_NAME && !name_is_valid_user(value))
+                        return -EINVAL;
+                char *s = strdup(value);
+                if (!s)
+                        return -ENOMEM;
+                free(*(char **)f);
+                *(char **)f = s;
+                return 0;
+        }
+        case K_GLOBS:
+        case K_LIST: {
+                char **l;
+                r = strv_split(&l, value);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; l[i]; i++)
+                        if (k->type == K_GLOBS && strchr(l[i], '/')) {
+                                strv_free(l);
+                                return -EINVAL;
+                        }
+                strv_free(*(char ***)f);
+                *(char ***)f = l;
+                return 0;
+        }
+        case K_UINT:
+        case K_MODE:
+                if (parse_ull(value, k->type == K_MODE ? 8 : 10, &v, &end) < 0 || *end || v < k->min || v > k->max)
+                        return -EINVAL;
+                if (k->type == K_MODE && value[0] != '0')
+                        return -EINVAL;
+                *(unsigned *)f = (unsigned)v;
+                return 0;
+        case K_BOOL:
+                return parse_bool(value, (bool *)f);
+        case K_MS: {
+                unsigned ms;
+                if (parse_duration_ms(value, &ms) < 0 || ms < k->min || ms > k->max)
+                        return -EINVAL;
+                *(unsigned *)f = ms;
+                return 0;
+        }
+        case K_SIZE: {
+                size_t sz;
+                if (parse_size(value, &sz) < 0 || sz < (size_t)k->min << 10 || sz > (size_t)k->max << 10)
+                        return -EINVAL;
+                *(size_t *)f = sz;
+                return 0;
+        }
+        case K_ENUM:
+                for (int i = 0; k->choices[i]; i++)
+                        if (streq(k->choices[i], value)) {
+                                *(int *)f = i;
+                                return 0;
+                        }
+                return -EINVAL;
+        }
+        return -EINVAL;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+        struct parse_state *st = user;
+
+        if (!name) /* section start (INI_CALL_HANDLER_ON_NEW_SECTION builds) */
+                return 1;
+        for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+                const struct key *k = &keys[i];
+                if (!streq(k->section, section) || !streq(k->name, name))
+                        continue;
+                if (st->seen[i]) {
+                        set_err(st, EINVAL, "duplicate key '%s' in section [%s]; keep one", name, section);
+                        return 0;
+                }
+                st->seen[i] = true;
+                int r = set_key(st->cfg, k, value);
+                if (r == -ENOMEM) {
+                        set_err(st, ENOMEM, "out of memory");
+                        return 0;
+                }
+                if (r < 0) {
+                        set_err(st, EINVAL, "[%s] %s = '%s' is not valid; allowed: %s", section, name, value, k->help);
+                        return 0;
+                }
+                return 1;
+        }
+        if (!*section)
+                set_err(st, EINVAL, "key '%s' is outside any section; put it under its [section]", name);
+        else {
+                bool known_section = false;
+                for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+                        known_section |= streq(keys[i].section, section);
+                if (known_section)
+                        set_err(st, EINVAL, "unknown key '%s' in section [%s]; see migkit.conf(5) for the keys", name, section);
+                else
+                        set_err(st, EINVAL, "unknown section [%s] (key '%s'); see migkit.conf(5) for the sections", section, name);
+        }
+        return 0;
+}
+
+int config_defaults(struct mk_config *cfg)
+{
+        memset(cfg, 0, sizeof(*cfg));
+        for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+                int r = set_key(cfg, &keys[i], keys[i].def);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The longest line we accept; inih (as Debian builds it) would silently
+ * split a longer one. */
+#define MAX_LINE 199
+#define MAX_CONFIG_BYTES (1 << 20)
+
+int config_load(struct mk_config *cfg, const char *path, char **err)
+{
+        struct parse_state st = { .cfg = cfg };
+        bool explicit = path != NULL;
+        _cleanup_free_ char *text = NULL;
+        struct stat sb;
+        int r;
+
+        if (err)
+                *err = NULL;
+        if (!path) {
+                path = getenv("MIGKIT_CONFIG");
+                explicit = path && *path;
+                if (!explicit)
+                        path = MIGKIT_CONFIG_PATH;
+        }
+        r = config_defaults(cfg);
+        if (r < 0)
+                return r;
+
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                r = -errno;
+                if (r == -ENOENT && !explicit)
+                        return 0;
+                set_err(&st, -r, "%s: cannot open: %s", path, strerror(-r));
+                goto fail;
+        }
+        if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+                r = -EINVAL;
+                set_err(&st, EINVAL, "%s: not a regular file", path);
+                goto fail;
+        }
+        if (sb.st_mode & S_IWOTH) {
+                r = -EPERM;
+                set_err(&st, EPERM, "%s: refusing a world-writable configuration file; run chmod o-w %s", path, path);
+                goto fail;
+        }
+        r = (int)read_full_fd(fd, MAX_CONFIG_BYTES, &text);
+        if (r < 0) {
+                set_err(&st, -r, "%s: cannot read: %s", path, r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
+                goto fail;
+        }
+        if (memchr(text, 0, (size_t)r)) {
+                r = -EINVAL;
+                set_err(&st, EINVAL, "%s: contains a NUL byte; not a text file", path);
+                goto fail;
+        }
+        unsigned line = 1;
+        for (const char *p = text; *p; line++) {
+                size_t len = strcspn(p, "\n");
+                if (len > MAX_LINE) {
+                        r = -EINVAL;
+                        set_err(&st, EINVAL, "%s:%u: line is %zu characters long; at most %d allowed", path, line, len, MAX_LINE);
+                        goto fail;
+                }
+                p += len + (p[len] == '\n');
+        }
+
+        cfg->file = strdup(path);
+        if (!cfg->file)
+                return -ENOMEM;
+        r = ini_parse_string(text, handler, &st);
+        if (r != 0) {
+                _cleanup_free_ char *inner = TAKE_PTR(st.err);
+                if (r > 0)
+                        set_err(&st, inner ? st.errno_ : EINVAL, "%s:%d: %s", path, r,
+                                inner ? inner : "syntax error; expected '[section]' or 'key = value'");
+                else
+                        set_err(&st, ENOMEM, "%s: %s", path, inner ? inner : "out of memory");
+                r = -(st.errno_ ? st.errno_ : EINVAL);
+                goto fail;
+        }
+        return 0;
+fail:
+        if (err)
+                *err = TAKE_PTR(st.err);
+        free(st.err);
+        return r;
+}
+
+void config_free(struct mk_config *cfg)
+{
+        free(cfg->file);
+        for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+                void *f = (char *)cfg + keys[i].offset;
+                switch (keys[i].type) {
+                case K_PATH:
+                case K_STRING:
+                case K_NAME:
+                        free(*(char **)f);
+                        break;
+                case K_GLOBS:
+                case K_LIST:
+                        strv_free(*(char ***)f);
+                        break;
+                default:
+                        break;
+                }
+        }
+        memset(cfg, 0, sizeof(*cfg));
+}
+
+void config_dump(const struct mk_config *cfg, FILE *f)
+{
+        const char *section = NULL;
+        for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+                const struct key *k = &keys[i];
+                const void *v = (const char *)cfg + k->offset;
+                if (!section || !streq(section, k->section)) {
+                        fprintf(f, "%s[%s]\n", section ? "\n" : "", k->section);
+                        section = k->section;
+                }
+                fprintf(f, "%s = ", k->name);
+                switch (k->type) {
+                case K_PATH:
+                case K_STRING:
+                case K_NAME:
+                        fprintf(f, "%s\n", *(char *const *)v);
+                        break;
+                case K_GLOBS:
+                case K_LIST: {
+                        _cleanup_free_ char *j = strv_join(*(char **const *)v, " ");
+                        fprintf(f, "%s\n", j ? j : "");
+                        break;
+                }
+                case K_UINT:
+                        fprintf(f, "%u\n", *(const unsigned *)v);
+                        break;
+                case K_MODE:
+                        fprintf(f, "%04o\n", *(const unsigned *)v);
+                        break;
+                case K_BOOL:
+                        fprintf(f, "%s\n", *(const bool *)v ? "yes" : "no");
+                        break;
+                case K_MS:
+                        fprintf(f, "%ums\n", *(const unsigned *)v);
+                        break;
+                case K_SIZE:
+                        fprintf(f, "%zuK\n", *(const size_t *)v >> 10);
+                        break;
+                case K_ENUM:
+                        fprintf(f, "%s\n", k->choices[*(const int *)v]);
+                        break;
+                }
+        }
+}

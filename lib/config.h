@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* migkit.conf: an INI file read with inih. Every host path is a key so the
+ * tools can run against temporary roots in tests. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#ifndef MIGKIT_CONFIG_PATH
+#define MIGKIT_CONFIG_PATH "/etc/migkit/migkit.conf"
+#endif
+#ifndef MIGKIT_STATE_DIR
+#define MIGKIT_STATE_DIR "/var/lib/migkit"
+#endif
+
+enum instance_dir_policy {
+        INSTANCE_DIR_AUTO,   /* create when the domain references files in it */
+        INSTANCE_DIR_ALWAYS, /* create for every incoming domain */
+        INSTANCE_DIR_NEVER,
+};
+
+struct mk_config {
+        char *file;              /* where it was read from, NULL for built-in defaults */
+
+        /* [paths] */
+        char *instances_path;
+        char *state_dir;
+        char *sysfs_root;
+        char *dev_root;
+        char *hooks_dir;
+        char *mountinfo;
+
+        /* [instance] */
+        int instance_dir;        /* enum instance_dir_policy */
+        char *instance_owner;
+        char *instance_group;
+        unsigned instance_mode;
+
+        /* [bridges] */
+        bool create_bridges;
+        char **bridge_allow;
+        unsigned bridge_mtu;
+
+        /* [config-drive] */
+        bool strip_missing;
+        char **config_drive_names;
+
+        /* [filesystems] */
+        char **shared_fs_types;
+
+        /* [hook] */
+        unsigned hook_deadline_ms;
+        size_t max_xml_bytes;
+};
+
+/* Fills cfg with the built-in defaults. Returns 0 or -ENOMEM. */
+int config_defaults(struct mk_config *cfg);
+
+/* Reads the configuration.
+ * path: the file; NULL means $MIGKIT_CONFIG, else MIGKIT_CONFIG_PATH. A
+ * missing default file is not an error (defaults apply); a missing file that
+ * was named explicitly is.
+ * On error returns -errno and, if err is not NULL, a malloc'ed one-line
+ * message naming file, line, key and what is allowed. */
+int config_load(struct mk_config *cfg, const char *path, char **err);
+
+void config_free(struct mk_config *cfg);
+
+/* Writes the effective configuration as INI text to f. */
+void config_dump(const struct mk_config *cfg, FILE *f);
+
+/* Parsers shared with tests: 0 or -EINVAL. */
+int parse_duration_ms(const char *s, unsigned *ret);
+int parse_size(const char *s, size_t *ret);
+int parse_bool(const char *s, bool *ret);

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "dest.h"
+
+#include <fnmatch.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "bridge.h"
+#include "instdir.h"
+#include "log.h"
+#include "util.h"
+#include "validate.h"
+
+static int plan_bridge(struct dest *d, const struct dom_iface *ifc)
+{
+        const struct mk_config *cfg = d->cfg;
+        const char *name = ifc->bridge, *why;
+        struct link_info li;
+        int r;
+
+        why = ifname_invalid_reason(name);
+        if (why)
+                return log_error("domain %s: bridge name '%s' %s; refusing", d->dom->name, name, why);
+
+        for (size_t i = 0; i < d->n_bridges; i++)
+                if (streq(d->bridges[i].name, name)) {
+                        unsigned mtu = ifc->mtu ? ifc->mtu : cfg->bridge_mtu;
+                        if (mtu > d->bridges[i].mtu)
+                                d->bridges[i].mtu = mtu;
+                        return 0;
+                }
+
+        r = link_get(name, &li);
+        if (r == 0) {
+                if (!li.is_bridge)
+                        log_warning("domain %s: interface '%s' exists but is not a bridge; leaving it alone",
+                                    d->dom->name, name);
+                return 0;
+        }
+        if (r != -ENODEV)
+                return log_error_errno(r, "domain %s: cannot look up bridge '%s': %m", d->dom->name, name);
+        if (!cfg->create_bridges)
+                return log_error("domain %s: bridge '%s' does not exist and [bridges] create = no; "
+                                 "create it on this host first", d->dom->name, name);
+        if (!strv_fnmatch(cfg->bridge_allow, name)) {
+                _cleanup_free_ char *allow = strv_join(cfg->bridge_allow, " ");
+                return log_error("domain %s: bridge '%s' does not exist and is not in the allow-list ([bridges] allow = %s); "
+                                 "create it on this host or add a matching pattern to %s",
+                                 d->dom->name, name, allow ? allow : "", cfg->file ? cfg->file : MIGKIT_CONFIG_PATH);
+        }
+        struct dest_bridge *nb = realloc(d->bridges, (d->n_bridges + 1) * sizeof(*nb));
+        if (!nb)
+                return log_error_errno(ENOMEM, "out of memory");
+        d->bridges = nb;
+        nb[d->n_bridges].name = strdup(name);
+        if (!nb[d->n_bridges].name)
+                return log_error_errno(ENOMEM, "out of memory");
+        nb[d->n_bridges++].mtu = ifc->mtu ? ifc->mtu : cfg->bridge_mtu;
+        return 0;
+}
+
+/* Checks the files the domain names under the instances path and says
+ * whether one of them lies in the domain's own instance directory. */
+static int check_instance_paths(struct dest *d, bool *uses_dir)
+{
+        const char *inst = d->cfg->instances_path;
+
+        *uses_dir = false;
+        for (size_t i = 0; d->dom->files && d->dom->files[i]; i++) {
+                const char *f = d->dom->files[i], *rel;
+                if (strncmp(f, inst, strlen(inst)) != 0)
+                        continue;
+                if (!path_is_absolute_normalized(f))
+                        return log_error("domain %s: path '%s' is not a plain absolute path (it has '..', '.', '//' "
+                                         "or control characters) and would escape %s; refusing", d->dom->name, f, inst);
+                rel = path_below(f, inst);
+                if (!rel)
+                        continue;
+                size_t len = strcspn(rel, "/");
+                if (len == 36 && strncasecmp(rel, d->dom->uuid, 36) == 0)
+                        *uses_dir = true;
+                else if (len == 36) {
+                        _cleanup_free_ char *other = strndup(rel, len);
+                        if (other && uuid_is_valid(other))
+                                return log_error("domain %s (uuid %s): path '%s' is in another instance's directory; refusing",
+                                                 d->dom->name, d->dom->uuid, f);
+                }
+        }
+        return 0;
+}
+
+static int plan_dir(struct dest *d)
+{
+        const struct mk_config *cfg = d->cfg;
+        bool uses_dir;
+        int r;
+
+        r = check_instance_paths(d, &uses_dir);
+        if (r < 0)
+                return r;
+        if (cfg->instance_dir == INSTANCE_DIR_NEVER || (cfg->instance_dir == INSTANCE_DIR_AUTO && !uses_dir))
+                return 0;
+
+        _cleanup_free_ char *dir = path_join(cfg->instances_path, d->dom->uuid);
+        if (!dir)
+                return log_error_errno(ENOMEM, "out of memory");
+        r = instance_dir_exists(cfg, d->dom->uuid);
+        if (r == -ELOOP)
+                return log_error("domain %s: %s or %s is a symlink; refusing to follow it", d->dom->name, cfg->instances_path, dir);
+        if (r == -ENOTDIR)
+                return log_error("domain %s: %s exists but is not a directory; move it away", d->dom->name, dir);
+        if (r == -ENOENT)
+                return log_error("domain %s: instances path %s does not exist on this host; create it or set [paths] instances",
+                                 d->dom->name, cfg->instances_path);
+        if (r < 0)
+                return log_error_errno(r, "domain %s: cannot check %s: %m", d->dom->name, dir);
+        if (r > 0)
+                return 0;
+
+        _cleanup_free_ char *fstype = NULL, *target = NULL;
+        r = fs_is_shared(cfg, cfg->instances_path, &fstype, &target);
+        if (r < 0)
+                return log_error_errno(r, "domain %s: cannot tell which filesystem holds %s from %s: %m",
+                                       d->dom->name, cfg->instances_path, cfg->mountinfo);
+        if (r > 0)
+                return log_error("domain %s: instance directory %s is missing, but %s is on the shared filesystem %s (%s) "
+                                 "where it must already exist; check that mount on this host",
+                                 d->dom->name, dir, target, fstype, cfg->instances_path);
+        r = instance_owner_resolve(cfg, &d->uid, &d->gid);
+        if (r < 0)
+                return log_error_errno(r, "domain %s: [instance] owner '%s' or group '%s' does not exist on this host",
+                                       d->dom->name, cfg->instance_owner, cfg->instance_group);
+        d->create_dir = true;
+        return 0;
+}
+
+int dest_plan(struct dest *d, bool with_dir)
+{
+        int r;
+        for (size_t i = 0; i < d->dom->n_ifaces; i++) {
+                r = plan_bridge(d, &d->dom->ifaces[i]);
+                if (r < 0)
+                        return r;
+        }
+        return with_dir ? plan_dir(d) : 0;
+}
+
+static bool file_exists(const char *path, void *userdata)
+{
+        struct stat st;
+        (void)userdata;
+        /* Only a definite ENOENT counts as missing: strip nothing on doubt. */
+        return stat(path, &st) == 0 || errno != ENOENT;
+}
+
+static int journal_record(struct journal *j, char ***list, const char *item)
+{
+        if (strv_contains(*list, item))
+                return 0;
+        return strv_push(list, item);
+}
+
+int dest_apply(struct dest *d, bool strip, bool journal_create)
+{
+        struct journal j = { 0 };
+        bool have_journal = false, dirty = false;
+        int r = 0, q;
+
+        if (!d->report) {
+                q = journal_load(d->cfg->state_dir, d->dom->uuid, &j);
+                if (q == 0)
+                        have_journal = true;
+                else if (q != -ENOENT)
+                        log_warning_errno(q, "domain %s: ignoring unreadable journal for %s in %s: %m",
+                                          d->dom->name, d->dom->uuid, d->cfg->state_dir);
+        }
+
+        for (size_t i = 0; i < d->n_bridges && r == 0; i++) {
+                const struct dest_bridge *b = &d->bridges[i];
+                _cleanup_free_ char *ext = NULL;
+                if (d->report) {
+                        fprintf(d->report, "would create bridge %s with MTU %u and bring it up\n", b->name, b->mtu);
+                        continue;
+                }
+                q = bridge_create(b->name, b->mtu, &ext);
+                if (q < 0)
+                        r = log_error_errno(q, "domain %s: cannot create bridge '%s' (MTU %u): %s%s%m",
+                                            d->dom->name, b->name, b->mtu, ext ? ext : "", ext ? ": " : "");
+                else if (q > 0) {
+                        log_info("domain %s: created bridge %s (MTU %u, up)", d->dom->name, b->name, b->mtu);
+                        dirty = true;
+                        d->n_created++;
+                        if (journal_record(&j, &j.bridges, b->name) < 0)
+                                r = log_error_errno(ENOMEM, "out of memory");
+                }
+        }
+
+        if (r == 0 && d->create_dir) {
+                _cleanup_free_ char *dir = path_join(d->cfg->instances_path, d->dom->uuid);
+                if (!dir)
+                        r = log_error_errno(ENOMEM, "out of memory");
+                else if (d->report)
+                        fprintf(d->report, "would create instance directory %s (owner %s:%s, mode %04o)\n", dir,
+                                d->cfg->instance_owner, d->cfg->instance_group, d->cfg->instance_mode);
+                else {
+                        q = instance_dir_create(d->cfg, d->dom->uuid, d->uid, d->gid);
+                        if (q < 0)
+                                r = log_error_errno(q, "domain %s: cannot create instance directory %s: %m", d->dom->name, dir);
+                        else if (q > 0) {
+                                log_info("domain %s: created instance directory %s", d->dom->name, dir);
+                                dirty = true;
+                                d->n_created++;
+                                if (journal_record(&j, &j.dirs, dir) < 0)
+                                        r = log_error_errno(ENOMEM, "out of memory");
+                        }
+                }
+        }
+
+        if (r == 0 && strip && d->cfg->strip_missing) {
+                _cleanup_strv_ char **stripped = NULL;
+                q = domxml_strip_missing_config_drives(d->dom, d->cfg->config_drive_names, file_exists, NULL, &stripped);
+                if (q < 0)
+                        r = log_error_errno(q, "domain %s: cannot rewrite the config drive: %m", d->dom->name);
+                for (size_t i = 0; q > 0 && stripped && stripped[i]; i++) {
+                        d->xml_changed = true;
+                        if (d->report) {
+                                fprintf(d->report, "would remove the <source> of cdrom %s (file missing on this host)\n", stripped[i]);
+                                continue;
+                        }
+                        log_info("domain %s: removed the <source> of cdrom %s (file missing on this host)", d->dom->name, stripped[i]);
+                        dirty = true;
+                        if (journal_record(&j, &j.stripped, stripped[i]) < 0)
+                                r = log_error_errno(ENOMEM, "out of memory");
+                }
+        }
+
+        /* Record even after a failure: what was created must be undoable. */
+        if (!d->report && dirty && (have_journal || journal_create)) {
+                if (!j.uuid && !(j.uuid = strdup(d->dom->uuid)))
+                        q = -ENOMEM;
+                else if (!j.name && !(j.name = strdup(d->dom->name)))
+                        q = -ENOMEM;
+                else {
+                        if (!j.started)
+                                j.started = time(NULL);
+                        q = journal_save(d->cfg->state_dir, &j);
+                }
+                if (q < 0 && r == 0)
+                        r = log_error_errno(q, "domain %s: cannot write the journal in %s/journal: %m",
+                                            d->dom->name, d->cfg->state_dir);
+        }
+        journal_free(&j);
+        return r;
+}
+
+void dest_done(struct dest *d)
+{
+        for (size_t i = 0; i < d->n_bridges; i++)
+                free(d->bridges[i].name);
+        free(d->bridges);
+        d->bridges = NULL;
+        d->n_bridges = 0;
+}

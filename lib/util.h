@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Small shared helpers: cleanup attributes, ownership transfer, string lists. */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void freep(void *p) { free(*(void **)p); }
+static inline void closep(int *fd) { if (*fd >= 0) { int e = errno; close(*fd); errno = e; } }
+static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+/* Hand ownership over: returns the value and clears the variable. */
+#define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
+#define TAKE_FD(fd) ({ int _fd = (fd); (fd) = -1; _fd; })
+
+static inline bool streq(const char *a, const char *b) { return strcmp(a, b) == 0; }
+static inline bool streq_ptr(const char *a, const char *b) { return a && b ? streq(a, b) : a == b; }
+
+/* A NULL-terminated list of strings. */
+typedef char **strv;
+void strv_free(char **l);
+static inline void strv_freep(char ***l) { strv_free(*l); }
+#define _cleanup_strv_ _cleanup_(strv_freep)
+size_t strv_length(char *const *l);
+/* Appends a copy of s; returns 0 or -ENOMEM. */
+int strv_push(char ***l, const char *s);
+bool strv_contains(char *const *l, const char *s);
+/* Splits on commas and whitespace, skipping empty words; returns 0 or -ENOMEM. */
+int strv_split(char ***ret, const char *s);
+/* Joins with sep into a new string, NULL on ENOMEM. */
+char *strv_join(char *const *l, const char *sep);
+/* True if name matches one of the fnmatch(3) globs in l. */
+bool strv_fnmatch(char *const *l, const char *name);
+
+/* Joins a directory and a name with exactly one '/' between them. */
+char *path_join(const char *dir, const char *name);
+
+/* Reads at most max bytes from fd into a NUL-terminated buffer.
+ * Returns the length, -EFBIG if the input is longer than max, or -errno. */
+ssize_t read_full_fd(int fd, size_t max, char **ret);
+/* Same for a file; the file must be regular. */
+ssize_t read_full_file(const char *path, size_t max, char **ret);
+
+/* Writes all of buf, retrying on EINTR and short writes. Returns 0 or -errno. */
+int write_all(int fd, const void *buf, size_t len);
+
+/* Writes data to dir/name atomically: temp file, fsync, rename, fsync(dir).
+ * mode is the final file mode. Returns 0 or -errno. */
+int write_file_atomic(const char *dir, const char *name, const char *data, size_t len, mode_t mode);
+
+/* Creates dir and its missing parents with mode; 0 or -errno. */
+int mkdir_p(const char *path, mode_t mode);
