@@ -12,22 +12,45 @@
 
 static void mnt_unref_tablep(struct libmnt_table **t) { mnt_unref_table(*t); }
 
+static void mnt_free_iterp(struct libmnt_iter **i) { mnt_free_iter(*i); }
+
+/* True if target is path or one of its parent directories. */
+static bool target_covers(const char *target, const char *path)
+{
+        size_t tl = strlen(target);
+        if (streq(target, "/"))
+                return true;
+        return strncmp(path, target, tl) == 0 && (path[tl] == 0 || path[tl] == '/');
+}
+
 int fs_is_shared(const struct mk_config *cfg, const char *path, char **ret_fstype, char **ret_target)
 {
         _cleanup_(mnt_unref_tablep) struct libmnt_table *tb = mnt_new_table();
-        struct libmnt_fs *fs;
+        _cleanup_(mnt_free_iterp) struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
+        struct libmnt_fs *fs, *best = NULL;
+        size_t best_len = 0;
         int r;
 
-        if (!tb)
+        if (!tb || !it)
                 return -ENOMEM;
         r = mnt_table_parse_file(tb, cfg->mountinfo);
         if (r < 0)
                 return r;
-        fs = mnt_table_find_mountpoint(tb, path, MNT_ITER_BACKWARD);
-        if (!fs)
+        /* Longest mount point covering path; on a tie the later entry, which
+         * is mounted over the earlier one. Pure string matching (libmount's
+         * mnt_table_find_mountpoint() stat()s the path, which need not exist
+         * here, and a recorded mountinfo file describes another host). */
+        while (mnt_table_next_fs(tb, it, &fs) == 0) {
+                const char *t = mnt_fs_get_target(fs);
+                if (t && target_covers(t, path) && strlen(t) >= best_len) {
+                        best = fs;
+                        best_len = strlen(t);
+                }
+        }
+        if (!best)
                 return -ENOENT;
-        const char *type = mnt_fs_get_fstype(fs), *target = mnt_fs_get_target(fs);
-        if (!type || !target)
+        const char *type = mnt_fs_get_fstype(best), *target = mnt_fs_get_target(best);
+        if (!type)
                 return -EINVAL;
         if (ret_fstype && !(*ret_fstype = strdup(type)))
                 return -ENOMEM;
