@@ -1,0 +1,222 @@
+#!/bin/bash
+# The real migkit-hook binary, called as libvirt calls it, in a private
+# network namespace against a temporary instances path and state directory.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/sh/lib.sh
+
+if [ -z "${MIGKIT_IN_NETNS:-}" ]; then
+        if [ "$(id -u)" != 0 ] || ! unshare -n true 2>/dev/null; then
+                skip "hook tests need root and network namespaces (unshare -n)"
+                summary; exit 0
+        fi
+        MIGKIT_IN_NETNS=1 exec unshare -n bash "$0" "$@"
+fi
+
+build=$(realpath "${MIGKIT_BUILD:-build}")
+hook=$build/migkit-hook
+T=$(mktemp -d /tmp/migkit-test-hook.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+I=$T/instances S=$T/state
+mkdir -p "$I"
+UUID=4a6b2c1e-9f3d-4b8a-a1c2-3d4e5f607182
+NAME=instance-0000002a
+
+write_conf() { # extra INI text
+        cat > "$T/migkit.conf" <<EOC
+[paths]
+instances = $I
+state = $S
+[bridges]
+mtu = 1400
+$*
+EOC
+}
+write_conf
+export MIGKIT_CONFIG=$T/migkit.conf
+
+# domain XML from the template: xml OUT [UUID NAME BR1 BR2]
+xml() {
+        sed -e "s|@INSTANCES@|$I|g" -e "s|@UUID@|${2:-$UUID}|g" -e "s|@NAME@|${3:-$NAME}|g" \
+            -e "s|@BR1@|${4:-qbr1234abcd-ef}|g" -e "s|@BR2@|${5:-qbr5678abcd-ef}|g" tests/data/hook/nova.xml.in > "$1"
+}
+# run_hook XML DOMAIN OP SUBOP: stdout/stderr/status in $T/out $T/err $rc
+run_hook() {
+        local in=$1; shift
+        "$hook" "$@" < "$in" > "$T/out" 2> "$T/err"
+        rc=$?
+}
+links() { ip -o link show | awk -F': ' '{print $2}' | sort | tr '\n' ' '; }
+state_snapshot() { (cd "$T" && find instances state -printf '%p %m %s\n' 2>/dev/null | sort; links); }
+
+# --- the main path: everything missing -----------------------------------
+xml "$T/in.xml"
+run_hook "$T/in.xml" "$NAME" migrate begin -
+check "migrate begin succeeds when dir, bridges and config drive are missing (rc=$rc: $(head -c 300 "$T/err"))" [ "$rc" = 0 ]
+check "the instance directory is created" [ -d "$I/$UUID" ]
+check "the instance directory has mode 0755 and owner root" [ "$(stat -c '%a %U' "$I/$UUID")" = "755 root" ]
+br1=$(ip -d -o link show qbr1234abcd-ef 2>/dev/null)
+br2=$(ip -d -o link show qbr5678abcd-ef 2>/dev/null)
+check "bridge qbr1234abcd-ef exists as a bridge with the interface's MTU 1450" bash -c "grep -q 'mtu 1450 ' <<<'$br1' && grep -q ' bridge ' <<<'$br1'"
+check "bridge qbr5678abcd-ef (no <mtu>) gets the configured default MTU 1400" bash -c "grep -q 'mtu 1400 ' <<<'$br2'"
+check "both bridges are up" bash -c "grep -q '<.*UP.*>' <<<'$br1' && grep -q '<.*UP.*>' <<<'$br2'"
+check "the rewritten XML is printed" contains "$T/out" "<uuid>$UUID</uuid>"
+check "the config-drive <source> is gone" bash -c "! grep -q disk.config '$T/out'"
+check "the cdrom device itself is kept (guest ABI)" bash -c "grep -q \"device='cdrom'\" '$T/out' && grep -q \"<target dev='sda' bus='sata'/>\" '$T/out'"
+check "only the config drive changed" bash -c "diff <(grep -v disk.config '$T/in.xml') <(sed 's/^<?xml.*?>$//' '$T/out' | grep -v '^$') >/dev/null"
+cp "$T/out" "$T/rewritten.xml"
+J=$S/journal/$UUID
+check "a journal records the directory, both bridges and the stripped cdrom" bash -c "
+        grep -qx 'dir $I/$UUID' '$J' && grep -qx 'bridge qbr1234abcd-ef' '$J' && grep -qx 'bridge qbr5678abcd-ef' '$J' &&
+        grep -qx 'stripped sda $I/$UUID/disk.config' '$J' && grep -qx 'name $NAME' '$J'"
+cp "$J" "$T/journal.1"
+
+# --- idempotence: the hook on its own output ------------------------------
+run_hook "$T/rewritten.xml" "$NAME" migrate begin -
+check "running migrate begin again on the output succeeds and prints nothing" bash -c "[ $rc = 0 ] && [ ! -s '$T/out' ]"
+check "and leaves the journal as it was" cmp -s "$J" "$T/journal.1"
+
+# --- prepare begin ---------------------------------------------------------
+ip link del qbr5678abcd-ef
+run_hook "$T/rewritten.xml" "$NAME" prepare begin -
+check "prepare begin recreates a missing allowed bridge and prints no XML" bash -c "[ $rc = 0 ] && [ ! -s '$T/out' ] && ip link show qbr5678abcd-ef >/dev/null 2>&1"
+check "prepare begin adds to the journal of an incoming migration" grep -qx 'bridge qbr5678abcd-ef' "$J"
+U2=0f0e0d0c-0b0a-4998-8776-655443322110
+xml "$T/p2.xml" "$U2" inst-p2 qbr0000aaaa-01 qbr0000aaaa-01
+run_hook "$T/p2.xml" inst-p2 prepare begin -
+check "prepare begin for a plain start creates the bridge but starts no journal" bash -c "[ $rc = 0 ] && ip link show qbr0000aaaa-01 >/dev/null 2>&1 && [ ! -e '$S/journal/$U2' ]"
+check "prepare begin does not create instance directories" [ ! -e "$I/$U2" ]
+
+# --- config drive present: unchanged --------------------------------------
+U3=11111111-2222-4333-8444-555555555555
+mkdir -p "$I/$U3" && echo iso > "$I/$U3/disk.config"
+xml "$T/present.xml" "$U3" inst-present
+run_hook "$T/present.xml" inst-present migrate begin -
+check "with the config drive present the hook prints nothing (XML unchanged)" bash -c "[ $rc = 0 ] && [ ! -s '$T/out' ]"
+check "and keeps its existing directory untouched" [ "$(cat "$I/$U3/disk.config")" = iso ]
+
+# --- refusals: message, non-zero, nothing touched --------------------------
+refuse() { # description needle xmlfile domain
+        local d=$1 needle=$2 in=$3 dom=$4 before after
+        before=$(state_snapshot)
+        run_hook "$in" "$dom" migrate begin -
+        after=$(state_snapshot)
+        if [ "$rc" != 1 ]; then fail "$d: exit status $rc, expected 1"; return; fi
+        if ! grep -qF -- "$needle" "$T/err"; then fail "$d: stderr lacks '$needle': $(cat "$T/err")"; return; fi
+        if [ "$(wc -l < "$T/err")" != 1 ]; then fail "$d: expected one line on stderr: $(cat "$T/err")"; return; fi
+        if [ -s "$T/out" ]; then fail "$d: printed XML on refusal"; return; fi
+        if [ "$before" != "$after" ]; then fail "$d: something changed: $(diff <(echo "$before") <(echo "$after"))"; return; fi
+        pass "$d"
+}
+U4=99999999-8888-4777-8666-555555555555
+xml "$T/evil.xml" "$U4" inst-evil qbr4444aaaa-01 evil0
+refuse "a missing bridge outside the allow-list is refused before anything is created" \
+        "bridge 'evil0' does not exist and is not in the allow-list ([bridges] allow = qbr* brq*)" "$T/evil.xml" inst-evil
+xml "$T/slash.xml" "$U4" inst-evil "qbr/../x"
+refuse "a bridge name with '/' is refused" "bridge name 'qbr/../x' has characters other than" "$T/slash.xml" inst-evil
+xml "$T/long.xml" "$U4" inst-evil qbr0123456789abcdef
+refuse "a bridge name longer than 15 characters is refused" "is longer than 15 characters" "$T/long.xml" inst-evil
+xml "$T/space.xml" "$U4" inst-evil "qbr a"
+refuse "a bridge name with a space is refused" "bridge name 'qbr a' has characters" "$T/space.xml" inst-evil
+xml "$T/uni.xml" "$U4" inst-evil "qbré1"
+refuse "a bridge name with unicode is refused" "has characters other than" "$T/uni.xml" inst-evil
+xml "$T/baduuid.xml" "../../etc" inst-evil
+refuse "a UUID of ../../etc is refused" "UUID" "$T/baduuid.xml" inst-evil
+sed "s|<source path='$I/$U4/console.log'/>|<source path='$I/$U4/../../../etc/cron.d/x'/>|" <(xml /dev/stdout "$U4" inst-evil) > "$T/escape.xml"
+refuse "a path escaping the instances path is refused" "would escape $I; refusing" "$T/escape.xml" inst-evil
+sed "s|<source path='$I/$U4/console.log'/>|<source path='$I/$U3/console.log'/>|" <(xml /dev/stdout "$U4" inst-evil) > "$T/other.xml"
+refuse "a path in another instance's directory is refused" "is in another instance's directory; refusing" "$T/other.xml" inst-evil
+printf '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;">]>\n<domain><name>&lol2;</name></domain>\n' > "$T/lol.xml"
+refuse "XML with a DTD and entities (billion laughs) is refused" "DOCTYPE" "$T/lol.xml" inst-evil
+printf '<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/shadow">]><domain><name>&x;</name></domain>' > "$T/xxe.xml"
+refuse "XML with an external entity is refused" "DOCTYPE" "$T/xxe.xml" inst-evil
+xml "$T/mismatch.xml" "$U4" inst-other
+refuse "a domain name that differs from libvirt's argument is refused" "the XML on stdin names domain 'inst-other'" "$T/mismatch.xml" inst-evil
+: > "$T/empty.xml"
+refuse "empty stdin is refused" "no domain XML on stdin" "$T/empty.xml" inst-evil
+head -c 200000 /dev/zero | tr '\0' ' ' > "$T/big.xml"
+write_conf "[hook]
+max-xml-size = 64K"
+refuse "XML larger than max-xml-size is refused" "larger than [hook] max-xml-size (65536 bytes)" "$T/big.xml" inst-evil
+write_conf "[bridges]
+mtu = 12"
+xml "$T/ok.xml" "$U4" inst-evil
+refuse "a broken configuration fails migrate with file, line and what is allowed" "migkit.conf:7: [bridges] mtu = '12' is not valid; allowed: an MTU from 68 to 65535" "$T/ok.xml" inst-evil
+run_hook "$T/ok.xml" inst-evil reconnect begin -
+check "reconnect never fails, even with a broken configuration" bash -c "[ $rc = 0 ] && [ ! -s '$T/out' ]"
+write_conf "[instance]
+owner = no-such-user-mk"
+refuse "an unknown instance owner is refused before anything is created" "[instance] owner 'no-such-user-mk' or group 'root' does not exist" "$T/ok.xml" inst-evil
+# shared filesystem: instances on nfs4 per the mount table
+printf '22 1 8:1 / / rw - ext4 /dev/sda1 rw\n47 22 0:46 / %s rw - nfs4 203.0.113.5:/inst rw\n' "$I" > "$T/mountinfo"
+write_conf "[paths]
+mountinfo = $T/mountinfo"
+refuse "a missing instance directory on a shared filesystem is not created" "is on the shared filesystem nfs4" "$T/ok.xml" inst-evil
+mkdir "$I/$U4"
+run_hook "$T/ok.xml" inst-evil migrate begin -
+check "an existing instance directory on a shared filesystem is fine" bash -c "[ $rc = 0 ] && [ -z \"\$(ls -A '$I/$U4')\" ]"
+rmdir "$I/$U4"
+write_conf
+
+# --- plain virsh domain: no instance dir under auto --------------------------
+cat > "$T/plain.xml" <<EOX
+<domain type='qemu'><name>plain</name><uuid>aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee</uuid><memory>65536</memory>
+<os><type>hvm</type></os><devices><disk type='file' device='disk'><source file='/var/lib/libvirt/images/plain.qcow2'/><target dev='vda'/></disk></devices></domain>
+EOX
+run_hook "$T/plain.xml" plain migrate begin -
+check "a domain with no files under the instances path gets no instance directory (create = auto)" \
+        bash -c "[ $rc = 0 ] && [ ! -e '$I/aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee' ] && [ ! -s '$T/out' ]"
+
+# --- other operations: exit 0 at once, without reading stdin ---------------
+for op in "started begin" "stopped end" "release end" "start begin" "restore begin" "attach begin" "reconnect begin"; do
+        set -- $op
+        start=$(date +%s%N)
+        (sleep 5) | timeout 4 "$hook" "$NAME" "$1" "$2" - > "$T/out" 2> "$T/err"
+        rc=$?
+        ms=$(( ($(date +%s%N) - start) / 1000000 ))
+        check "$op exits 0 at once without waiting for stdin (${ms} ms)" bash -c "[ $rc = 0 ] && [ $ms -lt 3000 ] && [ ! -s '$T/out' ] && [ ! -s '$T/err' ]"
+done
+
+# --- concurrency: two domains sharing a new bridge, hooks at once ----------
+pids=()
+for k in 1 2 3 4 5 6; do
+        u=$(printf 'cccccccc-0000-4000-8000-%012d' $k)
+        xml "$T/c$k.xml" "$u" "inst-c$k" qbrshared000-01 "qbrown0000$k-01"
+        ( "$hook" "inst-c$k" migrate begin - < "$T/c$k.xml" > "$T/c$k.out" 2> "$T/c$k.err"; echo $? > "$T/c$k.rc" ) &
+        pids+=($!)
+done
+wait "${pids[@]}"
+okc=0; owners=0
+for k in 1 2 3 4 5 6; do
+        [ "$(cat "$T/c$k.rc")" = 0 ] && okc=$((okc + 1))
+        u=$(printf 'cccccccc-0000-4000-8000-%012d' $k)
+        grep -qx 'bridge qbrshared000-01' "$S/journal/$u" && owners=$((owners + 1))
+done
+check "6 concurrent hooks sharing a new bridge all succeed ($okc/6)" [ "$okc" = 6 ]
+check "exactly one journal claims the shared bridge ($owners)" [ "$owners" = 1 ]
+
+# --- dry-run and --check-config ---------------------------------------------
+U5=abcdefab-cdef-4abc-8def-abcdefabcdef
+xml "$T/dry.xml" "$U5" inst-dry qbrdry00000-01 qbrdry00000-02
+before=$(state_snapshot)
+"$hook" --dry-run migrate < "$T/dry.xml" > "$T/out" 2> "$T/err"; rc=$?
+after=$(state_snapshot)
+check "--dry-run migrate succeeds and touches nothing" bash -c "[ $rc = 0 ] && [ '$before' = '$after' ]"
+check "--dry-run reports the bridges, the directory and the cdrom it would handle" bash -c "
+        grep -qF 'would create bridge qbrdry00000-01 with MTU 1450 and bring it up' '$T/out' &&
+        grep -qF 'would create bridge qbrdry00000-02 with MTU 1400' '$T/out' &&
+        grep -qF 'would create instance directory $I/$U5 (owner root:root, mode 0755)' '$T/out' &&
+        grep -qF 'would remove the <source> of cdrom sda $I/$U5/disk.config' '$T/out'"
+"$hook" --check-config > "$T/out" 2>&1
+check "--check-config accepts the test configuration" bash -c "[ $? = 0 ] && grep -qF '$T/migkit.conf: OK' '$T/out'"
+"$hook" --check-config conf/migkit.conf > "$T/out" 2>&1
+check "--check-config accepts the shipped configuration" [ $? = 0 ]
+printf '[bridges]\nallow = qbr*\nalow = x\n' > "$T/bad.conf"
+"$hook" --check-config "$T/bad.conf" > "$T/out" 2>&1; rc=$?
+check "--check-config names file, line and key of a mistake" bash -c "[ $rc = 1 ] && grep -qF \"bad.conf:3: unknown key 'alow' in section [bridges]\" '$T/out'"
+"$hook" --version | grep -q '^migkit-hook [0-9]'
+check "--version prints the version" [ $? = 0 ]
+"$hook" --bogus > /dev/null 2>&1
+check "an unknown option is a usage error (exit 2)" [ $? = 2 ]
+
+summary
