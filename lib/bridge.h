@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Linux bridges over rtnetlink (libmnl), in the caller's network namespace. */
+/* Linux bridges over rtnetlink (libmnl), in the caller's network namespace.
+ * Each call opens its own netlink socket, so calls may run concurrently from
+ * several processes. Nothing here logs; errors are returned as -errno. */
 #pragma once
 
 #include <stdbool.h>
@@ -11,18 +13,29 @@ struct link_info {
         bool is_bridge;  /* IFLA_INFO_KIND "bridge" */
 };
 
-/* Looks up an interface by name. Returns 0 and fills *ret, -ENODEV if there
- * is no such interface, or another -errno. */
+/* Looks up an interface by name. Returns 0 and fills *ret (if not NULL),
+ * -ENODEV if there is no such interface, -EINVAL if name is empty or
+ * IFNAMSIZ bytes or longer, or another -errno. */
 int link_get(const char *name, struct link_info *ret);
 
 /* Creates bridge `name` with the given MTU, administratively up, in one
- * RTM_NEWLINK request (NLM_F_CREATE|NLM_F_EXCL|NLM_F_ACK). Returns 1 if this
- * call created it, 0 if an interface of that name already existed (another
- * hook won the race, which is fine), or -errno (the kernel's extended ack
- * message, if any, goes into *ext_err as a malloc'ed string when ext_err is
- * not NULL). The caller validates the name. */
+ * RTM_NEWLINK request (NLM_F_CREATE|NLM_F_EXCL|NLM_F_ACK), so that anyone who
+ * sees the bridge sees it up. Returns 1 if this call created it, 0 if an
+ * interface of that name already existed (another hook won the race, which
+ * is fine; it is left exactly as it was, whatever its type, MTU or state, so
+ * call link_get to check), or -errno. The kernel bounds the MTU (68 to 65535
+ * for a bridge: outside that, -EINVAL and nothing is created).
+ * When ext_err is not NULL, *ext_err is set to NULL on entry and, on failure,
+ * to the kernel's extended ack message as a malloc'ed string if it sent one.
+ * The caller validates the name; this only rejects (-EINVAL) an empty one or
+ * one of IFNAMSIZ bytes or more.
+ * Note: the kernel treats an MTU given at creation as not "set by the user",
+ * so it re-adjusts the bridge MTU to the smallest port MTU whenever a port is
+ * added or removed. */
 int bridge_create(const char *name, unsigned mtu, char **ext_err);
 
-/* Deletes interface `name` if it is a bridge. Returns 1 if deleted, 0 if it
- * did not exist, -EMEDIUMTYPE if it is not a bridge, or -errno. */
+/* Deletes interface `name` if it is a bridge (looked up by name, deleted by
+ * ifindex so that a different interface which took the name meanwhile is never
+ * touched). Returns 1 if deleted, 0 if it did not exist, -EMEDIUMTYPE if it is
+ * not a bridge, -EINVAL for a bad name as link_get, or -errno. */
 int bridge_delete(const char *name);

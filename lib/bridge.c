@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bridge.h"
+
+#include <libmnl/libmnl.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <time.h>
+
+#include "util.h"
+
+/* A link with all its attributes (stats are filtered out) fits many times. */
+#define RECV_SIZE 32768
+
+/* Our requests carry a name and a few small attributes. */
+#define REQUEST_SIZE 512
+
+static void mnl_socket_closep(struct mnl_socket **nl)
+{
+        if (*nl)
+                mnl_socket_close(*nl);
+}
+#define _cleanup_mnl_ _cleanup_(mnl_socket_closep)
+
+/* One request in flight: what the data callback fills, and how it ended. */
+struct nl_request {
+        mnl_cb_t data_cb;
+        void *data;
+        bool acked;     /* the kernel's NLMSG_ERROR (ack or error) arrived */
+        int error;      /* its error, 0 or -errno */
+        char *ext_msg;  /* its NLMSGERR_ATTR_MSG, if any */
+};
+
+static void nl_request_done(struct nl_request *req)
+{
+        free(req->ext_msg);
+}
+
+static int data_cb(const struct nlmsghdr *nlh, void *userdata)
+{
+        struct nl_request *req = userdata;
+
+        return req->data_cb ? req->data_cb(nlh, req->data) : MNL_CB_OK;
+}
+
+/* Copies the extended ack message, if the kernel attached one. */
+static void parse_ext_ack(const struct nlmsghdr *nlh, const struct nlmsgerr *err, struct nl_request *req)
+{
+        const struct nlattr *attr;
+        size_t off = sizeof(*err);
+
+        if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+                return;
+        /* Unless NETLINK_CAP_ACK took effect, our request is echoed before the TLVs. */
+        if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+                if (err->msg.nlmsg_len < sizeof(struct nlmsghdr))
+                        return;
+                off += err->msg.nlmsg_len - sizeof(struct nlmsghdr);
+        }
+        if (off > mnl_nlmsg_get_payload_len(nlh))
+                return;
+
+        mnl_attr_for_each(attr, nlh, off) {
+                if (mnl_attr_get_type(attr) != NLMSGERR_ATTR_MSG)
+                        continue;
+                if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0)
+                        return;
+                free(req->ext_msg);
+                req->ext_msg = strdup(mnl_attr_get_str(attr));  /* NULL on ENOMEM: the errno still goes out */
+                return;
+        }
+}
+
+static int error_cb(const struct nlmsghdr *nlh, void *userdata)
+{
+        struct nl_request *req = userdata;
+        const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+
+        if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*err)) {
+                errno = EBADMSG;
+                return MNL_CB_ERROR;
+        }
+        req->acked = true;
+        req->error = err->error <= 0 ? err->error : -err->error;
+        if (req->error < 0)
+                parse_ext_ack(nlh, err, req);
+        return MNL_CB_STOP;
+}
+
+static int done_cb(const struct nlmsghdr *nlh, void *userdata)
+{
+        return MNL_CB_STOP;
+}
+
+/* Sends the request in nlh (a fresh socket each time, so that concurrent
+ * hooks and library users never share sequence numbers) and reads replies
+ * until the kernel's ack. Replies other than the ack go to cb. Returns the
+ * kernel's answer (0 or -errno) and, on error, its extended ack message in
+ * *ext_err when ext_err is not NULL. */
+static int nl_transact(struct nlmsghdr *nlh, mnl_cb_t cb, void *data, char **ext_err)
+{
+        mnl_cb_t ctl_cbs[NLMSG_MIN_TYPE] = {
+                [NLMSG_ERROR] = error_cb,
+                [NLMSG_DONE] = done_cb,
+        };
+        _cleanup_mnl_ struct mnl_socket *nl = NULL;
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_(nl_request_done) struct nl_request req = { .data_cb = cb, .data = data };
+        const size_t buf_size = RECV_SIZE;
+        unsigned portid, seq;
+        int one = 1, r;
+
+        nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+        if (!nl)
+                return -errno;
+        /* Both are best effort: older kernels lack them (EXT_ACK came in 4.12). */
+        if (mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 && errno != ENOPROTOOPT)
+                return -errno;
+        if (mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one)) < 0 && errno != ENOPROTOOPT)
+                return -errno;
+        if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+                return -errno;
+        portid = mnl_socket_get_portid(nl);
+
+        buf = malloc(buf_size);
+        if (!buf)
+                return -ENOMEM;
+
+        seq = (unsigned) time(NULL);
+        if (seq == 0)
+                seq = 1;   /* 0 would turn off mnl_cb_run's sequence check */
+        nlh->nlmsg_seq = seq;
+        nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+
+        if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+                return -errno;
+
+        while (!req.acked) {
+                ssize_t n = mnl_socket_recvfrom(nl, buf, buf_size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                /* Checks portid and sequence number of every message. */
+                r = mnl_cb_run2(buf, (size_t) n, seq, portid, data_cb, &req, ctl_cbs, ARRAY_SIZE(ctl_cbs));
+                if (r < 0)
+                        return errno > 0 ? -errno : -EPROTO;
+                if (r == MNL_CB_STOP && !req.acked)
+                        return -EPROTO;   /* NLMSG_DONE without an ack */
+        }
+
+        if (req.error < 0 && ext_err && req.ext_msg)
+                *ext_err = TAKE_PTR(req.ext_msg);
+        return req.error;
+}
+
+static int name_check(const char *name)
+{
+        if (!name || name[0] == '\0' || strnlen(name, IFNAMSIZ) >= IFNAMSIZ)
+                return -EINVAL;
+        return 0;
+}
+
+static struct nlmsghdr *put_link_header(char *buf, unsigned type, struct ifinfomsg **ret)
+{
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        struct ifinfomsg *ifm;
+
+        nlh->nlmsg_type = type;
+        ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+        ifm->ifi_family = AF_UNSPEC;
+        if (ret)
+                *ret = ifm;
+        return nlh;
+}
+
+struct link_reply {
+        struct link_info *info;
+        bool found;
+};
+
+static int linkinfo_attr_cb(const struct nlattr *attr, void *data)
+{
+        const struct nlattr **tb = data;
+        unsigned type = mnl_attr_get_type(attr);
+
+        if (mnl_attr_type_valid(attr, IFLA_INFO_MAX) < 0)
+                return MNL_CB_OK;   /* newer than our headers: skip */
+        if (type == IFLA_INFO_KIND && mnl_attr_validate(attr, MNL_TYPE_STRING) < 0)
+                return MNL_CB_ERROR;
+        tb[type] = attr;
+        return MNL_CB_OK;
+}
+
+static int link_attr_cb(const struct nlattr *attr, void *data)
+{
+        const struct nlattr **tb = data;
+        unsigned type = mnl_attr_get_type(attr);
+
+        if (mnl_attr_type_valid(attr, IFLA_MAX) < 0)
+                return MNL_CB_OK;
+        switch (type) {
+        case IFLA_MTU:
+                if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+                        return MNL_CB_ERROR;
+                break;
+        case IFLA_LINKINFO:
+                if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
+                        return MNL_CB_ERROR;
+                break;
+        }
+        tb[type] = attr;
+        return MNL_CB_OK;
+}
+
+static int link_reply_cb(const struct nlmsghdr *nlh, void *data)
+{
+        struct link_reply *reply = data;
+        const struct nlattr *tb[IFLA_MAX + 1] = {};
+        const struct ifinfomsg *ifm;
+
+        if (nlh->nlmsg_type != RTM_NEWLINK)
+                return MNL_CB_OK;
+        if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifm)) {
+                errno = EBADMSG;
+                return MNL_CB_ERROR;
+        }
+        ifm = mnl_nlmsg_get_payload(nlh);
+        if (mnl_attr_parse(nlh, sizeof(*ifm), link_attr_cb, tb) < 0) {
+                errno = EBADMSG;
+                return MNL_CB_ERROR;
+        }
+
+        *reply->info = (struct link_info) {
+                .ifindex = (unsigned) ifm->ifi_index,
+                .mtu = tb[IFLA_MTU] ? mnl_attr_get_u32(tb[IFLA_MTU]) : 0,
+                .up = ifm->ifi_flags & IFF_UP,
+        };
+        if (tb[IFLA_LINKINFO]) {
+                const struct nlattr *info[IFLA_INFO_MAX + 1] = {};
+                if (mnl_attr_parse_nested(tb[IFLA_LINKINFO], linkinfo_attr_cb, info) < 0) {
+                        errno = EBADMSG;
+                        return MNL_CB_ERROR;
+                }
+                reply->info->is_bridge = info[IFLA_INFO_KIND] &&
+                        streq(mnl_attr_get_str(info[IFLA_INFO_KIND]), "bridge");
+        }
+        reply->found = true;
+        return MNL_CB_OK;
+}
+
+int link_get(const char *name, struct link_info *ret)
+{
+        _Alignas(struct nlmsghdr) char buf[REQUEST_SIZE];
+        struct link_info info = {};
+        struct link_reply reply = { .info = &info };
+        struct nlmsghdr *nlh;
+        int r;
+
+        r = name_check(name);
+        if (r < 0)
+                return r;
+
+        nlh = put_link_header(buf, RTM_GETLINK, NULL);
+        mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+        mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);  /* smaller reply; ignored by old kernels */
+
+        r = nl_transact(nlh, link_reply_cb, &reply, NULL);
+        if (r < 0)
+                return r;
+        if (!reply.found)
+                return -EPROTO;
+        if (ret)
+                *ret = info;
+        return 0;
+}
+
+int bridge_create(const char *name, unsigned mtu, char **ext_err)
+{
+        _Alignas(struct nlmsghdr) char buf[REQUEST_SIZE];
+        struct ifinfomsg *ifm;
+        struct nlattr *linkinfo;
+        struct nlmsghdr *nlh;
+        int r;
+
+        if (ext_err)
+                *ext_err = NULL;
+        r = name_check(name);
+        if (r < 0)
+                return r;
+
+        nlh = put_link_header(buf, RTM_NEWLINK, &ifm);
+        nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+        /* Up in the same request: the kernel applies the flags before it
+         * drops the RTNL lock, so whoever sees the bridge sees it up. */
+        ifm->ifi_flags = IFF_UP;
+        ifm->ifi_change = IFF_UP;
+        mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+        mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+        linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+        mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
+        mnl_attr_nest_end(nlh, linkinfo);
+
+        r = nl_transact(nlh, NULL, NULL, ext_err);
+        if (r == -EEXIST) {
+                if (ext_err) {
+                        free(*ext_err);
+                        *ext_err = NULL;
+                }
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        return 1;
+}
+
+int bridge_delete(const char *name)
+{
+        _Alignas(struct nlmsghdr) char buf[REQUEST_SIZE];
+        struct link_info info;
+        struct ifinfomsg *ifm;
+        struct nlmsghdr *nlh;
+        int r;
+
+        r = link_get(name, &info);
+        if (r == -ENODEV)
+                return 0;
+        if (r < 0)
+                return r;
+        if (!info.is_bridge)
+                return -EMEDIUMTYPE;
+
+        /* By index, not by name: if the bridge went away and something else
+         * took its name meanwhile, we must not delete that. */
+        nlh = put_link_header(buf, RTM_DELLINK, &ifm);
+        ifm->ifi_index = (int) info.ifindex;
+
+        r = nl_transact(nlh, NULL, NULL, NULL);
+        if (r == -ENODEV)
+                return 0;
+        if (r < 0)
+                return r;
+        return 1;
+}
