@@ -22,6 +22,8 @@ struct dom_iface {
         char *mac;     /* may be NULL */
 };
 
+struct domxml_priv;
+
 struct domxml {
         void *doc;               /* xmlDocPtr */
         char *name;
@@ -32,25 +34,60 @@ struct domxml {
         size_t n_ifaces;
         char **files;            /* every local file path the domain references:
                                     disk sources of type file, serial/console/
-                                    parallel/channel file sources, <log file>,
-                                    os kernel/initrd/loader/nvram */
+                                    parallel/channel sources of type file, pipe,
+                                    unix and dev, <log file>, os kernel/initrd/
+                                    loader/nvram (and nvram template); NULL-
+                                    terminated, no duplicates, document order
+                                    (<os> first); kept current by the strip
+                                    functions */
+        struct domxml_priv *priv; /* internal: the input bytes and edits */
 };
+
+/* "file", "block", "network", "volume", "dir" or "other". */
+const char *dom_disk_type_to_string(enum dom_disk_type t);
 
 /* Parses a domain XML document of len bytes (which need not be
  * NUL-terminated). Rejects, with -EINVAL and a one-line message in *err
- * (malloc'ed): a DOCTYPE or entity declaration, XML that is not well formed,
- * a root other than <domain>, zero or several <name> or <uuid>, a UUID that
- * is not a UUID. Never loads anything from the network or disk.
- * Returns 0 or -errno. */
+ * (malloc'ed; err may be NULL): empty input, a NUL byte, input that does not
+ * start with '<' (UTF-16, EBCDIC), any "<!DOCTYPE" or "<!ENTITY" (looked for
+ * in the raw bytes before libxml2 sees them, so no DTD, no entity expansion),
+ * XML that is not well formed or not UTF-8 (libxml2's line and message), a
+ * root other than <domain>, zero or several <name> or <uuid> directly under
+ * it, a UUID that is not a UUID, a bridge interface without <source bridge>
+ * or with an <mtu size> outside 68..65535. Never loads anything from the
+ * network or disk, never prints libxml2 errors to stderr.
+ * Returns 0, -EINVAL or -ENOMEM. */
 int domxml_parse(const char *buf, size_t len, struct domxml **ret, char **err);
 
 /* Removes the <source> element of disks[i] (which must be a cdrom), keeping
- * the device itself so the guest ABI is unchanged. Returns 0, or -EINVAL if
- * disks[i] is not a cdrom or has no source. */
+ * the device itself so the guest ABI is unchanged. The whitespace before it
+ * goes too, and so does an empty <backingStore/> terminator (libvirt writes
+ * none for an empty cdrom). disks[i].source becomes NULL, files is updated.
+ * Returns 0, -EINVAL if i is out of range, disks[i] is not a cdrom or has no
+ * source, or -ENOMEM (then nothing was changed). */
 int domxml_strip_disk_source(struct domxml *d, size_t i);
 
-/* Serializes the document (no XML declaration, as libvirt writes it) into a
- * malloc'ed NUL-terminated buffer. Returns 0 or -ENOMEM. */
+/* Empties the config-drive cdroms whose file is missing on this host: for
+ * each <disk type='file' device='cdrom'> whose <source file> basename matches
+ * one of the fnmatch(3) name_globs (e.g. "disk.config") and for which
+ * exists(path, userdata) is false, removes the <source> as
+ * domxml_strip_disk_source() does. exists() is called only for such cdroms.
+ * Empty cdroms, cdroms whose file exists, other names and other disks are
+ * left alone. If stripped is not NULL it receives a strv (possibly NULL when
+ * nothing was stripped) of "<target-dev> <path>" entries, target "-" if
+ * absent, for the journal. Returns the number stripped (>= 0) or -errno
+ * (-ENOMEM; cdroms before the failing one may already be stripped). */
+int domxml_strip_missing_config_drives(struct domxml *d, char *const *name_globs,
+                                       bool (*exists)(const char *path, void *userdata), void *userdata,
+                                       char ***stripped);
+
+/* Formats the document into a malloc'ed NUL-terminated buffer. The result
+ * is the input, byte for byte, minus what the strip functions removed, as
+ * long as libxml2 confirms that this text parses to the same tree as the
+ * edited document; otherwise (never seen with libvirt's own XML) it is
+ * libxml2's serialization of the tree, without XML declaration or
+ * reformatting (attributes then come out in double quotes). Either way
+ * libvirt reads the same definition. Returns 0, -ENOMEM or -EIO. */
 int domxml_format(const struct domxml *d, char **ret, size_t *len);
 
 void domxml_free(struct domxml *d);
