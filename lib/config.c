@@ -342,6 +342,7 @@ int config_load(struct mk_config *cfg, const char *path, char **err)
         }
         return 0;
 fail:
+        config_free(cfg);
         if (err)
                 *err = TAKE_PTR(st.err);
         free(st.err);

@@ -63,7 +63,8 @@ int config_defaults(struct mk_config *cfg);
  * missing default file is not an error (defaults apply); a missing file that
  * was named explicitly is.
  * On error returns -errno and, if err is not NULL, a malloc'ed one-line
- * message naming file, line, key and what is allowed. */
+ * message naming file, line, key and what is allowed, and cfg is left
+ * empty (config_free() on it is harmless). */
 int config_load(struct mk_config *cfg, const char *path, char **err);
 
 void config_free(struct mk_config *cfg);

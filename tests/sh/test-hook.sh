@@ -28,7 +28,7 @@ write_conf() { # extra INI text
 instances = $I
 state = $S
 [bridges]
-mtu = 1400
+mtu = ${MTU:-1400}
 $*
 EOC
 }
@@ -138,10 +138,9 @@ head -c 200000 /dev/zero | tr '\0' ' ' > "$T/big.xml"
 write_conf "[hook]
 max-xml-size = 64K"
 refuse "XML larger than max-xml-size is refused" "larger than [hook] max-xml-size (65536 bytes)" "$T/big.xml" inst-evil
-write_conf "[bridges]
-mtu = 12"
+MTU=12 write_conf
 xml "$T/ok.xml" "$U4" inst-evil
-refuse "a broken configuration fails migrate with file, line and what is allowed" "migkit.conf:7: [bridges] mtu = '12' is not valid; allowed: an MTU from 68 to 65535" "$T/ok.xml" inst-evil
+refuse "a broken configuration fails migrate with file, line and what is allowed" "migkit.conf:5: [bridges] mtu = '12' is not valid; allowed: an MTU from 68 to 65535" "$T/ok.xml" inst-evil
 run_hook "$T/ok.xml" inst-evil reconnect begin -
 check "reconnect never fails, even with a broken configuration" bash -c "[ $rc = 0 ] && [ ! -s '$T/out' ]"
 write_conf "[instance]
@@ -171,7 +170,7 @@ check "a domain with no files under the instances path gets no instance director
 for op in "started begin" "stopped end" "release end" "start begin" "restore begin" "attach begin" "reconnect begin"; do
         set -- $op
         start=$(date +%s%N)
-        (sleep 5) | timeout 4 "$hook" "$NAME" "$1" "$2" - > "$T/out" 2> "$T/err"
+        timeout 4 "$hook" "$NAME" "$1" "$2" - < <(sleep 5) > "$T/out" 2> "$T/err"
         rc=$?
         ms=$(( ($(date +%s%N) - start) / 1000000 ))
         check "$op exits 0 at once without waiting for stdin (${ms} ms)" bash -c "[ $rc = 0 ] && [ $ms -lt 3000 ] && [ ! -s '$T/out' ] && [ ! -s '$T/err' ]"
