@@ -29,6 +29,7 @@ WERROR       ?= 1
 
 CC           ?= cc
 PKG_CONFIG   ?= pkg-config
+# libmount is only needed for its header: it is loaded with dlopen() when used.
 PKGS         := libxml-2.0 inih mount libmnl
 
 WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
@@ -48,7 +49,7 @@ BASE_CFLAGS := -std=gnu11 $(WARNINGS) -fPIE -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -f
                -DMIGKIT_STATE_DIR='"$(STATEDIR)"' \
                $(shell $(PKG_CONFIG) --cflags $(PKGS))
 BASE_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
-LIBS         := $(shell $(PKG_CONFIG) --libs $(PKGS))
+LIBS         := $(shell $(PKG_CONFIG) --libs $(filter-out mount,$(PKGS)))
 TEST_LIBS    := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 ifeq ($(V),1)

@@ -1,18 +1,55 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "instdir.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <libmount.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include "util.h"
 #include "validate.h"
 
-static void mnt_unref_tablep(struct libmnt_table **t) { mnt_unref_table(*t); }
+/* libmount and its dependencies (blkid, selinux, pcre2) cost more to load
+ * and relocate than everything else the hook does, and most calls never need
+ * them: load libmount only when the mount table must really be read. */
+static struct {
+        void *handle;
+        struct libmnt_table *(*new_table)(void);
+        void (*unref_table)(struct libmnt_table *);
+        struct libmnt_iter *(*new_iter)(int);
+        void (*free_iter)(struct libmnt_iter *);
+        int (*parse_file)(struct libmnt_table *, const char *);
+        int (*next_fs)(struct libmnt_table *, struct libmnt_iter *, struct libmnt_fs **);
+        const char *(*get_target)(struct libmnt_fs *);
+        const char *(*get_fstype)(struct libmnt_fs *);
+} mnt;
 
-static void mnt_free_iterp(struct libmnt_iter **i) { mnt_free_iter(*i); }
+static int mnt_load(void)
+{
+        if (mnt.handle)
+                return 0;
+        void *h = dlopen("libmount.so.1", RTLD_NOW | RTLD_LOCAL);
+        if (!h)
+                return -ELIBACC;
+#define SYM(field, name) if (!(*(void **)&mnt.field = dlsym(h, name))) { dlclose(h); return -ELIBBAD; }
+        SYM(new_table, "mnt_new_table");
+        SYM(unref_table, "mnt_unref_table");
+        SYM(new_iter, "mnt_new_iter");
+        SYM(free_iter, "mnt_free_iter");
+        SYM(parse_file, "mnt_table_parse_file");
+        SYM(next_fs, "mnt_table_next_fs");
+        SYM(get_target, "mnt_fs_get_target");
+        SYM(get_fstype, "mnt_fs_get_fstype");
+#undef SYM
+        mnt.handle = h;
+        return 0;
+}
+
+static void mnt_unref_tablep(struct libmnt_table **t) { if (*t) mnt.unref_table(*t); }
+static void mnt_free_iterp(struct libmnt_iter **i) { if (*i) mnt.free_iter(*i); }
 
 /* True if target is path or one of its parent directories. */
 static bool target_covers(const char *target, const char *path)
@@ -23,25 +60,65 @@ static bool target_covers(const char *target, const char *path)
         return strncmp(path, target, tl) == 0 && (path[tl] == 0 || path[tl] == '/');
 }
 
+/* Local disk filesystems statfs() identifies unambiguously, with the type
+ * names mountinfo would show for them. */
+static const struct {
+        unsigned long magic;
+        const char *names[3];
+} local_fs[] = {
+        { 0xEF53, { "ext2", "ext3", "ext4" } },
+        { 0x58465342, { "xfs" } },
+        { 0x9123683E, { "btrfs" } },
+        { 0x2FC12FC1, { "zfs" } },
+        { 0xF2F52010, { "f2fs" } },
+};
+
+/* Fast path for the live mount table: 0 if path is on a local disk
+ * filesystem none of whose names is configured as shared, else -EAGAIN. */
+static int fs_is_local_fast(const struct mk_config *cfg, const char *path)
+{
+        struct statfs sf;
+        if (!streq(cfg->mountinfo, "/proc/self/mountinfo") || statfs(path, &sf) < 0)
+                return -EAGAIN;
+        for (size_t i = 0; i < ARRAY_SIZE(local_fs); i++) {
+                if ((unsigned long)sf.f_type != local_fs[i].magic)
+                        continue;
+                for (size_t k = 0; k < ARRAY_SIZE(local_fs[i].names) && local_fs[i].names[k]; k++)
+                        if (strv_contains(cfg->shared_fs_types, local_fs[i].names[k]))
+                                return -EAGAIN;
+                return 0;
+        }
+        return -EAGAIN;
+}
+
 int fs_is_shared(const struct mk_config *cfg, const char *path, char **ret_fstype, char **ret_target)
 {
-        _cleanup_(mnt_unref_tablep) struct libmnt_table *tb = mnt_new_table();
-        _cleanup_(mnt_free_iterp) struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
         struct libmnt_fs *fs, *best = NULL;
         size_t best_len = 0;
         int r;
 
+        if (ret_fstype)
+                *ret_fstype = NULL;
+        if (ret_target)
+                *ret_target = NULL;
+        if (fs_is_local_fast(cfg, path) == 0)
+                return 0;
+        r = mnt_load();
+        if (r < 0)
+                return r;
+        _cleanup_(mnt_unref_tablep) struct libmnt_table *tb = mnt.new_table();
+        _cleanup_(mnt_free_iterp) struct libmnt_iter *it = mnt.new_iter(MNT_ITER_FORWARD);
         if (!tb || !it)
                 return -ENOMEM;
-        r = mnt_table_parse_file(tb, cfg->mountinfo);
+        r = mnt.parse_file(tb, cfg->mountinfo);
         if (r < 0)
                 return r;
         /* Longest mount point covering path; on a tie the later entry, which
          * is mounted over the earlier one. Pure string matching (libmount's
          * mnt_table_find_mountpoint() stat()s the path, which need not exist
          * here, and a recorded mountinfo file describes another host). */
-        while (mnt_table_next_fs(tb, it, &fs) == 0) {
-                const char *t = mnt_fs_get_target(fs);
+        while (mnt.next_fs(tb, it, &fs) == 0) {
+                const char *t = mnt.get_target(fs);
                 if (t && target_covers(t, path) && strlen(t) >= best_len) {
                         best = fs;
                         best_len = strlen(t);
@@ -49,13 +126,16 @@ int fs_is_shared(const struct mk_config *cfg, const char *path, char **ret_fstyp
         }
         if (!best)
                 return -ENOENT;
-        const char *type = mnt_fs_get_fstype(best), *target = mnt_fs_get_target(best);
+        const char *type = mnt.get_fstype(best), *target = mnt.get_target(best);
         if (!type)
                 return -EINVAL;
-        if (ret_fstype && !(*ret_fstype = strdup(type)))
+        _cleanup_free_ char *t = strdup(type), *m = strdup(target);
+        if (!t || !m)
                 return -ENOMEM;
-        if (ret_target && !(*ret_target = strdup(target)))
-                return -ENOMEM;
+        if (ret_fstype)
+                *ret_fstype = TAKE_PTR(t);
+        if (ret_target)
+                *ret_target = TAKE_PTR(m);
         return strv_contains(cfg->shared_fs_types, type);
 }
 

@@ -10,7 +10,10 @@
  * (cfg->mountinfo, so tests can use a recorded one) with libmount.
  * Returns 1 if its type is in cfg->shared_fs_types, 0 if not, -errno on
  * error. *ret_fstype and *ret_target (optional) receive the type and mount
- * point (malloc'ed). */
+ * point (malloc'ed), or NULL when the answer came from the fast path: for
+ * the live mount table, a path that statfs() shows on a local disk
+ * filesystem (ext4, xfs, btrfs, zfs, f2fs) not listed as shared is answered
+ * without loading libmount. libmount is loaded with dlopen() on first use. */
 int fs_is_shared(const struct mk_config *cfg, const char *path, char **ret_fstype, char **ret_target);
 
 /* Resolves cfg->instance_owner/group (names or numeric ids). 0 or -errno

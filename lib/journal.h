@@ -31,7 +31,7 @@ struct journal {
  * -EBADMSG if it is malformed, or another -errno. */
 int journal_load(const char *state_dir, const char *uuid, struct journal *j);
 
-/* Writes the journal atomically, creating <state_dir>/journal (0700) if
+/* Writes the journal atomically (not durably: see journal.c), creating <state_dir>/journal (0700) if
  * needed. Returns 0 or -errno (-EINVAL if a value contains a newline). */
 int journal_save(const char *state_dir, const struct journal *j);
 

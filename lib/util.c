@@ -169,7 +169,7 @@ int write_all(int fd, const void *buf, size_t len)
         return 0;
 }
 
-int write_file_atomic(const char *dir, const char *name, const char *data, size_t len, mode_t mode)
+int write_file_atomic(const char *dir, const char *name, const char *data, size_t len, mode_t mode, int flags)
 {
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         char tmp[NAME_MAX + 1];
@@ -186,7 +186,7 @@ int write_file_atomic(const char *dir, const char *name, const char *data, size_
         r = write_all(fd, data, len);
         if (r == 0 && fchmod(fd, mode) < 0)
                 r = -errno;
-        if (r == 0 && fsync(fd) < 0)
+        if (r == 0 && (flags & WRITE_DURABLE) && fsync(fd) < 0)
                 r = -errno;
         if (r == 0 && renameat(dfd, tmp, dfd, name) < 0)
                 r = -errno;
@@ -194,7 +194,8 @@ int write_file_atomic(const char *dir, const char *name, const char *data, size_
                 (void)unlinkat(dfd, tmp, 0);
                 return r;
         }
-        (void)fsync(dfd);
+        if (flags & WRITE_DURABLE)
+                (void)fsync(dfd);
         return 0;
 }
 

@@ -57,9 +57,12 @@ ssize_t read_full_file(const char *path, size_t max, char **ret);
 /* Writes all of buf, retrying on EINTR and short writes. Returns 0 or -errno. */
 int write_all(int fd, const void *buf, size_t len);
 
-/* Writes data to dir/name atomically: temp file, fsync, rename, fsync(dir).
+enum { WRITE_DURABLE = 1 << 0 };
+/* Writes data to dir/name atomically: temp file, rename over the old one, so
+ * readers see the old or the new content, never a mix. With WRITE_DURABLE
+ * the file is fsync()ed before and the directory after the rename.
  * mode is the final file mode. Returns 0 or -errno. */
-int write_file_atomic(const char *dir, const char *name, const char *data, size_t len, mode_t mode);
+int write_file_atomic(const char *dir, const char *name, const char *data, size_t len, mode_t mode, int flags);
 
 /* Creates dir and its missing parents with mode; 0 or -errno. */
 int mkdir_p(const char *path, mode_t mode);

@@ -237,7 +237,7 @@ static void test_golden(void **state)
                 if (regenerate()) {
                         _cleanup_free_ char *file = NULL;
                         assert_true(asprintf(&file, "%s.out.xml", name) > 0);
-                        assert_int_equal(write_file_atomic(xml_dir, file, out, out_len, 0644), 0);
+                        assert_int_equal(write_file_atomic(xml_dir, file, out, out_len, 0644, 0), 0);
                         print_message("regenerated %s/%s: review it\n", xml_dir, file);
                 } else if (exp_len < 0)
                         fail_msg("%s: the transform changed %d cdrom(s) but %s/%s.out.xml does not exist; "

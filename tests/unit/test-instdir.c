@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 
 #include "config.h"
@@ -172,6 +173,31 @@ static void test_shared_fs_real_mount(void **state)
         assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* The live mount table: a local ext4/xfs/... path is answered by statfs()
+ * without libmount; once its type is configured as shared, libmount reads
+ * /proc/self/mountinfo and says so. */
+static void test_shared_fs_fast_path(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_free_ char *t = NULL, *m = NULL;
+        struct statfs sf;
+
+        assert_int_equal(statfs(f->root, &sf), 0);
+        if (sf.f_type != 0xEF53 && sf.f_type != 0x58465342)
+                skip(); /* /tmp is not ext4 or xfs on this machine */
+        free(f->cfg.mountinfo);
+        f->cfg.mountinfo = strdup("/proc/self/mountinfo");
+        assert_int_equal(fs_is_shared(&f->cfg, f->root, &t, &m), 0);
+        assert_null(t); /* fast path: libmount not consulted */
+        const char *type = sf.f_type == 0xEF53 ? "ext4" : "xfs";
+        strv_push(&f->cfg.shared_fs_types, "ext2");
+        strv_push(&f->cfg.shared_fs_types, "ext3");
+        strv_push(&f->cfg.shared_fs_types, type);
+        assert_int_equal(fs_is_shared(&f->cfg, f->root, &t, &m), 1);
+        assert_non_null(t);
+        assert_true(streq(t, type) || streq(t, "ext2") || streq(t, "ext3"));
+}
+
 static void test_owner(void **state)
 {
         struct fixture *f = *state;
@@ -196,6 +222,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_shared_fs_recorded, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_shared_fs_real_mount, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_shared_fs_fast_path, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_owner, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
