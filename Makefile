@@ -51,6 +51,12 @@ BASE_CFLAGS := -std=gnu11 $(WARNINGS) -fPIE -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -f
 BASE_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
 LIBS         := $(shell $(PKG_CONFIG) --libs $(filter-out mount,$(PKGS)))
 TEST_LIBS    := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+# libvirt only for the binaries that talk to libvirtd, never the hook.
+LIBVIRT_LIBS := $(shell $(PKG_CONFIG) --libs libvirt 2>/dev/null)
+LIBS_migkit-cleanup   = $(LIBVIRT_LIBS)
+LIBS_migkit-watch     = $(LIBVIRT_LIBS)
+LIBS_migkit           = $(LIBVIRT_LIBS)
+TEST_LDFLAGS_test-cleanup = $(LIBVIRT_LIBS)
 
 ifeq ($(V),1)
 Q :=
