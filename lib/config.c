@@ -54,6 +54,11 @@ static const struct key keys[] = {
 
         { "hook", "deadline", K_MS, OFF(hook_deadline_ms), "30s", 1000, 600000, NULL, "a duration from 1s to 600s, such as 30s or 1500ms" },
         { "hook", "max-xml-size", K_SIZE, OFF(max_xml_bytes), "4M", 4, 32768, NULL, "a size from 4K to 32M, such as 4M" },
+
+        { "cleanup", "libvirt-uri", K_STRING, OFF(libvirt_uri), "qemu:///system", 0, 0, NULL, "a libvirt connection URI such as qemu:///system" },
+        { "cleanup", "settle", K_MS, OFF(cleanup_settle_ms), "30s", 0, 600000, NULL, "a duration from 0s to 600s, such as 30s" },
+        { "cleanup", "retention", K_MS, OFF(quarantine_retention_ms), "1d", 0, 2592000000u, NULL,
+          "a duration from 0s to 30d, such as 12h or 7d" },
 };
 
 int parse_bool(const char *s, bool *ret)
@@ -83,7 +88,7 @@ int parse_duration_ms(const char *s, unsigned *ret)
 {
         unsigned long long v;
         char *end;
-        if (parse_ull(s, 10, &v, &end) < 0)
+        if (parse_ull(s, 10, &v, &end) < 0 || v > UINT32_MAX)
                 return -EINVAL;
         if (streq(end, "ms"))
                 ;
@@ -91,6 +96,10 @@ int parse_duration_ms(const char *s, unsigned *ret)
                 v *= 1000;
         else if (streq(end, "min"))
                 v *= 60000;
+        else if (streq(end, "h"))
+                v *= 3600000;
+        else if (streq(end, "d"))
+                v *= 86400000;
         else
                 return -EINVAL;
         if (v > UINT32_MAX)

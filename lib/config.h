@@ -53,6 +53,11 @@ struct mk_config {
         /* [hook] */
         unsigned hook_deadline_ms;
         size_t max_xml_bytes;
+
+        /* [cleanup] */
+        char *libvirt_uri;
+        unsigned cleanup_settle_ms;
+        unsigned quarantine_retention_ms;
 };
 
 /* Fills cfg with the built-in defaults. Returns 0 or -ENOMEM. */
