@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "proof.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "util.h"
+#include "validate.h"
+
+#define PROOF_MAX 4096
+
+static const char *const kinds[_PROOF_KIND_MAX] = {
+        [PROOF_MIGRATED] = "migrated",
+        [PROOF_INCOMING_FAILED] = "incoming-failed",
+};
+
+static const char *const recorders[] = { "hook", "watch", "driver", "operator" };
+
+const char *proof_kind_to_string(int kind)
+{
+        return kind >= 0 && kind < _PROOF_KIND_MAX ? kinds[kind] : NULL;
+}
+
+int proof_kind_from_string(const char *s)
+{
+        for (int i = 0; i < _PROOF_KIND_MAX; i++)
+                if (streq(kinds[i], s))
+                        return i;
+        return -EINVAL;
+}
+
+bool proof_by_is_valid(const char *by)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(recorders); i++)
+                if (streq(recorders[i], by))
+                        return true;
+        return false;
+}
+
+static bool value_ok(const char *s)
+{
+        for (const char *p = s; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                        return false;
+        return true;
+}
+
+int proof_record(const char *state_dir, const struct proof *p)
+{
+        _cleanup_free_ char *dir = path_join(state_dir, "proof"), *text = NULL;
+        const char *kind = proof_kind_to_string(p->kind);
+        int r, n;
+
+        if (!dir)
+                return -ENOMEM;
+        if (!p->uuid || !uuid_is_valid(p->uuid) || !kind || !p->by || !proof_by_is_valid(p->by))
+                return -EINVAL;
+        if ((p->name && (!*p->name || !value_ok(p->name))) || (p->detail && !value_ok(p->detail)))
+                return -EINVAL;
+        n = asprintf(&text, "migkit-proof 1\nuuid %s\nkind %s\nby %s\ntime %lld\n%s%s%s%s%s%s",
+                     p->uuid, kind, p->by, (long long)(p->time ? p->time : time(NULL)),
+                     p->name ? "name " : "", p->name ? p->name : "", p->name ? "\n" : "",
+                     p->detail ? "detail " : "", p->detail ? p->detail : "", p->detail ? "\n" : "");
+        if (n < 0) {
+                text = NULL;
+                return -ENOMEM;
+        }
+        r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return r;
+        /* Durable: a proof is what allows a removal after a crash too. */
+        return write_file_atomic(dir, p->uuid, text, (size_t)n, 0600, WRITE_DURABLE);
+}
+
+int proof_load(const char *state_dir, const char *uuid, struct proof *p)
+{
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        ssize_t n;
+        int r = 0;
+
+        memset(p, 0, sizeof(*p));
+        p->kind = -1;
+        if (!uuid_is_valid(uuid))
+                return -EINVAL;
+        if (asprintf(&path, "%s/proof/%s", state_dir, uuid) < 0) {
+                path = NULL;
+                return -ENOMEM;
+        }
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0)
+                return errno == ELOOP ? -EBADMSG : -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADMSG;
+        n = read_full_fd(fd, PROOF_MAX, &text);
+        if (n < 0)
+                return n == -EFBIG ? -EBADMSG : (int)n;
+        if (memchr(text, 0, (size_t)n))
+                return -EBADMSG;
+
+        bool header = false, have_time = false;
+        char *save = NULL;
+        for (char *line = strtok_r(text, "\n", &save); line && r == 0; line = strtok_r(NULL, "\n", &save)) {
+                char *val = strchr(line, ' ');
+                if (!val) {
+                        r = -EBADMSG;
+                        break;
+                }
+                *val++ = 0;
+                if (!header) {
+                        header = streq(line, "migkit-proof") && streq(val, "1");
+                        if (!header)
+                                r = -EBADMSG;
+                } else if (streq(line, "uuid") && !p->uuid)
+                        r = (p->uuid = strdup(val)) ? 0 : -ENOMEM;
+                else if (streq(line, "kind") && p->kind < 0)
+                        r = (p->kind = proof_kind_from_string(val)) < 0 ? -EBADMSG : 0;
+                else if (streq(line, "by") && !p->by)
+                        r = !proof_by_is_valid(val) ? -EBADMSG : (p->by = strdup(val)) ? 0 : -ENOMEM;
+                else if (streq(line, "time") && !have_time) {
+                        char *end;
+                        errno = 0;
+                        long long t = strtoll(val, &end, 10);
+                        if (errno || *end || end == val || t <= 0)
+                                r = -EBADMSG;
+                        p->time = (time_t)t;
+                        have_time = true;
+                } else if (streq(line, "name") && !p->name)
+                        r = (p->name = strdup(val)) ? 0 : -ENOMEM;
+                else if (streq(line, "detail") && !p->detail)
+                        r = (p->detail = strdup(val)) ? 0 : -ENOMEM;
+                else
+                        r = -EBADMSG;
+        }
+        if (r == 0 && (!header || !p->uuid || strcasecmp(p->uuid, uuid) != 0 || p->kind < 0 || !p->by || !have_time))
+                r = -EBADMSG;
+        if (r < 0) {
+                proof_free(p);
+                return r;
+        }
+        p->dev = st.st_dev;
+        p->ino = st.st_ino;
+        return 0;
+}
+
+int proof_unchanged(const char *state_dir, const struct proof *p)
+{
+        _cleanup_free_ char *path = NULL;
+        struct stat st;
+
+        if (!p->uuid || asprintf(&path, "%s/proof/%s", state_dir, p->uuid) < 0) {
+                path = NULL;
+                return -ENOMEM;
+        }
+        if (lstat(path, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return st.st_dev == p->dev && st.st_ino == p->ino;
+}
+
+int proof_clear(const char *state_dir, const char *uuid)
+{
+        _cleanup_free_ char *path = NULL;
+
+        if (!uuid_is_valid(uuid))
+                return -EINVAL;
+        if (asprintf(&path, "%s/proof/%s", state_dir, uuid) < 0) {
+                path = NULL;
+                return -ENOMEM;
+        }
+        if (unlink(path) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        /* Durably gone: a proof that came back after a crash could outlive
+         * the start of a new incoming migration. */
+        _cleanup_free_ char *dir = path_join(state_dir, "proof");
+        _cleanup_close_ int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (dfd >= 0)
+                (void)fsync(dfd);
+        return 1;
+}
+
+void proof_free(struct proof *p)
+{
+        free(p->uuid);
+        free(p->name);
+        free(p->by);
+        free(p->detail);
+        memset(p, 0, sizeof(*p));
+        p->kind = -1;
+}
+
+int uuid_lock(const char *state_dir, const char *uuid, unsigned timeout_ms)
+{
+        _cleanup_free_ char *dir = path_join(state_dir, "lock");
+        struct timespec start, now;
+        int r;
+
+        if (!dir)
+                return -ENOMEM;
+        /* "purge" is the only other name in there: UUIDs only here. */
+        if (!uuid_is_valid(uuid) && !streq(uuid, "purge"))
+                return -EINVAL;
+        r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        /* Lock files are never removed: unlinking a lock file races with
+         * whoever opened it just before. They are empty. */
+        _cleanup_close_ int fd = openat(dfd, uuid, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+        if (fd < 0)
+                return -errno;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        for (;;) {
+                if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+                        return TAKE_FD(fd);
+                if (errno != EWOULDBLOCK && errno != EINTR)
+                        return -errno;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                long long waited = (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
+                if (waited >= timeout_ms)
+                        return -EAGAIN;
+                usleep(10000);
+        }
+}
+
+int proof_incoming_begin(const char *state_dir, const char *uuid, unsigned timeout_ms)
+{
+        _cleanup_close_ int lock = uuid_lock(state_dir, uuid, timeout_ms);
+        if (lock < 0)
+                return lock;
+        int r = proof_clear(state_dir, uuid);
+        return r < 0 ? r : 0;
+}
