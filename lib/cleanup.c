@@ -1,0 +1,927 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cleanup.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+
+#include "bridge.h"
+#include "instdir.h"
+#include "journal.h"
+#include "log.h"
+#include "proof.h"
+#include "quarantine.h"
+#include "util.h"
+#include "validate.h"
+#include "virt.h"
+
+#define PENDING_MAX (64 << 10)
+
+/* "domain NAME (uuid UUID)" or "uuid UUID": how every message starts. */
+struct label {
+        char s[512];
+};
+
+static struct label mklabel(const char *name, const char *uuid)
+{
+        struct label l;
+        if (name && *name)
+                snprintf(l.s, sizeof(l.s), "domain %s (uuid %s)", name, uuid);
+        else
+                snprintf(l.s, sizeof(l.s), "uuid %s", uuid);
+        return l;
+}
+
+static FILE *report(const struct cleanup_opts *o)
+{
+        return o->report ? o->report : stdout;
+}
+
+/* ---- pending records ---------------------------------------------------- */
+
+static char *pending_path(const char *state_dir, const char *uuid, const char *action)
+{
+        char *p;
+        if (asprintf(&p, "%s/pending/%s.%s", state_dir, uuid, action) < 0)
+                return NULL;
+        return p;
+}
+
+static bool action_ok(const char *action)
+{
+        return streq(action, "source") || streq(action, "rollback");
+}
+
+static void flatten(char *s)
+{
+        for (char *p = s; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                        *p = ' ';
+}
+
+int pending_record(const char *state_dir, const char *uuid, const char *action, const char *name, char *const *reasons)
+{
+        _cleanup_free_ char *dir = path_join(state_dir, "pending"), *path = NULL, *old = NULL, *text = NULL;
+        _cleanup_free_ char *fname = NULL, *nm = name ? strdup(name) : NULL;
+        long long since = 0;
+        time_t now = time(NULL);
+        size_t len = 0;
+        FILE *f;
+        int r;
+
+        if (!uuid_is_valid(uuid) || !action_ok(action))
+                return -EINVAL;
+        if (!dir || !(path = pending_path(state_dir, uuid, action)) || (name && !nm))
+                return -ENOMEM;
+        if (read_full_file(path, PENDING_MAX, &old) >= 0) {
+                char *s = strstr(old, "\nsince ");
+                if (s)
+                        since = strtoll(s + 7, NULL, 10);
+        }
+        if (since <= 0)
+                since = now;
+        f = open_memstream(&text, &len);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "migkit-pending 1\nuuid %s\naction %s\n", uuid, action);
+        if (nm) {
+                flatten(nm);
+                fprintf(f, "name %s\n", nm);
+        }
+        fprintf(f, "since %lld\ntime %lld\n", since, (long long)now);
+        for (size_t i = 0; reasons && reasons[i]; i++) {
+                _cleanup_free_ char *rs = strdup(reasons[i]);
+                if (!rs) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                flatten(rs);
+                fprintf(f, "reason %s\n", rs);
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return r;
+        if (asprintf(&fname, "%s.%s", uuid, action) < 0) {
+                fname = NULL;
+                return -ENOMEM;
+        }
+        return write_file_atomic(dir, fname, text, len, 0600, 0);
+}
+
+int pending_clear(const char *state_dir, const char *uuid, const char *action)
+{
+        _cleanup_free_ char *path = NULL;
+        if (!uuid_is_valid(uuid) || !action_ok(action))
+                return -EINVAL;
+        if (!(path = pending_path(state_dir, uuid, action)))
+                return -ENOMEM;
+        if (unlink(path) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return 1;
+}
+
+/* Logs a refusal and records it as pending (not in a dry run). */
+static int refuse(const struct mk_config *cfg, const struct cleanup_opts *o, const char *uuid, const char *action,
+                  const char *name, const char *fmt, ...) _printf_(6, 7);
+static int refuse(const struct mk_config *cfg, const struct cleanup_opts *o, const char *uuid, const char *action,
+                  const char *name, const char *fmt, ...)
+{
+        _cleanup_free_ char *reason = NULL;
+        struct label l = mklabel(name, uuid);
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&reason, fmt, ap) < 0)
+                reason = NULL;
+        va_end(ap);
+        if (o->dry_run) {
+                log_warning("%s: would refuse %s: %s", l.s, action, reason ? reason : "out of memory");
+                return CLEANUP_REFUSED;
+        }
+        char *reasons[] = { reason, NULL };
+        int r = reason ? pending_record(cfg->state_dir, uuid, action, name, reasons) : -ENOMEM;
+        if (r < 0)
+                log_warning_errno(r, "%s: cannot record the pending %s in %s/pending: %m", l.s, action, cfg->state_dir);
+        log_warning("%s: refusing %s: %s; nothing was removed (see migkit-cleanup status)", l.s,
+                    streq(action, "source") ? "the source cleanup" : "the rollback", reason ? reason : "out of memory");
+        return CLEANUP_REFUSED;
+}
+
+/* ---- libvirt ------------------------------------------------------------ */
+
+/* Asks libvirt whether the domain is known here, for up to [cleanup] settle
+ * while it is (a domain that just stopped is forgotten a moment after the
+ * hook's release call) or libvirt cannot be reached. Returns 0 when libvirt
+ * said "no such domain", else CLEANUP_REFUSED after refuse(). */
+static int libvirt_forgot(const struct mk_config *cfg, const struct cleanup_opts *o, const char *uuid,
+                          const char *action, const char *name)
+{
+        struct timespec start, now;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        for (;;) {
+                struct virt_domain d;
+                _cleanup_free_ char *err = NULL;
+                int r = virt_domain_lookup(cfg->libvirt_uri, uuid, &d, &err);
+                if (r == 0)
+                        return 0;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                long long waited = (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
+                if (waited + 500 <= cfg->cleanup_settle_ms && !o->dry_run) {
+                        if (r > 0)
+                                virt_domain_free(&d);
+                        log_debug("uuid %s: libvirt still %s; asking again", uuid, r > 0 ? "knows the domain" : "cannot be asked");
+                        usleep(500000);
+                        continue;
+                }
+                if (r > 0) {
+                        int q = refuse(cfg, o, uuid, action, name ? name : d.name,
+                                       "libvirt (%s) still has domain %s here, %s and %s; it must be undefined first",
+                                       cfg->libvirt_uri, d.name, d.persistent ? "defined" : "transient", d.state);
+                        virt_domain_free(&d);
+                        return q;
+                }
+                if (r == -EINVAL)
+                        return refuse(cfg, o, uuid, action, name, "[cleanup] libvirt-uri is empty; cannot ask libvirt");
+                return refuse(cfg, o, uuid, action, name,
+                              "cannot ask libvirt (%s) whether the domain is still defined or active here: %s",
+                              cfg->libvirt_uri, err ? err : strerror(-r));
+        }
+}
+
+/* ---- source ------------------------------------------------------------- */
+
+static char *journal_path(const struct mk_config *cfg, const char *uuid)
+{
+        char *p;
+        if (asprintf(&p, "%s/journal/%s", cfg->state_dir, uuid) < 0)
+                return NULL;
+        return p;
+}
+
+/* 1 if a journal file exists for uuid, 0 if not, -errno. */
+static int journal_exists(const struct mk_config *cfg, const char *uuid)
+{
+        _cleanup_free_ char *p = journal_path(cfg, uuid);
+        struct stat st;
+        if (!p)
+                return -ENOMEM;
+        if (lstat(p, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return 1;
+}
+
+/* What to do about a quarantine refusal, after the detail that names it. */
+static const char *quarantine_advice(int r)
+{
+        switch (r) {
+        case -ELOOP: return "symlinks are never followed";
+        case -ENOTDIR: return "only directories are moved";
+        case -EXDEV: return "mount points are never crossed";
+        case -EBUSY: return "unmount it first";
+        case -EPERM: return "fix or remove it by hand";
+        case -EREMOTE: return "nothing is ever removed on a shared filesystem";
+        case -ESTALE: return "try again";
+        default: return NULL;
+        }
+}
+
+/* "<detail>; <advice>" or "<path>: <error>", as a static-sized string. */
+struct qreason {
+        char s[1024];
+};
+
+static struct qreason qreason(int r, const char *path, const char *detail)
+{
+        struct qreason q;
+        const char *advice = quarantine_advice(r);
+        if (detail && advice)
+                snprintf(q.s, sizeof(q.s), "%s; %s", detail, advice);
+        else if (detail)
+                snprintf(q.s, sizeof(q.s), "%s: %s", detail, strerror(-r));
+        else
+                snprintf(q.s, sizeof(q.s), "%s cannot be moved to quarantine: %s%s%s", path, strerror(-r),
+                         advice ? "; " : "", advice ? advice : "");
+        return q;
+}
+
+int cleanup_source(const struct mk_config *cfg, const char *uuid, const struct cleanup_opts *o)
+{
+        _cleanup_free_ char *dir = path_join(cfg->instances_path, uuid), *detail = NULL, *qpath = NULL;
+        _cleanup_(proof_free) struct proof p = { 0 };
+        const char *A = "source";
+        int r;
+
+        if (!uuid_is_valid(uuid))
+                return log_error_errno(EINVAL, "'%s' is not a UUID; refusing", uuid);
+        if (!dir)
+                return log_error_errno(ENOMEM, "out of memory");
+        r = proof_load(cfg->state_dir, uuid, &p);
+        const char *name = r == 0 ? p.name : NULL;
+        struct label l = mklabel(name, uuid);
+
+        /* Already gone (or never here): nothing to do, whatever else holds. */
+        int e = instance_dir_exists(cfg, uuid);
+        if (e == 0) {
+                log_info("%s: %s does not exist; nothing to do", l.s, dir);
+                if (!o->dry_run) {
+                        if (r == 0 && p.kind == PROOF_MIGRATED && proof_unchanged(cfg->state_dir, &p) > 0)
+                                (void)proof_clear(cfg->state_dir, uuid);
+                        (void)pending_clear(cfg->state_dir, uuid, A);
+                }
+                return CLEANUP_NOTHING;
+        }
+        if (e == -ENOENT)
+                return refuse(cfg, o, uuid, A, name, "instances path %s does not exist", cfg->instances_path);
+        if (e == -ELOOP)
+                return refuse(cfg, o, uuid, A, name, "%s or %s is a symlink; symlinks are never followed", cfg->instances_path, dir);
+        if (e < 0)
+                return refuse(cfg, o, uuid, A, name, "%s", qreason(e, dir, NULL).s);
+
+        if (r == -ENOENT)
+                return refuse(cfg, o, uuid, A, name,
+                              "no proof that the guest runs elsewhere (nothing in %s/proof/%s from the hook's "
+                              "'release end migrated', migkit-watch's stopped/migrated event or the driver; "
+                              "a normal shutdown looks the same)", cfg->state_dir, uuid);
+        if (r < 0)
+                return refuse(cfg, o, uuid, A, name, "the proof %s/proof/%s cannot be read: %s", cfg->state_dir, uuid,
+                              r == -EBADMSG ? "malformed" : strerror(-r));
+        if (p.kind != PROOF_MIGRATED)
+                return refuse(cfg, o, uuid, A, name, "the proof on record (by %s) says %s, not migrated",
+                              p.by, proof_kind_to_string(p.kind));
+
+        r = journal_exists(cfg, uuid);
+        if (r != 0)
+                return refuse(cfg, o, uuid, A, name,
+                              r > 0 ? "an incoming migration of this guest to this host is unresolved (%s/journal/%s); "
+                                      "roll it back or commit it first"
+                                    : "cannot check for a journal in %s/journal/%s", cfg->state_dir, uuid);
+
+        /* Everything about the directory, without moving it. */
+        r = quarantine_dir(cfg, uuid, NULL, NULL, QUARANTINE_DRY_RUN, NULL, &detail);
+        if (r == -EREMOTE) {
+                log_notice("%s: %s is left in place: %s; the destination uses these files", l.s, dir, detail ? detail : "shared filesystem");
+                if (!o->dry_run) {
+                        if (proof_unchanged(cfg->state_dir, &p) > 0)
+                                (void)proof_clear(cfg->state_dir, uuid);
+                        (void)pending_clear(cfg->state_dir, uuid, A);
+                }
+                return CLEANUP_NOTHING;
+        }
+        if (r < 0)
+                return refuse(cfg, o, uuid, A, name, "%s", qreason(r, dir, detail).s);
+        if (r == 0) {
+                log_info("%s: %s does not exist; nothing to do", l.s, dir);
+                return CLEANUP_NOTHING;
+        }
+
+        r = libvirt_forgot(cfg, o, uuid, A, name);
+        if (r != 0)
+                return r;
+
+        if (o->dry_run) {
+                fprintf(report(o), "%s: would move %s to %s/%s/ (proof: %s by %s)\n", l.s, dir, cfg->instances_path,
+                        QUARANTINE_DIR, proof_kind_to_string(p.kind), p.by);
+                return CLEANUP_DONE;
+        }
+
+        _cleanup_close_ int lock = uuid_lock(cfg->state_dir, uuid, o->lock_timeout_ms);
+        if (lock == -EAGAIN)
+                return log_error_errno(EAGAIN, "%s: another migkit-cleanup holds the lock of this guest; try again later", l.s);
+        if (lock < 0)
+                return log_error_errno(lock, "%s: cannot take the lock in %s/lock: %m", l.s, cfg->state_dir);
+
+        /* Under the lock: re-check what may have changed while libvirt was
+         * asked. A new incoming migration clears the proof first. */
+        if (instance_dir_exists(cfg, uuid) == 0) {
+                log_info("%s: %s does not exist any more; nothing to do", l.s, dir);
+                (void)pending_clear(cfg->state_dir, uuid, A);
+                return CLEANUP_NOTHING;
+        }
+        if (proof_unchanged(cfg->state_dir, &p) <= 0)
+                return refuse(cfg, o, uuid, A, name,
+                              "the proof was cleared or replaced meanwhile (a new incoming migration of this guest?)");
+        if (journal_exists(cfg, uuid) != 0)
+                return refuse(cfg, o, uuid, A, name, "an incoming migration of this guest to this host started meanwhile");
+
+        _cleanup_free_ char *reason = NULL;
+        if (asprintf(&reason, "source cleanup: the guest migrated away (proof by %s at %lld%s%s)", p.by,
+                     (long long)p.time, p.detail ? ": " : "", p.detail ? p.detail : "") < 0)
+                reason = NULL;
+        free(detail);
+        detail = NULL;
+        r = quarantine_dir(cfg, uuid, reason ? reason : "source cleanup", name, 0, &qpath, &detail);
+        if (r == 0) {
+                log_info("%s: %s does not exist any more; nothing to do", l.s, dir);
+                return CLEANUP_NOTHING;
+        }
+        if (r < 0)
+                return refuse(cfg, o, uuid, A, name, "%s", qreason(r, dir, detail).s);
+        (void)proof_clear(cfg->state_dir, uuid);
+        (void)pending_clear(cfg->state_dir, uuid, A);
+        log_notice("%s: moved %s to %s (the guest migrated away; undo with: mv %s %s)", l.s, dir, qpath, qpath, dir);
+        return CLEANUP_DONE;
+}
+
+/* ---- rollback ----------------------------------------------------------- */
+
+int bridge_ports(const char *sysfs_root, const char *bridge, unsigned ifindex, char ***ret_ports)
+{
+        _cleanup_free_ char *base = NULL, *path = NULL, *text = NULL;
+        _cleanup_strv_ char **ports = calloc(1, sizeof(char *));
+        struct dirent *de;
+        int n = 0;
+
+        if (ret_ports)
+                *ret_ports = NULL;
+        if (!ports)
+                return -ENOMEM;
+        if (ifname_invalid_reason(bridge))
+                return -EINVAL;
+        if (asprintf(&base, "%s/class/net/%s", sysfs_root, bridge) < 0) {
+                base = NULL;
+                return -ENOMEM;
+        }
+        if (!(path = path_join(base, "ifindex")))
+                return -ENOMEM;
+        ssize_t len = read_full_file(path, 64, &text);
+        if (len < 0)
+                return (int)len;
+        char *end;
+        errno = 0;
+        unsigned long idx = strtoul(text, &end, 10);
+        if (errno || end == text || (*end && *end != '\n'))
+                return -EBADMSG;
+        if (idx != ifindex)
+                return -ESTALE;
+        free(path);
+        if (!(path = path_join(base, "brif")))
+                return -ENOMEM;
+        DIR *d = opendir(path);
+        if (!d)
+                return -errno;
+        while ((errno = 0, de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (strv_push(&ports, de->d_name) < 0) {
+                        closedir(d);
+                        return -ENOMEM;
+                }
+                n++;
+        }
+        int r = errno ? -errno : 0;
+        closedir(d);
+        if (r < 0)
+                return r;
+        if (ret_ports)
+                *ret_ports = TAKE_PTR(ports);
+        return n;
+}
+
+struct rollback {
+        const struct mk_config *cfg;
+        const struct cleanup_opts *o;
+        const char *uuid, *name;
+        struct label l;
+        struct journal keep;   /* items left for a later run */
+        char **reasons;        /* why, one per item kept */
+        unsigned removed;
+};
+
+static void keep_item(struct rollback *rb, char ***list, const char *item, const char *fmt, ...) _printf_(4, 5);
+static void keep_item(struct rollback *rb, char ***list, const char *item, const char *fmt, ...)
+{
+        _cleanup_free_ char *why = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&why, fmt, ap) < 0)
+                why = NULL;
+        va_end(ap);
+        if (strv_push(list, item) < 0 || strv_push(&rb->reasons, why ? why : item) < 0)
+                log_error_errno(ENOMEM, "out of memory");
+        log_warning("%s: the rollback leaves this for later: %s", rb->l.s, why ? why : item);
+}
+
+static void rollback_dir(struct rollback *rb, const char *dir)
+{
+        _cleanup_free_ char *expected = path_join(rb->cfg->instances_path, rb->uuid), *qpath = NULL, *detail = NULL;
+        int r;
+
+        if (!expected || !streq(dir, expected)) {
+                /* Never ours to touch, now or later: dropped from the journal. */
+                log_warning("%s: the journal names directory %s, which is not this guest's instance directory %s; left alone",
+                            rb->l.s, dir, expected ? expected : "?");
+                return;
+        }
+        if (rb->o->dry_run) {
+                r = quarantine_dir(rb->cfg, rb->uuid, NULL, NULL, QUARANTINE_DRY_RUN, NULL, &detail);
+                if (r > 0)
+                        fprintf(report(rb->o), "%s: would move %s to %s/%s/\n", rb->l.s, dir, rb->cfg->instances_path, QUARANTINE_DIR);
+                else if (r == 0)
+                        fprintf(report(rb->o), "%s: %s is already gone\n", rb->l.s, dir);
+                else
+                        fprintf(report(rb->o), "%s: would leave %s: %s\n", rb->l.s, dir, qreason(r, dir, detail).s);
+                return;
+        }
+        r = quarantine_dir(rb->cfg, rb->uuid, "rollback of a failed incoming migration", rb->name, 0, &qpath, &detail);
+        if (r > 0) {
+                rb->removed++;
+                log_notice("%s: moved %s, created for the failed incoming migration, to %s (undo with: mv %s %s)",
+                           rb->l.s, dir, qpath, qpath, dir);
+        } else if (r == 0)
+                log_info("%s: %s is already gone", rb->l.s, dir);
+        else if (r == -EREMOTE)
+                log_warning("%s: %s is on a shared filesystem (%s); never removed there; left alone", rb->l.s, dir,
+                            detail ? detail : "?");
+        else
+                keep_item(rb, &rb->keep.dirs, dir, "%s", qreason(r, dir, detail).s);
+}
+
+static void rollback_bridge(struct rollback *rb, const char *br)
+{
+        const char *bad = ifname_invalid_reason(br);
+        struct link_info li;
+        int r;
+
+        if (bad) {
+                log_warning("%s: the journal names bridge '%s', which %s; left alone", rb->l.s, br, bad);
+                return;
+        }
+        r = link_get(br, &li);
+        if (r == -ENODEV) {
+                log_info("%s: bridge %s is already gone", rb->l.s, br);
+                return;
+        }
+        if (r < 0) {
+                keep_item(rb, &rb->keep.bridges, br, "cannot look up bridge %s: %s", br, strerror(-r));
+                return;
+        }
+        if (!li.is_bridge) {
+                log_warning("%s: %s is not a bridge any more (something else took the name); left alone", rb->l.s, br);
+                return;
+        }
+        _cleanup_strv_ char **ports = NULL;
+        r = bridge_ports(rb->cfg->sysfs_root, br, li.ifindex, &ports);
+        if (r == -ESTALE || r == -ENOENT) {
+                keep_item(rb, &rb->keep.bridges, br,
+                          "%s/class/net/%s does not show this network namespace's bridge %s (ifindex %u); cannot tell its ports",
+                          rb->cfg->sysfs_root, br, br, li.ifindex);
+                return;
+        }
+        if (r < 0) {
+                keep_item(rb, &rb->keep.bridges, br, "cannot list the ports of bridge %s in %s/class/net/%s/brif: %s",
+                          br, rb->cfg->sysfs_root, br, strerror(-r));
+                return;
+        }
+        if (r > 0) {
+                _cleanup_free_ char *list = strv_join(ports, " ");
+                keep_item(rb, &rb->keep.bridges, br, "bridge %s still has ports (%s); something else uses it", br, list ? list : "?");
+                return;
+        }
+        if (rb->o->dry_run) {
+                fprintf(report(rb->o), "%s: would delete bridge %s (created for the failed incoming migration, no ports)\n", rb->l.s, br);
+                return;
+        }
+        r = bridge_delete(br);
+        if (r > 0) {
+                rb->removed++;
+                log_notice("%s: deleted bridge %s, created for the failed incoming migration", rb->l.s, br);
+        } else if (r == 0)
+                log_info("%s: bridge %s is already gone", rb->l.s, br);
+        else if (r == -EMEDIUMTYPE)
+                log_warning("%s: %s is not a bridge any more; left alone", rb->l.s, br);
+        else
+                keep_item(rb, &rb->keep.bridges, br, "cannot delete bridge %s: %s", br, strerror(-r));
+}
+
+static int stat_id(const char *path, struct stat *st)
+{
+        if (lstat(path, st) < 0)
+                return -errno;
+        return 0;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+               a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+int cleanup_rollback(const struct mk_config *cfg, const char *uuid, const struct cleanup_opts *o)
+{
+        _cleanup_(journal_free) struct journal j = { 0 };
+        _cleanup_(proof_free) struct proof p = { 0 };
+        _cleanup_free_ char *jpath = NULL;
+        struct stat jst, jst2;
+        const char *A = "rollback";
+        int r;
+
+        if (!uuid_is_valid(uuid))
+                return log_error_errno(EINVAL, "'%s' is not a UUID; refusing", uuid);
+        if (!(jpath = journal_path(cfg, uuid)))
+                return log_error_errno(ENOMEM, "out of memory");
+        int pr = proof_load(cfg->state_dir, uuid, &p);
+        r = stat_id(jpath, &jst);
+        if (r == 0)
+                r = journal_load(cfg->state_dir, uuid, &j);
+        const char *name = j.name ? j.name : pr == 0 ? p.name : NULL;
+        struct label l = mklabel(name, uuid);
+        if (r == -ENOENT) {
+                log_info("%s: no journal in %s: nothing was created here for an incoming migration, or it succeeded; nothing to do",
+                         l.s, jpath);
+                if (!o->dry_run) {
+                        (void)pending_clear(cfg->state_dir, uuid, A);
+                        if (pr == 0 && p.kind == PROOF_INCOMING_FAILED && proof_unchanged(cfg->state_dir, &p) > 0)
+                                (void)proof_clear(cfg->state_dir, uuid);
+                }
+                return CLEANUP_NOTHING;
+        }
+        if (r < 0)
+                return refuse(cfg, o, uuid, A, name, "the journal %s cannot be read: %s", jpath,
+                              r == -EBADMSG ? "malformed" : strerror(-r));
+
+        if (pr == -ENOENT)
+                return refuse(cfg, o, uuid, A, name,
+                              "no proof that the incoming migration failed (nothing in %s/proof/%s from the hook's "
+                              "'release end failed', migkit-watch or the driver); a guest that migrated in and "
+                              "stopped later looks the same", cfg->state_dir, uuid);
+        if (pr < 0)
+                return refuse(cfg, o, uuid, A, name, "the proof %s/proof/%s cannot be read: %s", cfg->state_dir, uuid,
+                              pr == -EBADMSG ? "malformed" : strerror(-pr));
+        if (p.kind != PROOF_INCOMING_FAILED)
+                return refuse(cfg, o, uuid, A, name, "the proof on record (by %s) says %s, not incoming-failed",
+                              p.by, proof_kind_to_string(p.kind));
+        if (p.time < j.started)
+                return refuse(cfg, o, uuid, A, name,
+                              "the proof (by %s at %lld) is older than this attempt's journal (started %lld); "
+                              "it belongs to an earlier attempt", p.by, (long long)p.time, (long long)j.started);
+
+        r = libvirt_forgot(cfg, o, uuid, A, name);
+        if (r != 0)
+                return r;
+
+        struct rollback rb = { .cfg = cfg, .o = o, .uuid = uuid, .name = name, .l = l };
+        _cleanup_close_ int lock = -1;
+        if (!o->dry_run) {
+                lock = uuid_lock(cfg->state_dir, uuid, o->lock_timeout_ms);
+                if (lock == -EAGAIN)
+                        return log_error_errno(EAGAIN, "%s: another migkit-cleanup holds the lock of this guest; try again later", l.s);
+                if (lock < 0)
+                        return log_error_errno(lock, "%s: cannot take the lock in %s/lock: %m", l.s, cfg->state_dir);
+                if (proof_unchanged(cfg->state_dir, &p) <= 0)
+                        return refuse(cfg, o, uuid, A, name,
+                                      "the proof was cleared or replaced meanwhile (a new incoming migration of this guest?)");
+                if (stat_id(jpath, &jst2) < 0 || !same_file(&jst, &jst2))
+                        return refuse(cfg, o, uuid, A, name, "the journal %s changed meanwhile (a new attempt?)", jpath);
+        }
+
+        for (size_t i = 0; j.bridges && j.bridges[i]; i++)
+                rollback_bridge(&rb, j.bridges[i]);
+        for (size_t i = 0; j.dirs && j.dirs[i]; i++)
+                rollback_dir(&rb, j.dirs[i]);
+        /* Stripped cdrom sources changed only the failed domain's XML,
+         * which is gone with it: nothing to undo on this host. */
+
+        int ret;
+        if (o->dry_run)
+                ret = CLEANUP_DONE;
+        else if (!rb.keep.dirs && !rb.keep.bridges) {
+                if (unlink(jpath) < 0 && errno != ENOENT)
+                        log_warning_errno(errno, "%s: cannot remove the journal %s: %m", l.s, jpath);
+                (void)proof_clear(cfg->state_dir, uuid);
+                (void)pending_clear(cfg->state_dir, uuid, A);
+                log_notice("%s: rolled back the failed incoming migration (%u item%s removed)", l.s, rb.removed,
+                           rb.removed == 1 ? "" : "s");
+                ret = CLEANUP_DONE;
+        } else {
+                /* The journal keeps what is left, so a later run retries
+                 * exactly that; the proof stays for it. */
+                rb.keep.uuid = j.uuid;
+                rb.keep.name = j.name;
+                rb.keep.started = j.started;
+                r = journal_save(cfg->state_dir, &rb.keep);
+                rb.keep.uuid = rb.keep.name = NULL;
+                if (r < 0)
+                        log_warning_errno(r, "%s: cannot rewrite the journal %s: %m", l.s, jpath);
+                r = pending_record(cfg->state_dir, uuid, A, name, rb.reasons);
+                if (r < 0)
+                        log_warning_errno(r, "%s: cannot record the pending rollback in %s/pending: %m", l.s, cfg->state_dir);
+                ret = CLEANUP_PARTIAL;
+        }
+        journal_free(&rb.keep);
+        strv_free(rb.reasons);
+        return ret;
+}
+
+int cleanup_commit(const struct mk_config *cfg, const char *uuid, const struct cleanup_opts *o)
+{
+        _cleanup_(proof_free) struct proof p = { 0 };
+        _cleanup_free_ char *jpath = NULL;
+
+        if (!uuid_is_valid(uuid))
+                return log_error_errno(EINVAL, "'%s' is not a UUID; refusing", uuid);
+        if (!(jpath = journal_path(cfg, uuid)))
+                return log_error_errno(ENOMEM, "out of memory");
+        int r = journal_exists(cfg, uuid);
+        if (r < 0)
+                return log_error_errno(r, "uuid %s: cannot check the journal %s: %m", uuid, jpath);
+        if (o->dry_run) {
+                fprintf(report(o), r > 0 ? "uuid %s: would remove the journal %s\n" : "uuid %s: no journal %s; nothing to do\n",
+                        uuid, jpath);
+                return r > 0 ? CLEANUP_DONE : CLEANUP_NOTHING;
+        }
+        _cleanup_close_ int lock = uuid_lock(cfg->state_dir, uuid, o->lock_timeout_ms);
+        if (lock == -EAGAIN)
+                return log_error_errno(EAGAIN, "uuid %s: another migkit-cleanup holds the lock of this guest; try again later", uuid);
+        if (lock < 0)
+                return log_error_errno(lock, "uuid %s: cannot take the lock in %s/lock: %m", uuid, cfg->state_dir);
+        (void)pending_clear(cfg->state_dir, uuid, "rollback");
+        if (proof_load(cfg->state_dir, uuid, &p) == 0 && p.kind == PROOF_INCOMING_FAILED) {
+                log_warning("uuid %s: dropping the incoming-failed proof (by %s): the migration was reported successful", uuid, p.by);
+                (void)proof_clear(cfg->state_dir, uuid);
+        }
+        if (unlink(jpath) < 0) {
+                if (errno == ENOENT) {
+                        log_info("uuid %s: no journal %s; nothing to do", uuid, jpath);
+                        return CLEANUP_NOTHING;
+                }
+                return log_error_errno(errno, "uuid %s: cannot remove the journal %s: %m", uuid, jpath);
+        }
+        log_notice("uuid %s: committed the incoming migration (removed the journal %s; nothing will be rolled back)", uuid, jpath);
+        return CLEANUP_DONE;
+}
+
+/* ---- purge -------------------------------------------------------------- */
+
+static void purge_kept(void *userdata, const char *relpath, int err)
+{
+        const struct mk_config *cfg = userdata;
+        if (err == -EXDEV)
+                log_warning("left %s/%s/%s in place: it is a mount point (or on another filesystem); nothing under it was removed",
+                            cfg->instances_path, QUARANTINE_DIR, relpath);
+        else
+                log_warning_errno(err, "left %s/%s/%s in place: %m", cfg->instances_path, QUARANTINE_DIR, relpath);
+}
+
+int cleanup_purge(const struct mk_config *cfg, unsigned long long retention_ms, const struct cleanup_opts *o)
+{
+        struct purge_stats st;
+        _cleanup_close_ int lock = -1;
+        int r;
+
+        if (!o->dry_run) {
+                lock = uuid_lock(cfg->state_dir, "purge", 0);
+                if (lock == -EAGAIN) {
+                        log_info("another purge is running; nothing to do");
+                        return CLEANUP_NOTHING;
+                }
+                if (lock < 0)
+                        return log_error_errno(lock, "cannot take the purge lock in %s/lock: %m", cfg->state_dir);
+        }
+        r = quarantine_purge(cfg, (unsigned long)(retention_ms / 1000), time(NULL), o->dry_run, purge_kept, (void *)cfg, &st);
+        if (r < 0) {
+                log_warning("refusing to purge %s/%s: %s", cfg->instances_path, QUARANTINE_DIR,
+                            r == -EREMOTE ? "the instances path is on a shared filesystem; nothing is ever removed there"
+                            : r == -ELOOP ? "the instances path is a symlink; symlinks are never followed"
+                            : r == -EXDEV ? "it is a mount point or on another filesystem than the instances path"
+                            : r == -EPERM ? "it is not a private directory of ours (owner and mode 0700)"
+                            : strerror(-r));
+                return CLEANUP_REFUSED;
+        }
+        if (o->dry_run) {
+                fprintf(report(o), "would purge %u quarantined director%s; %u within the retention\n", st.purged,
+                        st.purged == 1 ? "y" : "ies", st.young);
+                return st.purged ? CLEANUP_DONE : CLEANUP_NOTHING;
+        }
+        if (st.purged || st.kept)
+                log_notice("purged %u quarantined director%s (%lu entries) from %s/%s; %u kept%s; %u within the retention",
+                           st.purged, st.purged == 1 ? "y" : "ies", st.files, cfg->instances_path, QUARANTINE_DIR, st.kept,
+                           st.kept ? " (see above)" : "", st.young);
+        else
+                log_info("nothing to purge in %s/%s (%u within the retention)", cfg->instances_path, QUARANTINE_DIR, st.young);
+        return r > 0 ? CLEANUP_PARTIAL : st.purged ? CLEANUP_DONE : CLEANUP_NOTHING;
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+static void fmt_age(char *buf, size_t n, long long s)
+{
+        if (s < 0)
+                s = 0;
+        if (s < 120)
+                snprintf(buf, n, "%llds", s);
+        else if (s < 7200)
+                snprintf(buf, n, "%lldmin", s / 60);
+        else if (s < 172800)
+                snprintf(buf, n, "%lldh", s / 3600);
+        else
+                snprintf(buf, n, "%lldd", s / 86400);
+}
+
+/* The names in <state>/<sub> (sorted), or an empty list. */
+static int state_names(const char *state_dir, const char *sub, char ***ret)
+{
+        _cleanup_free_ char *dir = path_join(state_dir, sub);
+        _cleanup_strv_ char **l = calloc(1, sizeof(char *));
+        struct dirent **list = NULL;
+
+        if (!dir || !l)
+                return -ENOMEM;
+        int n = scandir(dir, &list, NULL, alphasort);
+        if (n < 0) {
+                if (errno != ENOENT)
+                        return -errno;
+                n = 0;
+        }
+        int r = 0;
+        for (int i = 0; i < n; i++) {
+                if (r == 0 && list[i]->d_name[0] != '.' && strv_push(&l, list[i]->d_name) < 0)
+                        r = -ENOMEM;
+                free(list[i]);
+        }
+        free(list);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int status_pending(const struct mk_config *cfg, FILE *f, time_t now)
+{
+        _cleanup_strv_ char **names = NULL;
+        int n = 0, r = state_names(cfg->state_dir, "pending", &names);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; names[i]; i++) {
+                _cleanup_free_ char *path = NULL, *text = NULL, *reasons = NULL;
+                const char *uuid = NULL, *action = NULL, *name = "-";
+                long long since = 0;
+                size_t rl = 0;
+                if (asprintf(&path, "%s/pending/%s", cfg->state_dir, names[i]) < 0) {
+                        path = NULL;
+                        return -ENOMEM;
+                }
+                if (read_full_file(path, PENDING_MAX, &text) < 0)
+                        continue;
+                FILE *rf = open_memstream(&reasons, &rl);
+                if (!rf)
+                        return -ENOMEM;
+                char *save = NULL;
+                for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                        char *val = strchr(line, ' ');
+                        if (!val)
+                                continue;
+                        *val++ = 0;
+                        if (streq(line, "uuid"))
+                                uuid = val;
+                        else if (streq(line, "action"))
+                                action = val;
+                        else if (streq(line, "name"))
+                                name = val;
+                        else if (streq(line, "since"))
+                                since = strtoll(val, NULL, 10);
+                        else if (streq(line, "reason"))
+                                fprintf(rf, "%s%s", ftell(rf) > 0 ? "; " : "", val);
+                }
+                fclose(rf);
+                if (!uuid || !action)
+                        continue;
+                char age[32];
+                fmt_age(age, sizeof(age), (long long)now - since);
+                fprintf(f, "pending %s %s %s for %s: %s\n", action, uuid, name, age, reasons ? reasons : "");
+                n++;
+        }
+        return n;
+}
+
+static int status_journals(const struct mk_config *cfg, FILE *f, time_t now)
+{
+        _cleanup_strv_ char **names = NULL;
+        int n = 0, r = state_names(cfg->state_dir, "journal", &names);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; names[i]; i++) {
+                _cleanup_(journal_free) struct journal j = { 0 };
+                if (!uuid_is_valid(names[i]))
+                        continue;
+                char age[32];
+                if (journal_load(cfg->state_dir, names[i], &j) < 0) {
+                        fprintf(f, "journal %s - unreadable\n", names[i]);
+                        n++;
+                        continue;
+                }
+                fmt_age(age, sizeof(age), (long long)(now - j.started));
+                fprintf(f, "journal %s %s started %s ago:", names[i], j.name ? j.name : "-", age);
+                const char *sep = " ";
+                for (size_t k = 0; j.dirs && j.dirs[k]; k++, sep = ", ")
+                        fprintf(f, "%sdir %s", sep, j.dirs[k]);
+                for (size_t k = 0; j.bridges && j.bridges[k]; k++, sep = ", ")
+                        fprintf(f, "%sbridge %s", sep, j.bridges[k]);
+                for (size_t k = 0; j.stripped && j.stripped[k]; k++, sep = ", ")
+                        fprintf(f, "%sstripped %s", sep, j.stripped[k]);
+                fprintf(f, "%s\n", streq(sep, " ") ? " nothing created" : "");
+                n++;
+        }
+        return n;
+}
+
+static int status_proofs(const struct mk_config *cfg, FILE *f, time_t now)
+{
+        _cleanup_strv_ char **names = NULL;
+        int n = 0, r = state_names(cfg->state_dir, "proof", &names);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; names[i]; i++) {
+                _cleanup_(proof_free) struct proof p = { 0 };
+                if (!uuid_is_valid(names[i]))
+                        continue;
+                if (proof_load(cfg->state_dir, names[i], &p) < 0) {
+                        fprintf(f, "proof %s - unreadable\n", names[i]);
+                        n++;
+                        continue;
+                }
+                char age[32];
+                fmt_age(age, sizeof(age), (long long)(now - p.time));
+                fprintf(f, "proof %s %s %s by %s %s ago%s%s\n", names[i], p.name ? p.name : "-", proof_kind_to_string(p.kind),
+                        p.by, age, p.detail ? ": " : "", p.detail ? p.detail : "");
+                n++;
+        }
+        return n;
+}
+
+static int status_quarantine(const struct mk_config *cfg, FILE *f, time_t now)
+{
+        struct quarantine_entry *l = NULL;
+        int n = quarantine_list(cfg, &l);
+        if (n < 0)
+                return n == -ENOENT ? 0 : n;
+        for (int i = 0; i < n; i++) {
+                char age[32], left[32];
+                long long a = (long long)(now - l[i].time), due = (long long)(cfg->quarantine_retention_ms / 1000) - a;
+                fmt_age(age, sizeof(age), a);
+                fmt_age(left, sizeof(left), due);
+                fprintf(f, "quarantined %s %s %s ago, purged %s%s: %s/%s/%s (%s)\n", l[i].uuid, l[i].domain ? l[i].domain : "-",
+                        age, due > 0 ? "in " : "at the next purge", due > 0 ? left : "", cfg->instances_path, QUARANTINE_DIR,
+                        l[i].name, l[i].reason ? l[i].reason : "no .info file");
+        }
+        quarantine_list_free(l, n);
+        return n;
+}
+
+int cleanup_status(const struct mk_config *cfg, FILE *f, time_t now)
+{
+        int (*const parts[])(const struct mk_config *, FILE *, time_t) = {
+                status_pending, status_journals, status_proofs, status_quarantine,
+        };
+        int total = 0, ret = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+                int r = parts[i](cfg, f, now);
+                if (r < 0 && ret == 0)
+                        ret = r;
+                else if (r > 0)
+                        total += r;
+        }
+        return ret < 0 ? ret : total;
+}
