@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* migkit-cleanup: proves and performs the source cleanup after a migration,
+ * the destination rollback after a failed one, and purges the quarantine.
+ * Run by the hook (detached), migkit-watch, systemd units or by hand. All the
+ * decisions are in lib/cleanup.c; this maps them to exit codes. */
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "log.h"
+#include "proof.h"
+#include "util.h"
+#include "validate.h"
+
+enum {
+        EXIT_OK = 0,      /* done, or nothing to do */
+        EXIT_FAIL = 1,    /* an error: could not finish (see the message) */
+        EXIT_USAGE = 2,
+        EXIT_REFUSED = 3, /* a safety rule kept something; recorded, see `status` */
+        EXIT_BUSY = 4,    /* another migkit-cleanup holds this guest's lock */
+};
+
+#define LOCK_TIMEOUT_MS 60000
+
+static void usage(FILE *f)
+{
+        fprintf(f,
+                "Usage: migkit-cleanup [OPTIONS] source UUID\n"
+                "       migkit-cleanup [OPTIONS] rollback UUID\n"
+                "       migkit-cleanup [OPTIONS] commit UUID\n"
+                "       migkit-cleanup [OPTIONS] proof UUID migrated|incoming-failed [--by WHO] [--name NAME] [--detail TEXT]\n"
+                "       migkit-cleanup [OPTIONS] purge [--retention DURATION]\n"
+                "       migkit-cleanup [OPTIONS] status\n"
+                "\n"
+                "Removes what live migrations leave behind, only when it is proven safe.\n"
+                "\n"
+                "  source UUID    the guest migrated away from this host: move <instances>/UUID\n"
+                "                 to <instances>/" ".migkit-quarantine/, given a 'migrated' proof, libvirt\n"
+                "                 no longer knowing the domain here, no unresolved incoming journal,\n"
+                "                 a local filesystem, no symlink and no mount point in the way\n"
+                "  rollback UUID  the incoming migration of UUID failed: undo exactly what the\n"
+                "                 hook's journal lists (the directory to quarantine, bridges that\n"
+                "                 have no ports), given an 'incoming-failed' proof of this attempt\n"
+                "  commit UUID    the incoming migration of UUID succeeded: drop its journal, so\n"
+                "                 nothing of it is ever rolled back\n"
+                "  proof UUID KIND  record a proof (--by hook|watch|driver|operator, default\n"
+                "                 operator); the next source/rollback run may then act on it\n"
+                "  purge          delete quarantined directories older than [cleanup] retention\n"
+                "  status         list pending items with their reasons, journals, proofs and\n"
+                "                 quarantined directories\n"
+                "\n"
+                "  -n, --dry-run         check everything, print what would be done, change nothing\n"
+                "  -c, --config FILE     configuration file (default $MIGKIT_CONFIG or\n"
+                "                        " MIGKIT_CONFIG_PATH ")\n"
+                "      --retention DUR   purge: keep entries younger than DUR (e.g. 0, 12h, 7d)\n"
+                "      --by WHO, --name NAME, --detail TEXT   proof: who saw it, domain name, note\n"
+                "  -v, --verbose         more output;  -q, --quiet  only warnings and errors\n"
+                "  -h, --help            this text;    -V, --version  print the version\n"
+                "\n"
+                "Exit status: 0 done or nothing to do, 1 error, 2 usage, 3 refused or partly done\n"
+                "(nothing unsafe was done; the reasons are recorded, see status), 4 busy (another\n"
+                "migkit-cleanup holds the guest's lock; try again).\n");
+}
+
+static int outcome_to_exit(int r)
+{
+        if (r == -EAGAIN)
+                return EXIT_BUSY;
+        if (r < 0)
+                return EXIT_FAIL;
+        switch (r) {
+        case CLEANUP_DONE:
+        case CLEANUP_NOTHING:
+                return EXIT_OK;
+        default:
+                return EXIT_REFUSED;
+        }
+}
+
+/* A UUID argument, lower-cased as libvirt writes it; NULL after a message. */
+static char *uuid_arg(const char *s)
+{
+        if (!uuid_is_valid(s)) {
+                log_error("'%s' is not a domain UUID (8-4-4-4-12 hex digits); refusing", s);
+                return NULL;
+        }
+        char *u = strdup(s);
+        if (!u) {
+                log_error_errno(ENOMEM, "out of memory");
+                return NULL;
+        }
+        for (char *p = u; *p; p++)
+                *p = (char)tolower((unsigned char)*p);
+        return u;
+}
+
+int main(int argc, char **argv)
+{
+        enum { OPT_RETENTION = 0x100, OPT_BY, OPT_NAME, OPT_DETAIL };
+        static const struct option opts[] = {
+                { "dry-run", no_argument, NULL, 'n' },
+                { "config", required_argument, NULL, 'c' },
+                { "retention", required_argument, NULL, OPT_RETENTION },
+                { "by", required_argument, NULL, OPT_BY },
+                { "name", required_argument, NULL, OPT_NAME },
+                { "detail", required_argument, NULL, OPT_DETAIL },
+                { "verbose", no_argument, NULL, 'v' },
+                { "quiet", no_argument, NULL, 'q' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                {},
+        };
+        struct cleanup_opts co = { .lock_timeout_ms = LOCK_TIMEOUT_MS };
+        const char *config = NULL, *retention = NULL, *by = "operator", *name = NULL, *detail = NULL;
+        int verbose = 1, o, r;
+
+        while ((o = getopt_long(argc, argv, "nc:vqhV", opts, NULL)) >= 0)
+                switch (o) {
+                case 'n': co.dry_run = true; break;
+                case 'c': config = optarg; break;
+                case OPT_RETENTION: retention = optarg; break;
+                case OPT_BY: by = optarg; break;
+                case OPT_NAME: name = optarg; break;
+                case OPT_DETAIL: detail = optarg; break;
+                case 'v': verbose++; break;
+                case 'q': verbose = 0; break;
+                case 'h': usage(stdout); return EXIT_OK;
+                case 'V': printf("migkit-cleanup %s\n", MIGKIT_VERSION); return EXIT_OK;
+                default: usage(stderr); return EXIT_USAGE;
+                }
+        /* Spawned detached by the hook, stderr goes nowhere: syslog too. */
+        log_open("migkit-cleanup", verbose, !isatty(STDERR_FILENO));
+
+        if (optind >= argc) {
+                usage(stderr);
+                return EXIT_USAGE;
+        }
+        const char *cmd = argv[optind++];
+        int nargs = argc - optind;
+        bool want_uuid = streq(cmd, "source") || streq(cmd, "rollback") || streq(cmd, "commit") || streq(cmd, "proof");
+        int expected = streq(cmd, "proof") ? 2 : want_uuid ? 1 : 0;
+        if ((!want_uuid && !streq(cmd, "purge") && !streq(cmd, "status")) || nargs != expected) {
+                if (nargs != expected && (want_uuid || streq(cmd, "purge") || streq(cmd, "status")))
+                        log_error("%s takes %d argument%s, got %d", cmd, expected, expected == 1 ? "" : "s", nargs);
+                else
+                        log_error("unknown command '%s'", cmd);
+                usage(stderr);
+                return EXIT_USAGE;
+        }
+        if (retention && !streq(cmd, "purge")) {
+                log_error("--retention only applies to purge");
+                return EXIT_USAGE;
+        }
+        unsigned retention_ms = 0;
+        if (retention && parse_duration_ms(retention, &retention_ms) < 0) {
+                log_error("--retention '%s' is not a duration such as 0, 90s, 12h or 7d", retention);
+                return EXIT_USAGE;
+        }
+        _cleanup_free_ char *uuid = NULL;
+        if (want_uuid && !(uuid = uuid_arg(argv[optind])))
+                return EXIT_USAGE;
+
+        struct mk_config cfg;
+        _cleanup_free_ char *err = NULL;
+        r = config_load(&cfg, config, &err);
+        if (r < 0) {
+                log_error_errno(r, "%s; check it with: migkit-hook --check-config", err ? err : "cannot load the configuration");
+                return EXIT_FAIL;
+        }
+
+        if (streq(cmd, "source"))
+                r = cleanup_source(&cfg, uuid, &co);
+        else if (streq(cmd, "rollback"))
+                r = cleanup_rollback(&cfg, uuid, &co);
+        else if (streq(cmd, "commit"))
+                r = cleanup_commit(&cfg, uuid, &co);
+        else if (streq(cmd, "purge"))
+                r = cleanup_purge(&cfg, retention ? retention_ms : cfg.quarantine_retention_ms, &co);
+        else if (streq(cmd, "status")) {
+                r = cleanup_status(&cfg, stdout, time(NULL));
+                if (r < 0)
+                        log_error_errno(r, "cannot read the state in %s or the quarantine in %s: %m", cfg.state_dir, cfg.instances_path);
+                else if (r == 0 && verbose > 0)
+                        printf("nothing pending, no journals, no proofs, nothing quarantined\n");
+                r = r < 0 ? r : CLEANUP_DONE;
+        } else {
+                int kind = proof_kind_from_string(argv[optind + 1]);
+                struct proof p = { .uuid = uuid, .kind = kind, .by = (char *)by, .name = (char *)name, .detail = (char *)detail };
+                if (kind < 0 || !proof_by_is_valid(by)) {
+                        log_error("proof: kind must be migrated or incoming-failed and --by one of hook, watch, driver, operator");
+                        config_free(&cfg);
+                        return EXIT_USAGE;
+                }
+                if (co.dry_run) {
+                        printf("uuid %s: would record a %s proof by %s\n", uuid, argv[optind + 1], by);
+                        r = CLEANUP_DONE;
+                } else {
+                        r = proof_record(cfg.state_dir, &p);
+                        if (r < 0)
+                                log_error_errno(r, "uuid %s: cannot record the proof in %s/proof: %m", uuid, cfg.state_dir);
+                        else
+                                log_info("uuid %s: recorded a %s proof by %s", uuid, argv[optind + 1], by);
+                }
+        }
+        config_free(&cfg);
+        return outcome_to_exit(r);
+}
