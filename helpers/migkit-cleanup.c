@@ -37,9 +37,9 @@ static void usage(FILE *f)
                 "Removes what live migrations leave behind, only when it is proven safe.\n"
                 "\n"
                 "  source UUID    the guest migrated away from this host: move <instances>/UUID\n"
-                "                 to <instances>/" ".migkit-quarantine/, given a 'migrated' proof, libvirt\n"
-                "                 no longer knowing the domain here, no unresolved incoming journal,\n"
-                "                 a local filesystem, no symlink and no mount point in the way\n"
+                "                 to <instances>/.migkit-quarantine/, given a 'migrated' proof,\n"
+                "                 libvirt no longer knowing the domain here, no unresolved incoming\n"
+                "                 journal, a local filesystem, no symlink and no mount point in the way\n"
                 "  rollback UUID  the incoming migration of UUID failed: undo exactly what the\n"
                 "                 hook's journal lists (the directory to quarantine, bridges that\n"
                 "                 have no ports), given an 'incoming-failed' proof of this attempt\n"
@@ -55,6 +55,8 @@ static void usage(FILE *f)
                 "  -c, --config FILE     configuration file (default $MIGKIT_CONFIG or\n"
                 "                        " MIGKIT_CONFIG_PATH ")\n"
                 "      --retention DUR   purge: keep entries younger than DUR (e.g. 0, 12h, 7d)\n"
+                "      --wait DUR        wait at most DUR (default 60s) for another migkit-cleanup\n"
+                "                        working on the same guest, then exit 4\n"
                 "      --by WHO, --name NAME, --detail TEXT   proof: who saw it, domain name, note\n"
                 "  -v, --verbose         more output;  -q, --quiet  only warnings and errors\n"
                 "  -h, --help            this text;    -V, --version  print the version\n"
@@ -98,11 +100,12 @@ static char *uuid_arg(const char *s)
 
 int main(int argc, char **argv)
 {
-        enum { OPT_RETENTION = 0x100, OPT_BY, OPT_NAME, OPT_DETAIL };
+        enum { OPT_RETENTION = 0x100, OPT_BY, OPT_NAME, OPT_DETAIL, OPT_WAIT };
         static const struct option opts[] = {
                 { "dry-run", no_argument, NULL, 'n' },
                 { "config", required_argument, NULL, 'c' },
                 { "retention", required_argument, NULL, OPT_RETENTION },
+                { "wait", required_argument, NULL, OPT_WAIT },
                 { "by", required_argument, NULL, OPT_BY },
                 { "name", required_argument, NULL, OPT_NAME },
                 { "detail", required_argument, NULL, OPT_DETAIL },
@@ -121,6 +124,12 @@ int main(int argc, char **argv)
                 case 'n': co.dry_run = true; break;
                 case 'c': config = optarg; break;
                 case OPT_RETENTION: retention = optarg; break;
+                case OPT_WAIT:
+                        if (parse_duration_ms(optarg, &co.lock_timeout_ms) < 0) {
+                                fprintf(stderr, "migkit-cleanup: error: --wait '%s' is not a duration such as 0, 5s or 2min\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        break;
                 case OPT_BY: by = optarg; break;
                 case OPT_NAME: name = optarg; break;
                 case OPT_DETAIL: detail = optarg; break;

@@ -132,6 +132,20 @@ check "source again: nothing to do (exit 0)" bash -c "[ $rc = 0 ] && [ \$(find '
 mv "$q" "$I/$U"
 check "a mistake is undone with one mv" [ "$(cat "$I/$U/console.log")" = log ]
 
+# another migkit-cleanup holds this guest's lock: wait, then exit 4 (busy)
+mkdir -p "$I/$U2" && run proof "$U2" migrated --by operator
+flock "$S/lock/$U2" sleep 3 &
+holder=$!
+sleep 0.3
+run --wait 500ms source "$U2"
+check "while another holds the guest's lock: exit 4 (busy) after --wait, nothing moved" bash -c "
+        [ $rc = 4 ] && grep -qF 'another migkit-cleanup holds the lock' '$T/err' && [ -d '$I/$U2' ]"
+wait $holder
+run source "$U2"
+check "once the lock is free the same command succeeds" bash -c "[ $rc = 0 ] && [ ! -e '$I/$U2' ]"
+run --wait soon source "$U2"
+check "--wait with a bad duration is a usage error" [ "$rc" = 2 ]
+
 # --- unsafe paths -----------------------------------------------------------
 run proof "$U" migrated --by operator
 mv "$I/$U" "$O/moved-instance"
@@ -150,7 +164,7 @@ mount --bind "$O/victim" "$I/$U/sub/mnt"
 run source "$U"
 check "a bind mount inside the directory: refused (exit 3), nothing moved or removed" bash -c "
         [ $rc = 3 ] && grep -qF '$I/$U/sub/mnt is a mount point; unmount it first' '$T/err' && [ -d '$I/$U' ] &&
-        [ \"\$(cat '$O/victim/data')\" = 'must survive' ] && [ -z \"\$(find '$I/.migkit-quarantine' -mindepth 1 -maxdepth 1 -type d)\" ]"
+        [ \"\$(cat '$O/victim/data')\" = 'must survive' ] && [ -z \"\$(find '$I/.migkit-quarantine' -mindepth 1 -maxdepth 1 -type d -name '$U.*')\" ]"
 umount "$I/$U/sub/mnt"
 mount -t tmpfs -o size=1m t "$I/$U"
 run source "$U"
