@@ -28,7 +28,25 @@
  * succeeds; `migkit-cleanup status` lists them. Each decisive re-check and
  * the removal that follows happen under the per-domain lock (proof.h).
  * A dry run checks everything, prints what it would do, and records
- * nothing. */
+ * nothing.
+ *
+ * Who calls what (the CLI is migkit-cleanup; see its --help):
+ *  hook, migrate begin (destination), before planning anything:
+ *      proof_incoming_begin(state, uuid, <a few seconds>); on -EAGAIN fail
+ *      the migration ("a cleanup of this guest is running; retry").
+ *  hook, release end migrated (libvirt >= 10.5, source):
+ *      proof_record(kind migrated, by "hook", detail "release end migrated"),
+ *      then spawn `migkit-cleanup source UUID` fully detached.
+ *  hook, release end <failure reason> (libvirt >= 10.5, destination, only
+ *  when <state>/journal/<uuid> exists): proof_record(kind incoming-failed),
+ *      then spawn `migkit-cleanup rollback UUID`.
+ *  migkit-watch: on stopped/migrated (source) record a migrated proof and run
+ *      `source`; on the failure of an incoming migration record
+ *      incoming-failed and run `rollback`; on resumed/migrated (destination)
+ *      run `commit` once the persistent definition is fixed.
+ *  driver (migkit migrate): the same from its verified result.
+ *  systemd timer: `migkit-cleanup purge`.
+ * Every one of them may run any number of times, concurrently. */
 #pragma once
 
 #include <stdbool.h>
