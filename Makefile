@@ -127,12 +127,12 @@ demo:
 install: all
 	install -d $(DESTDIR)$(PKGLIBEXECDIR) $(DESTDIR)$(HOOKSDIR)/qemu.d $(DESTDIR)$(CONFDIR)
 	install -d -m 0700 $(DESTDIR)$(STATEDIR)
-	install -m 0755 $(O)/migkit-hook $(DESTDIR)$(PKGLIBEXECDIR)/migkit-hook
+	install -m 0755 $(O)/migkit-hook $(O)/migkit-cleanup $(DESTDIR)$(PKGLIBEXECDIR)/
 	ln -sfn $(PKGLIBEXECDIR)/migkit-hook $(DESTDIR)$(HOOKSDIR)/qemu.d/50-migkit
 	install -m 0644 conf/migkit.conf $(DESTDIR)$(CONFDIR)/migkit.conf
 
 uninstall:
-	rm -f $(DESTDIR)$(HOOKSDIR)/qemu.d/50-migkit $(DESTDIR)$(PKGLIBEXECDIR)/migkit-hook
+	rm -f $(DESTDIR)$(HOOKSDIR)/qemu.d/50-migkit $(DESTDIR)$(PKGLIBEXECDIR)/migkit-hook $(DESTDIR)$(PKGLIBEXECDIR)/migkit-cleanup
 	-rmdir $(DESTDIR)$(PKGLIBEXECDIR)
 
 clean:

@@ -13,6 +13,7 @@ make -s O="$build" SANITIZE=$san install DESTDIR="$D" > "$D.log" 2>&1
 check "make install DESTDIR=... succeeds ($(tail -3 "$D.log" | tr '\n' ' '))" [ $? = 0 ]
 rm -f "$D.log"
 check "the hook binary is in /usr/libexec/migkit, mode 0755" [ "$(stat -c %a "$D/usr/libexec/migkit/migkit-hook" 2>/dev/null)" = 755 ]
+check "migkit-cleanup is in /usr/libexec/migkit, mode 0755" [ "$(stat -c %a "$D/usr/libexec/migkit/migkit-cleanup" 2>/dev/null)" = 755 ]
 check "libvirt's qemu.d entry points at it" [ "$(readlink "$D/etc/libvirt/hooks/qemu.d/50-migkit")" = /usr/libexec/migkit/migkit-hook ]
 check "the configuration is installed as /etc/migkit/migkit.conf, 0644" [ "$(stat -c %a "$D/etc/migkit/migkit.conf" 2>/dev/null)" = 644 ]
 check "the installed configuration is the documented one" cmp -s conf/migkit.conf "$D/etc/migkit/migkit.conf"
