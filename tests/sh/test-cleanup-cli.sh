@@ -126,7 +126,7 @@ check "the .info file records reason, time and host" bash -c "grep -q '^reason s
 check "the proof is consumed and the pending item gone" bash -c "[ ! -e '$S/proof/$U' ] && [ ! -e '$S/pending/$U.source' ]"
 check "symlinked files outside are untouched, the links moved as links" bash -c "outside_intact() { [ \"\$(cat '$O/precious')\" = precious ]; }; outside_intact && [ -L '$q/link-to-file' ]"
 run status
-check "status lists the quarantined directory with its age and purge time" bash -c "grep -qE '^quarantined $U $NAME [0-9]+s ago, purged in 2[34]h: $q (source cleanup' '$T/out'"
+check "status lists the quarantined directory with its age and purge time" bash -c "grep -qE '^quarantined $U $NAME [0-9]+s ago, purged in 2[34]h: $q [(]source cleanup' '$T/out'"
 run source "$U"
 check "source again: nothing to do (exit 0)" bash -c "[ $rc = 0 ] && [ \$(find '$I/.migkit-quarantine' -mindepth 1 -maxdepth 1 -type d | wc -l) = 1 ]"
 mv "$q" "$I/$U"
