@@ -47,6 +47,7 @@ BASE_CFLAGS := -std=gnu11 $(WARNINGS) -fPIE -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -f
                -DMIGKIT_VERSION='"$(VERSION)"' \
                -DMIGKIT_CONFIG_PATH='"$(CONFDIR)/migkit.conf"' \
                -DMIGKIT_STATE_DIR='"$(STATEDIR)"' \
+               -DMIGKIT_LIBEXECDIR='"$(PKGLIBEXECDIR)"' \
                $(shell $(PKG_CONFIG) --cflags $(PKGS))
 BASE_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
 LIBS         := $(shell $(PKG_CONFIG) --libs $(filter-out mount,$(PKGS)))

@@ -13,7 +13,10 @@
 #include "deadline.h"
 #include "dest.h"
 #include "domxml.h"
+#include "journal.h"
 #include "log.h"
+#include "proof.h"
+#include "detach.h"
 #include "util.h"
 
 enum {
@@ -55,6 +58,17 @@ static int op_migrate_begin(struct hook_ctx *c)
 {
         struct dest d = { .cfg = &c->cfg, .dom = c->dom, .report = c->report };
         int r = dest_plan(&d, true);
+
+        /* A new incoming migration voids any older proof about this guest,
+         * so no cleanup decided on one can remove what is prepared now. */
+        if (r == 0 && !c->report) {
+                r = proof_incoming_begin(c->cfg.state_dir, c->dom->uuid, 3000);
+                if (r == -EAGAIN)
+                        r = log_error("domain %s: a cleanup of this guest is running on this host; retry the migration "
+                                      "in a minute (see migkit-cleanup status)", c->dom->name);
+                else if (r < 0)
+                        r = log_error_errno(r, "domain %s: cannot clear old proofs in %s: %m", c->dom->name, c->cfg.state_dir);
+        }
         if (r == 0)
                 r = dest_apply(&d, true, true);
         if (r == 0 && d.xml_changed) {
@@ -84,12 +98,53 @@ static int op_prepare_begin(struct hook_ctx *c)
         return r;
 }
 
+/* Records a proof and hands the work to migkit-cleanup, detached. */
+static int hand_over(struct hook_ctx *c, enum proof_kind kind, const char *subcommand)
+{
+        _cleanup_free_ char *detail = NULL;
+        if (asprintf(&detail, "release end %s", c->extra) < 0)
+                return log_error_errno(ENOMEM, "out of memory");
+        struct proof p = { .uuid = c->dom->uuid, .name = c->dom->name, .kind = kind, .by = (char *)"hook", .detail = detail };
+        int r = proof_record(c->cfg.state_dir, &p);
+        if (r < 0)
+                return log_error_errno(r, "domain %s: cannot record the proof in %s: %m; nothing will be cleaned up",
+                                       c->dom->name, c->cfg.state_dir);
+        char *argv[] = { (char *)"migkit-cleanup", (char *)subcommand, c->dom->uuid, NULL };
+        r = spawn_detached(c->cfg.cleanup_program, argv);
+        if (r < 0)
+                return log_error_errno(r, "domain %s: cannot start %s %s: %m; the proof is recorded, run it by hand",
+                                       c->dom->name, c->cfg.cleanup_program, subcommand);
+        log_info("domain %s: %s; started %s %s", c->dom->name, detail, c->cfg.cleanup_program, subcommand);
+        return 0;
+}
+
+/* The domain's QEMU is gone and libvirt lets go of it. Only libvirt >= 10.5
+ * says why (the 4th argument); older ones pass "-" for a migration and a
+ * shutdown alike, and then this hook is no proof of anything (migkit-watch's
+ * events are). */
+static int op_release_end(struct hook_ctx *c)
+{
+        if (streq(c->extra, "migrated"))
+                return hand_over(c, PROOF_MIGRATED, "source");
+        if (streq(c->extra, "failed")) {
+                /* Only an incoming migration migkit prepared has a journal. */
+                struct journal j;
+                int r = journal_load(c->cfg.state_dir, c->dom->uuid, &j);
+                journal_free(&j);
+                if (r == 0)
+                        return hand_over(c, PROOF_INCOMING_FAILED, "rollback");
+        }
+        return 0;
+}
+
 static const struct handler {
         const char *op, *subop;
         int (*fn)(struct hook_ctx *c);
+        bool never_fail; /* the operation already happened: failing helps nobody */
 } handlers[] = {
-        { "migrate", "begin", op_migrate_begin },
-        { "prepare", "begin", op_prepare_begin },
+        { "migrate", "begin", op_migrate_begin, false },
+        { "prepare", "begin", op_prepare_begin, false },
+        { "release", "end", op_release_end, true },
 };
 
 static const struct handler *find_handler(const char *op, const char *subop)
@@ -116,7 +171,7 @@ static int run_handler(struct hook_ctx *c, const struct handler *h)
         int r;
 
         deadline_start(c->cfg.hook_deadline_ms);
-        r = deadline_arm_watchdog(500, EXIT_FAIL, overrun);
+        r = deadline_arm_watchdog(500, h->never_fail ? EXIT_OK : EXIT_FAIL, overrun);
         if (r < 0)
                 return log_error_errno(r, "cannot arm the deadline watchdog: %m");
         r = read_domain(c);
@@ -140,7 +195,7 @@ static int hook_main(int argc, char **argv)
                 r = run_handler(&c, h);
         domxml_free(c.dom);
         config_free(&c.cfg);
-        return r < 0 ? EXIT_FAIL : EXIT_OK;
+        return r < 0 && !h->never_fail ? EXIT_FAIL : EXIT_OK;
 }
 
 static void usage(FILE *f)
@@ -217,6 +272,11 @@ int main(int argc, char **argv)
         const struct handler *h = find_handler(c.op, c.subop);
         if (!h) {
                 printf("%s %s: migkit does nothing for this operation\n", c.op, c.subop);
+                return EXIT_OK;
+        }
+        if (h->never_fail) {
+                printf("%s %s: not simulated by --dry-run (it records a proof and starts migkit-cleanup; "
+                       "see migkit-cleanup --dry-run)\n", c.op, c.subop);
                 return EXIT_OK;
         }
         r = load_config(&c, NULL);

@@ -59,6 +59,7 @@ static const struct key keys[] = {
         { "cleanup", "settle", K_MS, OFF(cleanup_settle_ms), "30s", 0, 600000, NULL, "a duration from 0s to 600s, such as 30s" },
         { "cleanup", "retention", K_MS, OFF(quarantine_retention_ms), "1d", 0, 2592000000u, NULL,
           "a duration from 0s to 30d, such as 12h or 7d" },
+        { "cleanup", "program", K_PATH, OFF(cleanup_program), MIGKIT_LIBEXECDIR "/migkit-cleanup", 0, 0, NULL, "an absolute path" },
 };
 
 int parse_bool(const char *s, bool *ret)

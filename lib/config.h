@@ -11,6 +11,9 @@
 #ifndef MIGKIT_CONFIG_PATH
 #define MIGKIT_CONFIG_PATH "/etc/migkit/migkit.conf"
 #endif
+#ifndef MIGKIT_LIBEXECDIR
+#define MIGKIT_LIBEXECDIR "/usr/libexec/migkit"
+#endif
 #ifndef MIGKIT_STATE_DIR
 #define MIGKIT_STATE_DIR "/var/lib/migkit"
 #endif
@@ -58,6 +61,7 @@ struct mk_config {
         char *libvirt_uri;
         unsigned cleanup_settle_ms;
         unsigned quarantine_retention_ms;
+        char *cleanup_program;   /* what the hook runs, detached */
 };
 
 /* Fills cfg with the built-in defaults. Returns 0 or -ENOMEM. */

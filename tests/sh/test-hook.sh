@@ -167,7 +167,7 @@ check "a domain with no files under the instances path gets no instance director
         bash -c "[ $rc = 0 ] && [ ! -e '$I/aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee' ] && [ ! -s '$T/out' ]"
 
 # --- other operations: exit 0 at once, without reading stdin ---------------
-for op in "started begin" "stopped end" "release end" "start begin" "restore begin" "attach begin" "reconnect begin"; do
+for op in "started begin" "stopped end" "start begin" "restore begin" "attach begin" "reconnect begin"; do
         set -- $op
         start=$(date +%s%N)
         timeout 4 "$hook" "$NAME" "$1" "$2" - < <(sleep 5) > "$T/out" 2> "$T/err"
@@ -175,6 +175,55 @@ for op in "started begin" "stopped end" "release end" "start begin" "restore beg
         ms=$(( ($(date +%s%N) - start) / 1000000 ))
         check "$op exits 0 at once without waiting for stdin (${ms} ms)" bash -c "[ $rc = 0 ] && [ $ms -lt 3000 ] && [ ! -s '$T/out' ] && [ ! -s '$T/err' ]"
 done
+
+# --- release: proof and a fully detached migkit-cleanup ---------------------
+cat > "$T/fake-cleanup" <<'EOF2'
+#!/bin/bash
+# the redirections apply to the child commands, so /proc/$$/fd is bash's own
+out=$(dirname "$0")/cleanup-ran.$$ tmp=$(dirname "$0")/scratch.$$
+find /proc/$$/fd -mindepth 1 -printf 'fd %f %l\n' > "$tmp.fds"
+ps -o sid= -p $$ > "$tmp.sid"
+{ echo "args $*"; echo "sid $(tr -d ' ' < "$tmp.sid") ppid $PPID"; cat "$tmp.fds"; } > "$tmp.all"
+rm -f "$tmp.fds" "$tmp.sid"
+mv "$tmp.all" "$out"
+sleep 3
+EOF2
+chmod +x "$T/fake-cleanup"
+write_conf "[cleanup]
+program = $T/fake-cleanup"
+rm -f "$T"/cleanup-ran.*
+run_hook "$T/rewritten.xml" "$NAME" release end -
+sleep 0.5
+check "release end - (libvirt < 10.5: a shutdown looks the same) records no proof and starts nothing" \
+        bash -c "[ $rc = 0 ] && [ ! -e '$S/proof/$UUID' ] && ! ls '$T'/cleanup-ran.* >/dev/null 2>&1"
+start=$(date +%s%N)
+run_hook "$T/rewritten.xml" "$NAME" release end migrated
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "release end migrated returns at once (${ms} ms) while the cleanup still runs" bash -c "[ $rc = 0 ] && [ $ms -lt 2500 ]"
+check "and records a proof 'migrated by hook'" bash -c "grep -qx 'kind migrated' '$S/proof/$UUID' && grep -qx 'by hook' '$S/proof/$UUID' && grep -qx 'detail release end migrated' '$S/proof/$UUID'"
+for _ in $(seq 50); do ls "$T"/cleanup-ran.* >/dev/null 2>&1 && break; sleep 0.1; done
+ran=$(cat "$T"/cleanup-ran.* 2>/dev/null)
+check "migkit-cleanup source <uuid> was started" grep -qx "args source $UUID" <<<"$ran"
+check "it holds no descriptor of the hook's: only 0-2, all /dev/null (plus its own script)" \
+        bash -c "[ \"\$(grep '^fd [0-2] ' <<<'$ran' | grep -vc '/dev/null')\" = 0 ] && [ \"\$(grep '^fd ' <<<'$ran' | grep -v '/dev/null' | grep -vc 'fake-cleanup')\" = 0 ]"
+check "it runs in a session of its own, re-parented away from the hook" bash -c "! grep -q \"^sid $$ \" <<<'$ran' && grep -q '^sid [0-9]' <<<'$ran'"
+rm -f "$T"/cleanup-ran.* "$S/proof/$UUID"
+mv "$J" "$T/journal.saved"
+run_hook "$T/rewritten.xml" "$NAME" release end failed
+sleep 0.5
+check "release end failed without a journal (not an incoming migration of ours) does nothing" \
+        bash -c "[ $rc = 0 ] && [ ! -e '$S/proof/$UUID' ] && ! ls '$T'/cleanup-ran.* >/dev/null 2>&1"
+mv "$T/journal.saved" "$J"
+run_hook "$T/rewritten.xml" "$NAME" release end failed
+for _ in $(seq 50); do ls "$T"/cleanup-ran.* >/dev/null 2>&1 && break; sleep 0.1; done
+check "release end failed with a journal records incoming-failed and starts a rollback" \
+        bash -c "[ $rc = 0 ] && grep -qx 'kind incoming-failed' '$S/proof/$UUID' && grep -qx 'args rollback $UUID' '$T'/cleanup-ran.*"
+write_conf "[cleanup]
+program = $T/no-such-program"
+rm -f "$S/proof/$UUID"
+run_hook "$T/rewritten.xml" "$NAME" release end migrated
+check "release never fails, even when the cleanup program is missing" [ "$rc" = 0 ]
+write_conf
 
 # --- concurrency: two domains sharing a new bridge, hooks at once ----------
 pids=()
