@@ -13,6 +13,26 @@ static char *journal_dir(const char *state_dir)
         return path_join(state_dir, "journal");
 }
 
+static int journal_line(const char *key, const char *val, void *userdata)
+{
+        struct journal *j = userdata;
+        if (streq(key, "uuid") && !j->uuid)
+                return (j->uuid = strdup(val)) ? 0 : -ENOMEM;
+        if (streq(key, "name") && !j->name)
+                return (j->name = strdup(val)) ? 0 : -ENOMEM;
+        if (streq(key, "started")) {
+                j->started = (time_t)strtoll(val, NULL, 10);
+                return 0;
+        }
+        if (streq(key, "dir"))
+                return strv_push(&j->dirs, val);
+        if (streq(key, "bridge"))
+                return strv_push(&j->bridges, val);
+        if (streq(key, "stripped"))
+                return strv_push(&j->stripped, val);
+        return -EBADMSG;
+}
+
 int journal_load(const char *state_dir, const char *uuid, struct journal *j)
 {
         _cleanup_free_ char *dir = journal_dir(state_dir), *path = NULL, *text = NULL;
@@ -27,36 +47,8 @@ int journal_load(const char *state_dir, const char *uuid, struct journal *j)
         if (n < 0)
                 return (int)n;
 
-        char *save = NULL;
-        bool header = false;
-        int r = 0;
-        for (char *line = strtok_r(text, "\n", &save); line && r == 0; line = strtok_r(NULL, "\n", &save)) {
-                char *val = strchr(line, ' ');
-                if (!val) {
-                        r = -EBADMSG;
-                        break;
-                }
-                *val++ = 0;
-                if (!header) {
-                        header = streq(line, "migkit-journal") && streq(val, "1");
-                        if (!header)
-                                r = -EBADMSG;
-                } else if (streq(line, "uuid") && !j->uuid)
-                        r = (j->uuid = strdup(val)) ? 0 : -ENOMEM;
-                else if (streq(line, "name") && !j->name)
-                        r = (j->name = strdup(val)) ? 0 : -ENOMEM;
-                else if (streq(line, "started"))
-                        j->started = (time_t)strtoll(val, NULL, 10);
-                else if (streq(line, "dir"))
-                        r = strv_push(&j->dirs, val);
-                else if (streq(line, "bridge"))
-                        r = strv_push(&j->bridges, val);
-                else if (streq(line, "stripped"))
-                        r = strv_push(&j->stripped, val);
-                else
-                        r = -EBADMSG;
-        }
-        if (r == 0 && (!header || !j->uuid || !streq(j->uuid, uuid)))
+        int r = kv_parse(text, "migkit-journal", "1", journal_line, j);
+        if (r == 0 && (!j->uuid || !streq(j->uuid, uuid)))
                 r = -EBADMSG;
         if (r < 0)
                 journal_free(j);

@@ -75,6 +75,38 @@ int proof_record(const char *state_dir, const struct proof *p)
         return write_file_atomic(dir, p->uuid, text, (size_t)n, 0600, WRITE_DURABLE);
 }
 
+struct proof_parse {
+        struct proof *p;
+        bool have_time;
+};
+
+static int proof_line(const char *key, const char *val, void *userdata)
+{
+        struct proof_parse *pp = userdata;
+        struct proof *p = pp->p;
+        if (streq(key, "uuid") && !p->uuid)
+                return (p->uuid = strdup(val)) ? 0 : -ENOMEM;
+        if (streq(key, "kind") && p->kind < 0)
+                return (p->kind = proof_kind_from_string(val)) < 0 ? -EBADMSG : 0;
+        if (streq(key, "by") && !p->by)
+                return !proof_by_is_valid(val) ? -EBADMSG : (p->by = strdup(val)) ? 0 : -ENOMEM;
+        if (streq(key, "time") && !pp->have_time) {
+                char *end;
+                errno = 0;
+                long long t = strtoll(val, &end, 10);
+                if (errno || *end || end == val || t <= 0)
+                        return -EBADMSG;
+                p->time = (time_t)t;
+                pp->have_time = true;
+                return 0;
+        }
+        if (streq(key, "name") && !p->name)
+                return (p->name = strdup(val)) ? 0 : -ENOMEM;
+        if (streq(key, "detail") && !p->detail)
+                return (p->detail = strdup(val)) ? 0 : -ENOMEM;
+        return -EBADMSG;
+}
+
 int proof_load(const char *state_dir, const char *uuid, struct proof *p)
 {
         _cleanup_free_ char *path = NULL, *text = NULL;
@@ -104,41 +136,9 @@ int proof_load(const char *state_dir, const char *uuid, struct proof *p)
         if (memchr(text, 0, (size_t)n))
                 return -EBADMSG;
 
-        bool header = false, have_time = false;
-        char *save = NULL;
-        for (char *line = strtok_r(text, "\n", &save); line && r == 0; line = strtok_r(NULL, "\n", &save)) {
-                char *val = strchr(line, ' ');
-                if (!val) {
-                        r = -EBADMSG;
-                        break;
-                }
-                *val++ = 0;
-                if (!header) {
-                        header = streq(line, "migkit-proof") && streq(val, "1");
-                        if (!header)
-                                r = -EBADMSG;
-                } else if (streq(line, "uuid") && !p->uuid)
-                        r = (p->uuid = strdup(val)) ? 0 : -ENOMEM;
-                else if (streq(line, "kind") && p->kind < 0)
-                        r = (p->kind = proof_kind_from_string(val)) < 0 ? -EBADMSG : 0;
-                else if (streq(line, "by") && !p->by)
-                        r = !proof_by_is_valid(val) ? -EBADMSG : (p->by = strdup(val)) ? 0 : -ENOMEM;
-                else if (streq(line, "time") && !have_time) {
-                        char *end;
-                        errno = 0;
-                        long long t = strtoll(val, &end, 10);
-                        if (errno || *end || end == val || t <= 0)
-                                r = -EBADMSG;
-                        p->time = (time_t)t;
-                        have_time = true;
-                } else if (streq(line, "name") && !p->name)
-                        r = (p->name = strdup(val)) ? 0 : -ENOMEM;
-                else if (streq(line, "detail") && !p->detail)
-                        r = (p->detail = strdup(val)) ? 0 : -ENOMEM;
-                else
-                        r = -EBADMSG;
-        }
-        if (r == 0 && (!header || !p->uuid || strcasecmp(p->uuid, uuid) != 0 || p->kind < 0 || !p->by || !have_time))
+        struct proof_parse pp = { .p = p };
+        r = kv_parse(text, "migkit-proof", "1", proof_line, &pp);
+        if (r == 0 && (!p->uuid || strcasecmp(p->uuid, uuid) != 0 || p->kind < 0 || !p->by || !pp.have_time))
                 r = -EBADMSG;
         if (r < 0) {
                 proof_free(p);

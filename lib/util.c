@@ -199,6 +199,29 @@ int write_file_atomic(const char *dir, const char *name, const char *data, size_
         return 0;
 }
 
+int kv_parse(char *text, const char *magic, const char *version,
+             int (*cb)(const char *key, const char *value, void *userdata), void *userdata)
+{
+        char *save = NULL;
+        bool header = false;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *val = strchr(line, ' ');
+                if (!val)
+                        return -EBADMSG;
+                *val++ = 0;
+                if (!header) {
+                        if (!streq(line, magic) || !streq(val, version))
+                                return -EBADMSG;
+                        header = true;
+                        continue;
+                }
+                int r = cb(line, val, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return header ? 0 : -EBADMSG;
+}
+
 int mkdir_p(const char *path, mode_t mode)
 {
         _cleanup_free_ char *p = strdup(path);

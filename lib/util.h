@@ -64,5 +64,12 @@ enum { WRITE_DURABLE = 1 << 0 };
  * mode is the final file mode. Returns 0 or -errno. */
 int write_file_atomic(const char *dir, const char *name, const char *data, size_t len, mode_t mode, int flags);
 
+/* Parses text (modified in place) made of a first line "<magic> <version>"
+ * and then "key value" lines, calling cb for each of those. Returns 0,
+ * -EBADMSG if the header is not "<magic> <version>" or a line has no space,
+ * or the first negative value cb returned. */
+int kv_parse(char *text, const char *magic, const char *version,
+             int (*cb)(const char *key, const char *value, void *userdata), void *userdata);
+
 /* Creates dir and its missing parents with mode; 0 or -errno. */
 int mkdir_p(const char *path, mode_t mode);
