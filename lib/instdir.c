@@ -153,7 +153,10 @@ static int parse_id(const char *s, unsigned *ret)
 int instance_owner_resolve(const struct mk_config *cfg, uid_t *uid, gid_t *gid)
 {
         unsigned id;
-        if (parse_id(cfg->instance_owner, &id) == 0)
+        /* root is 0 everywhere; spare the hook loading NSS for the default */
+        if (streq(cfg->instance_owner, "root"))
+                *uid = 0;
+        else if (parse_id(cfg->instance_owner, &id) == 0)
                 *uid = id;
         else {
                 struct passwd *pw = getpwnam(cfg->instance_owner);
@@ -161,7 +164,9 @@ int instance_owner_resolve(const struct mk_config *cfg, uid_t *uid, gid_t *gid)
                         return -ESRCH;
                 *uid = pw->pw_uid;
         }
-        if (parse_id(cfg->instance_group, &id) == 0)
+        if (streq(cfg->instance_group, "root"))
+                *gid = 0;
+        else if (parse_id(cfg->instance_group, &id) == 0)
                 *gid = id;
         else {
                 struct group *gr = getgrnam(cfg->instance_group);

@@ -11,8 +11,10 @@ void log_open(const char *ident, int verbose, bool use_syslog)
 {
         log_ident = ident;
         log_verbose = verbose;
-        log_syslog = use_syslog;
-        if (use_syslog)
+        /* With no syslog daemon glibc retries the connection at every
+         * message; don't pay for that where nobody listens. */
+        log_syslog = use_syslog && access("/dev/log", W_OK) == 0;
+        if (log_syslog)
                 openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 

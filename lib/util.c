@@ -224,6 +224,11 @@ int kv_parse(char *text, const char *magic, const char *version,
 
 int mkdir_p(const char *path, mode_t mode)
 {
+        /* Usually only the last component is missing, if any. */
+        if (mkdir(path, mode) == 0 || errno == EEXIST)
+                return 0;
+        if (errno != ENOENT)
+                return -errno;
         _cleanup_free_ char *p = strdup(path);
         if (!p)
                 return -ENOMEM;
