@@ -12,3 +12,19 @@ summary() {
         echo "$n_pass passed, $n_fail failed, $n_skip skipped"
         [ "$n_fail" = 0 ]
 }
+
+# in_namespaces "REASON" UNSHARE-FLAGS... "$@": re-runs the calling script in
+# fresh namespaces of those kinds (once), or reports SKIP and exits when that
+# is impossible (not root, no namespaces). Call it before any other check.
+in_namespaces() {
+        local why=$1; shift
+        local flags=()
+        while [ $# -gt 0 ] && [ "$1" != -- ]; do flags+=("$1"); shift; done
+        shift
+        [ -n "${MIGKIT_IN_NS:-}" ] && return 0
+        if [ "$(id -u)" != 0 ] || ! unshare "${flags[@]}" true 2>/dev/null; then
+                skip "$why need root and namespaces (unshare ${flags[*]})"
+                summary; exit 0
+        fi
+        MIGKIT_IN_NS=1 exec unshare "${flags[@]}" bash "$0" "$@"
+}

@@ -7,13 +7,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/sh/lib.sh
 
-if [ -z "${MIGKIT_IN_NS:-}" ]; then
-        if [ "$(id -u)" != 0 ] || ! unshare -m -n true 2>/dev/null; then
-                skip "cleanup tests need root and mount + network namespaces (unshare -m -n)"
-                summary; exit 0
-        fi
-        MIGKIT_IN_NS=1 exec unshare -m -n bash "$0" "$@"
-fi
+in_namespaces "cleanup tests" -m -n -- "$@"
 mount --make-rprivate /
 
 build=$(realpath "${MIGKIT_BUILD:-build}")

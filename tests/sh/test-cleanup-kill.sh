@@ -9,13 +9,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/sh/lib.sh
 
-if [ -z "${MIGKIT_IN_NS:-}" ]; then
-        if [ "$(id -u)" != 0 ] || ! unshare -m true 2>/dev/null; then
-                skip "kill/concurrency tests need root and a mount namespace (unshare -m)"
-                summary; exit 0
-        fi
-        MIGKIT_IN_NS=1 exec unshare -m bash "$0" "$@"
-fi
+in_namespaces "kill/concurrency tests" -m -- "$@"
 
 build=$(realpath "${MIGKIT_BUILD:-build}")
 mc=$build/migkit-cleanup

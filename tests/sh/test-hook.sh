@@ -5,13 +5,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/sh/lib.sh
 
-if [ -z "${MIGKIT_IN_NETNS:-}" ]; then
-        if [ "$(id -u)" != 0 ] || ! unshare -n true 2>/dev/null; then
-                skip "hook tests need root and network namespaces (unshare -n)"
-                summary; exit 0
-        fi
-        MIGKIT_IN_NETNS=1 exec unshare -n bash "$0" "$@"
-fi
+in_namespaces "hook tests" -n -- "$@"
 
 build=$(realpath "${MIGKIT_BUILD:-build}")
 hook=$build/migkit-hook
