@@ -21,6 +21,7 @@
 #include "proof.h"
 #include "quarantine.h"
 #include "util.h"
+#include "testutil.h"
 #include "virt.h"
 
 #define UUID "4a6b2c1e-9f3d-4b8a-a1c2-3d4e5f607182"
@@ -34,31 +35,6 @@ struct fixture {
         struct mk_config cfg;
         struct cleanup_opts o;
 };
-
-static char *pathf(const char *fmt, ...) _printf_(1, 2);
-static char *pathf(const char *fmt, ...)
-{
-        char *p;
-        va_list ap;
-        va_start(ap, fmt);
-        assert_true(vasprintf(&p, fmt, ap) >= 0);
-        va_end(ap);
-        return p;
-}
-
-static void put(const char *path, const char *text)
-{
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        assert_true(fd >= 0);
-        assert_int_equal(write_all(fd, text, strlen(text)), 0);
-        close(fd);
-}
-
-static bool exists(const char *path)
-{
-        struct stat st;
-        return lstat(path, &st) == 0;
-}
 
 static char *slurp(const char *path)
 {

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* File helpers shared by the cmocka tests; include after <cmocka.h>. */
+#pragma once
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+/* A malloc'ed path built like printf; fails the test on ENOMEM. */
+static inline char *pathf(const char *fmt, ...) _printf_(1, 2);
+static inline char *pathf(const char *fmt, ...)
+{
+        char *p;
+        va_list ap;
+        va_start(ap, fmt);
+        assert_true(vasprintf(&p, fmt, ap) >= 0);
+        va_end(ap);
+        return p;
+}
+
+/* Writes text to path (created 0644 or truncated). */
+static inline void put(const char *path, const char *text)
+{
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(write_all(fd, text, strlen(text)), 0);
+        close(fd);
+}
+
+/* True if anything, a dangling symlink included, is at path. */
+static inline bool exists(const char *path)
+{
+        struct stat st;
+        return lstat(path, &st) == 0;
+}
