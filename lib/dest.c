@@ -154,7 +154,7 @@ static bool file_exists(const char *path, void *userdata)
         return stat(path, &st) == 0 || errno != ENOENT;
 }
 
-static int journal_record(struct journal *j, char ***list, const char *item)
+static int journal_record(char ***list, const char *item)
 {
         if (strv_contains(*list, item))
                 return 0;
@@ -191,7 +191,7 @@ int dest_apply(struct dest *d, bool strip, bool journal_create)
                         log_info("domain %s: created bridge %s (MTU %u, up)", d->dom->name, b->name, b->mtu);
                         dirty = true;
                         d->n_created++;
-                        if (journal_record(&j, &j.bridges, b->name) < 0)
+                        if (journal_record(&j.bridges, b->name) < 0)
                                 r = log_error_errno(ENOMEM, "out of memory");
                 }
         }
@@ -211,7 +211,7 @@ int dest_apply(struct dest *d, bool strip, bool journal_create)
                                 log_info("domain %s: created instance directory %s", d->dom->name, dir);
                                 dirty = true;
                                 d->n_created++;
-                                if (journal_record(&j, &j.dirs, dir) < 0)
+                                if (journal_record(&j.dirs, dir) < 0)
                                         r = log_error_errno(ENOMEM, "out of memory");
                         }
                 }
@@ -230,7 +230,7 @@ int dest_apply(struct dest *d, bool strip, bool journal_create)
                         }
                         log_info("domain %s: removed the <source> of cdrom %s (file missing on this host)", d->dom->name, stripped[i]);
                         dirty = true;
-                        if (journal_record(&j, &j.stripped, stripped[i]) < 0)
+                        if (journal_record(&j.stripped, stripped[i]) < 0)
                                 r = log_error_errno(ENOMEM, "out of memory");
                 }
         }
