@@ -25,6 +25,8 @@ struct key {
 
 #define OFF(f) offsetof(struct mk_config, f)
 static const char *const instance_dir_choices[] = { "auto", "always", "never", NULL };
+static const char *const fc_on_missing_choices[] = { "fail", "warn", NULL };
+static const char *const fc_multipath_choices[] = { "auto", "yes", "no", NULL };
 
 /* The single source of truth for keys, defaults and bounds; conf/migkit.conf
  * documents the same keys and tests/unit/test-config.c checks they agree. */
@@ -60,6 +62,14 @@ static const struct key keys[] = {
         { "cleanup", "retention", K_MS, OFF(quarantine_retention_ms), "1d", 0, 2592000000u, NULL,
           "a duration from 0s to 30d, such as 12h or 7d" },
         { "cleanup", "program", K_PATH, OFF(cleanup_program), MIGKIT_LIBEXECDIR "/migkit-cleanup", 0, 0, NULL, "an absolute path" },
+
+        { "fc", "rescan", K_BOOL, OFF(fc_rescan), "yes", 0, 0, NULL, "yes or no" },
+        { "fc", "wildcard-scan", K_BOOL, OFF(fc_wildcard_scan), "no", 0, 0, NULL, "yes or no" },
+        { "fc", "issue-lip", K_BOOL, OFF(fc_issue_lip), "no", 0, 0, NULL, "yes or no" },
+        { "fc", "on-missing", K_ENUM, OFF(fc_on_missing), "fail", 0, 0, fc_on_missing_choices, "fail or warn" },
+        { "fc", "multipath", K_ENUM, OFF(fc_multipath), "auto", 0, 0, fc_multipath_choices, "auto, yes or no" },
+        { "fc", "libmpathcmd", K_STRING, OFF(fc_libmpathcmd), "libmpathcmd.so.0", 0, 0, NULL,
+          "a library name such as libmpathcmd.so.0 or an absolute path" },
 };
 
 int parse_bool(const char *s, bool *ret)

@@ -24,6 +24,13 @@ enum instance_dir_policy {
         INSTANCE_DIR_NEVER,
 };
 
+enum fc_on_missing { FC_ON_MISSING_FAIL, FC_ON_MISSING_WARN };
+enum fc_multipath_policy {
+        FC_MULTIPATH_AUTO, /* ask multipathd for maps that a disk's source names */
+        FC_MULTIPATH_YES,  /* also for wwn-/scsi- sources; a missing libmpathcmd is an error */
+        FC_MULTIPATH_NO,   /* never talk to multipathd */
+};
+
 struct mk_config {
         char *file;              /* where it was read from, NULL for built-in defaults */
 
@@ -62,6 +69,14 @@ struct mk_config {
         unsigned cleanup_settle_ms;
         unsigned quarantine_retention_ms;
         char *cleanup_program;   /* what the hook runs, detached */
+
+        /* [fc] */
+        bool fc_rescan;          /* rescan for missing block disks at migrate begin */
+        bool fc_wildcard_scan;   /* "- - L" when the target WWPN is unknown */
+        bool fc_issue_lip;
+        int fc_on_missing;       /* enum fc_on_missing */
+        int fc_multipath;        /* enum fc_multipath_policy */
+        char *fc_libmpathcmd;    /* dlopen() name or path of libmpathcmd */
 };
 
 /* Fills cfg with the built-in defaults. Returns 0 or -ENOMEM. */

@@ -231,6 +231,32 @@ static void test_file_problems(void **state)
         config_free(&cfg);
 }
 
+static void test_fc_keys(void **state)
+{
+        struct mk_config cfg;
+        _cleanup_free_ char *err = NULL;
+        (void)state;
+        assert_int_equal(config_defaults(&cfg), 0);
+        assert_true(cfg.fc_rescan);
+        assert_false(cfg.fc_wildcard_scan);
+        assert_false(cfg.fc_issue_lip);
+        assert_int_equal(cfg.fc_on_missing, FC_ON_MISSING_FAIL);
+        assert_int_equal(cfg.fc_multipath, FC_MULTIPATH_AUTO);
+        assert_string_equal(cfg.fc_libmpathcmd, "libmpathcmd.so.0");
+        config_free(&cfg);
+        assert_int_equal(load_text("[fc]\nrescan = no\nwildcard-scan = yes\nissue-lip = on\non-missing = warn\nmultipath = no\n"
+                                   "libmpathcmd = /opt/lib/libmpathcmd.so.0\n", &cfg, &err), 0);
+        assert_false(cfg.fc_rescan);
+        assert_true(cfg.fc_wildcard_scan);
+        assert_true(cfg.fc_issue_lip);
+        assert_int_equal(cfg.fc_on_missing, FC_ON_MISSING_WARN);
+        assert_int_equal(cfg.fc_multipath, FC_MULTIPATH_NO);
+        assert_string_equal(cfg.fc_libmpathcmd, "/opt/lib/libmpathcmd.so.0");
+        config_free(&cfg);
+        expect_error("[fc]\non-missing = ignore\n", "[fc] on-missing = 'ignore' is not valid; allowed: fail or warn");
+        expect_error("[fc]\nmultipath = maybe\n", "allowed: auto, yes or no");
+}
+
 static void test_parsers(void **state)
 {
         unsigned ms;
@@ -268,6 +294,7 @@ int main(void)
                 cmocka_unit_test(test_long_line),
                 cmocka_unit_test(test_file_problems),
                 cmocka_unit_test(test_parsers),
+                cmocka_unit_test(test_fc_keys),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
