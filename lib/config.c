@@ -70,6 +70,24 @@ static const struct key keys[] = {
         { "fc", "multipath", K_ENUM, OFF(fc_multipath), "auto", 0, 0, fc_multipath_choices, "auto, yes or no" },
         { "fc", "libmpathcmd", K_STRING, OFF(fc_libmpathcmd), "libmpathcmd.so.0", 0, 0, NULL,
           "a library name such as libmpathcmd.so.0 or an absolute path" },
+
+        { "migrate", "uri", K_STRING, OFF(migrate_uri), "qemu+tls://{dest}/system", 0, 0, NULL,
+          "a libvirt URI template such as qemu+tls://{dest}/system" },
+        { "migrate", "tls", K_BOOL, OFF(migrate_tls), "yes", 0, 0, NULL, "yes or no" },
+        { "migrate", "auto-converge", K_BOOL, OFF(migrate_auto_converge), "yes", 0, 0, NULL, "yes or no" },
+        { "migrate", "postcopy", K_BOOL, OFF(migrate_postcopy), "no", 0, 0, NULL, "yes or no" },
+        { "migrate", "bandwidth", K_UINT, OFF(migrate_bandwidth), "0", 0, 1000000, NULL, "MiB/s from 0 (unlimited) to 1000000" },
+        { "migrate", "downtime", K_MS, OFF(migrate_downtime_ms), "500ms", 0, 60000, NULL,
+          "a duration from 0ms (leave libvirt's) to 60s, such as 500ms" },
+        { "migrate", "downtime-steps", K_UINT, OFF(migrate_downtime_steps), "10", 1, 100, NULL, "a number from 1 to 100" },
+        { "migrate", "downtime-delay", K_MS, OFF(migrate_downtime_delay_ms), "10s", 0, 3600000, NULL,
+          "a duration from 0s to 1h, such as 10s" },
+        { "migrate", "stall-timeout", K_MS, OFF(migrate_stall_ms), "30s", 0, 86400000, NULL,
+          "a duration from 0s (off) to 1d, such as 30s" },
+        { "migrate", "completion-timeout", K_MS, OFF(migrate_completion_timeout_ms), "15min", 0, 86400000, NULL,
+          "a duration from 0s (none) to 1d, such as 15min" },
+        { "migrate", "progress-interval", K_MS, OFF(migrate_progress_interval_ms), "2s", 100, 600000, NULL,
+          "a duration from 100ms to 600s, such as 2s" },
 };
 
 int parse_bool(const char *s, bool *ret)

@@ -77,6 +77,19 @@ struct mk_config {
         int fc_on_missing;       /* enum fc_on_missing */
         int fc_multipath;        /* enum fc_multipath_policy */
         char *fc_libmpathcmd;    /* dlopen() name or path of libmpathcmd */
+
+        /* [migrate] (migkit migrate, check, evacuate) */
+        char *migrate_uri;             /* destination URI template, {dest} = host */
+        bool migrate_tls;              /* VIR_MIGRATE_TLS for the migration stream */
+        bool migrate_auto_converge;    /* VIR_MIGRATE_AUTO_CONVERGE by default */
+        bool migrate_postcopy;         /* VIR_MIGRATE_POSTCOPY by default (switch allowed) */
+        unsigned migrate_bandwidth;    /* MiB/s, 0: unlimited */
+        unsigned migrate_downtime_ms;  /* largest allowed downtime the policy reaches */
+        unsigned migrate_downtime_steps;
+        unsigned migrate_downtime_delay_ms;
+        unsigned migrate_stall_ms;     /* 0: no stall detection */
+        unsigned migrate_completion_timeout_ms; /* 0: none */
+        unsigned migrate_progress_interval_ms;  /* plain lines and JSON */
 };
 
 /* Fills cfg with the built-in defaults. Returns 0 or -ENOMEM. */

@@ -257,6 +257,37 @@ static void test_fc_keys(void **state)
         expect_error("[fc]\nmultipath = maybe\n", "allowed: auto, yes or no");
 }
 
+static void test_migrate_keys(void **state)
+{
+        struct mk_config cfg;
+        _cleanup_free_ char *err = NULL;
+        (void)state;
+        assert_int_equal(config_defaults(&cfg), 0);
+        assert_string_equal(cfg.migrate_uri, "qemu+tls://{dest}/system");
+        assert_true(cfg.migrate_tls);
+        assert_true(cfg.migrate_auto_converge);
+        assert_false(cfg.migrate_postcopy);
+        assert_int_equal(cfg.migrate_bandwidth, 0);
+        assert_int_equal(cfg.migrate_downtime_ms, 500);
+        assert_int_equal(cfg.migrate_downtime_steps, 10);
+        assert_int_equal(cfg.migrate_downtime_delay_ms, 10000);
+        assert_int_equal(cfg.migrate_stall_ms, 30000);
+        assert_int_equal(cfg.migrate_completion_timeout_ms, 900000);
+        assert_int_equal(cfg.migrate_progress_interval_ms, 2000);
+        config_free(&cfg);
+        assert_int_equal(load_text("[migrate]\nuri = qemu+tcp://{dest}/system\ntls = no\npostcopy = yes\nbandwidth = 20\n"
+                                   "stall-timeout = 0\ncompletion-timeout = 2min\n", &cfg, &err), 0);
+        assert_string_equal(cfg.migrate_uri, "qemu+tcp://{dest}/system");
+        assert_false(cfg.migrate_tls);
+        assert_true(cfg.migrate_postcopy);
+        assert_int_equal(cfg.migrate_bandwidth, 20);
+        assert_int_equal(cfg.migrate_stall_ms, 0);
+        assert_int_equal(cfg.migrate_completion_timeout_ms, 120000);
+        config_free(&cfg);
+        expect_error("[migrate]\ndowntime-steps = 0\n", "allowed: a number from 1 to 100");
+        expect_error("[migrate]\nprogress-interval = 10ms\n", "allowed: a duration from 100ms to 600s");
+}
+
 static void test_parsers(void **state)
 {
         unsigned ms;
@@ -295,6 +326,7 @@ int main(void)
                 cmocka_unit_test(test_file_problems),
                 cmocka_unit_test(test_parsers),
                 cmocka_unit_test(test_fc_keys),
+                cmocka_unit_test(test_migrate_keys),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
