@@ -17,7 +17,16 @@ SBINDIR      ?= $(PREFIX)/sbin
 LIBEXECDIR   ?= $(PREFIX)/libexec
 DATADIR      ?= $(PREFIX)/share
 MANDIR       ?= $(DATADIR)/man
+# systemd units: with PREFIX=/usr, /lib/systemd/system, what Debian 12's
+# systemd.pc says (systemdsystemunitdir) and where dh_installsystemd looks;
+# on merged-/usr systems it is the same directory as /usr/lib/systemd/system.
+# Other prefixes: $(PREFIX)/lib/systemd/system (/usr/local/lib/systemd/system
+# is in systemd's search path too). RPM builds pass UNITDIR=%{_unitdir}.
+ifeq ($(PREFIX),/usr)
+UNITDIR      ?= /lib/systemd/system
+else
 UNITDIR      ?= $(PREFIX)/lib/systemd/system
+endif
 HOOKSDIR     ?= $(SYSCONFDIR)/libvirt/hooks
 CONFDIR      ?= $(SYSCONFDIR)/migkit
 STATEDIR     ?= $(LOCALSTATEDIR)/lib/migkit
@@ -72,12 +81,24 @@ LIB_OBJS   := $(LIB_SRCS:%.c=$(O)/%.o)
 HELPER_SRCS := $(wildcard helpers/*.c)
 HELPERS    := $(HELPER_SRCS:helpers/%.c=$(O)/%)
 BINS       := $(O)/migkit-hook $(HELPERS)
+# Where each binary goes: migkit, the operator command, in BINDIR (next to
+# virsh; most of what it does needs root, but it is a user-facing command,
+# DESIGN.md); migkit-fcscan in SBINDIR; the hook and every other helper
+# (migkit-cleanup, migkit-watch, ...) in PKGLIBEXECDIR, run by libvirt,
+# systemd or each other, not by hand.
+BIN_BINS     := $(filter $(O)/migkit,$(HELPERS))
+SBIN_BINS    := $(filter $(O)/migkit-fcscan,$(HELPERS))
+LIBEXEC_BINS := $(filter-out $(BIN_BINS) $(SBIN_BINS),$(BINS))
+# systemd/*.in are generated with the install paths substituted (@VAR@);
+# the other units are installed as they are.
+UNIT_INS   := $(wildcard systemd/*.in)
+UNITS      := $(UNIT_INS:systemd/%.in=$(O)/systemd/%) $(filter-out %.in,$(wildcard systemd/*.service systemd/*.timer))
 TEST_SRCS  := $(wildcard tests/unit/test-*.c)
 TESTS      := $(TEST_SRCS:tests/unit/%.c=$(O)/tests/%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCHES    := $(BENCH_SRCS:bench/%.c=$(O)/bench/%)
 
-all: $(BINS)
+all: $(BINS) $(UNITS)
 
 # Rebuild everything when flags or install paths change (as git does).
 FLAGS_STR := $(CC) $(BASE_CFLAGS) $(CFLAGS) $(BASE_LDFLAGS) $(LDFLAGS) $(LIBS)
@@ -107,6 +128,17 @@ $(O)/bench/%: $(O)/bench/%.o
 
 BENCH_LIBS_empty-xml2 = $(shell $(PKG_CONFIG) --libs libxml-2.0)
 
+# Units and other files with install paths in them (multipath-tools style).
+# A @VAR@ left over is an error, not a unit that points nowhere.
+SUBST := -e 's|@PKGLIBEXECDIR@|$(PKGLIBEXECDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+         -e 's|@CONFDIR@|$(CONFDIR)|g' -e 's|@STATEDIR@|$(STATEDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+         -e 's|@VERSION@|$(VERSION)|g'
+$(O)/systemd/%: systemd/%.in $(O)/.flags
+	@mkdir -p $(dir $@)
+	$(call msg,GEN,$@)sed $(SUBST) $< > $@.tmp && \
+	if grep -n '@[A-Z_]*@' $@.tmp; then echo "$<: unknown @VARIABLE@ (see SUBST in Makefile)" >&2; rm -f $@.tmp; exit 1; fi && \
+	mv $@.tmp $@
+
 tests: $(BINS) $(TESTS)
 
 # The README's test command. Installs missing build dependencies first.
@@ -126,14 +158,21 @@ demo:
 	@tests/lab/demo
 
 install: all
-	install -d $(DESTDIR)$(PKGLIBEXECDIR) $(DESTDIR)$(HOOKSDIR)/qemu.d $(DESTDIR)$(CONFDIR)
+	install -d $(DESTDIR)$(PKGLIBEXECDIR) $(DESTDIR)$(HOOKSDIR)/qemu.d $(DESTDIR)$(CONFDIR) $(DESTDIR)$(UNITDIR)
 	install -d -m 0700 $(DESTDIR)$(STATEDIR)
-	install -m 0755 $(O)/migkit-hook $(O)/migkit-cleanup $(DESTDIR)$(PKGLIBEXECDIR)/
+	install -m 0755 $(LIBEXEC_BINS) $(DESTDIR)$(PKGLIBEXECDIR)/
+	$(if $(BIN_BINS),install -d $(DESTDIR)$(BINDIR) && install -m 0755 $(BIN_BINS) $(DESTDIR)$(BINDIR)/)
+	$(if $(SBIN_BINS),install -d $(DESTDIR)$(SBINDIR) && install -m 0755 $(SBIN_BINS) $(DESTDIR)$(SBINDIR)/)
 	ln -sfn $(PKGLIBEXECDIR)/migkit-hook $(DESTDIR)$(HOOKSDIR)/qemu.d/50-migkit
 	install -m 0644 conf/migkit.conf $(DESTDIR)$(CONFDIR)/migkit.conf
+	install -m 0644 $(UNITS) $(DESTDIR)$(UNITDIR)/
 
+# Leaves the configuration, the state directory and the quarantine alone.
 uninstall:
-	rm -f $(DESTDIR)$(HOOKSDIR)/qemu.d/50-migkit $(DESTDIR)$(PKGLIBEXECDIR)/migkit-hook $(DESTDIR)$(PKGLIBEXECDIR)/migkit-cleanup
+	rm -f $(DESTDIR)$(HOOKSDIR)/qemu.d/50-migkit
+	rm -f $(addprefix $(DESTDIR)$(PKGLIBEXECDIR)/,$(notdir $(LIBEXEC_BINS)))
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(BIN_BINS))) $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(SBIN_BINS)))
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
 	-rmdir $(DESTDIR)$(PKGLIBEXECDIR)
 
 clean:
