@@ -1,0 +1,784 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "fc.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util.h"
+
+/* ---- names ---------------------------------------------------------------- */
+
+int fc_parse_wwpn(const char *s, uint64_t *ret)
+{
+        uint64_t v = 0;
+        unsigned digits = 0;
+
+        if (!s)
+                return -EINVAL;
+        if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+                s += 2;
+        for (; *s; s++) {
+                if (*s == ':' && digits > 0 && digits % 2 == 0 && s[1])
+                        continue;
+                if (!isxdigit((unsigned char)*s) || ++digits > 16)
+                        return -EINVAL;
+                v = v << 4 | (uint64_t)(isdigit((unsigned char)*s) ? *s - '0' : (tolower((unsigned char)*s) - 'a' + 10));
+        }
+        if (digits != 16)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+static int parse_u64(const char *s, int base, uint64_t *ret)
+{
+        char *end;
+        if (!*s || !(isdigit((unsigned char)*s)))
+                return -EINVAL;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, base);
+        if (errno || *end)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int fc_parse_lun(const char *s, uint64_t *ret)
+{
+        uint64_t v;
+        if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+                /* path_id: "0x%04lx%04lx00000000" of (L & 0xffff, L >> 16 & 0xffff) */
+                if (strlen(s) != 18 || parse_u64(s + 2, 16, &v) < 0 || (v & 0xffffffffULL))
+                        return -EINVAL;
+                *ret = (v >> 48) | ((v >> 32) & 0xffff) << 16;
+                return 0;
+        }
+        if (s[0] == '0' && s[1]) /* udev never writes a leading 0; the kernel would read it as octal */
+                return -EINVAL;
+        if (parse_u64(s, 10, &v) < 0)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+void fc_format_lun(uint64_t lun, char *buf, size_t size)
+{
+        if (lun < 256)
+                snprintf(buf, size, "%" PRIu64, lun);
+        else
+                snprintf(buf, size, "0x%04" PRIx64 "%04" PRIx64 "00000000", lun & 0xffff, (lun >> 16) & 0xffff);
+}
+
+bool fc_name_is_valid(const char *s)
+{
+        size_t n = strlen(s);
+        if (n == 0 || n > FC_WWID_MAX || streq(s, ".") || streq(s, ".."))
+                return false;
+        for (; *s; s++)
+                if (!isalnum((unsigned char)*s) && !strchr("._:-", *s))
+                        return false;
+        return true;
+}
+
+/* A map name that is a WWID in udev form (NAA "3" or EUI "2" + hex). */
+static bool looks_like_wwid(const char *s)
+{
+        size_t n = strlen(s);
+        if ((s[0] != '3' && s[0] != '2') || n < 17 || n > 33)
+                return false;
+        for (s++; *s; s++)
+                if (!isxdigit((unsigned char)*s))
+                        return false;
+        return true;
+}
+
+static bool has_dir_suffix(const char *dir, size_t len, const char *suffix)
+{
+        size_t n = strlen(suffix);
+        return len >= n && memcmp(dir + len - n, suffix, n) == 0 && (len == n || dir[len - n - 1] == '/');
+}
+
+static void lowercase(char *s)
+{
+        for (; *s; s++)
+                *s = (char)tolower((unsigned char)*s);
+}
+
+static int set_name(char *dst, const char *src)
+{
+        if (!fc_name_is_valid(src))
+                return -EINVAL;
+        strcpy(dst, src);
+        return 0;
+}
+
+int fc_parse_source(const char *path, struct fc_source *ret)
+{
+        const char *slash = strrchr(path, '/');
+        char base[PATH_MAX];
+        int r;
+
+        memset(ret, 0, sizeof(*ret));
+        if (!slash || strlen(slash + 1) >= sizeof(base))
+                return 0;
+        size_t dirlen = (size_t)(slash - path);
+        strcpy(base, slash + 1);
+
+        /* "-partN": a partition of the LUN; the LUN is what is scanned. */
+        char *part = strstr(base, "-part");
+        while (part && strstr(part + 1, "-part"))
+                part = strstr(part + 1, "-part");
+        if (part && part[5] && strspn(part + 5, "0123456789") == strlen(part + 5))
+                *part = '\0';
+
+        if (has_dir_suffix(path, dirlen, "disk/by-path")) {
+                char *fc = strstr(base, "-fc-"), *lun;
+                if (!fc)
+                        return 0;
+                fc += 4;
+                lun = strstr(fc, "-lun-");
+                if (!lun)
+                        return -EINVAL;
+                *lun = '\0';
+                if (fc_parse_wwpn(fc, &ret->wwpn) < 0 || strncasecmp(fc, "0x", 2) != 0 || fc_parse_lun(lun + 5, &ret->lun) < 0)
+                        return -EINVAL;
+                ret->kind = FC_SRC_PATH;
+                return 0;
+        }
+        if (has_dir_suffix(path, dirlen, "disk/by-id")) {
+                if (strncmp(base, "wwn-0x", 6) == 0) {
+                        if (strlen(base + 6) < 16 || strlen(base + 6) > 32 || strspn(base + 6, "0123456789abcdefABCDEF") != strlen(base + 6))
+                                return -EINVAL;
+                        ret->wwid[0] = '3';
+                        strcpy(ret->wwid + 1, base + 6);
+                        lowercase(ret->wwid);
+                        ret->kind = FC_SRC_WWID;
+                        return 0;
+                }
+                if (strncmp(base, "scsi-", 5) == 0) {
+                        if (!strchr("1238", base[5]) || !base[5])
+                                return 0; /* scsi-S<vendor>_<model>_<serial>, scsi-0...: no VPD 0x83 id */
+                        if ((r = set_name(ret->wwid, base + 5)) < 0)
+                                return r;
+                        ret->kind = FC_SRC_WWID;
+                        return 0;
+                }
+                if (strncmp(base, "dm-uuid-mpath-", 14) == 0) {
+                        if ((r = set_name(ret->wwid, base + 14)) < 0)
+                                return r;
+                        strcpy(ret->map, ret->wwid);
+                        ret->kind = FC_SRC_MAP;
+                        return 0;
+                }
+                if (strncmp(base, "dm-name-", 8) == 0) {
+                        if ((r = set_name(ret->map, base + 8)) < 0)
+                                return r;
+                        if (looks_like_wwid(ret->map))
+                                strcpy(ret->wwid, ret->map);
+                        ret->kind = FC_SRC_MAP;
+                }
+                return 0;
+        }
+        if (has_dir_suffix(path, dirlen, "mapper")) {
+                if (streq(base, "control"))
+                        return 0;
+                if ((r = set_name(ret->map, slash + 1)) < 0)
+                        return r;
+                if (looks_like_wwid(ret->map))
+                        strcpy(ret->wwid, ret->map);
+                ret->kind = FC_SRC_MAP;
+        }
+        return 0;
+}
+
+/* ---- sysfs ---------------------------------------------------------------- */
+
+/* Reads a sysfs attribute into buf without its trailing newline. */
+static int read_attr(const char *dir, const char *name, char *buf, size_t size)
+{
+        _cleanup_free_ char *p = path_join(dir, name), *text = NULL;
+        if (!p)
+                return -ENOMEM;
+        ssize_t n = read_full_file(p, 4096, &text);
+        if (n < 0)
+                return (int)n;
+        text[strcspn(text, "\n")] = '\0';
+        if (strlen(text) >= size)
+                return -EBADMSG;
+        strcpy(buf, text);
+        return 0;
+}
+
+static bool file_present(const char *dir, const char *name)
+{
+        _cleanup_free_ char *p = path_join(dir, name);
+        struct stat st;
+        return p && stat(p, &st) == 0;
+}
+
+struct rport {
+        unsigned host, channel, number;
+        uint64_t wwpn;
+        char state[32];
+        long target_id;
+};
+
+static bool state_is_online(const char *s)
+{
+        return streq(s, "Online") || streq(s, "Marginal");
+}
+
+static int cmp_hba(const void *a, const void *b)
+{
+        const struct fc_hba *x = a, *y = b;
+        return x->host < y->host ? -1 : x->host > y->host;
+}
+
+static int cmp_rport(const void *a, const void *b)
+{
+        const struct rport *x = a, *y = b;
+        if (x->host != y->host)
+                return x->host < y->host ? -1 : 1;
+        if (x->channel != y->channel)
+                return x->channel < y->channel ? -1 : 1;
+        return x->number < y->number ? -1 : x->number > y->number;
+}
+
+static void closedirp(DIR **d)
+{
+        if (*d)
+                closedir(*d);
+}
+#define _cleanup_closedir_ _cleanup_(closedirp)
+
+static int read_hbas(const char *sysfs, struct fc_plan *plan)
+{
+        _cleanup_free_ char *dir = path_join(sysfs, "class/fc_host");
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+
+        if (!dir)
+                return -ENOMEM;
+        d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno; /* no FC transport: no FC HBA */
+        while ((errno = 0, de = readdir(d))) {
+                unsigned host;
+                int len = 0;
+                if (sscanf(de->d_name, "host%u%n", &host, &len) != 1 || de->d_name[len])
+                        continue;
+                _cleanup_free_ char *hd = path_join(dir, de->d_name);
+                _cleanup_free_ char *sh = NULL;
+                char name[64];
+                struct fc_hba h = { .host = host };
+                if (!hd || asprintf(&sh, "%s/class/scsi_host/host%u", sysfs, host) < 0)
+                        return -ENOMEM;
+                if (read_attr(hd, "port_name", name, sizeof(name)) < 0 || fc_parse_wwpn(name, &h.wwpn) < 0)
+                        h.wwpn = UINT64_MAX;
+                if (read_attr(hd, "port_state", h.state, sizeof(h.state)) < 0)
+                        strcpy(h.state, "Unknown");
+                h.online = streq(h.state, "Online");
+                h.can_scan = file_present(sh, "scan");
+                h.can_lip = file_present(hd, "issue_lip");
+                struct fc_hba *nh = realloc(plan->hbas, (plan->n_hbas + 1) * sizeof(*nh));
+                if (!nh)
+                        return -ENOMEM;
+                plan->hbas = nh;
+                nh[plan->n_hbas++] = h;
+        }
+        if (errno)
+                return -errno;
+        qsort(plan->hbas, plan->n_hbas, sizeof(*plan->hbas), cmp_hba);
+        return 0;
+}
+
+static int read_rports(const char *sysfs, struct rport **ret, size_t *n_ret)
+{
+        _cleanup_free_ char *dir = path_join(sysfs, "class/fc_remote_ports");
+        _cleanup_closedir_ DIR *d = NULL;
+        _cleanup_free_ struct rport *rp = NULL;
+        size_t n = 0;
+        struct dirent *de;
+
+        if (!dir)
+                return -ENOMEM;
+        d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((errno = 0, de = readdir(d))) {
+                struct rport r = { 0 };
+                char buf[64];
+                int len = 0;
+                if (sscanf(de->d_name, "rport-%u:%u-%u%n", &r.host, &r.channel, &r.number, &len) != 3 || de->d_name[len])
+                        continue;
+                _cleanup_free_ char *rd = path_join(dir, de->d_name);
+                if (!rd)
+                        return -ENOMEM;
+                if (read_attr(rd, "port_name", buf, sizeof(buf)) < 0 || fc_parse_wwpn(buf, &r.wwpn) < 0)
+                        continue;
+                if (read_attr(rd, "port_state", r.state, sizeof(r.state)) < 0)
+                        strcpy(r.state, "Unknown");
+                char *end;
+                if (read_attr(rd, "scsi_target_id", buf, sizeof(buf)) < 0 || (r.target_id = strtol(buf, &end, 10), *end))
+                        r.target_id = -1;
+                struct rport *nr = realloc(rp, (n + 1) * sizeof(*nr));
+                if (!nr)
+                        return -ENOMEM;
+                rp = nr;
+                rp[n++] = r;
+        }
+        if (errno)
+                return -errno;
+        if (n)
+                qsort(rp, n, sizeof(*rp), cmp_rport);
+        *ret = TAKE_PTR(rp);
+        *n_ret = n;
+        return 0;
+}
+
+/* ---- planning ------------------------------------------------------------- */
+
+struct target {
+        unsigned host, channel;
+        long id;              /* -1: wildcard scan of the whole HBA */
+        bool any_lun;
+        uint64_t lun;
+        unsigned n_luns;      /* distinct LUNs asked for */
+};
+
+struct planner {
+        struct target *t;
+        size_t n;
+};
+
+static int add_target(struct planner *p, unsigned host, unsigned channel, long id, bool any_lun, uint64_t lun)
+{
+        for (size_t i = 0; i < p->n; i++) {
+                struct target *t = &p->t[i];
+                if (t->host != host || t->channel != channel || t->id != id)
+                        continue;
+                if (any_lun)
+                        t->any_lun = true;
+                else if (t->n_luns == 0 || t->lun != lun) {
+                        t->lun = lun;
+                        t->n_luns++;
+                }
+                return 0;
+        }
+        struct target *nt = realloc(p->t, (p->n + 1) * sizeof(*nt));
+        if (!nt)
+                return -ENOMEM;
+        p->t = nt;
+        nt[p->n++] = (struct target){ .host = host, .channel = channel, .id = id, .any_lun = any_lun, .lun = lun, .n_luns = !any_lun };
+        return 0;
+}
+
+/* Appends ", "-separated text to a malloc'ed string. */
+static int appendf(char **s, const char *fmt, ...) _printf_(2, 3);
+static int appendf(char **s, const char *fmt, ...)
+{
+        _cleanup_free_ char *add = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        int r = vasprintf(&add, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        char *n = NULL;
+        if (asprintf(&n, "%s%s%s", *s ? *s : "", *s ? ", " : "", add) < 0)
+                return -ENOMEM;
+        free(*s);
+        *s = n;
+        return 0;
+}
+
+static int add_write(struct fc_plan *plan, const char *sysfs, unsigned host, bool lip, const char *data)
+{
+        struct fc_write *nw = realloc(plan->writes, (plan->n_writes + 1) * sizeof(*nw));
+        if (!nw)
+                return -ENOMEM;
+        plan->writes = nw;
+        struct fc_write *w = &nw[plan->n_writes];
+        memset(w, 0, sizeof(*w));
+        w->host = host;
+        if ((lip ? asprintf(&w->path, "%s/class/fc_host/host%u/issue_lip", sysfs, host)
+                 : asprintf(&w->path, "%s/class/scsi_host/host%u/scan", sysfs, host)) < 0)
+                return -ENOMEM;
+        snprintf(w->data, sizeof(w->data), "%s", data);
+        plan->n_writes++;
+        return 0;
+}
+
+static const struct fc_hba *find_hba(const struct fc_plan *plan, unsigned host)
+{
+        for (size_t i = 0; i < plan->n_hbas; i++)
+                if (plan->hbas[i].host == host)
+                        return &plan->hbas[i];
+        return NULL;
+}
+
+static int plan_request(struct fc_plan *plan, struct planner *pl, const struct rport *rp, size_t n_rp,
+                        bool wildcard, bool *want_lip, struct fc_scan_req *rq)
+{
+        _cleanup_free_ char *notes = NULL;
+        unsigned matched = 0;
+        int r;
+
+        if (plan->n_hbas == 0)
+                return (rq->why = strdup("this host has no FC HBA (nothing in class/fc_host)")) ? 0 : -ENOMEM;
+
+        for (size_t i = 0; !rq->any_target && i < n_rp; i++) {
+                const struct rport *p = &rp[i];
+                const struct fc_hba *h = find_hba(plan, p->host);
+                if (p->wwpn != rq->wwpn || !h)
+                        continue;
+                if (!h->online)
+                        r = appendf(&notes, "host%u is %s", h->host, h->state);
+                else if (p->target_id < 0)
+                        r = appendf(&notes, "rport-%u:%u-%u on host%u is not an FCP target", p->host, p->channel, p->number, p->host);
+                else if (!state_is_online(p->state))
+                        r = appendf(&notes, "rport-%u:%u-%u on host%u is %s", p->host, p->channel, p->number, p->host, p->state);
+                else if (!h->can_scan)
+                        r = appendf(&notes, "host%u has no scsi_host scan file", h->host);
+                else {
+                        r = add_target(pl, p->host, p->channel, p->target_id, rq->any_lun, rq->lun);
+                        if (r == 0)
+                                r = appendf(&rq->scanned, "host%u (target %u:%ld via rport-%u:%u-%u)", p->host, p->channel,
+                                            p->target_id, p->host, p->channel, p->number);
+                        matched++;
+                }
+                if (r < 0)
+                        return r;
+        }
+        if (matched)
+                return 0;
+
+        if (rq->any_target)
+                r = asprintf(&rq->why, "no target WWPN is known for it%s", wildcard ? "" : " and [fc] wildcard-scan is off");
+        else
+                r = asprintf(&rq->why, "target WWPN 0x%016" PRIx64 " is not an online FCP target of any online FC HBA%s%s%s%s",
+                             rq->wwpn, notes ? " (" : "", notes ? notes : "", notes ? ")" : "",
+                             wildcard ? "" : " and [fc] wildcard-scan is off");
+        if (r < 0) {
+                rq->why = NULL;
+                return -ENOMEM;
+        }
+        *want_lip = true;
+        if (!wildcard)
+                return 0;
+        for (size_t i = 0; i < plan->n_hbas; i++) {
+                const struct fc_hba *h = &plan->hbas[i];
+                if (!h->online || !h->can_scan)
+                        continue;
+                r = add_target(pl, h->host, 0, -1, rq->any_lun, rq->lun);
+                if (r == 0)
+                        r = appendf(&rq->scanned, "host%u (all targets)", h->host);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int cmp_target(const void *a, const void *b)
+{
+        const struct target *x = a, *y = b;
+        if (x->host != y->host)
+                return x->host < y->host ? -1 : 1;
+        if ((x->id < 0) != (y->id < 0)) /* the wildcard last */
+                return x->id < 0 ? 1 : -1;
+        if (x->channel != y->channel)
+                return x->channel < y->channel ? -1 : 1;
+        return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int fc_plan_build(const char *sysfs, bool wildcard, bool lip, struct fc_scan_req *reqs, size_t n_reqs,
+                  struct fc_plan *plan)
+{
+        _cleanup_free_ struct rport *rp = NULL;
+        struct planner pl = { 0 };
+        size_t n_rp = 0;
+        bool want_lip = false;
+        int r;
+
+        memset(plan, 0, sizeof(*plan));
+        r = read_hbas(sysfs, plan);
+        if (r == 0)
+                r = read_rports(sysfs, &rp, &n_rp);
+        for (size_t i = 0; r == 0 && i < n_reqs; i++)
+                r = plan_request(plan, &pl, rp, n_rp, wildcard, &want_lip, &reqs[i]);
+        if (r == 0 && pl.n)
+                qsort(pl.t, pl.n, sizeof(*pl.t), cmp_target);
+
+        for (size_t i = 0; r == 0 && i < plan->n_hbas; i++) {
+                const struct fc_hba *h = &plan->hbas[i];
+                if (lip && want_lip && h->online && h->can_lip)
+                        r = add_write(plan, sysfs, h->host, true, "1\n");
+                for (size_t j = 0; r == 0 && j < pl.n; j++) {
+                        const struct target *t = &pl.t[j];
+                        char data[48], lun[24] = "-";
+                        if (t->host != h->host)
+                                continue;
+                        if (!t->any_lun && t->n_luns == 1)
+                                snprintf(lun, sizeof(lun), "%" PRIu64, t->lun);
+                        if (t->id < 0)
+                                snprintf(data, sizeof(data), "- - %s\n", lun);
+                        else
+                                snprintf(data, sizeof(data), "%u %ld %s\n", t->channel, t->id, lun);
+                        r = add_write(plan, sysfs, h->host, false, data);
+                }
+        }
+        free(pl.t);
+        if (r < 0)
+                fc_plan_free(plan);
+        return r;
+}
+
+void fc_plan_print(const struct fc_plan *plan, FILE *f, const char *prefix)
+{
+        for (size_t i = 0; i < plan->n_writes; i++) {
+                const struct fc_write *w = &plan->writes[i];
+                fprintf(f, "%swrite '%.*s' to %s\n", prefix, (int)strcspn(w->data, "\n"), w->data, w->path);
+        }
+}
+
+char *fc_hbas_describe(const struct fc_plan *plan)
+{
+        char *s = NULL;
+        for (size_t i = 0; i < plan->n_hbas; i++) {
+                const struct fc_hba *h = &plan->hbas[i];
+                int r = h->wwpn == UINT64_MAX ? appendf(&s, "host%u %s", h->host, h->state)
+                                              : appendf(&s, "host%u 0x%016" PRIx64 " %s", h->host, h->wwpn, h->state);
+                if (r < 0) {
+                        free(s);
+                        return NULL;
+                }
+        }
+        return s ? s : strdup("none");
+}
+
+void fc_plan_free(struct fc_plan *plan)
+{
+        for (size_t i = 0; i < plan->n_writes; i++)
+                free(plan->writes[i].path);
+        free(plan->writes);
+        free(plan->hbas);
+        memset(plan, 0, sizeof(*plan));
+}
+
+void fc_scan_req_done(struct fc_scan_req *req)
+{
+        free(req->scanned);
+        free(req->why);
+        req->scanned = req->why = NULL;
+}
+
+/* ---- applying ------------------------------------------------------------- */
+
+/* Shared between the caller and the per-HBA threads; the last one out frees
+ * it, so a thread still blocked in a scan at the deadline stays safe. */
+struct apply_ctx {
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        unsigned refs, running;
+        size_t n;
+        struct {
+                unsigned host;
+                char *path;
+                char data[48];
+                int result;
+                bool done;
+        } *w;
+};
+
+struct apply_thread {
+        struct apply_ctx *ctx;
+        unsigned host;
+};
+
+static void ctx_unref(struct apply_ctx *c)
+{
+        pthread_mutex_lock(&c->lock);
+        bool last = --c->refs == 0;
+        pthread_mutex_unlock(&c->lock);
+        if (!last)
+                return;
+        for (size_t i = 0; i < c->n; i++)
+                free(c->w[i].path);
+        free(c->w);
+        pthread_mutex_destroy(&c->lock);
+        pthread_cond_destroy(&c->cond);
+        free(c);
+}
+
+static int write_one(const char *path, const char *data)
+{
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        ssize_t n;
+        do
+                n = write(fd, data, strlen(data));
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        return (size_t)n == strlen(data) ? 0 : -EIO;
+}
+
+static void *apply_thread(void *arg)
+{
+        struct apply_thread *t = arg;
+        struct apply_ctx *c = t->ctx;
+
+        for (size_t i = 0; i < c->n; i++) {
+                if (c->w[i].host != t->host)
+                        continue;
+                int r = write_one(c->w[i].path, c->w[i].data);
+                pthread_mutex_lock(&c->lock);
+                c->w[i].result = r;
+                c->w[i].done = true;
+                pthread_mutex_unlock(&c->lock);
+        }
+        pthread_mutex_lock(&c->lock);
+        c->running--;
+        pthread_cond_broadcast(&c->cond);
+        pthread_mutex_unlock(&c->lock);
+        free(t);
+        ctx_unref(c);
+        return NULL;
+}
+
+int fc_plan_apply(struct fc_plan *plan, unsigned timeout_ms)
+{
+        struct apply_ctx *c;
+        struct timespec until;
+        int r = 0;
+
+        if (plan->n_writes == 0)
+                return 0;
+        c = calloc(1, sizeof(*c));
+        if (!c || !(c->w = calloc(plan->n_writes, sizeof(*c->w)))) {
+                free(c);
+                return -ENOMEM;
+        }
+        pthread_mutex_init(&c->lock, NULL);
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&c->cond, &ca);
+        pthread_condattr_destroy(&ca);
+        c->refs = 1;
+        c->n = plan->n_writes;
+        for (size_t i = 0; i < c->n; i++) {
+                c->w[i].host = plan->writes[i].host;
+                memcpy(c->w[i].data, plan->writes[i].data, sizeof(c->w[i].data));
+                c->w[i].result = -ETIMEDOUT;
+                if (!(c->w[i].path = strdup(plan->writes[i].path)))
+                        r = -ENOMEM;
+        }
+
+        /* one thread per HBA, in the order the HBAs first appear */
+        for (size_t i = 0; r == 0 && i < c->n; i++) {
+                bool seen = false;
+                for (size_t j = 0; j < i; j++)
+                        seen |= c->w[j].host == c->w[i].host;
+                if (seen)
+                        continue;
+                struct apply_thread *t = malloc(sizeof(*t));
+                pthread_t tid;
+                pthread_attr_t attr;
+                if (!t) {
+                        r = -ENOMEM;
+                        break;
+                }
+                *t = (struct apply_thread){ .ctx = c, .host = c->w[i].host };
+                pthread_mutex_lock(&c->lock);
+                c->refs++;
+                c->running++;
+                pthread_mutex_unlock(&c->lock);
+                pthread_attr_init(&attr);
+                pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+                int e = pthread_create(&tid, &attr, apply_thread, t);
+                pthread_attr_destroy(&attr);
+                if (e) {
+                        pthread_mutex_lock(&c->lock);
+                        c->refs--;
+                        c->running--;
+                        pthread_mutex_unlock(&c->lock);
+                        free(t);
+                        r = -e;
+                }
+        }
+
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += timeout_ms / 1000;
+        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000;
+        }
+        pthread_mutex_lock(&c->lock);
+        while (c->running > 0)
+                if (pthread_cond_timedwait(&c->cond, &c->lock, &until) == ETIMEDOUT)
+                        break;
+        for (size_t i = 0; i < c->n; i++) {
+                plan->writes[i].result = c->w[i].done ? c->w[i].result : r < 0 ? r : -ETIMEDOUT;
+                if (r == 0 && plan->writes[i].result < 0)
+                        r = plan->writes[i].result;
+        }
+        pthread_mutex_unlock(&c->lock);
+        ctx_unref(c);
+        return r;
+}
+
+/* ---- WWID ----------------------------------------------------------------- */
+
+/* sysfs wwid ("naa.600a...", "eui.", "t10.") in udev form ("3600a..."). */
+static bool sysfs_wwid_matches(const char *sys, const char *wwid)
+{
+        static const struct { const char *prefix; char type; } types[] = { { "naa.", '3' }, { "eui.", '2' }, { "t10.", '1' } };
+        for (size_t i = 0; i < ARRAY_SIZE(types); i++)
+                if (strncmp(sys, types[i].prefix, 4) == 0)
+                        return wwid[0] == types[i].type && strcasecmp(sys + 4, wwid + 1) == 0;
+        return false;
+}
+
+int fc_find_wwid(const char *sysfs, const char *wwid, char ***hctls)
+{
+        _cleanup_free_ char *dir = path_join(sysfs, "class/scsi_device");
+        _cleanup_closedir_ DIR *d = NULL;
+        _cleanup_strv_ char **found = NULL;
+        struct dirent *de;
+        int n = 0;
+
+        if (!dir)
+                return -ENOMEM;
+        d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((errno = 0, de = readdir(d))) {
+                char buf[256];
+                if (de->d_name[0] == '.')
+                        continue;
+                _cleanup_free_ char *dev = NULL;
+                if (asprintf(&dev, "%s/%s/device", dir, de->d_name) < 0)
+                        return -ENOMEM;
+                if (read_attr(dev, "wwid", buf, sizeof(buf)) < 0 || !sysfs_wwid_matches(buf, wwid))
+                        continue;
+                n++;
+                if (hctls && strv_push(&found, de->d_name) < 0)
+                        return -ENOMEM;
+        }
+        if (errno)
+                return -errno;
+        if (hctls)
+                *hctls = TAKE_PTR(found);
+        return n;
+}
