@@ -67,6 +67,8 @@ LIBS_migkit-cleanup   = $(LIBVIRT_LIBS)
 LIBS_migkit-watch     = $(LIBVIRT_LIBS)
 LIBS_migkit           = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-cleanup = $(LIBVIRT_LIBS)
+TEST_LDFLAGS_test-preflight = $(LIBVIRT_LIBS)
+TEST_LDFLAGS_test-migrate = $(LIBVIRT_LIBS)
 
 ifeq ($(V),1)
 Q :=

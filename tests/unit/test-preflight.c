@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The checks of `migkit check` against libvirt's test driver: two nodes
+ * described by tests/data/driver/host{A,B}.xml (test:///<file> gives each
+ * file a driver instance of its own), disks judged with a recorded
+ * mountinfo where /var/lib/nova/instances is NFS. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <limits.h>
+#include <libvirt/virterror.h>
+
+#include "config.h"
+#include "preflight.h"
+#include "util.h"
+
+static virConnectPtr A, B;
+static struct mk_config cfg;
+
+static void quiet(void *u, virErrorPtr e) { (void)u; (void)e; }
+
+static virConnectPtr open_node(const char *file)
+{
+        char abs[PATH_MAX], uri[PATH_MAX + 16];
+        assert_non_null(realpath(file, abs));
+        snprintf(uri, sizeof(uri), "test://%s", abs);
+        virConnectPtr c = virConnectOpen(uri);
+        assert_non_null(c);
+        return c;
+}
+
+static int setup(void **state)
+{
+        (void)state;
+        virSetErrorFunc(NULL, quiet);
+        if (config_defaults(&cfg) < 0)
+                return -1;
+        free(cfg.mountinfo);
+        cfg.mountinfo = strdup("tests/data/mountinfo/nfs.txt");
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        (void)state;
+        config_free(&cfg);
+        return 0;
+}
+
+/* Runs the checks of domain name from hostA to hostB. */
+static void run(const char *name, char *const *copy, struct preflight *p)
+{
+        A = open_node("tests/data/driver/hostA.xml");
+        B = open_node("tests/data/driver/hostB.xml");
+        virDomainPtr d = virDomainLookupByName(A, name);
+        assert_non_null(d);
+        assert_int_equal(preflight_run(&cfg, A, d, B, "test:///hostB", NULL, copy, p), 0);
+        virDomainFree(d);
+        virConnectClose(A);
+        virConnectClose(B);
+}
+
+/* The result named name; fails the test if there is none. */
+static const struct check_result *find(const struct preflight *p, const char *name)
+{
+        for (size_t i = 0; i < p->n; i++)
+                if (streq(p->v[i].name, name))
+                        return &p->v[i];
+        fail_msg("no check named %s", name);
+        return NULL;
+}
+
+static void expect(const struct preflight *p, const char *name, int status, const char *needle)
+{
+        const struct check_result *c = find(p, name);
+        if (c->status != status || !strstr(c->message, needle))
+                fail_msg("%s: expected %s with \"%s\", got %s: %s", name, check_status_to_string(status), needle,
+                         check_status_to_string(c->status), c->message);
+        if (status == CHECK_FAIL)
+                assert_non_null(c->fix);
+}
+
+static void test_ready(void **state)
+{
+        struct preflight p;
+        (void)state;
+        run("busy", NULL, &p);
+        expect(&p, "destination", CHECK_OK, "connected to test:///hostB");
+        expect(&p, "hypervisor", CHECK_OK, "both hosts run TEST");
+        expect(&p, "cpu", CHECK_OK, "default CPU model");
+        expect(&p, "memory", CHECK_OK, "busy needs 256 MiB");
+        expect(&p, "uuid", CHECK_OK, "no domain with UUID 4a6b2c1e-9f3d-4b8a-a1c2-3d4e5f607182");
+        expect(&p, "disk vda", CHECK_OK, "on shared storage (nfs4)");
+        expect(&p, "disk vdb", CHECK_OK, "block device /dev/disk/by-path/");
+        expect(&p, "disk vdc", CHECK_OK, "network disk");
+        expect(&p, "disk hdd", CHECK_OK, "config drive");
+        assert_int_equal(p.n_fail, 0);
+        assert_int_equal(p.n_warn, 0);
+
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        preflight_print(&p, f);
+        fclose(f);
+        assert_non_null(strstr(text, "OK    disk vda: /var/lib/nova/instances/4a6b2c1e-9f3d-4b8a-a1c2-3d4e5f607182/disk is on shared storage (nfs4)\n"));
+        free(text);
+        preflight_free(&p);
+}
+
+static void test_config_drive_without_strip(void **state)
+{
+        struct preflight p;
+        (void)state;
+        cfg.strip_missing = false;
+        run("busy", NULL, &p);
+        cfg.strip_missing = true;
+        expect(&p, "disk hdd", CHECK_FAIL, "is a local file libvirt does not copy");
+        assert_int_equal(p.n_fail, 1);
+        preflight_free(&p);
+}
+
+static void test_local_disk_and_name_clash(void **state)
+{
+        struct preflight p;
+        (void)state;
+        run("local", NULL, &p);
+        expect(&p, "disk vda", CHECK_FAIL, "/srv/images/local.qcow2 is a local file (ext4)");
+        assert_non_null(strstr(find(&p, "disk vda")->fix, "--copy-storage vda"));
+        expect(&p, "disk vdb", CHECK_OK, "shared storage");
+        expect(&p, "uuid", CHECK_FAIL, "another domain named local (UUID 00000000-1111-4222-8333-444444444444)");
+        assert_int_equal(p.n_fail, 2);
+        preflight_free(&p);
+
+        /* chosen for copy: fine; a target that does not exist: refused */
+        char *copy[] = { (char *)"vda", (char *)"vdz", NULL };
+        run("local", copy, &p);
+        expect(&p, "disk vda", CHECK_OK, "copied to the destination");
+        expect(&p, "copy-storage", CHECK_FAIL, "local has no disk vdz to copy");
+        preflight_free(&p);
+}
+
+static void test_uuid_already_there(void **state)
+{
+        struct preflight p;
+        (void)state;
+        run("twin", NULL, &p);
+        expect(&p, "uuid", CHECK_FAIL, "already has a domain with UUID 7d9e5f41-2c60-4ebd-94f5-607182930415 (twin, running)");
+        assert_int_equal(p.n_fail, 1);
+        preflight_free(&p);
+}
+
+static void test_not_enough_memory(void **state)
+{
+        struct preflight p;
+        (void)state;
+        run("huge", NULL, &p);
+        expect(&p, "memory", CHECK_FAIL, "huge needs 65536 MiB; the destination has");
+        assert_int_equal(p.n_fail, 1);
+        preflight_free(&p);
+}
+
+static void test_unreachable(void **state)
+{
+        struct preflight p;
+        (void)state;
+        A = open_node("tests/data/driver/hostA.xml");
+        virDomainPtr d = virDomainLookupByName(A, "busy");
+        assert_int_equal(preflight_run(&cfg, A, d, NULL, "qemu+tls://nowhere/system", "Cannot resolve 'nowhere'", NULL, &p), 0);
+        virDomainFree(d);
+        virConnectClose(A);
+        assert_int_equal(p.n, 1);
+        expect(&p, "destination", CHECK_FAIL, "cannot connect to qemu+tls://nowhere/system: Cannot resolve 'nowhere'");
+        preflight_free(&p);
+}
+
+static void test_same_state_in_one_process(void **state)
+{
+        /* test:///default is one shared instance per process: the UUID check
+         * sees the guest "already" on the destination */
+        struct preflight p;
+        (void)state;
+        virConnectPtr a = virConnectOpen("test:///default"), b = virConnectOpen("test:///default");
+        virDomainPtr d = virDomainLookupByName(a, "test");
+        assert_non_null(d);
+        assert_int_equal(preflight_run(&cfg, a, d, b, "test:///default", NULL, NULL, &p), 0);
+        expect(&p, "uuid", CHECK_FAIL, "already has a domain with UUID 6695eb01-f6a4-8304-79aa-97f2502e193f (test, running)");
+        preflight_free(&p);
+        virDomainFree(d);
+        virConnectClose(a);
+        virConnectClose(b);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_ready),
+                cmocka_unit_test(test_config_drive_without_strip),
+                cmocka_unit_test(test_local_disk_and_name_clash),
+                cmocka_unit_test(test_uuid_already_there),
+                cmocka_unit_test(test_not_enough_memory),
+                cmocka_unit_test(test_unreachable),
+                cmocka_unit_test(test_same_state_in_one_process),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
