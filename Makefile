@@ -39,7 +39,7 @@ WERROR       ?= 1
 CC           ?= cc
 PKG_CONFIG   ?= pkg-config
 # libmount is only needed for its header: it is loaded with dlopen() when used.
-PKGS         := libxml-2.0 inih mount libmnl
+PKGS         := libxml-2.0 inih mount libmnl libudev
 
 WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
             -Wno-unused-parameter -Wno-missing-field-initializers
