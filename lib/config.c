@@ -25,6 +25,7 @@ struct key {
 
 #define OFF(f) offsetof(struct mk_config, f)
 static const char *const instance_dir_choices[] = { "auto", "always", "never", NULL };
+static const char *const launcher_choices[] = { "auto", "systemd", "direct", NULL };
 static const char *const fc_on_missing_choices[] = { "fail", "warn", NULL };
 static const char *const fc_multipath_choices[] = { "auto", "yes", "no", NULL };
 
@@ -37,6 +38,7 @@ static const struct key keys[] = {
         { "paths", "dev", K_PATH, OFF(dev_root), "/dev", 0, 0, NULL, "an absolute path" },
         { "paths", "hooks", K_PATH, OFF(hooks_dir), "/etc/libvirt/hooks", 0, 0, NULL, "an absolute path" },
         { "paths", "mountinfo", K_PATH, OFF(mountinfo), "/proc/self/mountinfo", 0, 0, NULL, "an absolute path" },
+        { "paths", "run", K_PATH, OFF(run_dir), "/run", 0, 0, NULL, "an absolute path" },
 
         { "instance", "create", K_ENUM, OFF(instance_dir), "auto", 0, 0, instance_dir_choices, "auto, always or never" },
         { "instance", "owner", K_NAME, OFF(instance_owner), "root", 0, 0, NULL, "a user name or numeric uid" },
@@ -62,6 +64,8 @@ static const struct key keys[] = {
         { "cleanup", "retention", K_MS, OFF(quarantine_retention_ms), "1d", 0, 2592000000u, NULL,
           "a duration from 0s to 30d, such as 12h or 7d" },
         { "cleanup", "program", K_PATH, OFF(cleanup_program), MIGKIT_LIBEXECDIR "/migkit-cleanup", 0, 0, NULL, "an absolute path" },
+        { "cleanup", "launcher", K_ENUM, OFF(cleanup_launcher), "auto", 0, 0, launcher_choices, "auto, systemd or direct" },
+        { "cleanup", "systemctl", K_PATH, OFF(systemctl), "/bin/systemctl", 0, 0, NULL, "an absolute path" },
 
         { "fc", "rescan", K_BOOL, OFF(fc_rescan), "yes", 0, 0, NULL, "yes or no" },
         { "fc", "wildcard-scan", K_BOOL, OFF(fc_wildcard_scan), "no", 0, 0, NULL, "yes or no" },

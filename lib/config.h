@@ -24,6 +24,13 @@ enum instance_dir_policy {
         INSTANCE_DIR_NEVER,
 };
 
+/* How the hook and migkit-watch start migkit-cleanup ([cleanup] launcher). */
+enum cleanup_launcher {
+        LAUNCHER_AUTO,    /* systemd when it runs (<run>/systemd/system exists), else direct */
+        LAUNCHER_SYSTEMD, /* systemctl start --no-block migkit-cleanup@<action>-<uuid>.service */
+        LAUNCHER_DIRECT,  /* a fully detached migkit-cleanup process */
+};
+
 enum fc_on_missing { FC_ON_MISSING_FAIL, FC_ON_MISSING_WARN };
 enum fc_multipath_policy {
         FC_MULTIPATH_AUTO, /* ask multipathd for maps that a disk's source names */
@@ -41,6 +48,7 @@ struct mk_config {
         char *dev_root;
         char *hooks_dir;
         char *mountinfo;
+        char *run_dir;           /* /run: <run>/systemd/system tells that systemd runs */
 
         /* [instance] */
         int instance_dir;        /* enum instance_dir_policy */
@@ -69,6 +77,8 @@ struct mk_config {
         unsigned cleanup_settle_ms;
         unsigned quarantine_retention_ms;
         char *cleanup_program;   /* what the hook runs, detached */
+        int cleanup_launcher;    /* enum cleanup_launcher */
+        char *systemctl;
 
         /* [fc] */
         bool fc_rescan;          /* rescan for missing block disks at migrate begin */

@@ -288,6 +288,27 @@ static void test_migrate_keys(void **state)
         expect_error("[migrate]\nprogress-interval = 10ms\n", "allowed: a duration from 100ms to 600s");
 }
 
+static void test_launcher_keys(void **state)
+{
+        struct mk_config cfg;
+        _cleanup_free_ char *err = NULL;
+        (void)state;
+        assert_int_equal(config_defaults(&cfg), 0);
+        assert_string_equal(cfg.run_dir, "/run");
+        assert_int_equal(cfg.cleanup_launcher, LAUNCHER_AUTO);
+        assert_string_equal(cfg.systemctl, "/bin/systemctl");
+        config_free(&cfg);
+        assert_int_equal(load_text("[paths]\nrun = /tmp/root/run\n[cleanup]\nlauncher = direct\nsystemctl = /usr/bin/systemctl\n",
+                                   &cfg, &err), 0);
+        assert_string_equal(cfg.run_dir, "/tmp/root/run");
+        assert_int_equal(cfg.cleanup_launcher, LAUNCHER_DIRECT);
+        assert_string_equal(cfg.systemctl, "/usr/bin/systemctl");
+        config_free(&cfg);
+        expect_error("[cleanup]\nlauncher = sysv\n", "[cleanup] launcher = 'sysv' is not valid; allowed: auto, systemd or direct");
+        expect_error("[cleanup]\nsystemctl = systemctl\n", "allowed: an absolute path");
+        expect_error("[paths]\nrun = run\n", "allowed: an absolute path");
+}
+
 static void test_parsers(void **state)
 {
         unsigned ms;
@@ -325,6 +346,7 @@ int main(void)
                 cmocka_unit_test(test_long_line),
                 cmocka_unit_test(test_file_problems),
                 cmocka_unit_test(test_parsers),
+                cmocka_unit_test(test_launcher_keys),
                 cmocka_unit_test(test_fc_keys),
                 cmocka_unit_test(test_migrate_keys),
         };
