@@ -8,6 +8,7 @@
  * run past its deadline. */
 #include <getopt.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "config.h"
 #include "deadline.h"
@@ -16,7 +17,7 @@
 #include "journal.h"
 #include "log.h"
 #include "proof.h"
-#include "detach.h"
+#include "dispatch.h"
 #include "util.h"
 
 enum {
@@ -52,15 +53,19 @@ static int read_domain(struct hook_ctx *c)
         return 0;
 }
 
+static int hand_over(struct hook_ctx *c, enum proof_kind kind, const char *action, const char *detail);
+
 /* Destination of an incoming migration: prepare everything the guest needs
  * and rewrite the XML if the config drive is missing here. */
 static int op_migrate_begin(struct hook_ctx *c)
 {
         struct dest d = { .cfg = &c->cfg, .dom = c->dom, .report = c->report };
+        bool applying = false;
         int r = dest_plan(&d, true);
 
         /* A new incoming migration voids any older proof about this guest,
-         * so no cleanup decided on one can remove what is prepared now. */
+         * so no cleanup decided on one can remove what is prepared now, and
+         * the marks an earlier attempt left in the journal. */
         if (r == 0 && !c->report) {
                 r = proof_incoming_begin(c->cfg.state_dir, c->dom->uuid, 3000);
                 if (r == -EAGAIN)
@@ -69,8 +74,19 @@ static int op_migrate_begin(struct hook_ctx *c)
                 else if (r < 0)
                         r = log_error_errno(r, "domain %s: cannot clear old proofs in %s: %m", c->dom->name, c->cfg.state_dir);
         }
-        if (r == 0)
+        if (r == 0 && !c->report) {
+                int q = journal_new_attempt(c->cfg.state_dir, c->dom->uuid);
+                if (q == -EBADMSG)
+                        log_warning("domain %s: the journal %s/journal/%s is malformed; a new one replaces it if "
+                                    "anything is created", c->dom->name, c->cfg.state_dir, c->dom->uuid);
+                else if (q < 0)
+                        r = log_error_errno(q, "domain %s: cannot start a new attempt in the journal %s/journal/%s: %m",
+                                            c->dom->name, c->cfg.state_dir, c->dom->uuid);
+        }
+        if (r == 0) {
+                applying = true;
                 r = dest_apply(&d, true, true);
+        }
         if (r == 0 && d.xml_changed) {
                 _cleanup_free_ char *out = NULL;
                 size_t len;
@@ -83,7 +99,43 @@ static int op_migrate_begin(struct hook_ctx *c)
                         fprintf(c->report, "rewritten XML:\n%s", out);
         }
         dest_done(&d);
+
+        /* Our failure aborts the migration and libvirt calls no further hook
+         * for it (no release): undo what this attempt created right away. */
+        if (r < 0 && applying && !c->report) {
+                struct journal j;
+                if (journal_load(c->cfg.state_dir, c->dom->uuid, &j) == 0)
+                        (void)hand_over(c, PROOF_INCOMING_FAILED, "rollback", "migrate begin failed in migkit-hook");
+                journal_free(&j);
+        }
         return r;
+}
+
+/* QEMU runs (incoming or not; `started` comes before any RAM moves). For an
+ * incoming migration migkit prepared, note it in the journal: from now on
+ * only migkit-watch's events tell success from failure. Fails the start if
+ * it cannot be noted: a later stop would otherwise be taken for a failure
+ * before QEMU started, and rolled back. */
+static int op_started_begin(struct hook_ctx *c)
+{
+        if (c->report) {
+                fprintf(c->report, "would note in the journal of %s, if there is one, that its QEMU started\n", c->dom->uuid);
+                return 0;
+        }
+        int r = journal_set_mark(c->cfg.state_dir, c->dom->uuid, JOURNAL_QEMU_STARTED, time(NULL));
+        if (r == -ENOENT)
+                return 0; /* no incoming migration prepared by migkit */
+        if (r == -EBADMSG) {
+                log_warning("domain %s: the journal %s/journal/%s is malformed; ignoring it (nothing listed there is "
+                            "ever rolled back)", c->dom->name, c->cfg.state_dir, c->dom->uuid);
+                return 0;
+        }
+        if (r < 0)
+                return log_error_errno(r, "domain %s: cannot note in the journal %s/journal/%s that QEMU started: %m; "
+                                       "refusing the start (a later stop would be taken for a failed incoming migration)",
+                                       c->dom->name, c->cfg.state_dir, c->dom->uuid);
+        log_debug("domain %s: QEMU started; noted in the journal", c->dom->name);
+        return 0;
 }
 
 /* Any start, incoming or not: the bridges must exist (e.g. after a reboot).
@@ -98,43 +150,49 @@ static int op_prepare_begin(struct hook_ctx *c)
         return r;
 }
 
-/* Records a proof and hands the work to migkit-cleanup, detached. */
-static int hand_over(struct hook_ctx *c, enum proof_kind kind, const char *subcommand)
+/* Records a proof and hands the work to migkit-cleanup without waiting. */
+static int hand_over(struct hook_ctx *c, enum proof_kind kind, const char *action, const char *detail)
 {
-        _cleanup_free_ char *detail = NULL;
-        if (asprintf(&detail, "release end %s", c->extra) < 0)
-                return log_error_errno(ENOMEM, "out of memory");
-        struct proof p = { .uuid = c->dom->uuid, .name = c->dom->name, .kind = kind, .by = (char *)"hook", .detail = detail };
+        struct proof p = { .uuid = c->dom->uuid, .name = c->dom->name, .kind = kind, .by = (char *)"hook",
+                           .detail = (char *)detail };
         int r = proof_record(c->cfg.state_dir, &p);
         if (r < 0)
                 return log_error_errno(r, "domain %s: cannot record the proof in %s: %m; nothing will be cleaned up",
                                        c->dom->name, c->cfg.state_dir);
-        char *argv[] = { (char *)"migkit-cleanup", (char *)subcommand, c->dom->uuid, NULL };
-        r = spawn_detached(c->cfg.cleanup_program, argv);
+        r = dispatch_cleanup(&c->cfg, action, c->dom->uuid);
         if (r < 0)
-                return log_error_errno(r, "domain %s: cannot start %s %s: %m; the proof is recorded, run it by hand",
-                                       c->dom->name, c->cfg.cleanup_program, subcommand);
-        log_info("domain %s: %s; started %s %s", c->dom->name, detail, c->cfg.cleanup_program, subcommand);
+                return log_error("domain %s: %s; the %s proof is recorded, run `migkit-cleanup %s %s` by hand",
+                                 c->dom->name, detail, proof_kind_to_string(kind), action, c->dom->uuid);
+        log_info("domain %s: %s; recorded proof %s, started cleanup %s", c->dom->name, detail,
+                 proof_kind_to_string(kind), action);
         return 0;
 }
 
-/* The domain's QEMU is gone and libvirt lets go of it. Only libvirt >= 10.5
- * says why (the 4th argument); older ones pass "-" for a migration and a
- * shutdown alike, and then this hook is no proof of anything (migkit-watch's
- * events are). */
+/* The domain's QEMU is gone (or never started) and libvirt lets go of it.
+ * Only libvirt >= 10.5 says why (the 4th argument); older ones pass "-" for
+ * a migration, a shutdown and a failed incoming migration alike. What the
+ * hook can prove by itself:
+ *   "migrated"                  the guest left: source cleanup;
+ *   anything else, with a journal of an incoming migration and no
+ *   qemu-started mark           the incoming QEMU never started, so the
+ *                               guest cannot have migrated in: rollback.
+ * With the mark, QEMU ran: success and failure look alike here, and
+ * migkit-watch's lifecycle events decide. */
 static int op_release_end(struct hook_ctx *c)
 {
         if (streq(c->extra, "migrated"))
-                return hand_over(c, PROOF_MIGRATED, "source");
-        if (streq(c->extra, "failed")) {
-                /* Only an incoming migration migkit prepared has a journal. */
-                struct journal j;
-                int r = journal_load(c->cfg.state_dir, c->dom->uuid, &j);
-                journal_free(&j);
-                if (r == 0)
-                        return hand_over(c, PROOF_INCOMING_FAILED, "rollback");
-        }
-        return 0;
+                return hand_over(c, PROOF_MIGRATED, "source", "release end migrated");
+
+        struct journal j;
+        int r = journal_load(c->cfg.state_dir, c->dom->uuid, &j);
+        bool qemu_ran = r == 0 && (j.qemu_started || j.postcopy || j.arrived);
+        journal_free(&j);
+        if (r < 0 || qemu_ran)
+                return 0;
+        _cleanup_free_ char *detail = NULL;
+        if (asprintf(&detail, "release end %s before the incoming QEMU started", c->extra) < 0)
+                return log_error_errno(ENOMEM, "out of memory");
+        return hand_over(c, PROOF_INCOMING_FAILED, "rollback", detail);
 }
 
 static const struct handler {
@@ -144,6 +202,7 @@ static const struct handler {
 } handlers[] = {
         { "migrate", "begin", op_migrate_begin, false },
         { "prepare", "begin", op_prepare_begin, false },
+        { "started", "begin", op_started_begin, false },
         { "release", "end", op_release_end, true },
 };
 
@@ -188,7 +247,7 @@ static int hook_main(int argc, char **argv)
 
         (void)argc;
         if (!h)
-                return EXIT_OK; /* reconnect, started, stopped, ...: nothing to do, never fail */
+                return EXIT_OK; /* reconnect, start, stopped, ...: nothing to do, never fail */
         log_open("migkit-hook", isatty(STDERR_FILENO) ? 1 : 0, true);
         r = load_config(&c, NULL);
         if (r == 0)
@@ -211,7 +270,7 @@ static void usage(FILE *f)
                 "  -c, --check-config   validate the configuration (default $MIGKIT_CONFIG or\n"
                 "                       " MIGKIT_CONFIG_PATH ") and exit\n"
                 "      --dump-config    print the effective configuration\n"
-                "  -n, --dry-run        print what OP (migrate or prepare) would do for the\n"
+                "  -n, --dry-run        print what OP (migrate, prepare, started) would do for the\n"
                 "                       domain XML on stdin, touching nothing; with -v also\n"
                 "                       print the rewritten XML\n"
                 "  -v, --verbose        more output\n"

@@ -13,9 +13,39 @@ static char *journal_dir(const char *state_dir)
         return path_join(state_dir, "journal");
 }
 
+static const char *const mark_keys[] = {
+        [JOURNAL_QEMU_STARTED] = "qemu-started",
+        [JOURNAL_POSTCOPY] = "postcopy",
+        [JOURNAL_ARRIVED] = "arrived",
+};
+
+static time_t *mark_field(struct journal *j, enum journal_mark m)
+{
+        switch (m) {
+        case JOURNAL_QEMU_STARTED: return &j->qemu_started;
+        case JOURNAL_POSTCOPY: return &j->postcopy;
+        case JOURNAL_ARRIVED: return &j->arrived;
+        }
+        return NULL;
+}
+
+static int parse_time(const char *val, time_t *ret)
+{
+        char *end;
+        errno = 0;
+        long long t = strtoll(val, &end, 10);
+        if (errno || end == val || *end || t <= 0)
+                return -EBADMSG;
+        *ret = (time_t)t;
+        return 0;
+}
+
 static int journal_line(const char *key, const char *val, void *userdata)
 {
         struct journal *j = userdata;
+        for (size_t m = 0; m < ARRAY_SIZE(mark_keys); m++)
+                if (streq(key, mark_keys[m]))
+                        return parse_time(val, mark_field(j, (enum journal_mark)m));
         if (streq(key, "uuid") && !j->uuid)
                 return (j->uuid = strdup(val)) ? 0 : -ENOMEM;
         if (streq(key, "name") && !j->name)
@@ -103,6 +133,11 @@ int journal_save(const char *state_dir, const struct journal *j)
                 buf_add(&b, "bridge", "%s", j->bridges[i]);
         for (size_t i = 0; j->stripped && j->stripped[i]; i++)
                 buf_add(&b, "stripped", "%s", j->stripped[i]);
+        for (size_t m = 0; m < ARRAY_SIZE(mark_keys); m++) {
+                time_t t = *mark_field((struct journal *)j, (enum journal_mark)m);
+                if (t > 0)
+                        buf_add(&b, mark_keys[m], "%lld", (long long)t);
+        }
         _cleanup_free_ char *data = b.data;
         if (b.bad)
                 return -EINVAL;
@@ -113,6 +148,39 @@ int journal_save(const char *state_dir, const struct journal *j)
          * the journal in a crash is safe (what it lists is then left in
          * place, never removed without it); the rename keeps it whole. */
         return write_file_atomic(dir, j->uuid, data, b.len, 0600, 0);
+}
+
+int journal_set_mark(const char *state_dir, const char *uuid, enum journal_mark m, time_t t)
+{
+        _cleanup_(journal_free) struct journal j = { 0 };
+        time_t *f;
+        int r;
+
+        if ((unsigned)m >= ARRAY_SIZE(mark_keys) || t < 0)
+                return -EINVAL;
+        r = journal_load(state_dir, uuid, &j);
+        if (r < 0)
+                return r;
+        f = mark_field(&j, m);
+        if (*f == t)
+                return 0;
+        *f = t;
+        return journal_save(state_dir, &j);
+}
+
+int journal_new_attempt(const char *state_dir, const char *uuid)
+{
+        _cleanup_(journal_free) struct journal j = { 0 };
+        int r = journal_load(state_dir, uuid, &j);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        if (!j.qemu_started && !j.postcopy && !j.arrived)
+                return 1;
+        j.qemu_started = j.postcopy = j.arrived = 0;
+        r = journal_save(state_dir, &j);
+        return r < 0 ? r : 1;
 }
 
 bool journal_is_empty(const struct journal *j)

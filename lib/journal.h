@@ -12,6 +12,16 @@
  *   dir <absolute path>          (instance directory migkit created)
  *   bridge <name>                (bridge migkit created)
  *   stripped <target> <path>     (cdrom source removed from the XML)
+ * and the marks of the current attempt (absent = not seen), each cleared
+ * when the hook's `migrate begin` starts a new attempt:
+ *   qemu-started <unix seconds>  (hook, `started begin`: the incoming QEMU
+ *                                 ran; without it a failure before QEMU is
+ *                                 certain when libvirt releases the domain)
+ *   postcopy <unix seconds>      (migkit-watch: post-copy began, the guest
+ *                                 ran here before all its memory arrived;
+ *                                 never rolled back automatically)
+ *   arrived <unix seconds>       (migkit-watch: the migration completed and
+ *                                 the guest ran here; never rolled back)
  */
 #pragma once
 
@@ -25,6 +35,15 @@ struct journal {
         char **dirs;
         char **bridges;
         char **stripped;
+        time_t qemu_started;
+        time_t postcopy;
+        time_t arrived;
+};
+
+enum journal_mark {
+        JOURNAL_QEMU_STARTED,
+        JOURNAL_POSTCOPY,
+        JOURNAL_ARRIVED,
 };
 
 /* Reads <state_dir>/journal/<uuid>. Returns 0, -ENOENT if there is none,
@@ -37,5 +56,16 @@ int journal_save(const char *state_dir, const struct journal *j);
 
 /* True if the journal records nothing created or changed. */
 bool journal_is_empty(const struct journal *j);
+
+/* Sets (t > 0) or clears (t == 0) one mark in the journal of uuid,
+ * rewriting it atomically. Returns 0, -ENOENT if there is no journal,
+ * -EBADMSG if it is malformed, or -errno. */
+int journal_set_mark(const char *state_dir, const char *uuid, enum journal_mark m, time_t t);
+
+/* For the hook at `migrate begin`: a new incoming attempt of uuid starts, so
+ * the marks of an earlier one (qemu-started, postcopy, arrived) no longer
+ * apply; clears them. Returns 1 if there is a journal (now without marks),
+ * 0 if there is none, -EBADMSG if it is malformed, or -errno. */
+int journal_new_attempt(const char *state_dir, const char *uuid);
 
 void journal_free(struct journal *j);

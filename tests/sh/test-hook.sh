@@ -24,6 +24,8 @@ state = $S
 [bridges]
 mtu = ${MTU:-1400}
 $*
+[paths]
+run = ${RUN:-$T/run}
 EOC
 }
 write_conf
@@ -161,7 +163,7 @@ check "a domain with no files under the instances path gets no instance director
         bash -c "[ $rc = 0 ] && [ ! -e '$I/aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee' ] && [ ! -s '$T/out' ]"
 
 # --- other operations: exit 0 at once, without reading stdin ---------------
-for op in "started begin" "stopped end" "start begin" "restore begin" "attach begin" "reconnect begin"; do
+for op in "stopped end" "start begin" "restore begin" "attach begin" "reconnect begin"; do
         set -- $op
         start=$(date +%s%N)
         timeout 4 "$hook" "$NAME" "$1" "$2" - < <(sleep 5) > "$T/out" 2> "$T/err"
@@ -169,6 +171,26 @@ for op in "started begin" "stopped end" "start begin" "restore begin" "attach be
         ms=$(( ($(date +%s%N) - start) / 1000000 ))
         check "$op exits 0 at once without waiting for stdin (${ms} ms)" bash -c "[ $rc = 0 ] && [ $ms -lt 3000 ] && [ ! -s '$T/out' ] && [ ! -s '$T/err' ]"
 done
+
+# --- started begin: the qemu-started mark of the current attempt ------------
+run_hook "$T/p2.xml" inst-p2 started begin -
+check "started begin without a journal (not an incoming migration of ours) does nothing" \
+        bash -c "[ $rc = 0 ] && [ ! -s '$T/out' ] && [ ! -s '$T/err' ] && [ ! -e '$S/journal/$U2' ]"
+run_hook "$T/rewritten.xml" "$NAME" started begin -
+check "started begin notes in the journal that the incoming QEMU started" \
+        bash -c "[ $rc = 0 ] && [ ! -s '$T/out' ] && grep -qE '^qemu-started [0-9]+$' '$J'"
+check "and keeps everything else of the journal" cmp -s <(grep -v '^qemu-started ' "$J") "$T/journal.1"
+run_hook "$T/rewritten.xml" "$NAME" migrate begin -
+check "migrate begin (a new attempt) clears the mark of the earlier one" \
+        bash -c "[ $rc = 0 ] && ! grep -q '^qemu-started ' '$J' && cmp -s '$J' '$T/journal.1'"
+chattr +i "$S/journal"
+run_hook "$T/rewritten.xml" "$NAME" started begin -
+chattr -i "$S/journal"
+check "started begin fails (aborting the start) when the mark cannot be written, and says why" \
+        bash -c "[ $rc = 1 ] && grep -qF 'cannot note in the journal' '$T/err' && grep -qF 'refusing the start' '$T/err'"
+"$hook" --dry-run started < "$T/rewritten.xml" > "$T/out" 2> "$T/err"; rc=$?
+check "--dry-run started says what it would note and changes nothing" \
+        bash -c "[ $rc = 0 ] && grep -qF 'would note in the journal of $UUID' '$T/out' && cmp -s '$J' '$T/journal.1'"
 
 # --- release: proof and a fully detached migkit-cleanup ---------------------
 cat > "$T/fake-cleanup" <<'EOF2'
@@ -183,38 +205,139 @@ mv "$tmp.all" "$out"
 sleep 3
 EOF2
 chmod +x "$T/fake-cleanup"
-write_conf "[cleanup]
+CLEANUP_CONF="[cleanup]
 program = $T/fake-cleanup"
+write_conf "$CLEANUP_CONF"
+ran_wait() { for _ in $(seq 50); do ls "$T"/cleanup-ran.* >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
+nothing_ran() { sleep 0.5; ! ls "$T"/cleanup-ran.* >/dev/null 2>&1; }
+export T
+export -f ran_wait nothing_ran
 rm -f "$T"/cleanup-ran.*
+run_hook "$T/rewritten.xml" "$NAME" started begin -
 run_hook "$T/rewritten.xml" "$NAME" release end -
-sleep 0.5
-check "release end - (libvirt < 10.5: a shutdown looks the same) records no proof and starts nothing" \
-        bash -c "[ $rc = 0 ] && [ ! -e '$S/proof/$UUID' ] && ! ls '$T'/cleanup-ran.* >/dev/null 2>&1"
+check "release end - after QEMU started (success and failure look alike: migkit-watch decides) records no proof and starts nothing" \
+        bash -c "[ $rc = 0 ] && [ ! -e '$S/proof/$UUID' ] && nothing_ran"
 start=$(date +%s%N)
 run_hook "$T/rewritten.xml" "$NAME" release end migrated
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 check "release end migrated returns at once (${ms} ms) while the cleanup still runs" bash -c "[ $rc = 0 ] && [ $ms -lt 2500 ]"
 check "and records a proof 'migrated by hook'" bash -c "grep -qx 'kind migrated' '$S/proof/$UUID' && grep -qx 'by hook' '$S/proof/$UUID' && grep -qx 'detail release end migrated' '$S/proof/$UUID'"
-for _ in $(seq 50); do ls "$T"/cleanup-ran.* >/dev/null 2>&1 && break; sleep 0.1; done
+ran_wait
 ran=$(cat "$T"/cleanup-ran.* 2>/dev/null)
 check "migkit-cleanup source <uuid> was started" grep -qx "args source $UUID" <<<"$ran"
 check "it holds no descriptor of the hook's: only 0-2, all /dev/null (plus its own script)" \
         bash -c "[ \"\$(grep '^fd [0-2] ' <<<'$ran' | grep -vc '/dev/null')\" = 0 ] && [ \"\$(grep '^fd ' <<<'$ran' | grep -v '/dev/null' | grep -vc 'fake-cleanup')\" = 0 ]"
 check "it runs in a session of its own, re-parented away from the hook" bash -c "! grep -q \"^sid $$ \" <<<'$ran' && grep -q '^sid [0-9]' <<<'$ran'"
+check "and writes nothing on stderr (its log goes to syslog)" [ ! -s "$T/err" ]
 rm -f "$T"/cleanup-ran.* "$S/proof/$UUID"
 mv "$J" "$T/journal.saved"
-run_hook "$T/rewritten.xml" "$NAME" release end failed
-sleep 0.5
-check "release end failed without a journal (not an incoming migration of ours) does nothing" \
-        bash -c "[ $rc = 0 ] && [ ! -e '$S/proof/$UUID' ] && ! ls '$T'/cleanup-ran.* >/dev/null 2>&1"
+for why in - failed; do
+        run_hook "$T/rewritten.xml" "$NAME" release end $why
+        check "release end $why without a journal (not an incoming migration of ours) does nothing" \
+                bash -c "[ $rc = 0 ] && [ ! -e '$S/proof/$UUID' ] && nothing_ran"
+done
 mv "$T/journal.saved" "$J"
 run_hook "$T/rewritten.xml" "$NAME" release end failed
-for _ in $(seq 50); do ls "$T"/cleanup-ran.* >/dev/null 2>&1 && break; sleep 0.1; done
-check "release end failed with a journal records incoming-failed and starts a rollback" \
+check "release end failed (libvirt >= 10.5) after QEMU started does nothing either: migkit-watch decides" \
+        bash -c "[ $rc = 0 ] && [ ! -e '$S/proof/$UUID' ] && nothing_ran"
+# a new attempt that fails before its QEMU starts (a disk or bridge missing
+# here): libvirt 9.0 calls migrate, prepare, stopped, release - and nothing else
+run_hook "$T/rewritten.xml" "$NAME" migrate begin -
+run_hook "$T/rewritten.xml" "$NAME" prepare begin -
+run_hook "$T/rewritten.xml" "$NAME" stopped end -
+check "stopped end records nothing" bash -c "[ $rc = 0 ] && [ ! -e '$S/proof/$UUID' ]"
+run_hook "$T/rewritten.xml" "$NAME" release end -
+ran_wait
+check "release end - with a journal and no qemu-started mark: the incoming QEMU never started, so incoming-failed by hook" \
+        bash -c "[ $rc = 0 ] && grep -qx 'kind incoming-failed' '$S/proof/$UUID' && grep -qx 'by hook' '$S/proof/$UUID' &&
+                 grep -qx 'detail release end - before the incoming QEMU started' '$S/proof/$UUID'"
+check "and starts migkit-cleanup rollback <uuid>" grep -qx "args rollback $UUID" "$T"/cleanup-ran.*
+rm -f "$T"/cleanup-ran.* "$S/proof/$UUID"
+run_hook "$T/rewritten.xml" "$NAME" release end failed
+ran_wait
+check "release end failed with a journal and no mark: the same" \
         bash -c "[ $rc = 0 ] && grep -qx 'kind incoming-failed' '$S/proof/$UUID' && grep -qx 'args rollback $UUID' '$T'/cleanup-ran.*"
+rm -f "$T"/cleanup-ran.* "$S/proof/$UUID"
+
+# migrate begin fails after creating something: libvirt aborts and calls no
+# other hook, so the hook hands the rollback over itself
+U6=66666666-5555-4444-8333-222222222222
+xml "$T/u6.xml" "$U6" inst-u6 qbr6666aaaa-01 qbr6666aaaa-01
+chattr +i "$I"
+run_hook "$T/u6.xml" inst-u6 migrate begin -
+chattr -i "$I"
+ran_wait
+check "migrate begin failing after it created a bridge exits 1 and names the directory" \
+        bash -c "[ $rc = 1 ] && grep -qF 'cannot create instance directory $I/$U6' '$T/err' && ip link show qbr6666aaaa-01 >/dev/null 2>&1"
+check "and hands over a rollback of what it created (proof incoming-failed by hook)" \
+        bash -c "grep -qx 'bridge qbr6666aaaa-01' '$S/journal/$U6' && grep -qx 'kind incoming-failed' '$S/proof/$U6' &&
+                 grep -qx 'detail migrate begin failed in migkit-hook' '$S/proof/$U6' && grep -qx 'args rollback $U6' '$T'/cleanup-ran.*"
+rm -f "$T"/cleanup-ran.*
+run_hook "$T/evil.xml" inst-evil migrate begin -
+check "a migrate begin refused before creating anything hands nothing over" bash -c "[ $rc = 1 ] && nothing_ran && [ ! -e '$S/proof/$U4' ]"
+
+# --- dispatch through systemd (a stub systemctl and a fake /run) -------------
+mkdir -p "$T/root/run/systemd/system"
+cat > "$T/systemctl" <<'EOF2'
+#!/bin/bash
+# simple commands only: their redirections apply to the child, so
+# /proc/$$/fd is what systemctl itself was given
+d=$(dirname "$0")
+find /proc/$$/fd -mindepth 1 -printf 'fd %f %l\n' > "$d/systemctl-fds.tmp"
+echo "argv $*" > "$d/systemctl-argv.tmp"
+cat "$d/systemctl-argv.tmp" "$d/systemctl-fds.tmp" > "$d/systemctl-ran.tmp"
+mv "$d/systemctl-ran.tmp" "$d/systemctl-ran"
+case "${STUB_MODE:-ok}" in
+fail) echo "Failed to start migkit-cleanup@x.service: Unit migkit-cleanup@.service not found." >&2; exit 5 ;;
+hang) sleep 30 ;;
+esac
+exit 0
+EOF2
+chmod +x "$T/systemctl"
+export STUB_MODE=ok RUN=$T/root/run
+write_conf "$CLEANUP_CONF
+systemctl = $T/systemctl"
+rm -f "$T/systemctl-ran" "$T"/cleanup-ran.*
+run_hook "$T/rewritten.xml" "$NAME" release end migrated
+check "with systemd running (<run>/systemd/system), the hook runs systemctl start --no-block migkit-cleanup@source-<uuid>.service" \
+        bash -c "[ $rc = 0 ] && grep -qx 'argv start --no-block migkit-cleanup@source-$UUID.service' '$T/systemctl-ran'"
+check "systemctl gets /dev/null on stdin and none of libvirt's descriptors" \
+        bash -c "grep -q '^fd 0 /dev/null' '$T/systemctl-ran' && [ \"\$(grep '^fd ' '$T/systemctl-ran' | grep -v '^fd [012] ' | grep -vc systemctl)\" = 0 ] && ! grep -q '^fd 1 /dev/null' '$T/systemctl-ran'"
+check "and starts no migkit-cleanup of its own" nothing_ran
+export STUB_MODE=fail
+rm -f "$T/systemctl-ran" "$S/proof/$UUID"
+run_hook "$T/rewritten.xml" "$NAME" release end migrated
+ran_wait
+check "launcher = auto: when systemctl fails, the hook warns with its message and starts migkit-cleanup directly" \
+        bash -c "[ $rc = 0 ] && grep -qF 'Unit migkit-cleanup@.service not found' '$T/err' && grep -qx 'args source $UUID' '$T'/cleanup-ran.*"
+rm -f "$T"/cleanup-ran.* "$S/proof/$UUID"
+write_conf "$CLEANUP_CONF
+launcher = systemd
+systemctl = $T/systemctl"
+run_hook "$T/rewritten.xml" "$NAME" release end migrated
+check "launcher = systemd: a failing systemctl is an error naming the unit, with no direct start, and release still exits 0" \
+        bash -c "[ $rc = 0 ] && grep -qF 'migkit-cleanup@source-$UUID.service failed' '$T/err' && grep -qF 'run \`migkit-cleanup source $UUID\` by hand' '$T/err' && nothing_ran"
+export STUB_MODE=hang
+write_conf "$CLEANUP_CONF
+systemctl = $T/systemctl"
+start=$(date +%s%N)
+run_hook "$T/rewritten.xml" "$NAME" release end migrated
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+ran_wait
+check "a systemctl that hangs is given up after 5 s (${ms} ms) and the job started directly" \
+        bash -c "[ $rc = 0 ] && [ $ms -lt 8000 ] && grep -qF 'did not answer within 5 s' '$T/err' && grep -qx 'args source $UUID' '$T'/cleanup-ran.*"
+unset STUB_MODE
+rm -f "$T"/cleanup-ran.* "$S/proof/$UUID" "$T/systemctl-ran"
+write_conf "$CLEANUP_CONF
+launcher = direct
+systemctl = $T/systemctl"
+run_hook "$T/rewritten.xml" "$NAME" release end migrated
+ran_wait
+check "launcher = direct never asks systemd" bash -c "[ $rc = 0 ] && [ ! -e '$T/systemctl-ran' ] && grep -qx 'args source $UUID' '$T'/cleanup-ran.*"
+rm -f "$T"/cleanup-ran.* "$S/proof/$UUID"
+unset RUN
 write_conf "[cleanup]
 program = $T/no-such-program"
-rm -f "$S/proof/$UUID"
 run_hook "$T/rewritten.xml" "$NAME" release end migrated
 check "release never fails, even when the cleanup program is missing" [ "$rc" = 0 ]
 write_conf

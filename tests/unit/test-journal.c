@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "journal.h"
+#include "testutil.h"
 #include "util.h"
 
 #define UUID "4a6b2c1e-9f3d-4b8a-a1c2-3d4e5f607182"
@@ -99,6 +100,9 @@ static void test_bad(void **state)
                 "migkit-journal 1\nuuid 00000000-0000-0000-0000-000000000000\n",
                 "migkit-journal 1\nuuid " UUID "\nunknown x\n",
                 "migkit-journal 1\nname x\n",
+                "migkit-journal 1\nuuid " UUID "\nqemu-started soon\n",
+                "migkit-journal 1\nuuid " UUID "\narrived 0\n",
+                "migkit-journal 1\nuuid " UUID "\npostcopy -5\n",
         };
         for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
                 _cleanup_free_ char *parent = path_join(root, "bad");
@@ -111,11 +115,70 @@ static void test_bad(void **state)
         }
 }
 
+static void test_marks(void **state)
+{
+        struct journal j = { 0 }, k;
+        _cleanup_free_ char *sd = path_join(root, "marks"), *file = pathf("%s/marks/journal/%s", root, UUID), *text = NULL;
+        (void)state;
+
+        assert_int_equal(journal_set_mark(sd, UUID, JOURNAL_QEMU_STARTED, 1700000100), -ENOENT);
+        assert_int_equal(journal_new_attempt(sd, UUID), 0);
+        assert_false(exists(file));
+
+        j.uuid = strdup(UUID);
+        j.started = 1700000000;
+        strv_push(&j.dirs, "/i/" UUID);
+        assert_int_equal(journal_save(sd, &j), 0);
+        journal_free(&j);
+
+        assert_int_equal(journal_set_mark(sd, UUID, JOURNAL_QEMU_STARTED, 1700000100), 0);
+        assert_int_equal(journal_set_mark(sd, UUID, JOURNAL_POSTCOPY, 1700000200), 0);
+        assert_int_equal(journal_set_mark(sd, UUID, JOURNAL_ARRIVED, 1700000300), 0);
+        assert_true(read_full_file(file, 4096, &text) > 0);
+        assert_string_equal(text, "migkit-journal 1\nuuid " UUID "\nstarted 1700000000\ndir /i/" UUID "\n"
+                                  "qemu-started 1700000100\npostcopy 1700000200\narrived 1700000300\n");
+        assert_int_equal(journal_load(sd, UUID, &k), 0);
+        assert_int_equal(k.qemu_started, 1700000100);
+        assert_int_equal(k.postcopy, 1700000200);
+        assert_int_equal(k.arrived, 1700000300);
+        assert_string_equal(k.dirs[0], "/i/" UUID);
+        /* a rewrite keeps them */
+        assert_int_equal(journal_save(sd, &k), 0);
+        journal_free(&k);
+        assert_int_equal(journal_load(sd, UUID, &k), 0);
+        assert_int_equal(k.arrived, 1700000300);
+        journal_free(&k);
+
+        /* clearing one */
+        assert_int_equal(journal_set_mark(sd, UUID, JOURNAL_POSTCOPY, 0), 0);
+        assert_int_equal(journal_load(sd, UUID, &k), 0);
+        assert_int_equal(k.postcopy, 0);
+        assert_int_equal(k.qemu_started, 1700000100);
+        journal_free(&k);
+
+        /* a new attempt drops every mark and keeps the items and the start */
+        assert_int_equal(journal_new_attempt(sd, UUID), 1);
+        assert_int_equal(journal_load(sd, UUID, &k), 0);
+        assert_int_equal(k.qemu_started, 0);
+        assert_int_equal(k.arrived, 0);
+        assert_int_equal(k.started, 1700000000);
+        assert_string_equal(k.dirs[0], "/i/" UUID);
+        journal_free(&k);
+        assert_int_equal(journal_new_attempt(sd, UUID), 1);
+
+        assert_int_equal(journal_set_mark(sd, UUID, (enum journal_mark)7, 1), -EINVAL);
+        assert_int_equal(journal_set_mark(sd, "../x", JOURNAL_ARRIVED, 1), -EINVAL);
+        put(file, "garbage\n");
+        assert_int_equal(journal_set_mark(sd, UUID, JOURNAL_ARRIVED, 1), -EBADMSG);
+        assert_int_equal(journal_new_attempt(sd, UUID), -EBADMSG);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_roundtrip),
                 cmocka_unit_test(test_bad),
+                cmocka_unit_test(test_marks),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
