@@ -5,10 +5,12 @@
  * decisions are in lib/cleanup.c; this maps them to exit codes. */
 #include <ctype.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cleanup.h"
 #include "config.h"
+#include "dispatch.h"
 #include "log.h"
 #include "proof.h"
 #include "util.h"
@@ -30,6 +32,7 @@ static void usage(FILE *f)
                 "Usage: migkit-cleanup [OPTIONS] source UUID\n"
                 "       migkit-cleanup [OPTIONS] rollback UUID\n"
                 "       migkit-cleanup [OPTIONS] commit UUID\n"
+                "       migkit-cleanup [OPTIONS] run ACTION-UUID\n"
                 "       migkit-cleanup [OPTIONS] proof UUID migrated|incoming-failed [--by WHO] [--name NAME] [--detail TEXT]\n"
                 "       migkit-cleanup [OPTIONS] purge [--retention DURATION]\n"
                 "       migkit-cleanup [OPTIONS] status\n"
@@ -45,6 +48,8 @@ static void usage(FILE *f)
                 "                 have no ports), given an 'incoming-failed' proof of this attempt\n"
                 "  commit UUID    the incoming migration of UUID succeeded: drop its journal, so\n"
                 "                 nothing of it is ever rolled back\n"
+                "  run ACTION-UUID  the same as ACTION UUID (source-, rollback- or commit-UUID):\n"
+                "                 the instance name of migkit-cleanup@.service\n"
                 "  proof UUID KIND  record a proof (--by hook|watch|driver|operator, default\n"
                 "                 operator); the next source/rollback run may then act on it\n"
                 "  purge          delete quarantined directories older than [cleanup] retention\n"
@@ -56,7 +61,8 @@ static void usage(FILE *f)
                 "                        " MIGKIT_CONFIG_PATH ")\n"
                 "      --retention DUR   purge: keep entries younger than DUR (e.g. 0, 12h, 7d)\n"
                 "      --wait DUR        wait at most DUR (default 60s) for another migkit-cleanup\n"
-                "                        working on the same guest, then exit 4\n"
+                "                        working on the same guest, then exit 4; --wait without\n"
+                "                        a duration waits as long as it takes\n"
                 "      --by WHO, --name NAME, --detail TEXT   proof: who saw it, domain name, note\n"
                 "  -v, --verbose         more output;  -q, --quiet  only warnings and errors\n"
                 "  -h, --help            this text;    -V, --version  print the version\n"
@@ -79,6 +85,38 @@ static int outcome_to_exit(int r)
         default:
                 return EXIT_REFUSED;
         }
+}
+
+/* getopt cannot take "--wait" both with and without a separate argument:
+ * rewrites "--wait DUR" as "--wait=DUR" when DUR is a duration, so a bare
+ * "--wait" (migkit-cleanup@.service: "--wait run %i") stays bare. Returns a
+ * new argv and updates *argc (the strings are shared or leaked: it lives
+ * until exit), or NULL on ENOMEM. */
+static char **join_wait_arg(int *argcp, char **argv)
+{
+        int argc = *argcp;
+        char **nv = calloc((size_t)argc + 1, sizeof(char *));
+        int n = 0;
+        unsigned ms;
+        if (!nv)
+                return NULL;
+        for (int i = 0; i < argc; i++) {
+                if (streq(argv[i], "--"))  {
+                        while (i < argc)
+                                nv[n++] = argv[i++];
+                        break;
+                }
+                if (i > 0 && streq(argv[i], "--wait") && i + 1 < argc && parse_duration_ms(argv[i + 1], &ms) == 0) {
+                        if (asprintf(&nv[n++], "--wait=%s", argv[i + 1]) < 0)
+                                return NULL;
+                        i++;
+                        continue;
+                }
+                nv[n++] = argv[i];
+        }
+        nv[n] = NULL;
+        *argcp = n;
+        return nv;
 }
 
 /* A UUID argument, lower-cased as libvirt writes it; NULL after a message. */
@@ -105,7 +143,7 @@ int main(int argc, char **argv)
                 { "dry-run", no_argument, NULL, 'n' },
                 { "config", required_argument, NULL, 'c' },
                 { "retention", required_argument, NULL, OPT_RETENTION },
-                { "wait", required_argument, NULL, OPT_WAIT },
+                { "wait", optional_argument, NULL, OPT_WAIT },
                 { "by", required_argument, NULL, OPT_BY },
                 { "name", required_argument, NULL, OPT_NAME },
                 { "detail", required_argument, NULL, OPT_DETAIL },
@@ -119,13 +157,20 @@ int main(int argc, char **argv)
         const char *config = NULL, *retention = NULL, *by = "operator", *name = NULL, *detail = NULL;
         int verbose = 1, o, r;
 
+        argv = join_wait_arg(&argc, argv);
+        if (!argv) {
+                fprintf(stderr, "migkit-cleanup: error: out of memory\n");
+                return EXIT_FAIL;
+        }
         while ((o = getopt_long(argc, argv, "nc:vqhV", opts, NULL)) >= 0)
                 switch (o) {
                 case 'n': co.dry_run = true; break;
                 case 'c': config = optarg; break;
                 case OPT_RETENTION: retention = optarg; break;
                 case OPT_WAIT:
-                        if (parse_duration_ms(optarg, &co.lock_timeout_ms) < 0) {
+                        if (!optarg)
+                                co.lock_timeout_ms = UINT32_MAX; /* about 49 days: as long as it takes */
+                        else if (parse_duration_ms(optarg, &co.lock_timeout_ms) < 0) {
                                 fprintf(stderr, "migkit-cleanup: error: --wait '%s' is not a duration such as 0, 5s or 2min\n", optarg);
                                 return EXIT_USAGE;
                         }
@@ -148,6 +193,20 @@ int main(int argc, char **argv)
         }
         const char *cmd = argv[optind++];
         int nargs = argc - optind;
+        _cleanup_free_ char *run_action = NULL;
+        if (streq(cmd, "run")) {
+                /* run ACTION-UUID: the instance of migkit-cleanup@.service */
+                const char *dash = nargs == 1 ? strchr(argv[optind], '-') : NULL;
+                if (!dash || !(run_action = strndup(argv[optind], (size_t)(dash - argv[optind]))) ||
+                    !dispatch_action_is_valid(run_action)) {
+                        log_error("run takes one argument ACTION-UUID with ACTION source, rollback or commit, got '%s'",
+                                  nargs >= 1 ? argv[optind] : "");
+                        usage(stderr);
+                        return EXIT_USAGE;
+                }
+                cmd = run_action;
+                argv[optind] = (char *)dash + 1;
+        }
         bool want_uuid = streq(cmd, "source") || streq(cmd, "rollback") || streq(cmd, "commit") || streq(cmd, "proof");
         int expected = streq(cmd, "proof") ? 2 : want_uuid ? 1 : 0;
         if ((!want_uuid && !streq(cmd, "purge") && !streq(cmd, "status")) || nargs != expected) {

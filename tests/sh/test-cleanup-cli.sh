@@ -140,6 +140,23 @@ check "once the lock is free the same command succeeds" bash -c "[ $rc = 0 ] && 
 run --wait soon source "$U2"
 check "--wait with a bad duration is a usage error" [ "$rc" = 2 ]
 
+# run ACTION-UUID: the instance name of migkit-cleanup@.service, whose unit
+# runs `migkit-cleanup --wait run %i` (a bare --wait: as long as it takes)
+mkdir -p "$I/$U2" && run proof "$U2" migrated --by watch
+flock "$S/lock/$U2" sleep 1 &
+holder=$!
+sleep 0.2
+run --wait run "source-$U2"
+wait $holder
+check "--wait run source-UUID waits for the lock however long, then does the source cleanup" \
+        bash -c "[ $rc = 0 ] && [ ! -e '$I/$U2' ] && grep -qF 'moved $I/$U2 to' '$T/err'"
+for bad in "bogus-$U2" "source" "source-" "source-../etc" "$U2"; do
+        run run "$bad"
+        check "run '$bad' is a usage error (exit 2)" [ "$rc" = 2 ]
+done
+run run "commit-$U2" extra
+check "run takes exactly one argument" [ "$rc" = 2 ]
+
 # --- unsafe paths -----------------------------------------------------------
 run proof "$U" migrated --by operator
 mv "$I/$U" "$O/moved-instance"
