@@ -9,6 +9,7 @@
 #include "bridge.h"
 #include "instdir.h"
 #include "journal.h"
+#include "json.h"
 #include "log.h"
 #include "proof.h"
 #include "quarantine.h"
@@ -760,6 +761,22 @@ static void fmt_age(char *buf, size_t n, long long s)
                 snprintf(buf, n, "%lldd", s / 86400);
 }
 
+/* Where status writes: the text lines, or JSON (j set). */
+struct sout {
+        FILE *f;
+        struct json *j;
+        time_t now;
+};
+
+static void json_strv(struct json *j, const char *key, char *const *l)
+{
+        json_key(j, key);
+        json_array_begin(j);
+        for (size_t i = 0; l && l[i]; i++)
+                json_string(j, l[i]);
+        json_array_end(j);
+}
+
 /* The names in <state>/<sub> (sorted), or an empty list. */
 static int state_names(const char *state_dir, const char *sub, char ***ret)
 {
@@ -788,26 +805,23 @@ static int state_names(const char *state_dir, const char *sub, char ***ret)
         return 0;
 }
 
-static int status_pending(const struct mk_config *cfg, FILE *f, time_t now)
+static int status_pending(const struct mk_config *cfg, struct sout *o)
 {
         _cleanup_strv_ char **names = NULL;
         int n = 0, r = state_names(cfg->state_dir, "pending", &names);
         if (r < 0)
                 return r;
         for (size_t i = 0; names[i]; i++) {
-                _cleanup_free_ char *path = NULL, *text = NULL, *reasons = NULL;
-                const char *uuid = NULL, *action = NULL, *name = "-";
+                _cleanup_free_ char *path = NULL, *text = NULL, *joined = NULL;
+                _cleanup_strv_ char **reasons = calloc(1, sizeof(char *));
+                const char *uuid = NULL, *action = NULL, *name = NULL;
                 long long since = 0;
-                size_t rl = 0;
-                if (asprintf(&path, "%s/pending/%s", cfg->state_dir, names[i]) < 0) {
+                if (!reasons || asprintf(&path, "%s/pending/%s", cfg->state_dir, names[i]) < 0) {
                         path = NULL;
                         return -ENOMEM;
                 }
                 if (read_full_file(path, PENDING_MAX, &text) < 0)
                         continue;
-                FILE *rf = open_memstream(&reasons, &rl);
-                if (!rf)
-                        return -ENOMEM;
                 char *save = NULL;
                 for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                         char *val = strchr(line, ' ');
@@ -822,21 +836,33 @@ static int status_pending(const struct mk_config *cfg, FILE *f, time_t now)
                                 name = val;
                         else if (streq(line, "since"))
                                 since = strtoll(val, NULL, 10);
-                        else if (streq(line, "reason"))
-                                fprintf(rf, "%s%s", ftell(rf) > 0 ? "; " : "", val);
+                        else if (streq(line, "reason") && strv_push(&reasons, val) < 0)
+                                return -ENOMEM;
                 }
-                fclose(rf);
                 if (!uuid || !action)
                         continue;
-                char age[32];
-                fmt_age(age, sizeof(age), (long long)now - since);
-                fprintf(f, "pending %s %s %s for %s: %s\n", action, uuid, name, age, reasons ? reasons : "");
+                if (o->j) {
+                        json_object_begin(o->j);
+                        json_kv_string(o->j, "action", action);
+                        json_kv_string(o->j, "uuid", uuid);
+                        json_kv_string(o->j, "name", name);
+                        json_kv_int(o->j, "since", since);
+                        json_kv_int(o->j, "age", (long long)o->now - since);
+                        json_strv(o->j, "reasons", reasons);
+                        json_object_end(o->j);
+                } else {
+                        char age[32];
+                        if (!(joined = strv_join(reasons, "; ")))
+                                return -ENOMEM;
+                        fmt_age(age, sizeof(age), (long long)o->now - since);
+                        fprintf(o->f, "pending %s %s %s for %s: %s\n", action, uuid, name ? name : "-", age, joined);
+                }
                 n++;
         }
         return n;
 }
 
-static int status_journals(const struct mk_config *cfg, FILE *f, time_t now)
+static int status_journals(const struct mk_config *cfg, struct sout *o)
 {
         _cleanup_strv_ char **names = NULL;
         int n = 0, r = state_names(cfg->state_dir, "journal", &names);
@@ -846,28 +872,44 @@ static int status_journals(const struct mk_config *cfg, FILE *f, time_t now)
                 _cleanup_(journal_free) struct journal j = { 0 };
                 if (!uuid_is_valid(names[i]))
                         continue;
-                char age[32];
-                if (journal_load(cfg->state_dir, names[i], &j) < 0) {
-                        fprintf(f, "journal %s - unreadable\n", names[i]);
-                        n++;
+                n++;
+                bool ok = journal_load(cfg->state_dir, names[i], &j) >= 0;
+                if (o->j) {
+                        json_object_begin(o->j);
+                        json_kv_string(o->j, "uuid", names[i]);
+                        if (!ok)
+                                json_kv_string(o->j, "error", "unreadable");
+                        else {
+                                json_kv_string(o->j, "name", j.name);
+                                json_kv_int(o->j, "started", (long long)j.started);
+                                json_kv_int(o->j, "age", (long long)(o->now - j.started));
+                                json_strv(o->j, "dirs", j.dirs);
+                                json_strv(o->j, "bridges", j.bridges);
+                                json_strv(o->j, "stripped", j.stripped);
+                        }
+                        json_object_end(o->j);
                         continue;
                 }
-                fmt_age(age, sizeof(age), (long long)(now - j.started));
-                fprintf(f, "journal %s %s started %s ago:", names[i], j.name ? j.name : "-", age);
+                if (!ok) {
+                        fprintf(o->f, "journal %s - unreadable\n", names[i]);
+                        continue;
+                }
+                char age[32];
+                fmt_age(age, sizeof(age), (long long)(o->now - j.started));
+                fprintf(o->f, "journal %s %s started %s ago:", names[i], j.name ? j.name : "-", age);
                 const char *sep = " ";
                 for (size_t k = 0; j.dirs && j.dirs[k]; k++, sep = ", ")
-                        fprintf(f, "%sdir %s", sep, j.dirs[k]);
+                        fprintf(o->f, "%sdir %s", sep, j.dirs[k]);
                 for (size_t k = 0; j.bridges && j.bridges[k]; k++, sep = ", ")
-                        fprintf(f, "%sbridge %s", sep, j.bridges[k]);
+                        fprintf(o->f, "%sbridge %s", sep, j.bridges[k]);
                 for (size_t k = 0; j.stripped && j.stripped[k]; k++, sep = ", ")
-                        fprintf(f, "%sstripped %s", sep, j.stripped[k]);
-                fprintf(f, "%s\n", streq(sep, " ") ? " nothing created" : "");
-                n++;
+                        fprintf(o->f, "%sstripped %s", sep, j.stripped[k]);
+                fprintf(o->f, "%s\n", streq(sep, " ") ? " nothing created" : "");
         }
         return n;
 }
 
-static int status_proofs(const struct mk_config *cfg, FILE *f, time_t now)
+static int status_proofs(const struct mk_config *cfg, struct sout *o)
 {
         _cleanup_strv_ char **names = NULL;
         int n = 0, r = state_names(cfg->state_dir, "proof", &names);
@@ -877,51 +919,141 @@ static int status_proofs(const struct mk_config *cfg, FILE *f, time_t now)
                 _cleanup_(proof_free) struct proof p = { 0 };
                 if (!uuid_is_valid(names[i]))
                         continue;
-                if (proof_load(cfg->state_dir, names[i], &p) < 0) {
-                        fprintf(f, "proof %s - unreadable\n", names[i]);
-                        n++;
+                n++;
+                bool ok = proof_load(cfg->state_dir, names[i], &p) >= 0;
+                if (o->j) {
+                        json_object_begin(o->j);
+                        json_kv_string(o->j, "uuid", names[i]);
+                        if (!ok)
+                                json_kv_string(o->j, "error", "unreadable");
+                        else {
+                                json_kv_string(o->j, "name", p.name);
+                                json_kv_string(o->j, "kind", proof_kind_to_string(p.kind));
+                                json_kv_string(o->j, "by", p.by);
+                                json_kv_int(o->j, "time", (long long)p.time);
+                                json_kv_int(o->j, "age", (long long)(o->now - p.time));
+                                json_kv_string(o->j, "detail", p.detail);
+                        }
+                        json_object_end(o->j);
+                        continue;
+                }
+                if (!ok) {
+                        fprintf(o->f, "proof %s - unreadable\n", names[i]);
                         continue;
                 }
                 char age[32];
-                fmt_age(age, sizeof(age), (long long)(now - p.time));
-                fprintf(f, "proof %s %s %s by %s %s ago%s%s\n", names[i], p.name ? p.name : "-", proof_kind_to_string(p.kind),
+                fmt_age(age, sizeof(age), (long long)(o->now - p.time));
+                fprintf(o->f, "proof %s %s %s by %s %s ago%s%s\n", names[i], p.name ? p.name : "-", proof_kind_to_string(p.kind),
                         p.by, age, p.detail ? ": " : "", p.detail ? p.detail : "");
-                n++;
         }
         return n;
 }
 
-static int status_quarantine(const struct mk_config *cfg, FILE *f, time_t now)
+static int status_quarantine(const struct mk_config *cfg, struct sout *o)
 {
         struct quarantine_entry *l = NULL;
         int n = quarantine_list(cfg, &l);
         if (n < 0)
                 return n == -ENOENT ? 0 : n;
         for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *path = NULL;
+                long long a = (long long)(o->now - l[i].time), due = (long long)(cfg->quarantine_retention_ms / 1000) - a;
+                if (asprintf(&path, "%s/%s/%s", cfg->instances_path, QUARANTINE_DIR, l[i].name) < 0) {
+                        quarantine_list_free(l, n);
+                        return -ENOMEM;
+                }
+                if (o->j) {
+                        json_object_begin(o->j);
+                        json_kv_string(o->j, "uuid", l[i].uuid);
+                        json_kv_string(o->j, "name", l[i].domain);
+                        json_kv_int(o->j, "time", (long long)l[i].time);
+                        json_kv_int(o->j, "age", a);
+                        json_kv_int(o->j, "purge_in", due > 0 ? due : 0);
+                        json_kv_string(o->j, "path", path);
+                        json_kv_string(o->j, "from", l[i].from);
+                        json_kv_string(o->j, "reason", l[i].reason);
+                        json_object_end(o->j);
+                        continue;
+                }
                 char age[32], left[32];
-                long long a = (long long)(now - l[i].time), due = (long long)(cfg->quarantine_retention_ms / 1000) - a;
                 fmt_age(age, sizeof(age), a);
                 fmt_age(left, sizeof(left), due);
-                fprintf(f, "quarantined %s %s %s ago, purged %s%s: %s/%s/%s (%s)\n", l[i].uuid, l[i].domain ? l[i].domain : "-",
-                        age, due > 0 ? "in " : "at the next purge", due > 0 ? left : "", cfg->instances_path, QUARANTINE_DIR,
-                        l[i].name, l[i].reason ? l[i].reason : "no .info file");
+                fprintf(o->f, "quarantined %s %s %s ago, purged %s%s: %s (%s)\n", l[i].uuid, l[i].domain ? l[i].domain : "-",
+                        age, due > 0 ? "in " : "at the next purge", due > 0 ? left : "", path,
+                        l[i].reason ? l[i].reason : "no .info file");
         }
         quarantine_list_free(l, n);
         return n;
 }
 
-int cleanup_status(const struct mk_config *cfg, FILE *f, time_t now)
+int cleanup_status_ex(const struct mk_config *cfg, FILE *f, time_t now, int flags, struct cleanup_counts *counts)
 {
-        int (*const parts[])(const struct mk_config *, FILE *, time_t) = {
-                status_pending, status_journals, status_proofs, status_quarantine,
+        static const struct {
+                const char *key;
+                int (*fn)(const struct mk_config *, struct sout *);
+        } parts[] = {
+                { "pending", status_pending },
+                { "journals", status_journals },
+                { "proofs", status_proofs },
+                { "quarantined", status_quarantine },
         };
+        struct json j;
+        struct sout o = { .f = f, .now = now, .j = (flags & CLEANUP_STATUS_JSON) ? &j : NULL };
+        int got[ARRAY_SIZE(parts)];
         int total = 0, ret = 0;
+
+        if (o.j) {
+                json_init(&j, f);
+                json_object_begin(&j);
+                json_kv_int(&j, "now", (long long)now);
+                json_kv_string(&j, "instances", cfg->instances_path);
+                json_kv_string(&j, "state", cfg->state_dir);
+                json_kv_int(&j, "retention", (long long)(cfg->quarantine_retention_ms / 1000));
+        }
         for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
-                int r = parts[i](cfg, f, now);
+                if (o.j) {
+                        json_key(&j, parts[i].key);
+                        json_array_begin(&j);
+                }
+                got[i] = parts[i].fn(cfg, &o);
+                if (o.j)
+                        json_array_end(&j);
+                if (got[i] < 0 && ret == 0)
+                        ret = got[i];
+                else if (got[i] > 0)
+                        total += got[i];
+        }
+        if (o.j) {
+                /* What could not be read, so a consumer never mistakes it
+                 * for "nothing there". */
+                json_key(&j, "errors");
+                json_array_begin(&j);
+                for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+                        if (got[i] >= 0)
+                                continue;
+                        json_object_begin(&j);
+                        json_kv_string(&j, "part", parts[i].key);
+                        json_kv_string(&j, "error", strerror(-got[i]));
+                        json_kv_int(&j, "errno", -got[i]);
+                        json_object_end(&j);
+                }
+                json_array_end(&j);
+                json_object_end(&j);
+                int r = json_end(&j);
                 if (r < 0 && ret == 0)
                         ret = r;
-                else if (r > 0)
-                        total += r;
         }
+        if (counts)
+                *counts = (struct cleanup_counts) {
+                        .pending = got[0] > 0 ? (unsigned)got[0] : 0,
+                        .journals = got[1] > 0 ? (unsigned)got[1] : 0,
+                        .proofs = got[2] > 0 ? (unsigned)got[2] : 0,
+                        .quarantined = got[3] > 0 ? (unsigned)got[3] : 0,
+                };
         return ret < 0 ? ret : total;
+}
+
+int cleanup_status(const struct mk_config *cfg, FILE *f, time_t now)
+{
+        return cleanup_status_ex(cfg, f, now, 0, NULL);
 }

@@ -98,6 +98,34 @@ int cleanup_purge(const struct mk_config *cfg, unsigned long long retention_ms, 
  * Returns the number of lines, or -errno. */
 int cleanup_status(const struct mk_config *cfg, FILE *f, time_t now);
 
+struct cleanup_counts {
+        unsigned pending;     /* refused, or left for a later run */
+        unsigned journals;    /* incoming migrations not yet committed or rolled back */
+        unsigned proofs;      /* recorded, not yet acted on */
+        unsigned quarantined;
+};
+
+enum {
+        CLEANUP_STATUS_JSON = 1 << 0,
+};
+
+/* cleanup_status with flags; counts (optional) receives how many of each.
+ * With CLEANUP_STATUS_JSON, one JSON document instead of the lines (times in
+ * unix seconds, ages and durations in seconds, absent values null):
+ *   {"now": T, "instances": PATH, "state": PATH, "retention": S,
+ *    "pending": [{"action", "uuid", "name", "since", "age", "reasons": [..]}],
+ *    "journals": [{"uuid", "name", "started", "age", "dirs": [..],
+ *                  "bridges": [..], "stripped": [..]}   or {"uuid", "error"}],
+ *    "proofs": [{"uuid", "name", "kind", "by", "time", "age", "detail"}
+ *               or {"uuid", "error"}],
+ *    "quarantined": [{"uuid", "name", "time", "age", "purge_in", "path",
+ *                     "from", "reason"}],
+ *    "errors": [{"part", "error", "errno"}]}
+ * The document is complete even when a part cannot be read: that part is
+ * empty and named in "errors". Returns the number of items or the first
+ * -errno. */
+int cleanup_status_ex(const struct mk_config *cfg, FILE *f, time_t now, int flags, struct cleanup_counts *counts);
+
 /* Records (replaces) the pending item <state>/pending/<uuid>.<action> with
  * its reasons (a NULL-terminated list), keeping the time it was first
  * recorded. name may be NULL. Returns 0 or -errno. */

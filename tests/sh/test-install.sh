@@ -15,6 +15,7 @@ rm -f "$D.log"
 check "the hook binary is in /usr/libexec/migkit, mode 0755" [ "$(stat -c %a "$D/usr/libexec/migkit/migkit-hook" 2>/dev/null)" = 755 ]
 check "migkit-cleanup is in /usr/libexec/migkit, mode 0755" [ "$(stat -c %a "$D/usr/libexec/migkit/migkit-cleanup" 2>/dev/null)" = 755 ]
 check "libvirt's qemu.d entry points at it" [ "$(readlink "$D/etc/libvirt/hooks/qemu.d/50-migkit")" = /usr/libexec/migkit/migkit-hook ]
+check "migkit, the operator command, is in /usr/bin, mode 0755" [ "$(stat -c %a "$D/usr/bin/migkit" 2>/dev/null)" = 755 ]
 check "the configuration is installed as /etc/migkit/migkit.conf, 0644" [ "$(stat -c %a "$D/etc/migkit/migkit.conf" 2>/dev/null)" = 644 ]
 check "the installed configuration is the documented one" cmp -s conf/migkit.conf "$D/etc/migkit/migkit.conf"
 check "the state directory exists with mode 0700" [ "$(stat -c %a "$D/var/lib/migkit" 2>/dev/null)" = 700 ]
