@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "config.h"
 #include "converge.h"
+#include "migrate.h"
 #include "util.h"
 
 #define MiB (1024ULL * 1024)
@@ -158,6 +160,166 @@ static void test_action_names(void **state)
         assert_string_equal(converge_action_to_string(42), "unknown");
 }
 
+static void test_dest_uri(void **state)
+{
+        char *u;
+        (void)state;
+        assert_int_equal(migrate_dest_uri("qemu+tls://{dest}/system", "hostB", &u), 0);
+        assert_string_equal(u, "qemu+tls://hostB/system");
+        free(u);
+        assert_int_equal(migrate_dest_uri("qemu+ssh://root@{dest}/system?keyfile=/k/{dest}", "node-2.example.org", &u), 0);
+        assert_string_equal(u, "qemu+ssh://root@node-2.example.org/system?keyfile=/k/node-2.example.org");
+        free(u);
+        assert_int_equal(migrate_dest_uri("qemu+tls://{dest}/system", "[2001:db8::2]", &u), 0);
+        assert_string_equal(u, "qemu+tls://[2001:db8::2]/system");
+        free(u);
+        /* a URI is taken as it is */
+        assert_int_equal(migrate_dest_uri("qemu+tls://{dest}/system", "qemu+tcp://hostC/system", &u), 0);
+        assert_string_equal(u, "qemu+tcp://hostC/system");
+        free(u);
+        assert_int_equal(migrate_dest_uri("qemu+tls://{dest}/system", "host/../x", &u), -EINVAL);
+        assert_int_equal(migrate_dest_uri("qemu+tls://{dest}/system", "a b", &u), -EINVAL);
+        assert_int_equal(migrate_dest_uri("qemu+tls://{dest}/system", "", &u), -EINVAL);
+        assert_int_equal(migrate_dest_uri("qemu+tls://{dest}/system", "-oProxyCommand=x", &u), -EINVAL);
+        assert_int_equal(migrate_dest_uri("qemu+tls://fixed/system", "hostB", &u), -EINVAL);
+        assert_null(u);
+
+        assert_true(migrate_uri_is_plain("qemu+tcp://hostB/system"));
+        assert_true(migrate_uri_is_plain("tcp://hostB:49152"));
+        assert_false(migrate_uri_is_plain("qemu+tls://hostB/system"));
+        assert_false(migrate_uri_is_plain("qemu+ssh://hostB/system"));
+        assert_false(migrate_uri_is_plain("qemu:///system"));
+}
+
+static struct migrate_opts default_opts(void)
+{
+        return (struct migrate_opts) { .domain = "d", .dest = "hostB", .auto_converge = -1, .postcopy = -1, .bandwidth = -1,
+                                       .max_downtime_ms = -1, .completion_timeout_ms = -1, .stall_ms = -1 };
+}
+
+static void test_build_defaults(void **state)
+{
+        struct mk_config cfg;
+        struct migrate_opts o = default_opts();
+        virTypedParameterPtr p = NULL;
+        int n = -1;
+        unsigned long flags = 0;
+        char **warn = NULL;
+        (void)state;
+        assert_int_equal(config_defaults(&cfg), 0);
+        assert_int_equal(migrate_build(&cfg, &o, &flags, &p, &n, &warn), 0);
+        assert_int_equal(flags, VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE |
+                                        VIR_MIGRATE_TLS | VIR_MIGRATE_AUTO_CONVERGE);
+        assert_int_equal(n, 0);
+        assert_null(warn); /* TLS both ways: nothing to warn about */
+        virTypedParamsFree(p, n);
+        config_free(&cfg);
+}
+
+static void test_build_options(void **state)
+{
+        struct mk_config cfg;
+        struct migrate_opts o = default_opts();
+        char *disks[] = { (char *)"vda", (char *)"vdb", NULL };
+        virTypedParameterPtr p = NULL;
+        int n = 0;
+        unsigned long flags = 0, bw = 0;
+        unsigned long long ull = 0;
+        int conns = 0;
+        const char *str = NULL, **list = NULL;
+        char **warn = NULL;
+        (void)state;
+        assert_int_equal(config_defaults(&cfg), 0);
+        free(cfg.migrate_uri);
+        cfg.migrate_uri = strdup("qemu+tcp://{dest}/system");
+        cfg.migrate_tls = false;
+        cfg.migrate_bandwidth = 50;
+        o.postcopy = 1;
+        o.auto_converge = 0;
+        o.compress = true;
+        o.copy_disks = disks;
+        o.parallel = 4;
+        o.bandwidth = 20;
+        o.dest_xml = "<domain/>";
+        o.keep_source = true;
+        assert_int_equal(migrate_build(&cfg, &o, &flags, &p, &n, &warn), 0);
+        assert_int_equal(flags, VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_POSTCOPY |
+                                        VIR_MIGRATE_COMPRESSED | VIR_MIGRATE_NON_SHARED_DISK | VIR_MIGRATE_PARALLEL);
+        assert_int_equal(virTypedParamsGetULLong(p, n, VIR_MIGRATE_PARAM_BANDWIDTH, &ull), 1);
+        assert_int_equal(ull, 20); /* the option wins over [migrate] bandwidth */
+        assert_int_equal(virTypedParamsGetInt(p, n, VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS, &conns), 1);
+        assert_int_equal(conns, 4);
+        assert_int_equal(virTypedParamsGetString(p, n, VIR_MIGRATE_PARAM_DEST_XML, &str), 1);
+        assert_string_equal(str, "<domain/>");
+        /* one string parameter per disk, in order */
+        int seen = 0;
+        for (int i = 0; i < n; i++)
+                if (streq(p[i].field, VIR_MIGRATE_PARAM_MIGRATE_DISKS))
+                        assert_string_equal(p[i].value.s, disks[seen++]);
+        assert_int_equal(seen, 2);
+        (void)list;
+        (void)bw;
+        /* plain TCP and an unencrypted stream are both warned about */
+        assert_int_equal(strv_length(warn), 2);
+        assert_non_null(strstr(warn[0], "qemu+tcp://hostB/system is plain TCP"));
+        assert_non_null(strstr(warn[1], "not encrypted"));
+        strv_free(warn);
+        virTypedParamsFree(p, n);
+
+        /* tunnelled: the stream rides the libvirt connection, no TLS flag;
+         * the configured bandwidth applies when the option is -1 */
+        o = default_opts();
+        o.tunnelled = true;
+        cfg.migrate_tls = true;
+        assert_int_equal(migrate_build(&cfg, &o, &flags, &p, &n, NULL), 0);
+        assert_true(flags & VIR_MIGRATE_TUNNELLED);
+        assert_false(flags & VIR_MIGRATE_TLS);
+        assert_int_equal(virTypedParamsGetULLong(p, n, VIR_MIGRATE_PARAM_BANDWIDTH, &ull), 1);
+        assert_int_equal(ull, 50);
+        virTypedParamsFree(p, n);
+        config_free(&cfg);
+}
+
+static void test_sample_from_stats(void **state)
+{
+        virTypedParameterPtr p = NULL;
+        int n = 0, maxp = 0;
+        struct mig_sample s;
+        (void)state;
+        assert_int_equal(virInitialize(), 0);
+        assert_int_equal(virTypedParamsAddULLong(&p, &n, &maxp, VIR_DOMAIN_JOB_TIME_ELAPSED, 4200), 0);
+        assert_int_equal(virTypedParamsAddULLong(&p, &n, &maxp, VIR_DOMAIN_JOB_DATA_TOTAL, 300 * MiB), 0);
+        assert_int_equal(virTypedParamsAddULLong(&p, &n, &maxp, VIR_DOMAIN_JOB_DATA_PROCESSED, 200 * MiB), 0);
+        assert_int_equal(virTypedParamsAddULLong(&p, &n, &maxp, VIR_DOMAIN_JOB_DATA_REMAINING, 100 * MiB), 0);
+        assert_int_equal(virTypedParamsAddULLong(&p, &n, &maxp, VIR_DOMAIN_JOB_MEMORY_BPS, 20 * MiB), 0);
+        assert_int_equal(virTypedParamsAddULLong(&p, &n, &maxp, VIR_DOMAIN_JOB_MEMORY_ITERATION, 3), 0);
+        assert_int_equal(virTypedParamsAddULLong(&p, &n, &maxp, VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE, 1000), 0);
+        migrate_sample_from_params(p, n, &s);
+        assert_int_equal(s.elapsed_ms, 4200);
+        assert_int_equal(s.data_total, 300 * MiB);
+        assert_int_equal(s.data_processed, 200 * MiB);
+        assert_int_equal(s.data_remaining, 100 * MiB);
+        assert_int_equal(s.mem_bps, 20 * MiB);
+        assert_int_equal(s.iteration, 3);
+        assert_int_equal(s.dirty_bps, 1000 * 4096); /* pages/s times the default page size */
+        assert_false(s.postcopy);
+        assert_int_equal(virTypedParamsAddULLong(&p, &n, &maxp, VIR_DOMAIN_JOB_MEMORY_PAGE_SIZE, 65536), 0);
+        assert_int_equal(virTypedParamsAddULLong(&p, &n, &maxp, VIR_DOMAIN_JOB_MEMORY_POSTCOPY_REQS, 7), 0);
+        migrate_sample_from_params(p, n, &s);
+        assert_int_equal(s.dirty_bps, 1000 * 65536);
+        assert_true(s.postcopy);
+        virTypedParamsFree(p, n);
+}
+
+static void test_exit_codes(void **state)
+{
+        (void)state;
+        assert_int_equal(migrate_exit_code(MIGRATE_OK), 0);
+        assert_int_equal(migrate_exit_code(MIGRATE_FAILED), 1);
+        assert_int_equal(migrate_exit_code(MIGRATE_REFUSED), 3);
+        assert_int_equal(migrate_exit_code(MIGRATE_ABORTED), 130);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -168,6 +330,11 @@ int main(void)
                 cmocka_unit_test(test_stall_without_postcopy_waits_for_timeout),
                 cmocka_unit_test(test_timeout_prefers_postcopy),
                 cmocka_unit_test(test_action_names),
+                cmocka_unit_test(test_dest_uri),
+                cmocka_unit_test(test_build_defaults),
+                cmocka_unit_test(test_build_options),
+                cmocka_unit_test(test_sample_from_stats),
+                cmocka_unit_test(test_exit_codes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

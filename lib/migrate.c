@@ -1,0 +1,604 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "migrate.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+#include <libvirt/virterror.h>
+
+#include "converge.h"
+#include "dispatch.h"
+#include "log.h"
+#include "preflight.h"
+#include "progress.h"
+#include "proof.h"
+#include "util.h"
+
+static volatile sig_atomic_t abort_flag;
+
+void migrate_request_abort(void) { abort_flag = 1; }
+bool migrate_abort_requested(void) { return abort_flag != 0; }
+
+static void quiet(void *userdata, virErrorPtr err) { (void)userdata; (void)err; }
+static void conn_closep(virConnectPtr *c) { if (*c) virConnectClose(*c); }
+static void dom_freep(virDomainPtr *d) { if (*d) virDomainFree(*d); }
+
+static const char *lv_error(void)
+{
+        const char *m = virGetLastErrorMessage();
+        return m && *m ? m : "unknown libvirt error";
+}
+
+static unsigned long long now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
+}
+
+int migrate_exit_code(int status)
+{
+        switch (status) {
+        case MIGRATE_OK: return MIGKIT_EXIT_OK;
+        case MIGRATE_REFUSED: return MIGKIT_EXIT_REFUSED;
+        case MIGRATE_ABORTED: return MIGKIT_EXIT_ABORTED;
+        default: return MIGKIT_EXIT_FAILED;
+        }
+}
+
+static bool host_is_valid(const char *h)
+{
+        if (!*h || strlen(h) > 253 || h[0] == '-')
+                return false;
+        for (const char *p = h; *p; p++)
+                if (!isalnum((unsigned char)*p) && !strchr(".-_:[]", *p))
+                        return false;
+        return true;
+}
+
+int migrate_dest_uri(const char *tmpl, const char *dest, char **ret)
+{
+        *ret = NULL;
+        if (strstr(dest, "://")) {
+                *ret = strdup(dest);
+                return *ret ? 0 : -ENOMEM;
+        }
+        if (!host_is_valid(dest) || !strstr(tmpl, "{dest}"))
+                return -EINVAL;
+        size_t n = 0;
+        for (const char *p = strstr(tmpl, "{dest}"); p; p = strstr(p + 6, "{dest}"))
+                n++;
+        char *s = malloc(strlen(tmpl) + n * strlen(dest) + 1), *o = s;
+        if (!s)
+                return -ENOMEM;
+        for (const char *p = tmpl; *p;) {
+                if (strncmp(p, "{dest}", 6) == 0) {
+                        o = stpcpy(o, dest);
+                        p += 6;
+                } else
+                        *o++ = *p++;
+        }
+        *o = 0;
+        *ret = s;
+        return 0;
+}
+
+bool migrate_uri_is_plain(const char *uri)
+{
+        const char *e = strstr(uri, "://");
+        if (!e)
+                return false;
+        size_t n = (size_t)(e - uri);
+        return (n >= 4 && strncmp(e - 4, "+tcp", 4) == 0) || (n == 3 && strncmp(uri, "tcp", 3) == 0);
+}
+
+int migrate_build(const struct mk_config *cfg, const struct migrate_opts *o, unsigned long *ret_flags,
+                  virTypedParameterPtr *ret_params, int *ret_nparams, char ***warnings)
+{
+        virTypedParameterPtr params = NULL;
+        int n = 0, maxp = 0;
+        unsigned long flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PERSIST_DEST;
+        bool ac = o->auto_converge < 0 ? cfg->migrate_auto_converge : o->auto_converge;
+        bool pc = o->postcopy < 0 ? cfg->migrate_postcopy : o->postcopy;
+        int bw = o->bandwidth < 0 ? (int)cfg->migrate_bandwidth : o->bandwidth;
+        _cleanup_strv_ char **warn = NULL;
+
+        /* the typed-parameter helpers use libvirt's error state, which only
+         * virInitialize (or opening a connection) sets up */
+        if (virInitialize() < 0)
+                return -EIO;
+        if (!o->keep_source)
+                flags |= VIR_MIGRATE_UNDEFINE_SOURCE;
+        if (o->tunnelled)
+                flags |= VIR_MIGRATE_TUNNELLED; /* the stream goes through the libvirt connection */
+        else if (cfg->migrate_tls)
+                flags |= VIR_MIGRATE_TLS;
+        if (ac)
+                flags |= VIR_MIGRATE_AUTO_CONVERGE;
+        if (pc)
+                flags |= VIR_MIGRATE_POSTCOPY;
+        if (o->compress)
+                flags |= VIR_MIGRATE_COMPRESSED;
+        if (o->copy_disks && o->copy_disks[0])
+                flags |= VIR_MIGRATE_NON_SHARED_DISK;
+        if (o->parallel > 1)
+                flags |= VIR_MIGRATE_PARALLEL;
+
+        if (bw > 0 && virTypedParamsAddULLong(&params, &n, &maxp, VIR_MIGRATE_PARAM_BANDWIDTH, (unsigned long long)bw) < 0)
+                goto oom;
+        for (size_t i = 0; o->copy_disks && o->copy_disks[i]; i++)
+                if (virTypedParamsAddString(&params, &n, &maxp, VIR_MIGRATE_PARAM_MIGRATE_DISKS, o->copy_disks[i]) < 0)
+                        goto oom;
+        if (o->parallel > 1 && virTypedParamsAddInt(&params, &n, &maxp, VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS, (int)o->parallel) < 0)
+                goto oom;
+        if (o->dest_xml && virTypedParamsAddString(&params, &n, &maxp, VIR_MIGRATE_PARAM_DEST_XML, o->dest_xml) < 0)
+                goto oom;
+
+        if (warnings) {
+                _cleanup_free_ char *uri = NULL;
+                if (migrate_dest_uri(cfg->migrate_uri, o->dest, &uri) == 0 && migrate_uri_is_plain(uri)) {
+                        _cleanup_free_ char *w = NULL;
+                        if (asprintf(&w, "%s is plain TCP: the libvirt connection to the destination is neither encrypted nor "
+                                         "authenticated; use qemu+tls ([migrate] uri in %s)", uri, cfg->file ? cfg->file : "migkit.conf") < 0 ||
+                            strv_push(&warn, w) < 0)
+                                goto oom;
+                }
+                if (!o->tunnelled && !cfg->migrate_tls &&
+                    strv_push(&warn, "the migration stream (the guest's memory) is not encrypted ([migrate] tls = no)") < 0)
+                        goto oom;
+                *warnings = TAKE_PTR(warn);
+        }
+        *ret_flags = flags;
+        *ret_params = params;
+        *ret_nparams = n;
+        return 0;
+oom:
+        virTypedParamsFree(params, n);
+        return -ENOMEM;
+}
+
+void migrate_sample_from_params(const virTypedParameter *cparams, int n, struct mig_sample *s)
+{
+        virTypedParameterPtr params = (virTypedParameterPtr)cparams;
+        unsigned long long dirty = 0, page = 4096, reqs = 0;
+        memset(s, 0, sizeof(*s));
+        virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_TIME_ELAPSED, &s->elapsed_ms);
+        virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_DATA_TOTAL, &s->data_total);
+        virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_DATA_PROCESSED, &s->data_processed);
+        virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_DATA_REMAINING, &s->data_remaining);
+        virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_MEMORY_BPS, &s->mem_bps);
+        virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_MEMORY_ITERATION, &s->iteration);
+        virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_MEMORY_PAGE_SIZE, &page);
+        if (virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE, &dirty) == 1)
+                s->dirty_bps = dirty * (page ? page : 4096);
+        if (virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_MEMORY_POSTCOPY_REQS, &reqs) == 1 && reqs > 0)
+                s->postcopy = true;
+}
+
+/* ------------------------------------------------------------ the job thread */
+
+struct job {
+        virDomainPtr dom;
+        const char *duri;
+        virTypedParameterPtr params;
+        int nparams;
+        unsigned long flags;
+        int rc;
+        int err_code;
+        char *err;
+        int fd; /* written once when done */
+};
+
+static void *job_main(void *arg)
+{
+        struct job *j = arg;
+        j->rc = virDomainMigrateToURI3(j->dom, j->duri, j->params, (unsigned)j->nparams, (unsigned)j->flags);
+        if (j->rc < 0) {
+                virErrorPtr e = virGetLastError();
+                j->err_code = e ? e->code : 0;
+                j->err = strdup(lv_error());
+        }
+        char c = 'x';
+        (void)!write(j->fd, &c, 1);
+        return NULL;
+}
+
+/* ------------------------------------------------------------ output */
+
+struct out {
+        FILE *f;
+        int mode;            /* MIGRATE_OUT_* without AUTO */
+        bool tty;            /* a bar is on screen */
+        const char *domain;
+};
+
+static void out_line(struct out *o, const char *text)
+{
+        flockfile(o->f);
+        if (o->tty) {
+                fputs("\r\033[K", o->f);
+                o->tty = false;
+        }
+        fputs(text, o->f);
+        fputc('\n', o->f);
+        fflush(o->f);
+        funlockfile(o->f);
+}
+
+static void out_event(struct out *o, const char *event, unsigned long long ms, const char *key, unsigned long long value,
+                      const char *text)
+{
+        char buf[2048];
+        if (o->mode == MIGRATE_OUT_QUIET)
+                return;
+        if (o->mode == MIGRATE_OUT_JSON)
+                event_json(buf, sizeof(buf), event, o->domain, ms, key, value, text);
+        else
+                snprintf(buf, sizeof(buf), "%s: %s", o->domain, text);
+        out_line(o, buf);
+}
+
+static void out_progress(struct out *o, const struct mig_sample *s, const char *phase, bool bar_tick, bool line_tick)
+{
+        char buf[512];
+        if (o->mode == MIGRATE_OUT_QUIET)
+                return;
+        if (o->mode == MIGRATE_OUT_AUTO) { /* terminal */
+                if (!bar_tick)
+                        return;
+                progress_bar(buf, sizeof(buf), s, phase, 30);
+                flockfile(o->f);
+                fprintf(o->f, "\r%s\033[K", buf);
+                fflush(o->f);
+                o->tty = true;
+                funlockfile(o->f);
+                return;
+        }
+        if (!line_tick)
+                return;
+        if (o->mode == MIGRATE_OUT_JSON)
+                progress_json(buf, sizeof(buf), o->domain, s, phase);
+        else
+                progress_line(buf, sizeof(buf), o->domain, s, phase);
+        out_line(o, buf);
+}
+
+/* ------------------------------------------------------------ after the job */
+
+/* Waits up to timeout_ms for the domain to run on dst. 1 running, 0 not
+ * (state in *state), -1 unknown (message in *state). */
+static int verify_running(virConnectPtr dst, const char *uuid, unsigned timeout_ms, char **state)
+{
+        unsigned long long end = now_ms() + timeout_ms;
+        for (;;) {
+                _cleanup_(dom_freep) virDomainPtr d = virDomainLookupByUUIDString(dst, uuid);
+                int st = -1, reason;
+                if (d && virDomainGetState(d, &st, &reason, 0) == 0 && st == VIR_DOMAIN_RUNNING)
+                        return 1;
+                if (now_ms() >= end) {
+                        free(*state);
+                        if (!d)
+                                *state = strdup(lv_error());
+                        else if (asprintf(state, "state %d (%s)", st,
+                                          st == VIR_DOMAIN_PAUSED ? "paused" : st == VIR_DOMAIN_SHUTOFF ? "shut off" : "not running") < 0)
+                                *state = NULL;
+                        return d ? 0 : -1;
+                }
+                usleep(250 * 1000);
+        }
+}
+
+/* One phrase about where the guest is after a failed job. */
+static char *where_after_failure(virConnectPtr src, virConnectPtr dst, const char *uuid)
+{
+        char *s = NULL;
+        const char *a, *b;
+        int st = -1, reason;
+        _cleanup_(dom_freep) virDomainPtr ds = virDomainLookupByUUIDString(src, uuid);
+        if (ds && virDomainGetState(ds, &st, &reason, 0) == 0 && st == VIR_DOMAIN_RUNNING)
+                a = "the guest is still running on the source";
+        else if (ds && st == VIR_DOMAIN_PAUSED)
+                a = "the guest is PAUSED on the source (resume it with virsh resume once you know why)";
+        else if (ds)
+                a = "the guest is NOT running on the source";
+        else
+                a = "the source no longer knows the guest";
+        _cleanup_(dom_freep) virDomainPtr dd = dst ? virDomainLookupByUUIDString(dst, uuid) : NULL;
+        if (!dst)
+                b = "the destination could not be asked";
+        else if (dd)
+                b = virDomainIsActive(dd) == 1 ? "the destination HAS a running copy" : "the destination still has a definition of it";
+        else
+                b = "the destination has nothing of it (libvirt removed the incoming domain; the destination's migkit rolls back what its hook created)";
+        if (asprintf(&s, "%s; %s", a, b) < 0)
+                return NULL;
+        return s;
+}
+
+static int handover_cleanup(const struct mk_config *cfg, const struct migrate_result *res)
+{
+        struct proof p = { .uuid = res->uuid, .name = res->name, .kind = PROOF_MIGRATED, .by = (char *)"driver" };
+        _cleanup_free_ char *detail = NULL;
+        int r;
+        if (asprintf(&detail, "migkit migrate: running on %s", res->dest_uri) < 0)
+                return -ENOMEM;
+        p.detail = detail;
+        r = proof_record(cfg->state_dir, &p);
+        if (r < 0)
+                return log_error_errno(r, "%s (%s): cannot record the migrated proof in %s: %m; the source cleanup is left to migkit-watch",
+                                       res->name, res->uuid, cfg->state_dir);
+        return dispatch_cleanup(cfg, "source", res->uuid); /* logs its failures */
+}
+
+/* ------------------------------------------------------------ the run */
+
+static int set_result(struct migrate_result *res, int status, const char *fmt, ...) _printf_(3, 4);
+static int set_result(struct migrate_result *res, int status, const char *fmt, ...)
+{
+        va_list ap;
+        res->status = status;
+        free(res->error);
+        va_start(ap, fmt);
+        if (vasprintf(&res->error, fmt, ap) < 0)
+                res->error = NULL;
+        va_end(ap);
+        return 0;
+}
+
+int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struct migrate_result *res)
+{
+        _cleanup_(conn_closep) virConnectPtr src = NULL, dst = NULL;
+        _cleanup_(dom_freep) virDomainPtr dom = NULL;
+        _cleanup_strv_ char **warnings = NULL;
+        virTypedParameterPtr params = NULL;
+        int nparams = 0, r;
+        unsigned long flags;
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        const char *src_uri = o->source_uri ? o->source_uri : cfg->libvirt_uri;
+        struct out out = { .f = o->out ? o->out : stdout, .mode = o->output, .domain = o->domain };
+        unsigned interval = o->interval_ms ? o->interval_ms : cfg->migrate_progress_interval_ms;
+
+        memset(res, 0, sizeof(*res));
+        res->downtime_ms = -1;
+        res->abort_latency_ms = -1;
+        if (out.mode == MIGRATE_OUT_AUTO && !isatty(fileno(out.f)))
+                out.mode = MIGRATE_OUT_LINES;
+        virSetErrorFunc(NULL, quiet);
+
+        r = migrate_dest_uri(cfg->migrate_uri, o->dest, &res->dest_uri);
+        if (r < 0)
+                return r == -ENOMEM ? r
+                                    : set_result(res, MIGRATE_REFUSED, "'%s' is not a host name or URI (or [migrate] uri '%s' has no {dest})",
+                                                 o->dest, cfg->migrate_uri);
+        src = virConnectOpen(src_uri);
+        if (!src)
+                return set_result(res, MIGRATE_REFUSED, "cannot connect to this host's libvirt at %s: %s", src_uri, lv_error());
+        dom = virDomainLookupByUUIDString(src, o->domain);
+        if (!dom)
+                dom = virDomainLookupByName(src, o->domain);
+        if (!dom)
+                return set_result(res, MIGRATE_REFUSED, "no domain '%s' on this host (%s)", o->domain, src_uri);
+        if (virDomainGetUUIDString(dom, uuid) < 0 || !(res->uuid = strdup(uuid)) ||
+            !(res->name = strdup(virDomainGetName(dom) ? virDomainGetName(dom) : o->domain)))
+                return -ENOMEM;
+        out.domain = res->name;
+
+        dst = virConnectOpen(res->dest_uri);
+        _cleanup_free_ char *dst_err = dst ? NULL : strdup(lv_error());
+        if (!o->no_preflight) {
+                struct preflight pf;
+                r = preflight_run(cfg, src, dom, dst, res->dest_uri, dst_err, o->copy_disks, &pf);
+                if (r < 0)
+                        return r;
+                if (pf.n_fail > 0 || o->output != MIGRATE_OUT_QUIET) {
+                        flockfile(out.f);
+                        if (pf.n_fail > 0 || pf.n_warn > 0)
+                                preflight_print(&pf, pf.n_fail ? stderr : out.f);
+                        funlockfile(out.f);
+                }
+                size_t nf = pf.n_fail;
+                preflight_free(&pf);
+                if (nf)
+                        return set_result(res, MIGRATE_REFUSED, "%s cannot migrate to %s now: %zu check%s failed (above)", res->name,
+                                          res->dest_uri, nf, nf == 1 ? "" : "s");
+        } else if (!dst)
+                return set_result(res, MIGRATE_REFUSED, "cannot connect to %s: %s", res->dest_uri, dst_err ? dst_err : "?");
+
+        r = migrate_build(cfg, o, &flags, &params, &nparams, &warnings);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; warnings && warnings[i]; i++)
+                log_warning("warning: %s", warnings[i]);
+
+        struct converge cv;
+        struct converge_policy pol = {
+                .downtime_max_ms = o->max_downtime_ms >= 0 ? (unsigned)o->max_downtime_ms : cfg->migrate_downtime_ms,
+                .downtime_steps = cfg->migrate_downtime_steps,
+                .downtime_step_ms = cfg->migrate_downtime_delay_ms,
+                .stall_ms = o->stall_ms >= 0 ? (unsigned)o->stall_ms : cfg->migrate_stall_ms,
+                .completion_timeout_ms = o->completion_timeout_ms >= 0 ? (unsigned)o->completion_timeout_ms
+                                                                       : cfg->migrate_completion_timeout_ms,
+                .postcopy = (flags & VIR_MIGRATE_POSTCOPY) != 0,
+        };
+        converge_init(&cv, &pol);
+
+        int pfd[2];
+        if (pipe2(pfd, O_CLOEXEC) < 0) {
+                r = -errno;
+                virTypedParamsFree(params, nparams);
+                return r;
+        }
+        struct job job = { .dom = dom, .duri = res->dest_uri, .params = params, .nparams = nparams, .flags = flags, .fd = pfd[1] };
+        sigset_t block, old;
+        sigemptyset(&block);
+        sigaddset(&block, SIGINT);
+        sigaddset(&block, SIGTERM);
+        pthread_t th;
+        pthread_sigmask(SIG_BLOCK, &block, &old);
+        r = -pthread_create(&th, NULL, job_main, &job);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (r < 0) {
+                close(pfd[0]);
+                close(pfd[1]);
+                virTypedParamsFree(params, nparams);
+                return r;
+        }
+
+        {
+                char text[256];
+                snprintf(text, sizeof(text), "migrating to %s (%s%s%s%s)", res->dest_uri, flags & VIR_MIGRATE_POSTCOPY ? "post-copy allowed" : "pre-copy",
+                         flags & VIR_MIGRATE_AUTO_CONVERGE ? ", auto-converge" : "", flags & VIR_MIGRATE_TLS ? ", TLS" : "",
+                         flags & VIR_MIGRATE_NON_SHARED_DISK ? ", copying disks" : "");
+                out_event(&out, "start", 0, NULL, 0, text);
+        }
+
+        unsigned long long t0 = now_ms(), last_stats = 0, last_line = 0, abort_at = 0;
+        bool job_seen = false, aborted_by_us = false, in_postcopy = false;
+        struct mig_sample s = { 0 };
+        for (;;) {
+                struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+                if (poll(&p, 1, 200) > 0)
+                        break;
+                unsigned long long t = now_ms();
+                if (abort_flag && !abort_at) {
+                        abort_at = t;
+                        if (in_postcopy)
+                                out_event(&out, "abort", t - t0, NULL, 0,
+                                          "cannot abort: the guest already runs on the destination (post-copy); waiting for the end");
+                        else if (virDomainAbortJob(dom) == 0) {
+                                aborted_by_us = true;
+                                out_event(&out, "abort", t - t0, NULL, 0, "aborting the migration on request");
+                        } else {
+                                char m[512];
+                                snprintf(m, sizeof(m), "could not abort the job: %s", lv_error());
+                                out_event(&out, "abort", t - t0, NULL, 0, m);
+                        }
+                }
+                if (t - last_stats < 500)
+                        continue;
+                last_stats = t;
+                int type = VIR_DOMAIN_JOB_NONE, n = 0;
+                virTypedParameterPtr jp = NULL;
+                if (virDomainGetJobStats(dom, &type, &jp, &n, 0) < 0 || type == VIR_DOMAIN_JOB_NONE) {
+                        virTypedParamsFree(jp, n);
+                        continue;
+                }
+                migrate_sample_from_params(jp, n, &s);
+                virTypedParamsFree(jp, n);
+                job_seen = true;
+                s.postcopy |= in_postcopy;
+
+                struct converge_action a;
+                converge_next(&cv, &s, &a);
+                char m[256];
+                switch (a.kind) {
+                case CONVERGE_SET_DOWNTIME:
+                        if (virDomainMigrateSetMaxDowntime(dom, a.value, 0) == 0)
+                                snprintf(m, sizeof(m), "allowed downtime %llu ms (%s)", a.value, a.reason);
+                        else
+                                snprintf(m, sizeof(m), "could not set the allowed downtime to %llu ms: %s", a.value, lv_error());
+                        out_event(&out, "policy", s.elapsed_ms, "downtime_ms", a.value, m);
+                        break;
+                case CONVERGE_POSTCOPY:
+                        if (virDomainMigrateStartPostCopy(dom, 0) == 0) {
+                                in_postcopy = true;
+                                res->postcopy = true;
+                                snprintf(m, sizeof(m), "switching to post-copy (%s)", a.reason);
+                        } else
+                                snprintf(m, sizeof(m), "could not switch to post-copy (%s): %s", a.reason, lv_error());
+                        out_event(&out, "policy", s.elapsed_ms, NULL, 0, m);
+                        break;
+                case CONVERGE_ABORT:
+                        res->policy_abort = true;
+                        if (virDomainAbortJob(dom) == 0)
+                                snprintf(m, sizeof(m), "aborting: %s after %u s", a.reason, pol.completion_timeout_ms / 1000);
+                        else
+                                snprintf(m, sizeof(m), "could not abort (%s): %s", a.reason, lv_error());
+                        out_event(&out, "policy", s.elapsed_ms, NULL, 0, m);
+                        break;
+                }
+                const char *phase = in_postcopy ? "post-copy" : cv.stalled ? "stalled" : NULL;
+                bool line_tick = t - last_line >= interval || last_line == 0;
+                if (line_tick)
+                        last_line = t;
+                out_progress(&out, &s, phase, true, line_tick);
+        }
+        pthread_join(th, NULL);
+        close(pfd[0]);
+        close(pfd[1]);
+        virTypedParamsFree(params, nparams);
+        res->elapsed_ms = now_ms() - t0;
+        if (abort_at)
+                res->abort_latency_ms = (long long)(now_ms() - abort_at);
+        (void)job_seen;
+
+        if (job.rc < 0) {
+                _cleanup_free_ char *err = job.err;
+                res->after = where_after_failure(src, dst, res->uuid);
+                if (aborted_by_us)
+                        set_result(res, MIGRATE_ABORTED, "aborted on request after %.1f s (%s)", res->elapsed_ms / 1000.0,
+                                   err ? err : "?");
+                else if (res->policy_abort)
+                        set_result(res, MIGRATE_FAILED, "aborted by the convergence policy: not finished within the completion timeout (%u s); libvirt: %s",
+                                   pol.completion_timeout_ms / 1000, err ? err : "?");
+                else
+                        set_result(res, MIGRATE_FAILED, "libvirt: %s", err ? err : "unknown error");
+                char m[1024];
+                snprintf(m, sizeof(m), "%s: %s", res->error ? res->error : "failed", res->after ? res->after : "");
+                out_event(&out, "result", res->elapsed_ms, "exit", (unsigned long long)migrate_exit_code(res->status), m);
+                return 0;
+        }
+
+        /* success according to libvirt: see it running there before
+         * anything is removed here */
+        _cleanup_free_ char *state = NULL;
+        r = verify_running(dst, res->uuid, 10000, &state);
+        if (r <= 0) {
+                set_result(res, MIGRATE_FAILED, "libvirt reported success but %s (%s) is not running on %s: %s; the source cleanup was NOT started",
+                           res->name, res->uuid, res->dest_uri, state ? state : "?");
+                out_event(&out, "result", res->elapsed_ms, "exit", MIGKIT_EXIT_FAILED, res->error);
+                return 0;
+        }
+        res->verified = true;
+        res->status = MIGRATE_OK;
+        {
+                _cleanup_(dom_freep) virDomainPtr dd = virDomainLookupByUUIDString(dst, res->uuid);
+                int type = 0, n = 0;
+                virTypedParameterPtr jp = NULL;
+                unsigned long long dt;
+                if (dd && virDomainGetJobStats(dd, &type, &jp, &n, VIR_DOMAIN_JOB_STATS_COMPLETED) == 0 &&
+                    virTypedParamsGetULLong(jp, n, VIR_DOMAIN_JOB_DOWNTIME, &dt) == 1)
+                        res->downtime_ms = (long long)dt;
+                virTypedParamsFree(jp, n);
+        }
+        if (!o->no_cleanup && !o->keep_source)
+                res->cleanup_started = handover_cleanup(cfg, res) == 0;
+
+        char m[512], dt[32] = "unknown";
+        if (res->downtime_ms >= 0)
+                snprintf(dt, sizeof(dt), "%lld ms", res->downtime_ms);
+        snprintf(m, sizeof(m), "migrated to %s in %.1f s%s, downtime %s; running there%s", res->dest_uri, res->elapsed_ms / 1000.0,
+                 res->postcopy ? " (post-copy)" : "", dt, res->cleanup_started ? "; source cleanup handed to migkit-cleanup" : "");
+        if (out.mode == MIGRATE_OUT_JSON) {
+                char buf[1024];
+                event_json(buf, sizeof(buf), "result", res->name, res->elapsed_ms, "downtime_ms",
+                           res->downtime_ms >= 0 ? (unsigned long long)res->downtime_ms : 0, m);
+                out_line(&out, buf);
+        } else
+                out_event(&out, "result", res->elapsed_ms, NULL, 0, m);
+        return 0;
+}
+
+void migrate_result_free(struct migrate_result *r)
+{
+        free(r->name);
+        free(r->uuid);
+        free(r->dest_uri);
+        free(r->error);
+        free(r->after);
+        memset(r, 0, sizeof(*r));
+}

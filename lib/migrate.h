@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `migkit migrate`: one live migration through the libvirt C API.
+ * virDomainMigrateToURI3 (peer-to-peer, live, persistent on the destination,
+ * undefined on the source) runs in a thread of its own while the calling
+ * thread polls virDomainGetJobStats, shows progress (progress.h) and applies
+ * the convergence policy (converge.h). An abort request (SIGINT/SIGTERM in
+ * the tool: migrate_request_abort()) becomes virDomainAbortJob; the guest
+ * keeps running on the source. After success the guest is looked up on the
+ * destination by UUID and must be running there; only then is a `migrated`
+ * proof recorded (by "driver") and `migkit-cleanup source UUID` started.
+ * Messages for the operator go through log.h; progress to opts->out. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <libvirt/libvirt.h>
+
+#include "config.h"
+
+enum migrate_output {
+        MIGRATE_OUT_AUTO,   /* a bar on a terminal, lines otherwise */
+        MIGRATE_OUT_LINES,
+        MIGRATE_OUT_JSON,
+        MIGRATE_OUT_QUIET,
+};
+
+struct migrate_opts {
+        const char *domain;        /* name or UUID on this host */
+        const char *dest;          /* host name (put into [migrate] uri) or a URI */
+        const char *source_uri;    /* this host's libvirt; NULL: [cleanup] libvirt-uri */
+        bool tunnelled;            /* VIR_MIGRATE_TUNNELLED */
+        int auto_converge;         /* -1: [migrate] auto-converge */
+        int postcopy;              /* -1: [migrate] postcopy */
+        bool compress;             /* VIR_MIGRATE_COMPRESSED */
+        char **copy_disks;         /* targets copied with the migration (NON_SHARED_DISK) */
+        unsigned parallel;         /* parallel connections, 0: one */
+        int bandwidth;             /* MiB/s, -1: [migrate] bandwidth, 0: unlimited */
+        int max_downtime_ms;       /* -1: [migrate] downtime */
+        int completion_timeout_ms; /* -1: [migrate] completion-timeout */
+        int stall_ms;              /* -1: [migrate] stall-timeout */
+        const char *dest_xml;      /* the domain XML to use on the destination, or NULL */
+        bool keep_source;          /* leave the definition on the source */
+        bool no_preflight;
+        bool no_cleanup;           /* do not hand the source cleanup over */
+        int output;                /* enum migrate_output */
+        FILE *out;                 /* progress, NULL: stdout */
+        unsigned interval_ms;      /* 0: [migrate] progress-interval */
+};
+
+enum migrate_status {
+        MIGRATE_OK,
+        MIGRATE_REFUSED,   /* preflight said no, or the domain is unknown */
+        MIGRATE_FAILED,    /* libvirt failed it, or the policy aborted it */
+        MIGRATE_ABORTED,   /* aborted on request (signal) */
+};
+
+struct migrate_result {
+        int status;                /* enum migrate_status */
+        char *name, *uuid;         /* of the domain, when it was found */
+        char *dest_uri;
+        char *error;               /* libvirt's message or migkit's reason */
+        char *after;               /* what is where afterwards ("guest still running on the source; ...") */
+        unsigned long long elapsed_ms;
+        long long downtime_ms;     /* measured by QEMU, -1 if unknown */
+        bool postcopy;             /* finished through post-copy */
+        bool policy_abort;         /* aborted at the completion timeout */
+        long long abort_latency_ms; /* request to job end, -1 if none */
+        bool verified;             /* seen running on the destination */
+        bool cleanup_started;
+};
+
+/* Exit codes of the migkit subcommands that migrate. */
+enum {
+        MIGKIT_EXIT_OK = 0,
+        MIGKIT_EXIT_FAILED = 1,
+        MIGKIT_EXIT_USAGE = 2,
+        MIGKIT_EXIT_REFUSED = 3,
+        MIGKIT_EXIT_ABORTED = 130,
+};
+
+/* The exit code for a result status. */
+int migrate_exit_code(int status);
+
+/* Builds the destination URI: dest itself if it contains "://", otherwise
+ * tmpl with every "{dest}" replaced by dest (a host name: letters, digits,
+ * '.', '-', '_', ':' and brackets for IPv6). Returns 0, -EINVAL (bad host
+ * name, or a template without {dest}) or -ENOMEM. */
+int migrate_dest_uri(const char *tmpl, const char *dest, char **ret);
+
+/* True if uri's transport sends in clear text (qemu+tcp://, tcp://). */
+bool migrate_uri_is_plain(const char *uri);
+
+/* The flags and typed parameters of virDomainMigrateToURI3 for o and cfg.
+ * warnings (optional) receives a strv of things the operator should know
+ * (plain TCP, no TLS for the stream). Returns 0 or -ENOMEM/-EINVAL. */
+int migrate_build(const struct mk_config *cfg, const struct migrate_opts *o, unsigned long *ret_flags,
+                  virTypedParameterPtr *ret_params, int *ret_nparams, char ***warnings);
+
+/* Asks every running migrate_run() of this process to abort its job.
+ * Async-signal-safe. */
+void migrate_request_abort(void);
+bool migrate_abort_requested(void);
+
+/* Runs one migration as described above. Returns 0 with *res filled
+ * (migrate_result_free() it) whatever the outcome, or -errno when it could
+ * not even try (out of memory, thread creation). */
+int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struct migrate_result *res);
+
+void migrate_result_free(struct migrate_result *r);
+
+/* Fills a mig_sample from virDomainGetJobStats parameters. */
+struct mig_sample;
+void migrate_sample_from_params(const virTypedParameter *params, int n, struct mig_sample *s);
