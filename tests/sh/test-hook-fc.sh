@@ -1,0 +1,294 @@
+#!/bin/bash
+# The real migkit-hook on `migrate begin` for guests with FC block disks,
+# against a copy of a committed fake sysfs tree (tests/data/sysfs) and a
+# temporary /dev root where the test itself makes the expected link appear
+# (what the kernel and udev do on a real host), or not. Multipath steps talk
+# to a fake multipathd (python3) on multipathd's abstract socket, in a
+# private network namespace: the real one needs device-mapper (see
+# tests/unit/test-mpath.c, which tries it).
+set -u
+cd "$(dirname "$0")/../.."
+. tests/sh/lib.sh
+
+in_namespaces "FC hook tests (a private abstract socket namespace for multipathd)" -n -- "$@"
+
+build=$(realpath "${MIGKIT_BUILD:-build}")
+hook=$build/migkit-hook
+T=$(mktemp -d /tmp/migkit-test-hook-fc.XXXXXX)
+bg=()
+cleanup() { for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+UUID=5b7a1c2e-9f3d-4b8a-a1c2-3d4e5f607182
+NAME=inst-fc
+TGT_A=0x5006016839a01c4e
+WWID1=3600601604d903a00e8e4b3c7b6a6e811
+P5=devices/pci0000:00/0000:00:03.0/0000:05:00.0/host5
+P6=devices/pci0000:00/0000:00:03.0/0000:05:00.1/host6
+export MIGKIT_CONFIG=$T/migkit.conf
+
+# setup TREE [extra INI]: fresh sysfs copy, empty /dev root, configuration
+setup() {
+        rm -rf "$T/sys" "$T/dev" "$T/inst" "$T/state"
+        cp -a "tests/data/sysfs/$1" "$T/sys"
+        mkdir -p "$T/dev" "$T/inst"
+        shift
+        cat > "$T/migkit.conf" <<EOC
+[paths]
+instances = $T/inst
+state = $T/state
+sysfs = $T/sys
+dev = $T/dev
+[hook]
+deadline = ${DEADLINE:-2s}
+$*
+EOC
+}
+# domain XML with block disks: xml OUT SOURCE...  (targets vda, vdb, ...)
+xml() {
+        local out=$1 i=0 letters=abcdefgh; shift
+        { echo "<domain type='kvm'>"
+          echo "  <name>$NAME</name>"
+          echo "  <uuid>$UUID</uuid>"
+          echo "  <memory unit='KiB'>65536</memory>"
+          echo "  <os><type arch='x86_64' machine='pc'>hvm</type></os>"
+          echo "  <devices>"
+          for s in "$@"; do
+                echo "    <disk type='block' device='disk'>"
+                echo "      <driver name='qemu' type='raw' cache='none' io='native'/>"
+                echo "      <source dev='$s'/>"
+                echo "      <target dev='vd${letters:$i:1}' bus='virtio'/>"
+                echo "    </disk>"
+                i=$((i + 1))
+          done
+          echo "  </devices>"
+          echo "</domain>"; } > "$out"
+}
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# run_hook XML: stdout/stderr/status/duration in $T/out $T/err $rc $ms
+run_hook() {
+        local t0; t0=$(now_ms)
+        "$hook" "$NAME" migrate begin - < "$1" > "$T/out" 2> "$T/err"
+        rc=$?
+        ms=$(( $(now_ms) - t0 ))
+}
+# every write-only sysfs file that is not empty, as "path=content|"
+written() {
+        (cd "$T/sys" && find . \( -name scan -o -name issue_lip -o -name delete -o -name rescan \) -type f -size +0 | sort |
+         while read -r f; do printf '%s=%s|' "${f#./}" "$(tr '\n' '/' < "$f")"; done)
+}
+# appear_after DELAY LINK [TARGET]: the "kernel + udev" of this test
+appear_after() {
+        local link=$T/dev/$2 target=${3:-../../sdq}
+        ( sleep "$1"; mkdir -p "$(dirname "$link")"; : > "$T/dev/$(basename "$target")"; ln -s "$target" "$link"
+          now_ms > "$T/appeared" ) &
+        bg+=($!)
+}
+
+BYPATH_A2=/dev/disk/by-path/pci-0000:05:00.0-fc-$TGT_A-lun-2
+BYPATH_A3=/dev/disk/by-path/pci-0000:05:00.0-fc-$TGT_A-lun-3
+
+# --- the LUN appears after the scan: the wait returns at once ---------------
+setup two-hbas
+xml "$T/a.xml" "$BYPATH_A2"
+rm -f "$T/appeared"
+appear_after 0.4 "disk/by-path/pci-0000:05:00.0-fc-$TGT_A-lun-2"
+run_hook "$T/a.xml"
+end=$(now_ms)
+check "migrate begin succeeds once the LUN appears (rc=$rc, $ms ms: $(head -c 300 "$T/err"))" [ "$rc" = 0 ]
+check "it prints no XML (nothing to rewrite)" [ ! -s "$T/out" ]
+check "exactly '0 0 2' to host5's scan and '0 1 2' to host6's (target ids from the rports)" \
+        [ "$(written)" = "$P5/scsi_host/host5/scan=0 0 2/|$P6/scsi_host/host6/scan=0 1 2/|" ]
+lat=$(( end - $(cat "$T/appeared" 2>/dev/null || echo 0) ))
+check "the hook returned ${lat} ms after the link appeared (event-driven; < 250 ms)" [ "$lat" -lt 250 ]
+
+# --- the LUN never appears: fail at the deadline, with the facts ---------------
+setup two-hbas
+run_hook "$T/a.xml"
+check "a LUN that never appears fails migrate begin (rc=$rc)" [ "$rc" = 1 ]
+check "within the deadline (2 s) and before the watchdog ($ms ms)" bash -c "[ $ms -ge 1500 ] && [ $ms -lt 2400 ] && ! grep -q 'deadline (\[hook\] deadline) exceeded' '$T/err'"
+check "the message names the disk, WWPN and LUN" contains "$T/err" "disk vda ($BYPATH_A2, WWPN $TGT_A LUN 2)"
+check "the message names the HBAs scanned and their targets" \
+        contains "$T/err" "scanned: host5 (target 0:0 via rport-5:0-0), host6 (target 0:1 via rport-6:0-2)"
+check "the message lists this host's HBA WWPNs and says what to check" bash -c \
+        "grep -qF 'FC HBAs: host5 0x10000090fa1b2c3d Online, host6 0x10000090fa1b2c3e Online; check the zoning and the LUN masking' '$T/err'"
+check "one line on stderr, no XML on stdout" bash -c "[ \$(wc -l < '$T/err') = 1 ] && [ ! -s '$T/out' ]"
+check "and nothing was created (no journal)" [ ! -e "$T/state/journal/$UUID" ]
+
+setup two-hbas "[fc]
+on-missing = warn"
+run_hook "$T/a.xml"
+check "with on-missing = warn the hook succeeds and warns (rc=$rc)" bash -c "[ $rc = 0 ] && grep -q 'warning: .*did not appear.*continuing' '$T/err'"
+
+# --- nothing to do -------------------------------------------------------------
+setup two-hbas
+mkdir -p "$T/dev/disk/by-path" && : > "$T/dev/sdq" && ln -s ../../sdq "$T/dev${BYPATH_A2#/dev}"
+run_hook "$T/a.xml"
+check "a present source: no scan at all, at once (rc=$rc, $ms ms)" bash -c "[ $rc = 0 ] && [ -z '$(written)' ] && [ $ms -lt 500 ]"
+setup two-hbas "[fc]
+rescan = no"
+run_hook "$T/a.xml"
+check "rescan = no: nothing written, left to libvirt (rc=$rc)" bash -c "[ $rc = 0 ] && [ -z '$(written)' ] && [ ! -s '$T/err' ]"
+
+# --- no FC HBA: fail at once, no useless wait -------------------------------------
+setup no-fc
+run_hook "$T/a.xml"
+check "no FC HBA: fails at once ($ms ms) with the reason" bash -c "[ $rc = 1 ] && [ $ms -lt 1000 ] && grep -qF 'this host has no FC HBA' '$T/err'"
+check "and writes nothing, not even to the SCSI host's scan" [ -z "$(written)" ]
+
+# --- unknown target: fallback only when configured ----------------------------------
+setup two-hbas
+xml "$T/u.xml" "/dev/disk/by-path/pci-0000:05:00.0-fc-0x500601603ea01c4e-lun-5"
+run_hook "$T/u.xml"
+check "unknown target, wildcard-scan = no: fails at once without scanning" bash -c \
+        "[ $rc = 1 ] && [ $ms -lt 1000 ] && [ -z '$(written)' ] && grep -qF 'is not an online FCP target of any online FC HBA and [fc] wildcard-scan is off' '$T/err'"
+setup two-hbas "[fc]
+wildcard-scan = yes
+on-missing = warn"
+run_hook "$T/u.xml"
+check "unknown target, wildcard-scan = yes: '- - 5' on each HBA once" \
+        [ "$(written)" = "$P5/scsi_host/host5/scan=- - 5/|$P6/scsi_host/host6/scan=- - 5/|" ]
+
+# --- several disks, one target: one scan per HBA -------------------------------------
+setup two-hbas
+xml "$T/two.xml" "$BYPATH_A2" "$BYPATH_A3" "/dev/disk/by-path/pci-0000:05:00.0-fc-$TGT_A-lun-2-part1"
+appear_after 0.2 "disk/by-path/pci-0000:05:00.0-fc-$TGT_A-lun-2"
+appear_after 0.3 "disk/by-path/pci-0000:05:00.0-fc-$TGT_A-lun-3"
+appear_after 0.4 "disk/by-path/pci-0000:05:00.0-fc-$TGT_A-lun-2-part1"
+run_hook "$T/two.xml"
+check "three disks on one target: success once all appear (rc=$rc, $ms ms)" bash -c "[ $rc = 0 ] && [ $ms -lt 1500 ]"
+check "each HBA gets one REPORT LUNS scan of the target" \
+        [ "$(written)" = "$P5/scsi_host/host5/scan=0 0 -/|$P6/scsi_host/host6/scan=0 1 -/|" ]
+
+# --- dry-run prints the plan exactly ------------------------------------------------
+setup two-hbas
+xml "$T/d.xml" "$BYPATH_A2" "/dev/disk/by-id/dm-uuid-mpath-$WWID1" "/dev/sdz"
+"$hook" --dry-run migrate < "$T/d.xml" > "$T/out" 2> "$T/err"; rc=$?
+cat > "$T/expected" <<EOE
+would write '0 0 2' to @T@/sys/class/scsi_host/host5/scan
+would write '0 1 2' to @T@/sys/class/scsi_host/host6/scan
+would wait for @T@/dev/disk/by-path/pci-0000:05:00.0-fc-0x5006016839a01c4e-lun-2 (vda)
+would ask multipathd: add map 3600601604d903a00e8e4b3c7b6a6e811
+would wait for @T@/dev/disk/by-id/dm-uuid-mpath-3600601604d903a00e8e4b3c7b6a6e811 (vdb)
+domain inst-fc: disk vdc (/dev/sdz, an unscannable name): cannot be made to appear: its name says nothing migkit can scan for (use a /dev/disk/by-path FC name, a by-id wwn-/scsi-/dm-uuid-mpath- name or /dev/mapper/<wwid>)
+EOE
+check "--dry-run prints the sysfs writes, waits and multipathd requests, and fails for an unscannable disk (rc=$rc)" \
+        bash -c "[ $rc = 1 ] && diff -u '$T/expected' <(sed 's|$T|@T@|g' '$T/out')"
+check "--dry-run writes nothing" [ -z "$(written)" ]
+
+# --- multipath --------------------------------------------------------------------------
+MAPSRC=/dev/disk/by-id/dm-uuid-mpath-$WWID1
+xml "$T/m.xml" "$MAPSRC"
+setup two-hbas "[fc]
+libmpathcmd = $T/no/libmpathcmd.so.0"
+run_hook "$T/m.xml"
+check "a map needed without libmpathcmd: the step is skipped with a log line and the disk fails at once (rc=$rc, $ms ms)" bash -c \
+        "[ $rc = 1 ] && [ $ms -lt 1000 ] && grep -qF 'multipath step skipped: $T/no/libmpathcmd.so.0 cannot be loaded' '$T/err' &&
+         grep -qF 'disk vda ($MAPSRC, multipath map of WWID $WWID1): cannot appear: it needs multipath map $WWID1' '$T/err'"
+setup two-hbas "[fc]
+multipath = no
+libmpathcmd = $T/no/libmpathcmd.so.0"
+appear_after 0.3 "disk/by-id/dm-uuid-mpath-$WWID1" ../../dm-3
+run_hook "$T/m.xml"
+check "multipath = no: no multipathd, the map made by someone else is waited for (rc=$rc)" bash -c "[ $rc = 0 ] && [ ! -s '$T/err' ]"
+
+if ! python3 -c 'import ctypes; ctypes.CDLL("libmpathcmd.so.0")' 2>/dev/null; then
+        skip "multipathd steps: libmpathcmd.so.0 is not installed (package multipath-tools)"
+else
+        # fake multipathd: MODE ok|fail-then-ok|hang; logs commands; on ok makes the map's link
+        cat > "$T/fake-mpd.py" <<'EOPY'
+import os, socket, struct, sys
+mode, log, dev, ready = sys.argv[1:5]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind("\0/org/kernel/linux/storage/multipathd")
+s.listen(8)
+open(ready, "w").close()
+held, n = [], 0
+def recvall(c, k):
+    b = b""
+    while len(b) < k:
+        x = c.recv(k - len(b))
+        if not x:
+            raise EOFError
+        b += x
+    return b
+while True:
+    c, _ = s.accept()
+    try:
+        ln = struct.unpack("@N", recvall(c, struct.calcsize("@N")))[0]
+        cmd = recvall(c, ln)
+    except EOFError:
+        c.close(); continue
+    ok = cmd.endswith(b"\0") and b"\0" not in cmd[:-1]
+    cmd = cmd.rstrip(b"\0").decode()
+    with open(log, "a") as f:
+        f.write(("" if ok else "BAD FRAMING ") + cmd + "\n")
+    if mode == "hang":
+        held.append(c); continue
+    n += 1
+    reply = "fail\n" if mode == "fail-then-ok" and n == 1 else "ok\n"
+    if reply == "ok\n" and cmd.startswith("add map "):
+        # what udev does for the new dm-3 (13-dm-disk.rules, 10-dm.rules)
+        open(os.path.join(dev, "dm-3"), "w").close()
+        for link, target in (("disk/by-id/dm-uuid-mpath-" + cmd[8:], "../../dm-3"), ("mapper/" + cmd[8:], "../dm-3")):
+            os.makedirs(os.path.dirname(os.path.join(dev, link)), exist_ok=True)
+            os.symlink(target, os.path.join(dev, link))
+    r = reply.encode() + b"\0"
+    c.sendall(struct.pack("@N", len(r)) + r)
+    c.close()
+EOPY
+        fake_mpd() { # MODE
+                rm -f "$T/mpd.ready" "$T/mpd.log"
+                python3 "$T/fake-mpd.py" "$1" "$T/mpd.log" "$T/dev" "$T/mpd.ready" & mpd=$!
+                bg+=($mpd)
+                for _ in $(seq 50); do [ -e "$T/mpd.ready" ] && break; sleep 0.1; done
+        }
+        echo "multipathd steps below run against a FAKE multipathd (python3, abstract socket, private network namespace)"
+        setup two-hbas
+        fake_mpd ok
+        run_hook "$T/m.xml"
+        check "dm-uuid-mpath source with its paths present: the hook asks multipathd for the map and succeeds (rc=$rc, $ms ms: $(head -c 200 "$T/err"))" \
+                bash -c "[ $rc = 0 ] && [ $ms -lt 1000 ]"
+        check "the request was exactly 'add map $WWID1', correctly framed" [ "$(cat "$T/mpd.log")" = "add map $WWID1" ]
+        check "no scan when the LUN's SCSI paths are already there" [ -z "$(written)" ]
+        kill $mpd; wait $mpd 2>/dev/null
+
+        # the paths come first (after a wildcard scan), then the map
+        setup one-target "[fc]
+wildcard-scan = yes"
+        W2=3600601604d903a00e8e4b3c7b6a6e8ff
+        xml "$T/m2.xml" "/dev/mapper/$W2"
+        fake_mpd fail-then-ok
+        appear_after 0.3 "disk/by-id/scsi-$W2"
+        run_hook "$T/m2.xml"
+        check "a map whose paths are not there: wildcard scan, wait for the path link, 'add map' (fail, asked again), map (rc=$rc: $(head -c 300 "$T/err"))" \
+                bash -c "[ $rc = 0 ] && [ -L '$T/dev/disk/by-id/dm-uuid-mpath-$W2' ]"
+        check "multipathd was asked only after the path appeared" bash -c "[ \"\$(sort -u '$T/mpd.log')\" = 'add map $W2' ]"
+        check "the wildcard scan: '- - -' on the only online HBA" [ "$(written)" = "$P5/scsi_host/host5/scan=- - -/|" ]
+        kill $mpd; wait $mpd 2>/dev/null
+
+        setup two-hbas
+        fake_mpd hang
+        run_hook "$T/m.xml"
+        check "a hanging multipathd: the hook still ends within its deadline ($ms ms) with rc=1" bash -c \
+                "[ $rc = 1 ] && [ $ms -lt 2400 ] && ! grep -q 'deadline (\[hook\] deadline) exceeded' '$T/err'"
+        check "and says multipathd did not answer" contains "$T/err" "multipathd did not answer 'add map $WWID1'"
+        kill $mpd; wait $mpd 2>/dev/null
+
+        setup two-hbas
+        run_hook "$T/m.xml"
+        check "no multipathd listening: fails at once ($ms ms) saying so" bash -c \
+                "[ $rc = 1 ] && [ $ms -lt 1000 ] && grep -qF 'multipathd is not running' '$T/err'"
+fi
+
+# --- overhead on a guest without block disks ------------------------------------
+setup two-hbas
+cat > "$T/plain.xml" <<EOX
+<domain type='qemu'><name>$NAME</name><uuid>$UUID</uuid><memory>65536</memory>
+<os><type>hvm</type></os><devices><disk type='file' device='disk'><source file='/var/lib/libvirt/images/plain.qcow2'/><target dev='vda'/></disk></devices></domain>
+EOX
+t0=$(now_ms)
+for _ in $(seq 20); do "$hook" "$NAME" migrate begin - < "$T/plain.xml" > /dev/null 2>&1 || break; done
+per=$(( ($(now_ms) - t0) / 20 ))
+check "a guest without block disks: migrate begin takes ${per} ms per call (20 calls, no FC work)" [ "$per" -lt 100 ]
+
+summary
