@@ -593,6 +593,54 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
         return 0;
 }
 
+int migrate_check(const struct mk_config *cfg, const char *domain, const char *dest, const char *source_uri,
+                  char *const *copy_disks, FILE *f)
+{
+        _cleanup_(conn_closep) virConnectPtr src = NULL, dst = NULL;
+        _cleanup_(dom_freep) virDomainPtr dom = NULL;
+        _cleanup_free_ char *uri = NULL, *dst_err = NULL;
+        const char *src_uri = source_uri ? source_uri : cfg->libvirt_uri;
+        struct preflight pf;
+        int r;
+
+        virSetErrorFunc(NULL, quiet);
+        r = migrate_dest_uri(cfg->migrate_uri, dest, &uri);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                fprintf(f, "FAIL  destination: '%s' is not a host name or URI (or [migrate] uri '%s' has no {dest})\n", dest,
+                        cfg->migrate_uri);
+                return 1;
+        }
+        src = virConnectOpen(src_uri);
+        if (!src) {
+                fprintf(f, "FAIL  source: cannot connect to this host's libvirt at %s: %s\n", src_uri, lv_error());
+                return 1;
+        }
+        dom = virDomainLookupByUUIDString(src, domain);
+        if (!dom)
+                dom = virDomainLookupByName(src, domain);
+        if (!dom) {
+                fprintf(f, "FAIL  domain: no domain '%s' on this host (%s)\n      fix: check the name with virsh list --all\n", domain,
+                        src_uri);
+                return 1;
+        }
+        dst = virConnectOpen(uri);
+        if (!dst && !(dst_err = strdup(lv_error())))
+                return -ENOMEM;
+        r = preflight_run(cfg, src, dom, dst, uri, dst_err, copy_disks, &pf);
+        if (r < 0)
+                return r;
+        preflight_print(&pf, f);
+        if (migrate_uri_is_plain(uri))
+                fprintf(f, "WARN  transport: %s is plain TCP (unencrypted, unauthenticated)\n", uri);
+        fprintf(f, "%s: %s to %s (%zu failed, %zu warnings)\n", virDomainGetName(dom), pf.n_fail ? "NOT ready" : "ready", uri,
+                pf.n_fail, pf.n_warn);
+        r = (int)pf.n_fail;
+        preflight_free(&pf);
+        return r;
+}
+
 void migrate_result_free(struct migrate_result *r)
 {
         free(r->name);

@@ -109,6 +109,13 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
 
 void migrate_result_free(struct migrate_result *r);
 
+/* `migkit check`: opens this host's libvirt (source_uri, NULL: [cleanup]
+ * libvirt-uri) and DEST's, runs the preflight checks of domain and prints
+ * them to f. Returns the number of failed checks (an unknown domain or an
+ * unreachable host count as one, with their message), or -errno. */
+int migrate_check(const struct mk_config *cfg, const char *domain, const char *dest, const char *source_uri,
+                  char *const *copy_disks, FILE *f);
+
 /* Fills a mig_sample from virDomainGetJobStats parameters. */
 struct mig_sample;
 void migrate_sample_from_params(const virTypedParameter *params, int n, struct mig_sample *s);

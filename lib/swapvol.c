@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "swapvol.h"
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "log.h"
+#include "migrate.h"
+#include "progress.h"
+#include "util.h"
+
+static void quiet(void *userdata, virErrorPtr err) { (void)userdata; (void)err; }
+static void conn_closep(virConnectPtr *c) { if (*c) virConnectClose(*c); }
+static void dom_freep(virDomainPtr *d) { if (*d) virDomainFree(*d); }
+
+static const char *lv_error(void)
+{
+        const char *m = virGetLastErrorMessage();
+        return m && *m ? m : "unknown libvirt error";
+}
+
+static xmlNodePtr find_disk(xmlDocPtr doc, const char *target)
+{
+        xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+        xmlNodePtr n = NULL;
+        if (!ctx)
+                return NULL;
+        xmlXPathObjectPtr o = xmlXPathEvalExpression((const xmlChar *)"/domain/devices/disk", ctx);
+        for (int i = 0; o && o->nodesetval && i < o->nodesetval->nodeNr && !n; i++)
+                for (xmlNodePtr c = o->nodesetval->nodeTab[i]->children; c; c = c->next)
+                        if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, (const xmlChar *)"target")) {
+                                xmlChar *dev = xmlGetProp(c, (const xmlChar *)"dev");
+                                if (dev && streq((const char *)dev, target))
+                                        n = o->nodesetval->nodeTab[i];
+                                xmlFree(dev);
+                        }
+        xmlXPathFreeObject(o);
+        xmlXPathFreeContext(ctx);
+        return n;
+}
+
+static xmlNodePtr child(xmlNodePtr n, const char *name)
+{
+        for (xmlNodePtr c = n->children; c; c = c->next)
+                if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, (const xmlChar *)name))
+                        return c;
+        return NULL;
+}
+
+int swapvol_rewrite_xml(const char *xml, const char *target, const char *new_path, bool is_block, char **ret)
+{
+        *ret = NULL;
+        xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        if (!doc)
+                return -EINVAL;
+        int r = -ENOENT;
+        xmlNodePtr disk = find_disk(doc, target);
+        if (disk) {
+                xmlNodePtr src = child(disk, "source");
+                if (!src)
+                        src = xmlNewChild(disk, NULL, (const xmlChar *)"source", NULL);
+                xmlUnsetProp(src, (const xmlChar *)"file");
+                xmlUnsetProp(src, (const xmlChar *)"dev");
+                xmlSetProp(src, (const xmlChar *)(is_block ? "dev" : "file"), (const xmlChar *)new_path);
+                xmlSetProp(disk, (const xmlChar *)"type", (const xmlChar *)(is_block ? "block" : "file"));
+                /* a backing chain of the old image does not describe the new one */
+                xmlNodePtr bs = child(disk, "backingStore");
+                if (bs) {
+                        xmlUnlinkNode(bs);
+                        xmlFreeNode(bs);
+                }
+                xmlChar *out = NULL;
+                int len = 0;
+                xmlDocDumpMemory(doc, &out, &len);
+                r = out ? 0 : -ENOMEM;
+                if (out) {
+                        *ret = strdup((const char *)out);
+                        if (!*ret)
+                                r = -ENOMEM;
+                }
+                xmlFree(out);
+        }
+        xmlFreeDoc(doc);
+        return r;
+}
+
+/* The disk's driver type (qcow2, raw) from the domain XML, or NULL. */
+static char *disk_format(const char *xml, const char *target)
+{
+        xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        char *s = NULL;
+        if (!doc)
+                return NULL;
+        xmlNodePtr disk = find_disk(doc, target), drv = disk ? child(disk, "driver") : NULL;
+        xmlChar *t = drv ? xmlGetProp(drv, (const xmlChar *)"type") : NULL;
+        if (t)
+                s = strdup((const char *)t);
+        xmlFree(t);
+        xmlFreeDoc(doc);
+        return s;
+}
+
+static unsigned long long now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
+}
+
+int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
+{
+        const char *uri = o->source_uri ? o->source_uri : cfg->libvirt_uri;
+        _cleanup_(conn_closep) virConnectPtr c = NULL;
+        _cleanup_(dom_freep) virDomainPtr dom = NULL;
+        _cleanup_free_ char *xml = NULL, *fmt = NULL, *dest_xml = NULL;
+        FILE *out = o->out ? o->out : stdout;
+        int mode = o->output == MIGRATE_OUT_AUTO ? (isatty(fileno(out)) ? MIGRATE_OUT_AUTO : MIGRATE_OUT_LINES) : o->output;
+        struct stat st;
+
+        virSetErrorFunc(NULL, quiet);
+        if (o->new_path[0] != '/') {
+                log_error("%s: the new path must be absolute", o->new_path);
+                return SWAPVOL_REFUSED;
+        }
+        c = virConnectOpen(uri);
+        if (!c) {
+                log_error("cannot connect to libvirt at %s: %s", uri, lv_error());
+                return SWAPVOL_REFUSED;
+        }
+        dom = virDomainLookupByUUIDString(c, o->domain);
+        if (!dom)
+                dom = virDomainLookupByName(c, o->domain);
+        if (!dom || virDomainIsActive(dom) != 1) {
+                log_error("%s: no such running domain at %s", o->domain, uri);
+                return SWAPVOL_REFUSED;
+        }
+        xml = virDomainGetXMLDesc(dom, 0);
+        if (!xml) {
+                log_error("%s: cannot read its XML: %s", o->domain, lv_error());
+                return SWAPVOL_FAILED;
+        }
+        _cleanup_free_ char *probe = NULL;
+        if (swapvol_rewrite_xml(xml, o->disk, o->new_path, false, &probe) == -ENOENT) {
+                log_error("%s has no disk %s (name it by its target, see virsh domblklist %s)", o->domain, o->disk, o->domain);
+                return SWAPVOL_REFUSED;
+        }
+        bool exists = stat(o->new_path, &st) == 0, is_block = exists && S_ISBLK(st.st_mode);
+        fmt = disk_format(xml, o->disk);
+        if (asprintf(&dest_xml, "<disk type='%s'><driver type='%s'/><source %s='%s'/></disk>", is_block ? "block" : "file",
+                     is_block ? "raw" : fmt ? fmt : "raw", is_block ? "dev" : "file", o->new_path) < 0)
+                return -ENOMEM;
+        unsigned flags = exists ? VIR_DOMAIN_BLOCK_COPY_REUSE_EXT : 0;
+        virTypedParameterPtr params = NULL;
+        int np = 0, maxp = 0;
+        if (o->bandwidth)
+                virTypedParamsAddULLong(&params, &np, &maxp, VIR_DOMAIN_BLOCK_COPY_BANDWIDTH, (unsigned long long)o->bandwidth << 20);
+        if (virDomainBlockCopy(dom, o->disk, dest_xml, params, np, flags) < 0) {
+                log_error("%s: cannot start copying disk %s to %s: %s", o->domain, o->disk, o->new_path, lv_error());
+                virTypedParamsFree(params, np);
+                return SWAPVOL_FAILED;
+        }
+        virTypedParamsFree(params, np);
+        fprintf(out, "%s: copying disk %s to %s%s\n", o->domain, o->disk, o->new_path, exists ? " (reusing it)" : "");
+        fflush(out);
+
+        unsigned long long t0 = now_ms(), last = 0;
+        for (;;) {
+                virDomainBlockJobInfo info;
+                int r = virDomainGetBlockJobInfo(dom, o->disk, &info, 0);
+                if (migrate_abort_requested()) {
+                        if (virDomainBlockJobAbort(dom, o->disk, 0) < 0)
+                                log_error("%s: could not cancel the copy of %s: %s", o->domain, o->disk, lv_error());
+                        if (mode == MIGRATE_OUT_AUTO)
+                                fputc('\n', out);
+                        log_error("%s: copy of disk %s cancelled on request; the guest stays on its old disk", o->domain, o->disk);
+                        return SWAPVOL_ABORTED;
+                }
+                if (r < 0) {
+                        log_error("%s: cannot follow the copy of %s: %s", o->domain, o->disk, lv_error());
+                        virDomainBlockJobAbort(dom, o->disk, 0);
+                        return SWAPVOL_FAILED;
+                }
+                if (r == 0) {
+                        log_error("%s: the copy job of %s ended before it was ready (see the libvirt log)", o->domain, o->disk);
+                        return SWAPVOL_FAILED;
+                }
+                unsigned long long t = now_ms();
+                unsigned pct = info.end ? (unsigned)(info.cur * 100 / info.end) : 0;
+                char done[32], total[32], el[32];
+                format_bytes(done, sizeof(done), info.cur);
+                format_bytes(total, sizeof(total), info.end);
+                format_duration(el, sizeof(el), t - t0);
+                if (mode == MIGRATE_OUT_AUTO) {
+                        fprintf(out, "\r%s %s: %3u%%  %s of %s  %s\033[K", o->domain, o->disk, pct, done, total, el);
+                        fflush(out);
+                } else if (mode == MIGRATE_OUT_JSON && (t - last >= 1000 || !last)) {
+                        fprintf(out, "{\"event\":\"copy\",\"domain\":\"%s\",\"disk\":\"%s\",\"elapsed_ms\":%llu,\"cur\":%llu,\"end\":%llu}\n",
+                                o->domain, o->disk, t - t0, (unsigned long long)info.cur, (unsigned long long)info.end);
+                        last = t;
+                } else if (mode == MIGRATE_OUT_LINES && (t - last >= 2000 || !last)) {
+                        fprintf(out, "%s: disk %s %u%% copied (%s of %s), elapsed %s\n", o->domain, o->disk, pct, done, total, el);
+                        last = t;
+                }
+                fflush(out);
+                if (info.end > 0 && info.cur == info.end)
+                        break; /* ready: the mirror is in sync */
+                usleep(200 * 1000);
+        }
+        if (mode == MIGRATE_OUT_AUTO)
+                fputc('\n', out);
+        if (virDomainBlockJobAbort(dom, o->disk, VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT) < 0) {
+                log_error("%s: pivot of %s to %s failed: %s; cancelling, the guest stays on its old disk", o->domain, o->disk,
+                          o->new_path, lv_error());
+                virDomainBlockJobAbort(dom, o->disk, 0);
+                return SWAPVOL_FAILED;
+        }
+        /* the pivot completes asynchronously: wait for the job to go */
+        for (int i = 0; i < 100; i++) {
+                virDomainBlockJobInfo info;
+                if (virDomainGetBlockJobInfo(dom, o->disk, &info, 0) == 0)
+                        break;
+                usleep(100 * 1000);
+        }
+        _cleanup_free_ char *live = virDomainGetXMLDesc(dom, 0);
+        if (!live || !strstr(live, o->new_path)) {
+                log_error("%s: after the pivot the running definition does not name %s", o->domain, o->new_path);
+                return SWAPVOL_FAILED;
+        }
+        fprintf(out, "%s: disk %s now runs on %s (%.1f s)\n", o->domain, o->disk, o->new_path, (now_ms() - t0) / 1000.0);
+
+        if (virDomainIsPersistent(dom) == 1) {
+                _cleanup_free_ char *inactive = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE), *nx = NULL;
+                int r = inactive ? swapvol_rewrite_xml(inactive, o->disk, o->new_path, is_block, &nx) : -EIO;
+                virDomainPtr d2 = r == 0 ? virDomainDefineXML(c, nx) : NULL;
+                if (!d2) {
+                        log_error("%s: the guest runs on %s but its persistent definition still names the old disk: %s; "
+                                  "fix it with virsh edit %s", o->domain, o->new_path, r == 0 ? lv_error() : strerror(-r), o->domain);
+                        return SWAPVOL_FAILED;
+                }
+                virDomainFree(d2);
+                fprintf(out, "%s: persistent definition updated: disk %s is %s\n", o->domain, o->disk, o->new_path);
+        }
+        fflush(out);
+        return SWAPVOL_OK;
+}

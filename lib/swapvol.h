@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `migkit swap-volume DOMAIN DISK NEW-PATH`: live copy of one disk of a
+ * running guest to a new file or block device and a pivot onto it (Nova's
+ * swap_volume: virDomainBlockCopy, wait until the job is ready,
+ * virDomainBlockJobAbort with PIVOT), then the persistent definition is
+ * updated to name the new path. An existing NEW-PATH is reused as it is
+ * (VIR_DOMAIN_BLOCK_COPY_REUSE_EXT: pre-created volumes, block devices);
+ * a missing one is created by libvirt in the disk's format. An abort
+ * request (migrate_request_abort) before the pivot cancels the copy: the
+ * guest stays on the old disk. */
+#pragma once
+
+#include <stdio.h>
+
+#include "config.h"
+
+enum swapvol_status { SWAPVOL_OK, SWAPVOL_REFUSED, SWAPVOL_FAILED, SWAPVOL_ABORTED };
+
+struct swapvol_opts {
+        const char *domain, *disk, *new_path;
+        const char *source_uri;   /* NULL: [cleanup] libvirt-uri */
+        int output;               /* enum migrate_output */
+        FILE *out;
+        unsigned bandwidth;       /* MiB/s, 0 unlimited */
+};
+
+/* Returns an enum swapvol_status after logging what happened, or -errno. */
+int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o);
+
+/* Rewrites in the domain XML xml the <source> of the disk whose target is
+ * target to new_path (type 'block' with dev= when is_block, else 'file'
+ * with file=), keeping everything else. Returns 0 with a malloc'ed *ret,
+ * -ENOENT if there is no such disk, -EINVAL for XML that does not parse,
+ * -ENOMEM. Used for the persistent definition after the pivot. */
+int swapvol_rewrite_xml(const char *xml, const char *target, const char *new_path, bool is_block, char **ret);
