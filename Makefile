@@ -67,6 +67,7 @@ LIBS_migkit-cleanup   = $(LIBVIRT_LIBS)
 LIBS_migkit-watch     = $(LIBVIRT_LIBS)
 LIBS_migkit           = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-cleanup = $(LIBVIRT_LIBS)
+TEST_LDFLAGS_test-virt = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-preflight = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-migrate = $(LIBVIRT_LIBS)
 
