@@ -130,6 +130,9 @@ $(O)/bench/%: $(O)/bench/%.o
 	$(call msg,LINK,$@)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(BENCH_LIBS_$*)
 
 BENCH_LIBS_empty-xml2 = $(shell $(PKG_CONFIG) --libs libxml-2.0)
+# rmtree times the library's quarantine and purge directly.
+$(O)/bench/rmtree: $(O)/libmigkit.a
+BENCH_LIBS_rmtree = $(LIBS)
 
 # Units and other files with install paths in them (multipath-tools style).
 # A @VAR@ left over is an error, not a unit that points nowhere.
