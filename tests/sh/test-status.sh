@@ -44,8 +44,8 @@ run
 check "no command is a usage error (exit 2)" [ "$rc" = 2 ]
 run frobnicate
 check "an unknown command is a usage error naming it" bash -c "[ $rc = 2 ] && grep -qF \"unknown command 'frobnicate'\" '$T/err'"
-run migrate
-check "commands of later issues are not there yet (exit 2)" [ "$rc" = 2 ]
+run status --config
+check "--config without a file is a usage error" [ "$rc" = 2 ]
 run status --bogus
 check "an unknown option is a usage error" [ "$rc" = 2 ]
 run status extra
@@ -103,7 +103,9 @@ check "the counts last" bash -c "[ \"\$(tail -1 '$T/out')\" = '2 pending, 1 jour
 check "the pending lines come first, then journals, proofs, quarantine" \
         bash -c "[ \"\$(cut -d' ' -f1 '$T/out' | uniq | tr '\n' ' ')\" = 'pending journal proof quarantined 2 ' ]"
 "$mc" status > "$T/mc.out" 2>&1
-check "the lines are migkit-cleanup status's, item for item" bash -c "head -n -1 '$T/out' | cmp -s - '$T/mc.out'"
+# (ages in seconds may have ticked between the two runs)
+check "the lines are migkit-cleanup status's, item for item" \
+        bash -c "cmp -s <(head -n -1 '$T/out' | sed -E 's/ [0-9]+s( ago)?/ Ns\\1/') <(sed -E 's/ [0-9]+s( ago)?/ Ns\\1/' '$T/mc.out')"
 cp "$T/out" "$T/text.out"
 
 run status --json
