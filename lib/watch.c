@@ -1,0 +1,812 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "watch.h"
+
+#include <dirent.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/signalfd.h>
+
+#include "cleanup.h"
+#include "dispatch.h"
+#include "journal.h"
+#include "log.h"
+#include "proof.h"
+#include "util.h"
+#include "validate.h"
+#include "virt.h"
+
+#define BACKOFF_MIN_MS 1000
+#define BACKOFF_MAX_MS 30000
+#define RETRY_MS 60000         /* a fix-up or commit that failed is tried again */
+#define COMMIT_LOCK_MS 1000    /* a running migkit-cleanup of the guest: hand the commit over */
+
+/* ---- decisions (pure) ---------------------------------------------------- */
+
+static struct watch_decision decision(unsigned actions, int pending, const char *why)
+{
+        return (struct watch_decision){ .actions = actions, .pending = pending, .why = why };
+}
+
+static const char no_journal[] = "no journal here: not an incoming migration prepared by migkit";
+
+/* Connected, on this very connection, since before the journal started
+ * (whole seconds: the journal's time is rounded down, so strictly before). */
+static bool connected_throughout(const struct watch_facts *f)
+{
+        return f->connected_since > 0 && f->journal_started > 0 && f->connected_since < f->journal_started;
+}
+
+static struct watch_decision postcopy_failed(const struct watch_facts *f)
+{
+        if (f->arrived)
+                return decision(0, 0, "it had arrived here before");
+        return decision(WATCH_MARK_POSTCOPY | WATCH_PENDING, WATCH_PENDING_POSTCOPY_FAILED,
+                        "post-copy failed: the guest is paused, its state split between the hosts");
+}
+
+/* A guest with a journal stopped here, not by migrating away. */
+static struct watch_decision stopped_with_journal(const struct watch_facts *f)
+{
+        if (f->arrived)
+                return decision(WATCH_FIXUP | WATCH_COMMIT, 0, "it had arrived here: a stop after a successful migration, not a failure");
+        if (f->postcopy)
+                return decision(WATCH_PENDING, WATCH_PENDING_POSTCOPY, "post-copy had begun: never rolled back automatically");
+        if (!connected_throughout(f))
+                return decision(WATCH_PENDING, WATCH_PENDING_NOT_CONNECTED,
+                                "migkit-watch was not connected all the time since the journal started");
+        if (!f->incoming_seen)
+                return decision(WATCH_PENDING, WATCH_PENDING_NOT_SEEN, "no incoming QEMU start (started/migrated) of this attempt was seen");
+        return decision(WATCH_PROOF_FAILED | WATCH_RUN_ROLLBACK, 0, "stopped before the incoming migration completed");
+}
+
+struct watch_decision watch_decide_event(int event, int detail, const struct watch_facts *f)
+{
+        switch (event) {
+        case VIR_DOMAIN_EVENT_STOPPED:
+                if (detail == VIR_DOMAIN_EVENT_STOPPED_MIGRATED)
+                        /* Only the source of a completed migration sees it. A
+                         * journal left from the guest's arrival here is moot. */
+                        return decision((f->journal ? WATCH_COMMIT : 0) | WATCH_PROOF_MIGRATED | WATCH_RUN_SOURCE, 0, NULL);
+                if (!f->journal)
+                        return decision(0, 0, no_journal);
+                return stopped_with_journal(f);
+
+        case VIR_DOMAIN_EVENT_RESUMED:
+                if (!f->journal)
+                        return decision(0, 0, no_journal);
+                switch (detail) {
+                case VIR_DOMAIN_EVENT_RESUMED_MIGRATED:
+                        /* Pre-copy: the guest runs here with all its state. Post-copy:
+                         * libvirt sends it again once the last page arrived. */
+                        return decision(WATCH_MARK_ARRIVED | WATCH_FIXUP | WATCH_COMMIT, 0, NULL);
+                case VIR_DOMAIN_EVENT_RESUMED_POSTCOPY:
+                        if (f->arrived)
+                                return decision(0, 0, "it had arrived here before");
+                        return decision(WATCH_MARK_POSTCOPY, 0,
+                                        "post-copy began: the guest runs here while its memory still arrives; "
+                                        "nothing is committed before resumed/migrated");
+                case VIR_DOMAIN_EVENT_RESUMED_POSTCOPY_FAILED:
+                        return postcopy_failed(f);
+                default:
+                        return decision(0, 0, "not a migration event");
+                }
+
+        case VIR_DOMAIN_EVENT_SUSPENDED:
+                if (!f->journal)
+                        return decision(0, 0, no_journal);
+                if (detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY_FAILED)
+                        return postcopy_failed(f);
+                /* virsh migrate --suspend: the migration ends with the guest
+                 * paused here, and no resumed/migrated. */
+                if (detail == VIR_DOMAIN_EVENT_SUSPENDED_PAUSED && f->incoming_seen && !f->arrived && !f->postcopy)
+                        return decision(WATCH_MARK_ARRIVED | WATCH_FIXUP | WATCH_COMMIT, 0,
+                                        "the incoming migration completed with the guest left paused");
+                return decision(0, 0, "not a migration event");
+
+        case VIR_DOMAIN_EVENT_STARTED:
+                if (detail == VIR_DOMAIN_EVENT_STARTED_MIGRATED)
+                        return decision(0, 0, f->journal ? "incoming migration begun; waiting for resumed/migrated"
+                                                         : "incoming migration begun; migkit prepared nothing for it");
+                return decision(0, 0, f->journal ? "not a migration event" : no_journal);
+
+        default:
+                return decision(0, 0, f->journal ? "not a migration event" : no_journal);
+        }
+}
+
+struct watch_decision watch_decide_found(int state, int reason, const struct watch_facts *f)
+{
+        if (!f->journal)
+                return decision(0, 0, no_journal);
+        switch (state) {
+        case VIR_DOMAIN_RUNNING:
+                if (reason == VIR_DOMAIN_RUNNING_POSTCOPY)
+                        return decision(WATCH_MARK_POSTCOPY, 0, "running in post-copy; nothing is committed before resumed/migrated");
+                if (reason == VIR_DOMAIN_RUNNING_POSTCOPY_FAILED)
+                        return postcopy_failed(f);
+                /* fall through */
+        case VIR_DOMAIN_BLOCKED:
+        case VIR_DOMAIN_SHUTDOWN:
+        case VIR_DOMAIN_PMSUSPENDED:
+                return decision(WATCH_MARK_ARRIVED | WATCH_FIXUP | WATCH_COMMIT, 0, "it runs here: the incoming migration completed");
+        case VIR_DOMAIN_PAUSED:
+                if (reason == VIR_DOMAIN_PAUSED_MIGRATION || reason == VIR_DOMAIN_PAUSED_STARTING_UP)
+                        return decision(0, 0, "incoming migration in progress; waiting for its events");
+                if (reason == VIR_DOMAIN_PAUSED_POSTCOPY_FAILED)
+                        return postcopy_failed(f);
+                if (f->arrived)
+                        return decision(WATCH_FIXUP | WATCH_COMMIT, 0, "it had arrived here before");
+                return decision(0, 0, "paused: whether its incoming migration completed cannot be told; waiting");
+        default: /* shut off, crashed, or not known here */
+                if (f->arrived)
+                        return decision(WATCH_FIXUP | WATCH_COMMIT, 0, "it had arrived here before");
+                if (f->postcopy)
+                        return decision(WATCH_PENDING, WATCH_PENDING_POSTCOPY, "post-copy had begun: never rolled back automatically");
+                if (f->failed_proof)
+                        return decision(0, 0, "an incoming-failed proof is on record: its rollback decides");
+                if (f->pending)
+                        return decision(0, 0, "a pending rollback is on record (see migkit-cleanup status)");
+                return decision(WATCH_PENDING, WATCH_PENDING_NOT_CONNECTED, "it ended while migkit-watch was not connected");
+        }
+}
+
+char *watch_pending_text(int pending, const char *uuid)
+{
+        char *s = NULL;
+        int n = -1;
+        switch (pending) {
+        case WATCH_PENDING_NOT_CONNECTED:
+                n = asprintf(&s, "outcome of the incoming migration not seen (migkit-watch was not connected); check and run "
+                             "`migkit-cleanup proof %s incoming-failed` if it failed (`migkit-cleanup commit %s` if the "
+                             "guest arrived)", uuid, uuid);
+                break;
+        case WATCH_PENDING_NOT_SEEN:
+                n = asprintf(&s, "outcome of the incoming migration not seen (migkit-watch saw no incoming QEMU start of "
+                             "this attempt); check and run `migkit-cleanup proof %s incoming-failed` if it failed "
+                             "(`migkit-cleanup commit %s` if the guest arrived)", uuid, uuid);
+                break;
+        case WATCH_PENDING_POSTCOPY:
+                n = asprintf(&s, "the guest stopped after post-copy had begun (its state was split between the hosts); "
+                             "never rolled back automatically: check where it ran last, then run `migkit-cleanup proof %s "
+                             "incoming-failed` if it did not arrive here, or `migkit-cleanup commit %s` if it did", uuid, uuid);
+                break;
+        case WATCH_PENDING_POSTCOPY_FAILED:
+                n = asprintf(&s, "post-copy migration failed: the guest is paused with its state split between the hosts; "
+                             "recover it (virsh migrate --postcopy-resume), then run `migkit-cleanup commit %s` if it "
+                             "ends up running here, or `migkit-cleanup proof %s incoming-failed` if not", uuid, uuid);
+                break;
+        default:
+                return NULL;
+        }
+        return n < 0 ? NULL : s;
+}
+
+const char *watch_event_name(int event, int detail, char *buf, size_t size)
+{
+        static const char *const events[] = { "defined", "undefined", "started", "suspended", "resumed",
+                                              "stopped", "shutdown", "pmsuspended", "crashed" };
+        static const char *const details[][9] = {
+                { "added", "updated", "renamed", "from-snapshot" },
+                { "removed", "renamed" },
+                { "booted", "migrated", "restored", "from-snapshot", "wakeup" },
+                { "paused", "migrated", "ioerror", "watchdog", "restored", "from-snapshot", "api-error", "postcopy",
+                  "postcopy-failed" },
+                { "unpaused", "migrated", "from-snapshot", "postcopy", "postcopy-failed" },
+                { "shutdown", "destroyed", "crashed", "migrated", "saved", "failed", "from-snapshot" },
+                { "finished", "guest", "host" },
+                { "memory", "disk" },
+                { "panicked", "crashloaded" },
+        };
+        if (event >= 0 && (size_t)event < ARRAY_SIZE(events) && detail >= 0 && detail < 9 && details[event][detail])
+                snprintf(buf, size, "%s/%s", events[event], details[event][detail]);
+        else if (event >= 0 && (size_t)event < ARRAY_SIZE(events))
+                snprintf(buf, size, "%s/%d", events[event], detail);
+        else
+                snprintf(buf, size, "event-%d/%d", event, detail);
+        return buf;
+}
+
+/* ---- the watcher --------------------------------------------------------- */
+
+struct item {
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        char *name;
+        int event, detail;
+        unsigned gen;       /* the connection it came on */
+};
+
+struct watch {
+        const struct mk_config *cfg;
+        char *uri;
+        virConnectPtr conn;
+        int cb_id;
+        unsigned gen;              /* counts connections */
+        time_t connected_since;    /* 0 while not connected */
+        unsigned backoff_ms;
+        int work_timer, connect_timer, retry_timer;
+        bool scan_wanted, stop;
+        struct item *queue;
+        size_t n_queue;
+        char **incoming;           /* started/migrated seen on this connection */
+        char **arrived, **postcopy;
+        unsigned n_events, n_decisions;
+};
+
+static void strv_remove(char **l, const char *s)
+{
+        size_t i, j;
+        for (i = j = 0; l && l[i]; i++) {
+                if (streq(l[i], s))
+                        free(l[i]);
+                else
+                        l[j++] = l[i];
+        }
+        if (l)
+                l[j] = NULL;
+}
+
+static void strv_add(char ***l, const char *s)
+{
+        if (!strv_contains(*l, s) && strv_push(l, s) < 0)
+                log_warning_errno(ENOMEM, "out of memory; uuid %s is not remembered", s);
+}
+
+static void arm(int timer, int ms)
+{
+        if (timer >= 0)
+                virEventUpdateTimeout(timer, ms);
+}
+
+/* Whatever libvirt's connection did: the events seen so far are no proof of
+ * having seen everything from now on. */
+static void forget_connection(struct watch *w)
+{
+        w->connected_since = 0;
+        strv_free(w->incoming);
+        w->incoming = NULL;
+}
+
+static void disconnect(struct watch *w);
+
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+        struct watch *w = opaque;
+        struct item it = { .event = event, .detail = detail, .gen = w->gen };
+        (void)conn;
+
+        w->n_events++;
+        if (virDomainGetUUIDString(dom, it.uuid) < 0)
+                return 0;
+        const char *name = virDomainGetName(dom);
+        it.name = name ? strdup(name) : NULL;
+        struct item *nq = realloc(w->queue, (w->n_queue + 1) * sizeof(*nq));
+        if (!nq) {
+                char what[64];
+                log_error("domain %s (%s): %s: out of memory; event lost", name ? name : "-", it.uuid,
+                          watch_event_name(event, detail, what, sizeof(what)));
+                free(it.name);
+                return 0;
+        }
+        w->queue = nq;
+        w->queue[w->n_queue++] = it;
+        arm(w->work_timer, 0);
+        return 0;
+}
+
+static const char *close_reason(int reason)
+{
+        switch (reason) {
+        case VIR_CONNECT_CLOSE_REASON_ERROR: return "I/O error";
+        case VIR_CONNECT_CLOSE_REASON_EOF: return "libvirt closed it";
+        case VIR_CONNECT_CLOSE_REASON_KEEPALIVE: return "keepalive timed out";
+        case VIR_CONNECT_CLOSE_REASON_CLIENT: return "closed by us";
+        default: return "unknown reason";
+        }
+}
+
+static void on_close(virConnectPtr conn, int reason, void *opaque)
+{
+        struct watch *w = opaque;
+        (void)conn;
+        log_warning("lost the connection to libvirt at %s (%s); reconnecting", w->uri, close_reason(reason));
+        forget_connection(w);
+        /* The connection is closed from the timer, not inside libvirt's callback. */
+        w->backoff_ms = 0;
+        arm(w->connect_timer, 0);
+}
+
+static void disconnect(struct watch *w)
+{
+        if (!w->conn)
+                return;
+        if (w->cb_id >= 0)
+                (void)virConnectDomainEventDeregisterAny(w->conn, w->cb_id);
+        (void)virConnectUnregisterCloseCallback(w->conn, on_close);
+        virConnectClose(w->conn);
+        virResetLastError();
+        w->conn = NULL;
+        w->cb_id = -1;
+        forget_connection(w);
+}
+
+int watch_connect(struct watch *w)
+{
+        disconnect(w);
+        virConnectPtr c = virConnectOpen(w->uri);
+        if (!c)
+                return log_warning_errno(ECONNREFUSED, "cannot connect to libvirt at %s: %s", w->uri, virGetLastErrorMessage());
+        int id = virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                  VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), w, NULL);
+        /* Without the close callback a dead connection would look alive,
+         * and "connected throughout" would be a lie. */
+        if (id < 0 || virConnectRegisterCloseCallback(c, on_close, w, NULL) < 0) {
+                int r = log_warning_errno(ECONNREFUSED, "cannot subscribe to domain events of libvirt at %s: %s", w->uri,
+                                          virGetLastErrorMessage());
+                if (id >= 0)
+                        (void)virConnectDomainEventDeregisterAny(c, id);
+                virConnectClose(c);
+                return r;
+        }
+        /* Notice a hung daemon too (not every driver has keepalive). */
+        (void)virConnectSetKeepAlive(c, 5, 3);
+        virResetLastError();
+        w->conn = c;
+        w->cb_id = id;
+        w->gen++;
+        w->connected_since = time(NULL);
+        w->scan_wanted = true;
+        arm(w->work_timer, 0);
+        log_info("connected to libvirt at %s; watching domain lifecycle events", w->uri);
+        return 0;
+}
+
+/* ---- acting on a decision ------------------------------------------------ */
+
+struct line {
+        char s[1536];
+        size_t len;
+        bool failed;
+};
+
+static void say(struct line *l, const char *fmt, ...) _printf_(2, 3);
+static void say(struct line *l, const char *fmt, ...)
+{
+        va_list ap;
+        if (l->len >= sizeof(l->s) - 1)
+                return;
+        if (l->len > 0)
+                l->len += (size_t)snprintf(l->s + l->len, sizeof(l->s) - l->len, ", ");
+        if (l->len >= sizeof(l->s) - 1)
+                return;
+        va_start(ap, fmt);
+        int n = vsnprintf(l->s + l->len, sizeof(l->s) - l->len, fmt, ap);
+        va_end(ap);
+        if (n > 0)
+                l->len += (size_t)n;
+        if (l->len >= sizeof(l->s))
+                l->len = sizeof(l->s) - 1;
+}
+
+static void mark(struct watch *w, struct line *l, const char *uuid, enum journal_mark m, char ***mem, const char *what)
+{
+        strv_add(mem, uuid);
+        int r = journal_set_mark(w->cfg->state_dir, uuid, m, time(NULL));
+        if (r < 0 && r != -ENOENT) {
+                l->failed = true;
+                say(l, "could not note %s in the journal (%s)", what, strerror(-r));
+        }
+}
+
+static bool fixup(struct watch *w, struct line *l, const char *uuid, char *const *stripped)
+{
+        _cleanup_strv_ char **done = NULL;
+        _cleanup_free_ char *err = NULL;
+        int r = virt_fixup_persistent(w->conn, uuid, stripped, &done, &err);
+        if (r < 0) {
+                l->failed = true;
+                say(l, "could not fix the persistent definition (%s)", err ? err : strerror(-r));
+                return false;
+        }
+        if (r > 0) {
+                _cleanup_free_ char *list = strv_join(done, ", ");
+                say(l, "removed the stripped config-drive source from the persistent definition (%s)", list ? list : "?");
+        } else if (strv_length(stripped) > 0)
+                say(l, "persistent definition needs no change");
+        return true;
+}
+
+static bool commit(struct watch *w, struct line *l, const char *uuid)
+{
+        struct cleanup_opts o = { .lock_timeout_ms = COMMIT_LOCK_MS };
+        int r = cleanup_commit(w->cfg, uuid, &o);
+        if (r == CLEANUP_DONE)
+                say(l, "committed");
+        else if (r == CLEANUP_NOTHING)
+                say(l, "nothing to commit");
+        else if (r == -EAGAIN && dispatch_cleanup(w->cfg, "commit", uuid) == 0)
+                say(l, "started cleanup commit (a migkit-cleanup of the guest holds its lock)");
+        else {
+                l->failed = true;
+                say(l, "could not commit (%s)", r < 0 ? strerror(-r) : "refused");
+                return false;
+        }
+        return true;
+}
+
+static void prove_and_run(struct watch *w, struct line *l, const char *uuid, const char *name, int kind,
+                          const char *detail, bool run, const char *action)
+{
+        struct proof p = { .uuid = (char *)uuid, .name = (char *)name, .kind = kind, .by = (char *)"watch",
+                           .detail = (char *)detail };
+        int r = proof_record(w->cfg->state_dir, &p);
+        if (r < 0) {
+                l->failed = true;
+                say(l, "could not record the proof in %s/proof (%s); nothing started", w->cfg->state_dir, strerror(-r));
+                return;
+        }
+        if (kind == PROOF_MIGRATED)
+                say(l, "recorded proof");
+        else
+                say(l, "recorded proof %s", proof_kind_to_string(kind));
+        if (!run)
+                return;
+        if (dispatch_cleanup(w->cfg, action, uuid) == 0)
+                say(l, "started cleanup %s", action);
+        else {
+                l->failed = true;
+                say(l, "could not start cleanup %s (run `migkit-cleanup %s %s`)", action, action, uuid);
+        }
+}
+
+static void act(struct watch *w, const char *uuid, const char *name, const char *what, const struct watch_decision *d,
+                const struct journal *j)
+{
+        struct line l = { .len = 0 };
+        unsigned a = d->actions;
+        bool fixed = true;
+
+        if (!name || !*name)
+                name = j->name ? j->name : NULL;
+        if (a & WATCH_MARK_POSTCOPY)
+                mark(w, &l, uuid, JOURNAL_POSTCOPY, &w->postcopy, "post-copy");
+        if (a & WATCH_MARK_ARRIVED)
+                mark(w, &l, uuid, JOURNAL_ARRIVED, &w->arrived, "the arrival");
+        if (a & WATCH_FIXUP)
+                fixed = fixup(w, &l, uuid, j->stripped);
+        if ((a & WATCH_COMMIT) && !fixed)
+                say(&l, "not committed: the journal keeps what to fix; trying again in %d s", RETRY_MS / 1000);
+        else if ((a & WATCH_COMMIT) && !commit(w, &l, uuid))
+                fixed = false;
+        if (!fixed)
+                arm(w->retry_timer, RETRY_MS);
+        if (a & WATCH_PROOF_MIGRATED) {
+                char detail[96];
+                snprintf(detail, sizeof(detail), "event %s", what);
+                prove_and_run(w, &l, uuid, name, PROOF_MIGRATED, detail, a & WATCH_RUN_SOURCE, "source");
+        }
+        if (a & WATCH_PROOF_FAILED) {
+                char detail[192];
+                snprintf(detail, sizeof(detail), "event %s: %s", what, d->why ? d->why : "");
+                prove_and_run(w, &l, uuid, name, PROOF_INCOMING_FAILED, detail, a & WATCH_RUN_ROLLBACK, "rollback");
+        }
+        if (a & WATCH_PENDING) {
+                _cleanup_free_ char *text = watch_pending_text(d->pending, uuid);
+                char *reasons[] = { text, NULL };
+                int r = text ? pending_record(w->cfg->state_dir, uuid, "rollback", name, reasons) : -ENOMEM;
+                if (r < 0) {
+                        l.failed = true;
+                        say(&l, "could not record the pending rollback (%s)", strerror(-r));
+                } else
+                        say(&l, "recorded pending rollback (see migkit-cleanup status)");
+        }
+        if (l.len == 0)
+                say(&l, "nothing to do");
+        log_internal(l.failed ? LOG_WARNING : LOG_INFO, 0, "domain %s (%s): %s: %s%s%s", name ? name : "-", uuid, what, l.s,
+                     d->why ? "; " : "", d->why ? d->why : "");
+        w->n_decisions++;
+}
+
+/* What the state directory and this process know about uuid. j receives the
+ * journal (empty if none). */
+static void gather(struct watch *w, const char *uuid, struct journal *j, struct watch_facts *f)
+{
+        struct proof p;
+        memset(f, 0, sizeof(*f));
+        int r = journal_load(w->cfg->state_dir, uuid, j);
+        if (r == 0) {
+                f->journal = true;
+                f->journal_started = j->started;
+                f->postcopy = j->postcopy > 0;
+                f->arrived = j->arrived > 0;
+        } else if (r != -ENOENT) {
+                /* There is something, but not what it says: never a proof of
+                 * failure (no start time), and nothing to fix. */
+                log_warning_errno(r, "uuid %s: cannot read the journal in %s/journal: %m", uuid, w->cfg->state_dir);
+                f->journal = true;
+        }
+        f->arrived |= strv_contains(w->arrived, uuid);
+        f->postcopy |= strv_contains(w->postcopy, uuid);
+        f->incoming_seen = strv_contains(w->incoming, uuid);
+        if (proof_load(w->cfg->state_dir, uuid, &p) == 0) {
+                f->failed_proof = p.kind == PROOF_INCOMING_FAILED;
+                proof_free(&p);
+        }
+        _cleanup_free_ char *pend = NULL;
+        if (asprintf(&pend, "%s/pending/%s.rollback", w->cfg->state_dir, uuid) >= 0)
+                f->pending = access(pend, F_OK) == 0;
+        else
+                pend = NULL;
+        f->connected_since = w->connected_since;
+}
+
+static void handle_event(struct watch *w, const struct item *it)
+{
+        _cleanup_(journal_free) struct journal j = { 0 };
+        struct watch_facts f;
+        char what[64];
+        bool current = it->gen == w->gen && w->connected_since > 0;
+
+        watch_event_name(it->event, it->detail, what, sizeof(what));
+        gather(w, it->uuid, &j, &f);
+        if (!current)
+                f.connected_since = 0, f.incoming_seen = false;
+        struct watch_decision d = watch_decide_event(it->event, it->detail, &f);
+
+        if (it->event == VIR_DOMAIN_EVENT_STARTED && it->detail == VIR_DOMAIN_EVENT_STARTED_MIGRATED) {
+                /* a new attempt: what was seen of an earlier one is void */
+                strv_remove(w->arrived, it->uuid);
+                strv_remove(w->postcopy, it->uuid);
+                if (current)
+                        strv_add(&w->incoming, it->uuid);
+        } else
+                strv_remove(w->incoming, it->uuid);
+        act(w, it->uuid, it->name, what, &d, &j);
+}
+
+static const char *state_word(int state)
+{
+        switch (state) {
+        case VIR_DOMAIN_RUNNING: return "running";
+        case VIR_DOMAIN_BLOCKED: return "blocked";
+        case VIR_DOMAIN_PAUSED: return "paused";
+        case VIR_DOMAIN_SHUTDOWN: return "shutting-down";
+        case VIR_DOMAIN_SHUTOFF: return "shut-off";
+        case VIR_DOMAIN_CRASHED: return "crashed";
+        case VIR_DOMAIN_PMSUSPENDED: return "pmsuspended";
+        case -1: return "not-defined";
+        default: return "no-state";
+        }
+}
+
+/* At (re)connect: one journal against libvirt's view. */
+static void handle_found(struct watch *w, const char *uuid)
+{
+        _cleanup_(journal_free) struct journal j = { 0 };
+        struct watch_facts f;
+        int state = -1, reason = 0;
+        char what[64];
+        _cleanup_free_ char *name = NULL;
+
+        virDomainPtr dom = virDomainLookupByUUIDString(w->conn, uuid);
+        if (!dom) {
+                virErrorPtr e = virGetLastError();
+                if (!e || e->code != VIR_ERR_NO_DOMAIN) {
+                        log_warning("uuid %s: cannot ask libvirt about the domain of its journal: %s; asking again in %d s",
+                                    uuid, virGetLastErrorMessage(), RETRY_MS / 1000);
+                        arm(w->retry_timer, RETRY_MS);
+                        return;
+                }
+        } else {
+                const char *n = virDomainGetName(dom);
+                name = n ? strdup(n) : NULL;
+                int r = virDomainGetState(dom, &state, &reason, 0);
+                virDomainFree(dom);
+                if (r < 0) {
+                        log_warning("uuid %s: cannot get the state of domain %s: %s; asking again in %d s", uuid,
+                                    name ? name : "-", virGetLastErrorMessage(), RETRY_MS / 1000);
+                        arm(w->retry_timer, RETRY_MS);
+                        return;
+                }
+        }
+        gather(w, uuid, &j, &f);
+        struct watch_decision d = watch_decide_found(state, reason, &f);
+        snprintf(what, sizeof(what), "at connect, %s", state_word(state));
+        act(w, uuid, name, what, &d, &j);
+}
+
+static void scan(struct watch *w)
+{
+        _cleanup_free_ char *dir = path_join(w->cfg->state_dir, "journal");
+        _cleanup_strv_ char **uuids = NULL;
+        struct dirent *de;
+
+        if (!dir)
+                return (void)log_error_errno(ENOMEM, "out of memory");
+        DIR *d = opendir(dir);
+        if (!d) {
+                if (errno != ENOENT)
+                        log_warning_errno(errno, "cannot list the journals in %s: %m", dir);
+                return;
+        }
+        while ((de = readdir(d)))
+                if (uuid_is_valid(de->d_name) && strv_push(&uuids, de->d_name) < 0)
+                        break;
+        closedir(d);
+        for (size_t i = 0; uuids && uuids[i] && w->conn; i++)
+                handle_found(w, uuids[i]);
+}
+
+static void do_work(struct watch *w)
+{
+        if (w->scan_wanted && w->conn) {
+                w->scan_wanted = false;
+                scan(w);
+        }
+        while (w->n_queue > 0) {
+                struct item *q = w->queue;
+                size_t n = w->n_queue;
+                w->queue = NULL;
+                w->n_queue = 0;
+                for (size_t i = 0; i < n; i++) {
+                        handle_event(w, &q[i]);
+                        free(q[i].name);
+                }
+                free(q);
+        }
+}
+
+static void on_work(int timer, void *opaque)
+{
+        struct watch *w = opaque;
+        virEventUpdateTimeout(timer, -1);
+        do_work(w);
+}
+
+static void on_retry(int timer, void *opaque)
+{
+        struct watch *w = opaque;
+        virEventUpdateTimeout(timer, -1);
+        w->scan_wanted = true;
+        arm(w->work_timer, 0);
+}
+
+static void on_connect_timer(int timer, void *opaque)
+{
+        struct watch *w = opaque;
+        virEventUpdateTimeout(timer, -1);
+        if (watch_connect(w) == 0) {
+                w->backoff_ms = 0;
+                return;
+        }
+        w->backoff_ms = w->backoff_ms ? w->backoff_ms * 2 : BACKOFF_MIN_MS;
+        if (w->backoff_ms > BACKOFF_MAX_MS)
+                w->backoff_ms = BACKOFF_MAX_MS;
+        log_info("trying libvirt at %s again in %u s", w->uri, w->backoff_ms / 1000);
+        virEventUpdateTimeout(timer, (int)w->backoff_ms);
+}
+
+static void on_signal(int watch_id, int fd, int events, void *opaque)
+{
+        struct watch *w = opaque;
+        struct signalfd_siginfo si;
+        (void)watch_id;
+        (void)events;
+        while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                log_info("received %s; exiting", strsignal((int)si.ssi_signo));
+                w->stop = true;
+        }
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+int watch_new(const struct mk_config *cfg, const char *uri, struct watch **ret)
+{
+        static bool loop_registered;
+        struct watch *w;
+
+        *ret = NULL;
+        virt_quiet_errors();
+        if (!loop_registered) {
+                if (virEventRegisterDefaultImpl() < 0)
+                        return log_error_errno(EIO, "cannot set up libvirt's event loop: %s", virGetLastErrorMessage());
+                loop_registered = true;
+        }
+        w = calloc(1, sizeof(*w));
+        if (!w || !(w->uri = strdup(uri ? uri : cfg->libvirt_uri))) {
+                free(w);
+                return -ENOMEM;
+        }
+        w->cfg = cfg;
+        w->cb_id = -1;
+        w->work_timer = virEventAddTimeout(-1, on_work, w, NULL);
+        w->connect_timer = virEventAddTimeout(-1, on_connect_timer, w, NULL);
+        w->retry_timer = virEventAddTimeout(-1, on_retry, w, NULL);
+        if (w->work_timer < 0 || w->connect_timer < 0 || w->retry_timer < 0) {
+                watch_free(w);
+                return log_error_errno(EIO, "cannot add timers to libvirt's event loop");
+        }
+        *ret = w;
+        return 0;
+}
+
+int watch_iterate(struct watch *w)
+{
+        (void)w;
+        if (virEventRunDefaultImpl() < 0)
+                return log_error_errno(EIO, "libvirt's event loop failed: %s", virGetLastErrorMessage());
+        return 0;
+}
+
+int watch_run(struct watch *w, bool once)
+{
+        int r;
+
+        if (once) {
+                r = watch_connect(w);
+                if (r < 0)
+                        return r;
+                do_work(w);
+                disconnect(w);
+                return 0;
+        }
+
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "cannot block SIGTERM and SIGINT: %m");
+        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+        if (sfd < 0)
+                return log_error_errno(errno, "cannot create a signalfd: %m");
+        int hid = virEventAddHandle(sfd, VIR_EVENT_HANDLE_READABLE, on_signal, w, NULL);
+        if (hid < 0)
+                return log_error_errno(EIO, "cannot watch the signalfd in libvirt's event loop");
+        signal(SIGPIPE, SIG_IGN);
+
+        arm(w->connect_timer, 0);
+        r = 0;
+        while (!w->stop && r == 0)
+                r = watch_iterate(w);
+        virEventRemoveHandle(hid);
+        disconnect(w);
+        return r;
+}
+
+unsigned watch_events_seen(const struct watch *w)
+{
+        return w->n_events;
+}
+
+unsigned watch_decisions_made(const struct watch *w)
+{
+        return w->n_decisions;
+}
+
+bool watch_is_connected(const struct watch *w)
+{
+        return w->conn && w->connected_since > 0;
+}
+
+void watch_free(struct watch *w)
+{
+        if (!w)
+                return;
+        disconnect(w);
+        if (w->work_timer >= 0)
+                virEventRemoveTimeout(w->work_timer);
+        if (w->connect_timer >= 0)
+                virEventRemoveTimeout(w->connect_timer);
+        if (w->retry_timer >= 0)
+                virEventRemoveTimeout(w->retry_timer);
+        for (size_t i = 0; i < w->n_queue; i++)
+                free(w->queue[i].name);
+        free(w->queue);
+        strv_free(w->incoming);
+        strv_free(w->arrived);
+        strv_free(w->postcopy);
+        free(w->uri);
+        free(w);
+}

@@ -1,0 +1,522 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* migkit-watch's decisions, row by row and exhaustively for the rules that
+ * must never break (no proof of failure for a guest that arrived, nothing
+ * committed during post-copy), then the event plumbing in this process
+ * against libvirt's test driver (test:///default). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+
+#include <libvirt/libvirt.h>
+
+#include "config.h"
+#include "journal.h"
+#include "log.h"
+#include "testutil.h"
+#include "util.h"
+#include "watch.h"
+
+#define U1 "4a6b2c1e-9f3d-4b8a-a1c2-3d4e5f607182"
+#define U2 "0f0e0d0c-0b0a-4998-8776-655443322110"
+#define U3 "11111111-2222-4333-8444-555555555555"
+
+/* A journal started at 1000 on a connection up since 900, with the
+ * incoming QEMU's start seen: the case where a stop proves a failure. */
+static struct watch_facts seen_throughout(void)
+{
+        return (struct watch_facts){ .journal = true, .journal_started = 1000, .connected_since = 900, .incoming_seen = true };
+}
+
+static unsigned ev(int event, int detail, struct watch_facts f)
+{
+        return watch_decide_event(event, detail, &f).actions;
+}
+
+static struct watch_decision evd(int event, int detail, struct watch_facts f)
+{
+        return watch_decide_event(event, detail, &f);
+}
+
+static unsigned found(int state, int reason, struct watch_facts f)
+{
+        return watch_decide_found(state, reason, &f).actions;
+}
+
+static void test_source_rows(void **state)
+{
+        struct watch_facts none = { .connected_since = 900 }, f = seen_throughout();
+        (void)state;
+        /* the source of a completed migration: proof, then the cleanup */
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_MIGRATED, none),
+                         WATCH_PROOF_MIGRATED | WATCH_RUN_SOURCE);
+        /* not even connected throughout: the event itself is the proof */
+        none.connected_since = 0;
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_MIGRATED, none),
+                         WATCH_PROOF_MIGRATED | WATCH_RUN_SOURCE);
+        /* a guest that had migrated in here and now left: its journal is moot */
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_MIGRATED, f),
+                         WATCH_COMMIT | WATCH_PROOF_MIGRATED | WATCH_RUN_SOURCE);
+        /* the source's other events of a migration: nothing */
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED, none), 0);
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY, none), 0);
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_UNPAUSED, none), 0);
+}
+
+static void test_plain_guest_rows(void **state)
+{
+        struct watch_facts none = { .connected_since = 900 };
+        (void)state;
+        /* normal shutdown, destroy, crash, ... of a guest without a journal: nothing */
+        for (int d = 0; d < 7; d++) {
+                if (d == VIR_DOMAIN_EVENT_STOPPED_MIGRATED)
+                        continue;
+                struct watch_decision x = evd(VIR_DOMAIN_EVENT_STOPPED, d, none);
+                assert_int_equal(x.actions, 0);
+                assert_non_null(x.why);
+                assert_non_null(strstr(x.why, "no journal"));
+        }
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED, none), 0);
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_DEFINED, VIR_DOMAIN_EVENT_DEFINED_ADDED, none), 0);
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_UNDEFINED, VIR_DOMAIN_EVENT_UNDEFINED_REMOVED, none), 0);
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_MIGRATED, none), 0);
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_MIGRATED, none), 0);
+}
+
+static void test_destination_success_rows(void **state)
+{
+        struct watch_facts f = seen_throughout();
+        (void)state;
+        /* started/migrated comes before any memory moved: no success */
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_MIGRATED, f), 0);
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_DEFINED, VIR_DOMAIN_EVENT_DEFINED_ADDED, f), 0);
+        /* resumed/migrated: it runs here, done */
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_MIGRATED, f),
+                         WATCH_MARK_ARRIVED | WATCH_FIXUP | WATCH_COMMIT);
+        /* also when the watcher came late: the event is the proof */
+        f.connected_since = 0;
+        f.incoming_seen = false;
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_MIGRATED, f),
+                         WATCH_MARK_ARRIVED | WATCH_FIXUP | WATCH_COMMIT);
+        /* virsh migrate --suspend: the end is suspended/paused right after the start */
+        f = seen_throughout();
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED, f),
+                         WATCH_MARK_ARRIVED | WATCH_FIXUP | WATCH_COMMIT);
+        f.incoming_seen = false;
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED, f), 0);
+        /* other pauses and resumes of a guest with a journal: nothing */
+        f = seen_throughout();
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_IOERROR, f), 0);
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_UNPAUSED, f), 0);
+}
+
+static void test_destination_failure_rows(void **state)
+{
+        struct watch_facts f = seen_throughout();
+        struct watch_decision d;
+        (void)state;
+        /* seen from the incoming QEMU's start to its stop, connected since
+         * before the journal: failed (domjobabort, QEMU killed, ...) */
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_FAILED, f),
+                         WATCH_PROOF_FAILED | WATCH_RUN_ROLLBACK);
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED, f),
+                         WATCH_PROOF_FAILED | WATCH_RUN_ROLLBACK);
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_CRASHED, f),
+                         WATCH_PROOF_FAILED | WATCH_RUN_ROLLBACK);
+
+        /* not connected, or connected only since the journal's second or
+         * later: never guess, record why */
+        for (time_t since = 0; since <= 1002; since += since ? 1 : 1000) {
+                f.connected_since = since;
+                d = evd(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_FAILED, f);
+                assert_int_equal(d.actions, WATCH_PENDING);
+                assert_int_equal(d.pending, WATCH_PENDING_NOT_CONNECTED);
+        }
+        /* connected throughout, but the incoming QEMU's start was not seen
+         * (an offline migration, booted later, ...) */
+        f = seen_throughout();
+        f.incoming_seen = false;
+        d = evd(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN, f);
+        assert_int_equal(d.actions, WATCH_PENDING);
+        assert_int_equal(d.pending, WATCH_PENDING_NOT_SEEN);
+        /* a journal that could not be read has no start time: never a proof */
+        f = seen_throughout();
+        f.journal_started = 0;
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_FAILED, f), WATCH_PENDING);
+}
+
+/* The dangerous rows: a guest that migrated in and stops later. */
+static void test_arrived_then_stopped_is_never_a_failure(void **state)
+{
+        (void)state;
+        for (int d = 0; d < 7; d++) {
+                if (d == VIR_DOMAIN_EVENT_STOPPED_MIGRATED)
+                        continue;
+                for (int bits = 0; bits < 4; bits++) {
+                        struct watch_facts f = seen_throughout();
+                        f.incoming_seen = bits & 1;
+                        f.connected_since = bits & 2 ? 900 : 0;
+                        f.arrived = true;
+                        assert_int_equal(ev(VIR_DOMAIN_EVENT_STOPPED, d, f), WATCH_FIXUP | WATCH_COMMIT);
+                        /* committed already: no journal, nothing at all */
+                        f = (struct watch_facts){ .connected_since = 900 };
+                        assert_int_equal(ev(VIR_DOMAIN_EVENT_STOPPED, d, f), 0);
+                }
+        }
+}
+
+static void test_postcopy_rows(void **state)
+{
+        struct watch_facts f = seen_throughout();
+        struct watch_decision d;
+        (void)state;
+        /* the guest runs here while its memory still arrives: note it, commit nothing */
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_POSTCOPY, f), WATCH_MARK_POSTCOPY);
+        f.postcopy = true;
+        f.incoming_seen = false;
+        /* the end of post-copy: libvirt sends resumed/migrated */
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_MIGRATED, f),
+                         WATCH_MARK_ARRIVED | WATCH_FIXUP | WATCH_COMMIT);
+        /* stopped after post-copy began: its state was split, never rolled back */
+        f.incoming_seen = true;
+        for (int s = 0; s < 7; s++) {
+                if (s == VIR_DOMAIN_EVENT_STOPPED_MIGRATED)
+                        continue;
+                d = evd(VIR_DOMAIN_EVENT_STOPPED, s, f);
+                assert_int_equal(d.actions, WATCH_PENDING);
+                assert_int_equal(d.pending, WATCH_PENDING_POSTCOPY);
+        }
+        /* post-copy failed: paused on both sides; a person decides */
+        f = seen_throughout();
+        d = evd(VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY_FAILED, f);
+        assert_int_equal(d.actions, WATCH_MARK_POSTCOPY | WATCH_PENDING);
+        assert_int_equal(d.pending, WATCH_PENDING_POSTCOPY_FAILED);
+        d = evd(VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_POSTCOPY_FAILED, f);
+        assert_int_equal(d.actions, WATCH_MARK_POSTCOPY | WATCH_PENDING);
+        /* --suspend after post-copy began is no arrival by itself */
+        f.postcopy = true;
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED, f), 0);
+}
+
+static void test_found_rows(void **state)
+{
+        struct watch_facts f = { .journal = true, .journal_started = 1000, .connected_since = 2000 };
+        struct watch_decision d;
+        (void)state;
+        /* running here (not in post-copy): it arrived while we were away */
+        assert_int_equal(found(VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_MIGRATED, f), WATCH_MARK_ARRIVED | WATCH_FIXUP | WATCH_COMMIT);
+        assert_int_equal(found(VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED, f), WATCH_MARK_ARRIVED | WATCH_FIXUP | WATCH_COMMIT);
+        assert_int_equal(found(VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_POSTCOPY, f), WATCH_MARK_POSTCOPY);
+        d = watch_decide_found(VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_POSTCOPY_FAILED, &f);
+        assert_int_equal(d.actions, WATCH_MARK_POSTCOPY | WATCH_PENDING);
+        assert_int_equal(d.pending, WATCH_PENDING_POSTCOPY_FAILED);
+        /* an incoming migration in progress: its events will tell */
+        assert_int_equal(found(VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_MIGRATION, f), 0);
+        assert_int_equal(found(VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_STARTING_UP, f), 0);
+        assert_int_equal(found(VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER, f), 0);
+        assert_int_equal(found(VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_POSTCOPY_FAILED, f), WATCH_MARK_POSTCOPY | WATCH_PENDING);
+        /* gone or shut off: what happened was not seen */
+        d = watch_decide_found(-1, 0, &f);
+        assert_int_equal(d.actions, WATCH_PENDING);
+        assert_int_equal(d.pending, WATCH_PENDING_NOT_CONNECTED);
+        assert_int_equal(found(VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SHUTDOWN, f), WATCH_PENDING);
+        /* ... unless the hook already proved the failure */
+        f.failed_proof = true;
+        assert_int_equal(found(-1, 0, f), 0);
+        /* ... or a pending item already says why (it is not overwritten) */
+        f.failed_proof = false;
+        f.pending = true;
+        assert_int_equal(found(-1, 0, f), 0);
+        f.pending = false;
+        /* ... or it had arrived, or post-copy had begun */
+        f.failed_proof = false;
+        f.arrived = true;
+        assert_int_equal(found(VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED, f), WATCH_FIXUP | WATCH_COMMIT);
+        assert_int_equal(found(VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER, f), WATCH_FIXUP | WATCH_COMMIT);
+        f.arrived = false;
+        f.postcopy = true;
+        d = watch_decide_found(-1, 0, &f);
+        assert_int_equal(d.actions, WATCH_PENDING);
+        assert_int_equal(d.pending, WATCH_PENDING_POSTCOPY);
+        /* no journal: nothing to reconcile */
+        f = (struct watch_facts){ .connected_since = 2000 };
+        assert_int_equal(found(VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_MIGRATED, f), 0);
+}
+
+/* Every event, detail and combination of facts: the invariants. */
+static void test_invariants_exhaustive(void **state)
+{
+        (void)state;
+        for (int e = 0; e <= 9; e++)
+                for (int dt = 0; dt <= 10; dt++)
+                        for (unsigned bits = 0; bits < 128; bits++) {
+                                struct watch_facts f = {
+                                        .journal = bits & 1, .journal_started = bits & 2 ? 1000 : 0,
+                                        .postcopy = bits & 4, .arrived = bits & 8, .incoming_seen = bits & 16,
+                                        .failed_proof = bits & 32, .connected_since = bits & 64 ? 900 : 1500,
+                                        .pending = bits & 8,
+                                };
+                                struct watch_decision d = watch_decide_event(e, dt, &f);
+                                unsigned a = d.actions;
+                                bool may_fail = e == VIR_DOMAIN_EVENT_STOPPED && dt != VIR_DOMAIN_EVENT_STOPPED_MIGRATED &&
+                                                f.journal && f.journal_started && !f.arrived && !f.postcopy &&
+                                                f.incoming_seen && f.connected_since < f.journal_started;
+                                if (a & (WATCH_PROOF_FAILED | WATCH_RUN_ROLLBACK)) {
+                                        if (!may_fail)
+                                                fail_msg("event %d/%d facts %#x: incoming-failed without seeing it", e, dt, bits);
+                                        assert_int_equal(a, WATCH_PROOF_FAILED | WATCH_RUN_ROLLBACK);
+                                } else if (may_fail)
+                                        fail_msg("event %d/%d facts %#x: a seen failure not acted on", e, dt, bits);
+                                if ((a & (WATCH_PROOF_MIGRATED | WATCH_RUN_SOURCE)) &&
+                                    !(e == VIR_DOMAIN_EVENT_STOPPED && dt == VIR_DOMAIN_EVENT_STOPPED_MIGRATED))
+                                        fail_msg("event %d/%d: migrated proof", e, dt);
+                                if ((a & WATCH_RUN_SOURCE) && !(a & WATCH_PROOF_MIGRATED))
+                                        fail_msg("event %d/%d: source job without its proof", e, dt);
+                                if ((a & WATCH_COMMIT) && e == VIR_DOMAIN_EVENT_RESUMED && dt == VIR_DOMAIN_EVENT_RESUMED_POSTCOPY)
+                                        fail_msg("facts %#x: committed during post-copy", bits);
+                                if ((a & (WATCH_COMMIT | WATCH_FIXUP | WATCH_PENDING | WATCH_MARK_ARRIVED | WATCH_MARK_POSTCOPY)) &&
+                                    !f.journal)
+                                        fail_msg("event %d/%d facts %#x: acting on a journal that is not there", e, dt, bits);
+                                if ((a & WATCH_PENDING) && d.pending == WATCH_PENDING_NONE)
+                                        fail_msg("event %d/%d facts %#x: pending without a reason", e, dt, bits);
+                        }
+        for (int s = -1; s <= 8; s++)
+                for (int rs = 0; rs <= 14; rs++)
+                        for (unsigned bits = 0; bits < 64; bits++) {
+                                struct watch_facts f = {
+                                        .journal = bits & 1, .journal_started = 1000, .postcopy = bits & 2,
+                                        .arrived = bits & 4, .incoming_seen = bits & 8, .failed_proof = bits & 16,
+                                        .connected_since = bits & 32 ? 900 : 0,
+                                };
+                                unsigned a = watch_decide_found(s, rs, &f).actions;
+                                if (a & (WATCH_PROOF_FAILED | WATCH_RUN_ROLLBACK | WATCH_PROOF_MIGRATED | WATCH_RUN_SOURCE))
+                                        fail_msg("found %d/%d facts %#x: a proof from a state", s, rs, bits);
+                                if ((a & WATCH_COMMIT) && s == VIR_DOMAIN_RUNNING && rs == VIR_DOMAIN_RUNNING_POSTCOPY)
+                                        fail_msg("found in post-copy: committed");
+                                if (a && !f.journal)
+                                        fail_msg("found %d/%d: acting without a journal", s, rs);
+                        }
+}
+
+static void test_texts(void **state)
+{
+        char buf[64];
+        (void)state;
+        assert_string_equal(watch_event_name(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_MIGRATED, buf, sizeof(buf)),
+                            "stopped/migrated");
+        assert_string_equal(watch_event_name(VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_POSTCOPY, buf, sizeof(buf)),
+                            "resumed/postcopy");
+        assert_string_equal(watch_event_name(VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY_FAILED, buf, sizeof(buf)),
+                            "suspended/postcopy-failed");
+        assert_string_equal(watch_event_name(VIR_DOMAIN_EVENT_STOPPED, 42, buf, sizeof(buf)), "stopped/42");
+        assert_string_equal(watch_event_name(77, 1, buf, sizeof(buf)), "event-77/1");
+        assert_string_equal(watch_event_name(-1, -1, buf, sizeof(buf)), "event--1/-1");
+
+        _cleanup_free_ char *t = watch_pending_text(WATCH_PENDING_NOT_CONNECTED, U1);
+        assert_non_null(t);
+        assert_non_null(strstr(t, "outcome of the incoming migration not seen (migkit-watch was not connected); check and run "
+                                  "`migkit-cleanup proof " U1 " incoming-failed` if it failed"));
+        for (int p = WATCH_PENDING_NOT_CONNECTED; p <= WATCH_PENDING_POSTCOPY_FAILED; p++) {
+                _cleanup_free_ char *s = watch_pending_text(p, U1);
+                assert_non_null(s);
+                assert_non_null(strstr(s, "migkit-cleanup commit " U1));
+                assert_null(strchr(s, '\n'));
+        }
+        assert_null(watch_pending_text(WATCH_PENDING_NONE, U1));
+}
+
+/* ---- the plumbing, in this process, against the test driver ---------------- */
+
+static char root[] = "/tmp/migkit-test-watch.XXXXXX";
+static struct mk_config cfg;
+
+static int setup(void **state)
+{
+        (void)state;
+        log_open("test-watch", 1, false); /* the decisions on stderr, as migkit-watch logs them */
+        if (!mkdtemp(root) || config_defaults(&cfg) < 0)
+                return -1;
+        free(cfg.state_dir);
+        free(cfg.run_dir);
+        free(cfg.cleanup_program);
+        cfg.state_dir = pathf("%s/state", root);
+        cfg.run_dir = pathf("%s/run", root);
+        /* a job started by mistake would leave a mark */
+        cfg.cleanup_program = pathf("%s/no-cleanup-expected", root);
+        cfg.cleanup_launcher = LAUNCHER_DIRECT;
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        char cmd[128];
+        (void)state;
+        config_free(&cfg);
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+        return system(cmd);
+}
+
+static void tick(int timer, void *opaque)
+{
+        (void)timer;
+        (void)opaque;
+}
+
+/* Runs the loop until no decision came for 3 ticks. */
+static void settle(struct watch *w)
+{
+        unsigned last = watch_decisions_made(w);
+        for (int quiet = 0, i = 0; quiet < 3 && i < 100; i++) {
+                assert_int_equal(watch_iterate(w), 0);
+                quiet = watch_decisions_made(w) == last ? quiet + 1 : 0;
+                last = watch_decisions_made(w);
+        }
+}
+
+/* Runs the loop until the watcher made n decisions (at most 5 s). */
+static void run_until(struct watch *w, unsigned n)
+{
+        for (int i = 0; i < 100 && watch_decisions_made(w) < n; i++)
+                assert_int_equal(watch_iterate(w), 0);
+        if (watch_decisions_made(w) < n)
+                fail_msg("only %u of %u decisions made", watch_decisions_made(w), n);
+}
+
+static size_t entries(const char *sub)
+{
+        _cleanup_free_ char *p = pathf("%s/state/%s", root, sub);
+        DIR *d = opendir(p);
+        size_t n = 0;
+        struct dirent *de;
+        if (!d)
+                return 0;
+        while ((de = readdir(d)))
+                n += de->d_name[0] != '.';
+        closedir(d);
+        return n;
+}
+
+static char *guest_xml(const char *name, const char *uuid)
+{
+        return pathf("<domain type='test'><name>%s</name><uuid>%s</uuid><memory>65536</memory>"
+                     "<os><type>hvm</type></os><devices>"
+                     "<disk type='file' device='cdrom'><source file='/i/%s/disk.config'/>"
+                     "<target dev='hdc' bus='ide'/><readonly/></disk></devices></domain>",
+                     name, uuid, uuid);
+}
+
+static void write_journal(const char *uuid, time_t started)
+{
+        struct journal j = { 0 };
+        j.uuid = strdup(uuid);
+        j.name = strdup("guest");
+        j.started = started;
+        _cleanup_free_ char *entry = pathf("hdc /i/%s/disk.config", uuid), *dir = pathf("/i/%s", uuid);
+        strv_push(&j.stripped, entry);
+        strv_push(&j.dirs, dir);
+        assert_int_equal(journal_save(cfg.state_dir, &j), 0);
+        journal_free(&j);
+}
+
+static void test_plumbing(void **state)
+{
+        struct watch *w;
+        int timer;
+        (void)state;
+
+        assert_int_equal(watch_new(&cfg, "test:///default", &w), 0);
+        timer = virEventAddTimeout(50, tick, NULL, NULL);
+        assert_true(timer >= 0);
+        assert_int_equal(watch_connect(w), 0);
+        assert_true(watch_is_connected(w));
+        virConnectPtr c = virConnectOpen("test:///default");
+        assert_non_null(c);
+
+        /* define, start, destroy, undefine a guest of no migration: four
+         * events, four decisions, no proof, no pending item, no job */
+        _cleanup_free_ char *x1 = guest_xml("plain", U1);
+        virDomainPtr d = virDomainDefineXML(c, x1);
+        assert_non_null(d);
+        assert_int_equal(virDomainCreate(d), 0);
+        assert_int_equal(virDomainDestroy(d), 0);
+        assert_int_equal(virDomainUndefine(d), 0);
+        virDomainFree(d);
+        run_until(w, 4);
+        assert_int_equal(watch_events_seen(w), 4);
+        assert_int_equal(entries("proof"), 0);
+        assert_int_equal(entries("pending"), 0);
+
+        /* a guest with a journal (started after we connected) that is
+         * booted and destroyed: no incoming migration was seen, so no proof
+         * of failure either; a pending item says why */
+        write_journal(U2, time(NULL) + 1);
+        _cleanup_free_ char *x2 = guest_xml("journaled", U2);
+        d = virDomainCreateXML(c, x2, 0);
+        assert_non_null(d);
+        assert_int_equal(virDomainDestroy(d), 0);
+        virDomainFree(d);
+        run_until(w, 6);
+        assert_int_equal(entries("proof"), 0);
+        _cleanup_free_ char *pend = pathf("%s/state/pending/%s.rollback", root, U2), *text = NULL;
+        assert_true(read_full_file(pend, 65536, &text) > 0);
+        assert_non_null(strstr(text, "saw no incoming QEMU start"));
+        _cleanup_free_ char *jpath = pathf("%s/state/journal/%s", root, U2);
+        assert_true(exists(jpath));
+
+        /* a guest that runs here with a journal when we (re)connect: it
+         * arrived; its persistent definition loses the stripped source and
+         * the journal is committed. Shut down later, it is never a failure. */
+        _cleanup_free_ char *x3 = guest_xml("arrived", U3);
+        d = virDomainDefineXML(c, x3);
+        assert_non_null(d);
+        assert_int_equal(virDomainCreate(d), 0);
+        write_journal(U3, time(NULL) - 100);
+        settle(w);
+        unsigned before = watch_decisions_made(w);
+        assert_int_equal(watch_connect(w), 0);  /* a reconnection: reconciles the journals */
+        run_until(w, before + 2);               /* U2's and U3's journals */
+        settle(w);                              /* and the defined/updated of the fix-up */
+        _cleanup_free_ char *j3 = pathf("%s/state/journal/%s", root, U3);
+        assert_false(exists(j3));
+        /* U2's pending item keeps its reason */
+        _cleanup_free_ char *text2 = NULL;
+        assert_true(read_full_file(pend, 65536, &text2) > 0);
+        assert_non_null(strstr(text2, "saw no incoming QEMU start"));
+        char *inactive = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
+        assert_non_null(inactive);
+        assert_null(strstr(inactive, "disk.config"));
+        assert_non_null(strstr(inactive, "<target dev='hdc' bus='ide'/>"));
+        free(inactive);
+        before = watch_decisions_made(w);
+        assert_int_equal(virDomainShutdown(d), 0);
+        virDomainFree(d);
+        run_until(w, before + 1);
+        assert_int_equal(entries("proof"), 0);
+        _cleanup_free_ char *p3 = pathf("%s/state/pending/%s.rollback", root, U3);
+        assert_false(exists(p3));
+        _cleanup_free_ char *nojob = pathf("%s/no-cleanup-expected", root);
+        assert_false(exists(nojob));
+
+        virConnectClose(c);
+        virEventRemoveTimeout(timer);
+        watch_free(w);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_source_rows),
+                cmocka_unit_test(test_plain_guest_rows),
+                cmocka_unit_test(test_destination_success_rows),
+                cmocka_unit_test(test_destination_failure_rows),
+                cmocka_unit_test(test_arrived_then_stopped_is_never_a_failure),
+                cmocka_unit_test(test_postcopy_rows),
+                cmocka_unit_test(test_found_rows),
+                cmocka_unit_test(test_invariants_exhaustive),
+                cmocka_unit_test(test_texts),
+                cmocka_unit_test(test_plumbing),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
