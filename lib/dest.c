@@ -352,8 +352,11 @@ static void lun_prefix(const struct dest *d, const struct dest_lun *l, char *buf
 {
         char what[2 * FC_WWID_MAX + 64];
         describe_lun(l, what, sizeof(what));
-        snprintf(buf, size, "%s%s%sdisk %s (%s%s%s)", d->dom ? "domain " : "", d->dom ? d->dom->name : "", d->dom ? ": " : "",
-                 l->disk, l->source ? l->source : "", l->source ? ", " : "", what);
+        if (!l->source) /* migkit-fcscan --wwpn/--wwid */
+                snprintf(buf, size, "%s", what);
+        else
+                snprintf(buf, size, "%s%s%sdisk %s (%s, %s)", d->dom ? "domain " : "", d->dom ? d->dom->name : "",
+                         d->dom ? ": " : "", l->disk, l->source, what);
 }
 
 static int report_plan(struct dest *d)
@@ -433,8 +436,8 @@ static void ask_map(struct fc_run *run, struct dest_lun *l, unsigned *tries)
                         l->error = NULL;
                 return;
         }
-        unsigned t = left_ms(run);
-        r = mpath_add_map(run->mp, l->src.map, t < 4000 ? t : 4000, &kind, &reply);
+        /* multipathd's own default; mpath_command() cuts it to the hook's deadline */
+        r = mpath_add_map(run->mp, l->src.map, 4000, &kind, &reply);
         if (d->out)
                 fprintf(d->out, "multipathd: add map %s: %s%s", l->src.map, r < 0 ? strerror(-r) : reply,
                         r < 0 || !*reply || reply[strlen(reply) - 1] != '\n' ? "\n" : "");
@@ -510,7 +513,9 @@ int dest_fc_apply(struct dest *d)
 
         /* the hook keeps a little time to answer libvirt after the wait */
         unsigned dl = deadline_remaining_ms(), budget = d->fc_wait_ms;
-        if (!budget)
+        if (d->fc_no_wait)
+                budget = 0;
+        else if (!budget)
                 budget = dl == UINT32_MAX ? 30000 : dl > 300 ? dl - 300 : 0;
         run.until = t0 + budget;
 
@@ -538,9 +543,10 @@ int dest_fc_apply(struct dest *d)
                 const struct fc_write *fw = &d->fc_plan.writes[i];
                 int len = (int)strcspn(fw->data, "\n");
                 if (fw->result == 0) {
-                        log_info("wrote '%.*s' to %s", len, fw->data, fw->path);
                         if (d->out)
                                 fprintf(d->out, "wrote '%.*s' to %s\n", len, fw->data, fw->path);
+                        else
+                                log_info("wrote '%.*s' to %s", len, fw->data, fw->path);
                         continue;
                 }
                 d->fc_write_errors++;
@@ -578,7 +584,8 @@ int dest_fc_apply(struct dest *d)
         _cleanup_free_ char *hbas = fc_hbas_describe(&d->fc_plan);
         for (size_t i = 0; i < d->n_luns; i++) {
                 struct dest_lun *l = &d->luns[i];
-                const char *target = l->path ? l->path : l->glob;
+                _cleanup_free_ char *globbed = l->path ? NULL : path_join(l->glob_dir, l->glob);
+                const char *target = l->path ? l->path : globbed ? globbed : l->glob;
                 char pfx[PATH_MAX];
                 lun_prefix(d, l, pfx, sizeof(pfx));
                 if (!l->error && l->stage == 2) {
@@ -589,11 +596,13 @@ int dest_fc_apply(struct dest *d)
                 }
                 d->fc_missing++;
                 if (d->out)
-                        fprintf(d->out, "missing %s (%s)\n", l->path ? l->path : l->glob, l->disk);
+                        fprintf(d->out, "missing %s (%s)\n", target, l->disk);
+                if (d->fc_no_wait && !l->error)
+                        continue;
                 const struct fc_scan_req *q = l->req >= 0 ? &d->fc_reqs[l->req] : NULL;
                 bool fail = cfg->fc_on_missing == FC_ON_MISSING_FAIL;
                 const char *scanned = q && q->scanned ? q->scanned : l->have_paths ? "nothing (its SCSI paths are there)" : "nothing";
-                const char *tail = fail ? "; or set [fc] on-missing = warn" : "; continuing ([fc] on-missing = warn)";
+                const char *tail = d->out ? "" : fail ? "; or set [fc] on-missing = warn" : "; continuing ([fc] on-missing = warn)";
                 if (l->error)
                         log_internal(fail ? LOG_ERR : LOG_WARNING, 0, "%s: cannot appear: %s; scanned: %s; FC HBAs: %s%s",
                                      pfx, l->error, scanned, hbas ? hbas : "?", tail);

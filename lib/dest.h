@@ -58,6 +58,7 @@ struct dest {
         struct fc_plan fc_plan;
         FILE *out;                  /* migkit-fcscan: a line per write and per device; NULL in the hook */
         unsigned fc_wait_ms;        /* device wait budget; 0 = until the hook's deadline */
+        bool fc_no_wait;            /* look once, and a device not there yet is no error (fcscan without --wait) */
         unsigned fc_scan_timeout_ms; /* scan writes; 0 = until the hook's deadline */
 
         /* filled by dest_apply */
