@@ -152,9 +152,12 @@ int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
         bool exists = stat(o->new_path, &st) == 0, is_block = exists && S_ISBLK(st.st_mode);
         fmt = disk_format(xml, o->disk);
         if (asprintf(&dest_xml, "<disk type='%s'><driver type='%s'/><source %s='%s'/></disk>", is_block ? "block" : "file",
-                     is_block ? "raw" : fmt ? fmt : "raw", is_block ? "dev" : "file", o->new_path) < 0)
+                     fmt ? fmt : "raw", is_block ? "dev" : "file", o->new_path) < 0)
                 return -ENOMEM;
-        unsigned flags = exists ? VIR_DOMAIN_BLOCK_COPY_REUSE_EXT : 0;
+        /* TRANSIENT_JOB: libvirt refuses a copy job of a persistent domain
+         * otherwise (the job would not survive a restart of the guest); the
+         * persistent definition is updated here after the pivot instead */
+        unsigned flags = VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB | (exists ? VIR_DOMAIN_BLOCK_COPY_REUSE_EXT : 0);
         virTypedParameterPtr params = NULL;
         int np = 0, maxp = 0;
         if (o->bandwidth)

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "converge.h"
 #include "migrate.h"
+#include "swapvol.h"
 #include "util.h"
 
 #define MiB (1024ULL * 1024)
@@ -311,6 +312,31 @@ static void test_sample_from_stats(void **state)
         virTypedParamsFree(p, n);
 }
 
+static void test_swapvol_rewrite(void **state)
+{
+        static const char xml[] =
+                "<domain type='qemu'><name>g</name><devices>"
+                "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/a/disk'/>"
+                "<backingStore type='file'><format type='raw'/><source file='/a/base'/></backingStore><target dev='vda'/></disk>"
+                "<disk type='file' device='disk'><source file='/a/data.img'/><target dev='vdb'/></disk>"
+                "</devices></domain>";
+        char *out = NULL;
+        (void)state;
+        assert_int_equal(swapvol_rewrite_xml(xml, "vdb", "/b/new.img", false, &out), 0);
+        assert_non_null(strstr(out, "<source file=\"/b/new.img\"/><target dev=\"vdb\"/>"));
+        assert_non_null(strstr(out, "/a/disk")); /* vda untouched */
+        assert_null(strstr(out, "/a/data.img"));
+        free(out);
+        /* onto a block device: type and attribute change; the old backing chain goes */
+        assert_int_equal(swapvol_rewrite_xml(xml, "vda", "/dev/mapper/vol", true, &out), 0);
+        assert_non_null(strstr(out, "<disk type=\"block\" device=\"disk\"><driver name=\"qemu\" type=\"qcow2\"/><source dev=\"/dev/mapper/vol\"/><target dev=\"vda\"/>"));
+        assert_null(strstr(out, "/a/base"));
+        free(out);
+        assert_int_equal(swapvol_rewrite_xml(xml, "vdz", "/b/x", false, &out), -ENOENT);
+        assert_null(out);
+        assert_int_equal(swapvol_rewrite_xml("<domain", "vda", "/b/x", false, &out), -EINVAL);
+}
+
 static void test_exit_codes(void **state)
 {
         (void)state;
@@ -335,6 +361,7 @@ int main(void)
                 cmocka_unit_test(test_build_options),
                 cmocka_unit_test(test_sample_from_stats),
                 cmocka_unit_test(test_exit_codes),
+                cmocka_unit_test(test_swapvol_rewrite),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
