@@ -6,10 +6,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pthread.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "util.h"
@@ -582,41 +584,18 @@ void fc_scan_req_done(struct fc_scan_req *req)
 
 /* ---- applying ------------------------------------------------------------- */
 
-/* Shared between the caller and the per-HBA threads; the last one out frees
- * it, so a thread still blocked in a scan at the deadline stays safe. */
-struct apply_ctx {
-        pthread_mutex_t lock;
-        pthread_cond_t cond;
-        unsigned refs, running;
-        size_t n;
-        struct {
-                unsigned host;
-                char *path;
-                char data[48];
-                int result;
-                bool done;
-        } *w;
-};
+/* A scan write runs in the kernel until the scan is done, in uninterruptible
+ * sleep (the host's scan_mutex, SCSI command timeouts): a thread stuck there
+ * would keep the hook's process from exiting past its deadline. So each HBA
+ * gets a detached worker process, in a session of its own, with /dev/null
+ * for stdio (so libvirt's pipes close when the hook exits) and only the
+ * write end of a result pipe. The caller stops listening at the timeout;
+ * a worker still in the kernel finishes on its own. */
 
-struct apply_thread {
-        struct apply_ctx *ctx;
-        unsigned host;
+struct result {
+        uint32_t index;
+        int32_t result;
 };
-
-static void ctx_unref(struct apply_ctx *c)
-{
-        pthread_mutex_lock(&c->lock);
-        bool last = --c->refs == 0;
-        pthread_mutex_unlock(&c->lock);
-        if (!last)
-                return;
-        for (size_t i = 0; i < c->n; i++)
-                free(c->w[i].path);
-        free(c->w);
-        pthread_mutex_destroy(&c->lock);
-        pthread_cond_destroy(&c->cond);
-        free(c);
-}
 
 static int write_one(const char *path, const char *data)
 {
@@ -632,109 +611,108 @@ static int write_one(const char *path, const char *data)
         return (size_t)n == strlen(data) ? 0 : -EIO;
 }
 
-static void *apply_thread(void *arg)
+static _Noreturn void worker(const struct fc_plan *plan, unsigned host, int out)
 {
-        struct apply_thread *t = arg;
-        struct apply_ctx *c = t->ctx;
-
-        for (size_t i = 0; i < c->n; i++) {
-                if (c->w[i].host != t->host)
-                        continue;
-                int r = write_one(c->w[i].path, c->w[i].data);
-                pthread_mutex_lock(&c->lock);
-                c->w[i].result = r;
-                c->w[i].done = true;
-                pthread_mutex_unlock(&c->lock);
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        signal(SIGPIPE, SIG_IGN); /* the caller may have stopped listening */
+        if (null >= 0) {
+                dup2(null, STDIN_FILENO);
+                dup2(null, STDOUT_FILENO);
+                dup2(null, STDERR_FILENO);
         }
-        pthread_mutex_lock(&c->lock);
-        c->running--;
-        pthread_cond_broadcast(&c->cond);
-        pthread_mutex_unlock(&c->lock);
-        free(t);
-        ctx_unref(c);
-        return NULL;
+        for (size_t i = 0; i < plan->n_writes; i++) {
+                if (plan->writes[i].host != host)
+                        continue;
+                struct result res = { .index = (uint32_t)i, .result = write_one(plan->writes[i].path, plan->writes[i].data) };
+                if (write(out, &res, sizeof(res)) != (ssize_t)sizeof(res))
+                        break;
+        }
+        _exit(0);
+}
+
+/* Starts the worker for host through an intermediate child, so the worker
+ * is re-parented at once and never left as our zombie. */
+static int spawn_worker(const struct fc_plan *plan, unsigned host, int out)
+{
+        pid_t pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                setsid();
+                pid_t w = fork();
+                if (w == 0)
+                        worker(plan, host, out);
+                _exit(w < 0 ? 1 : 0);
+        }
+        int st;
+        while (waitpid(pid, &st, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EAGAIN;
+}
+
+static uint64_t mono_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 int fc_plan_apply(struct fc_plan *plan, unsigned timeout_ms)
 {
-        struct apply_ctx *c;
-        struct timespec until;
-        int r = 0;
+        int p[2], r = 0;
+        size_t pending = 0;
 
+        for (size_t i = 0; i < plan->n_writes; i++)
+                plan->writes[i].result = -ETIMEDOUT;
         if (plan->n_writes == 0)
                 return 0;
-        c = calloc(1, sizeof(*c));
-        if (!c || !(c->w = calloc(plan->n_writes, sizeof(*c->w)))) {
-                free(c);
-                return -ENOMEM;
-        }
-        pthread_mutex_init(&c->lock, NULL);
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&c->cond, &ca);
-        pthread_condattr_destroy(&ca);
-        c->refs = 1;
-        c->n = plan->n_writes;
-        for (size_t i = 0; i < c->n; i++) {
-                c->w[i].host = plan->writes[i].host;
-                memcpy(c->w[i].data, plan->writes[i].data, sizeof(c->w[i].data));
-                c->w[i].result = -ETIMEDOUT;
-                if (!(c->w[i].path = strdup(plan->writes[i].path)))
-                        r = -ENOMEM;
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        _cleanup_close_ int in = p[0];
+        {
+                _cleanup_close_ int out = p[1];
+                /* one worker per HBA, in the order the HBAs first appear */
+                for (size_t i = 0; i < plan->n_writes; i++) {
+                        bool seen = false;
+                        for (size_t j = 0; j < i; j++)
+                                seen |= plan->writes[j].host == plan->writes[i].host;
+                        if (seen)
+                                continue;
+                        int q = spawn_worker(plan, plan->writes[i].host, out);
+                        if (q < 0) {
+                                for (size_t j = i; j < plan->n_writes; j++)
+                                        if (plan->writes[j].host == plan->writes[i].host)
+                                                plan->writes[j].result = q;
+                                continue;
+                        }
+                        for (size_t j = i; j < plan->n_writes; j++)
+                                pending += plan->writes[j].host == plan->writes[i].host;
+                }
         }
 
-        /* one thread per HBA, in the order the HBAs first appear */
-        for (size_t i = 0; r == 0 && i < c->n; i++) {
-                bool seen = false;
-                for (size_t j = 0; j < i; j++)
-                        seen |= c->w[j].host == c->w[i].host;
-                if (seen)
+        uint64_t until = mono_ms() + timeout_ms;
+        while (pending > 0) {
+                uint64_t now = mono_ms();
+                if (now >= until)
+                        break;
+                struct pollfd pfd = { .fd = in, .events = POLLIN };
+                int n = poll(&pfd, 1, (int)(until - now));
+                if (n < 0 && errno == EINTR)
                         continue;
-                struct apply_thread *t = malloc(sizeof(*t));
-                pthread_t tid;
-                pthread_attr_t attr;
-                if (!t) {
-                        r = -ENOMEM;
+                if (n <= 0)
                         break;
-                }
-                *t = (struct apply_thread){ .ctx = c, .host = c->w[i].host };
-                pthread_mutex_lock(&c->lock);
-                c->refs++;
-                c->running++;
-                pthread_mutex_unlock(&c->lock);
-                pthread_attr_init(&attr);
-                pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-                int e = pthread_create(&tid, &attr, apply_thread, t);
-                pthread_attr_destroy(&attr);
-                if (e) {
-                        pthread_mutex_lock(&c->lock);
-                        c->refs--;
-                        c->running--;
-                        pthread_mutex_unlock(&c->lock);
-                        free(t);
-                        r = -e;
-                }
+                struct result res;
+                ssize_t k = read(in, &res, sizeof(res));
+                if (k == 0)
+                        break; /* every worker is gone */
+                if (k != (ssize_t)sizeof(res) || res.index >= plan->n_writes)
+                        continue;
+                plan->writes[res.index].result = res.result;
+                pending--;
         }
-
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += timeout_ms / 1000;
-        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000;
-        }
-        pthread_mutex_lock(&c->lock);
-        while (c->running > 0)
-                if (pthread_cond_timedwait(&c->cond, &c->lock, &until) == ETIMEDOUT)
-                        break;
-        for (size_t i = 0; i < c->n; i++) {
-                plan->writes[i].result = c->w[i].done ? c->w[i].result : r < 0 ? r : -ETIMEDOUT;
-                if (r == 0 && plan->writes[i].result < 0)
-                        r = plan->writes[i].result;
-        }
-        pthread_mutex_unlock(&c->lock);
-        ctx_unref(c);
+        for (size_t i = 0; i < plan->n_writes && r == 0; i++)
+                r = plan->writes[i].result;
         return r;
 }
 

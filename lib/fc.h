@@ -101,11 +101,13 @@ int fc_plan_build(const char *sysfs, bool wildcard, bool lip, struct fc_scan_req
 /* Prints one line per write: "<prefix>write '0 1 1' to <path>". */
 void fc_plan_print(const struct fc_plan *plan, FILE *f, const char *prefix);
 
-/* Performs the writes: one thread per HBA (the kernel scans HBAs in
- * parallel), in plan order within an HBA, each write a single write(2) with
- * O_APPEND. Returns within timeout_ms even if a write blocks (a scan can take
- * long): such writes get result -ETIMEDOUT and finish in the background.
- * Returns 0 if every write succeeded, else the first failing write's result. */
+/* Performs the writes: one detached worker process per HBA (the kernel
+ * scans HBAs in parallel), in plan order within an HBA, each write a single
+ * write(2) with O_APPEND. Returns within timeout_ms even if a write blocks (a
+ * scan can take long, in uninterruptible sleep): such writes get result
+ * -ETIMEDOUT and finish in the background, in a process that holds none of
+ * the caller's descriptors. Returns 0 if every write succeeded, else the
+ * first failing write's result (in plan order). */
 int fc_plan_apply(struct fc_plan *plan, unsigned timeout_ms);
 
 /* "host5 0x10000090fa1b2c3d Online, host6 0x... Linkdown", or "none".

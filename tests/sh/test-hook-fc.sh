@@ -119,6 +119,20 @@ on-missing = warn"
 run_hook "$T/a.xml"
 check "with on-missing = warn the hook succeeds and warns (rc=$rc)" bash -c "[ $rc = 0 ] && grep -q 'warning: .*did not appear.*continuing' '$T/err'"
 
+# --- a scan that blocks in the kernel: the hook still ends, and lets go of libvirt's pipes
+setup two-hbas
+rm "$T/sys/$P6/scsi_host/host6/scan" && mkfifo "$T/sys/$P6/scsi_host/host6/scan"
+t0=$(now_ms)
+# through a pipe: it closes only when every holder of the hook's stderr is gone
+"$hook" "$NAME" migrate begin - < "$T/a.xml" 2>&1 | timeout 5 cat > "$T/err"
+ms=$(( $(now_ms) - t0 ))
+check "a scan write blocked past the deadline: the hook's output is closed within the deadline ($ms ms)" \
+        bash -c "[ $ms -lt 2400 ] && grep -qF \"writing '0 1 2' to $T/sys/class/scsi_host/host6/scan did not return within\" '$T/err'"
+check "host5 was scanned meanwhile" [ "$(cat "$T/sys/$P5/scsi_host/host5/scan")" = "0 0 2" ]
+# the scan 'finishes': the detached worker writes and exits
+timeout 5 cat "$T/sys/$P6/scsi_host/host6/scan" > "$T/fifo.out"
+check "the worker finished the write afterwards ('$(tr '\n' '/' < "$T/fifo.out")')" [ "$(cat "$T/fifo.out")" = "0 1 2" ]
+
 # --- nothing to do -------------------------------------------------------------
 setup two-hbas
 mkdir -p "$T/dev/disk/by-path" && : > "$T/dev/sdq" && ln -s ../../sdq "$T/dev${BYPATH_A2#/dev}"
