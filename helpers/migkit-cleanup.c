@@ -89,26 +89,33 @@ static int outcome_to_exit(int r)
 
 /* getopt cannot take "--wait" both with and without a separate argument:
  * rewrites "--wait DUR" as "--wait=DUR" when DUR is a duration, so a bare
- * "--wait" (migkit-cleanup@.service: "--wait run %i") stays bare. Returns a
- * new argv and updates *argc (the strings are shared or leaked: it lives
- * until exit), or NULL on ENOMEM. */
-static char **join_wait_arg(int *argcp, char **argv)
+ * "--wait" (migkit-cleanup@.service: "--wait run %i") stays bare. Fills
+ * *ret_argv (a new array sharing argv's strings, plus *ret_joined, the one
+ * "--wait=DUR" string made; both to be freed) and updates *argcp. Returns 0
+ * or -ENOMEM. */
+static int join_wait_arg(int *argcp, char **argv, char ***ret_argv, char **ret_joined)
 {
-        int argc = *argcp;
+        int argc = *argcp, n = 0;
         char **nv = calloc((size_t)argc + 1, sizeof(char *));
-        int n = 0;
         unsigned ms;
+
+        *ret_joined = NULL;
         if (!nv)
-                return NULL;
+                return -ENOMEM;
         for (int i = 0; i < argc; i++) {
-                if (streq(argv[i], "--"))  {
+                if (streq(argv[i], "--")) {
                         while (i < argc)
                                 nv[n++] = argv[i++];
                         break;
                 }
-                if (i > 0 && streq(argv[i], "--wait") && i + 1 < argc && parse_duration_ms(argv[i + 1], &ms) == 0) {
-                        if (asprintf(&nv[n++], "--wait=%s", argv[i + 1]) < 0)
-                                return NULL;
+                if (i > 0 && !*ret_joined && streq(argv[i], "--wait") && i + 1 < argc &&
+                    parse_duration_ms(argv[i + 1], &ms) == 0) {
+                        if (asprintf(ret_joined, "--wait=%s", argv[i + 1]) < 0) {
+                                *ret_joined = NULL;
+                                free(nv);
+                                return -ENOMEM;
+                        }
+                        nv[n++] = *ret_joined;
                         i++;
                         continue;
                 }
@@ -116,7 +123,8 @@ static char **join_wait_arg(int *argcp, char **argv)
         }
         nv[n] = NULL;
         *argcp = n;
-        return nv;
+        *ret_argv = nv;
+        return 0;
 }
 
 /* A UUID argument, lower-cased as libvirt writes it; NULL after a message. */
@@ -157,11 +165,13 @@ int main(int argc, char **argv)
         const char *config = NULL, *retention = NULL, *by = "operator", *name = NULL, *detail = NULL;
         int verbose = 1, o, r;
 
-        argv = join_wait_arg(&argc, argv);
-        if (!argv) {
+        _cleanup_free_ char **args = NULL;
+        _cleanup_free_ char *joined = NULL;
+        if (join_wait_arg(&argc, argv, &args, &joined) < 0) {
                 fprintf(stderr, "migkit-cleanup: error: out of memory\n");
                 return EXIT_FAIL;
         }
+        argv = args;
         while ((o = getopt_long(argc, argv, "nc:vqhV", opts, NULL)) >= 0)
                 switch (o) {
                 case 'n': co.dry_run = true; break;
