@@ -554,13 +554,17 @@ static void handle_event(struct watch *w, const struct item *it)
                 f.connected_since = 0, f.incoming_seen = false;
         struct watch_decision d = watch_decide_event(it->event, it->detail, &f);
 
-        if (it->event == VIR_DOMAIN_EVENT_STARTED && it->detail == VIR_DOMAIN_EVENT_STARTED_MIGRATED) {
-                /* a new attempt: what was seen of an earlier one is void */
+        bool started_in = it->event == VIR_DOMAIN_EVENT_STARTED && it->detail == VIR_DOMAIN_EVENT_STARTED_MIGRATED;
+        bool left = it->event == VIR_DOMAIN_EVENT_STOPPED && it->detail == VIR_DOMAIN_EVENT_STOPPED_MIGRATED;
+        if (started_in || left) {
+                /* a new attempt, or the guest is gone: what was seen of the
+                 * earlier stay is void */
                 strv_remove(w->arrived, it->uuid);
                 strv_remove(w->postcopy, it->uuid);
-                if (current)
-                        strv_add(&w->incoming, it->uuid);
-        } else
+        }
+        if (started_in && current)
+                strv_add(&w->incoming, it->uuid);
+        else
                 strv_remove(w->incoming, it->uuid);
         act(w, it->uuid, it->name, what, &d, &j);
 }
