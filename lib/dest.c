@@ -559,6 +559,18 @@ int dest_fc_apply(struct dest *d)
                         fprintf(d->out, "failed to write '%.*s' to %s: %s\n", len, fw->data, fw->path, strerror(-fw->result));
         }
 
+        /* Every scan write refused (EINVAL: a LUN above the driver's
+         * max_lun, ...): what they were for cannot appear; do not wait. */
+        bool all_refused = d->fc_plan.n_writes > 0;
+        for (size_t i = 0; i < d->fc_plan.n_writes; i++)
+                all_refused &= d->fc_plan.writes[i].result < 0 && d->fc_plan.writes[i].result != -ETIMEDOUT;
+        for (size_t i = 0; all_refused && i < d->n_luns; i++) {
+                struct dest_lun *l = &d->luns[i];
+                if (!l->error && l->req >= 0 && !l->have_paths &&
+                    asprintf(&l->error, "every scan write failed (%s)", strerror(-d->fc_plan.writes[0].result)) < 0)
+                        l->error = NULL;
+        }
+
         /* One event loop for every LUN: the first look, then each event. */
         r = udevwait_next(w, 0);
         for (;;) {

@@ -139,6 +139,12 @@ check "a scan write that fails: exit 1, said on stdout and stderr, the other HBA
         grep -qF \"cannot write '0 1 3' to $T/sys/class/scsi_host/host6/scan: Is a directory\" '$T/err' &&
         [ \"\$(cat '$T/sys/$P5/scsi_host/host5/scan')\" = '0 0 3' ]"
 
+setup one-target
+rm "$T/sys/$P5/scsi_host/host5/scan" && mkdir "$T/sys/$P5/scsi_host/host5/scan"
+run --wwpn 0x5006016839a01c4e --lun 3 --wait 5
+check "every scan write refused: exit 1 at once ($ms ms), not after --wait" bash -c \
+        "[ $rc = 1 ] && [ $ms -lt 1000 ] && grep -qF 'cannot appear: every scan write failed (Is a directory)' '$T/err'"
+
 setup two-hbas "[fc]
 wildcard-scan = perhaps"
 run --wwpn 0x5006016839a01c4e --lun 3
