@@ -39,6 +39,7 @@ static const struct key keys[] = {
         { "paths", "hooks", K_PATH, OFF(hooks_dir), "/etc/libvirt/hooks", 0, 0, NULL, "an absolute path" },
         { "paths", "mountinfo", K_PATH, OFF(mountinfo), "/proc/self/mountinfo", 0, 0, NULL, "an absolute path" },
         { "paths", "run", K_PATH, OFF(run_dir), "/run", 0, 0, NULL, "an absolute path" },
+        { "paths", "proc", K_PATH, OFF(proc_root), "/proc", 0, 0, NULL, "an absolute path" },
 
         { "instance", "create", K_ENUM, OFF(instance_dir), "auto", 0, 0, instance_dir_choices, "auto, always or never" },
         { "instance", "owner", K_NAME, OFF(instance_owner), "root", 0, 0, NULL, "a user name or numeric uid" },

@@ -49,6 +49,7 @@ struct mk_config {
         char *hooks_dir;
         char *mountinfo;
         char *run_dir;           /* /run: <run>/systemd/system tells that systemd runs */
+        char *proc_root;         /* /proc: which processes have a device open */
 
         /* [instance] */
         int instance_dir;        /* enum instance_dir_policy */

@@ -463,6 +463,97 @@ static void test_apply_errors_and_deadline(void **state)
         fc_scan_req_done(&rq[1]);
 }
 
+#define W21 "3600601604d903a00e8e4b3c7b6a6e821"
+#define W22 "3600601604d903a00e8e4b3c7b6a6e822"
+#define W23 "3600601604d903a00e8e4b3c7b6a6e823"
+#define W24 "3600601604d903a00e8e4b3c7b6a6e824"
+
+static void test_remove_unused(void **state)
+{
+        struct fc_lun l;
+        struct fc_plan plan;
+        _cleanup_strv_ char **w = NULL;
+        (void)state;
+        use_tree("source");
+
+        assert_int_equal(fc_wwids_of_target_lun(root, TGT_A, 1, &w), 1);
+        assert_string_equal(w[0], W21);
+
+        assert_int_equal(fc_lun_find(root, W21, &l), 0);
+        assert_int_equal(l.n_paths, 2);
+        assert_string_equal(l.map, "dm-3");
+        assert_string_equal(l.map_name, W21);
+        assert_true(strv_contains(l.devs, "8:32") && strv_contains(l.devs, "8:80") && strv_contains(l.devs, "254:3"));
+        assert_int_equal(strv_length(l.devs), 3);
+        assert_null(l.blockers);
+        _cleanup_free_ char *mi = pathf("%s/mountinfo", tmpdir);
+        put(mi, "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n30 22 8:48 / /srv rw - xfs /dev/sdd rw\n");
+        assert_int_equal(fc_lun_check_mounts(&l, mi), 0);
+        assert_null(l.blockers);
+        assert_int_equal(fc_plan_remove(root, &l, &plan), 0);
+        assert_int_equal(plan.n_writes, 2);
+        _cleanup_free_ char *want = pathf("%s/class/scsi_device/5:0:1:1/device/delete", root);
+        assert_string_equal(plan.writes[0].path, want);
+        assert_int_equal(fc_plan_apply(&plan, 5000), 0);
+        fc_plan_free(&plan);
+        fc_lun_free(&l);
+        assert_written("devices/pci0000:00/0000:00:03.0/0000:05:00.0/host5/rport-5:0-2/target5:0:1/5:0:1:1/delete=1\n;"
+                       "devices/pci0000:00/0000:00:03.0/0000:05:00.1/host6/rport-6:0-0/target6:0:0/6:0:0:1/delete=1\n;");
+
+        /* a partition mounted */
+        assert_int_equal(fc_lun_find(root, W22, &l), 0);
+        assert_int_equal(l.n_paths, 1);
+        assert_string_equal(l.map, "");
+        assert_true(strv_contains(l.devs, "8:48") && strv_contains(l.devs, "8:49"));
+        assert_null(l.blockers);
+        put(mi, "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n31 22 8:49 / /var/lib/data rw - ext4 /dev/sdd1 rw\n");
+        assert_int_equal(fc_lun_check_mounts(&l, mi), 0);
+        assert_string_equal(l.blockers[0], "device 8:49 is mounted on /var/lib/data");
+        assert_int_equal(fc_plan_remove(root, &l, &plan), -EBUSY);
+        fc_lun_free(&l);
+
+        /* held by LVM; a map held by a kpartx partition */
+        assert_int_equal(fc_lun_find(root, W23, &l), 0);
+        assert_string_equal(l.blockers[0], "sde is held by dm-5 (vg0-data)");
+        fc_lun_free(&l);
+        assert_int_equal(fc_lun_find(root, W24, &l), 0);
+        assert_string_equal(l.map, "dm-6");
+        assert_int_equal(strv_length(l.blockers), 1);
+        assert_string_equal(l.blockers[0], "multipath map " W24 " (dm-6) is held by dm-7 (" W24 "-part1)");
+        fc_lun_free(&l);
+
+        /* no such LUN here */
+        assert_int_equal(fc_lun_find(root, "3600601604d903a00e8e4b3c7b6a6e8ff", &l), 0);
+        assert_int_equal(l.n_paths, 0);
+        fc_lun_free(&l);
+        assert_int_equal(fc_lun_find(root, "36006 0", &l), -EINVAL);
+        fc_lun_free(&l);
+}
+
+/* A process with the disk open (as QEMU holds it) blocks the removal. */
+static void test_remove_open(void **state)
+{
+        struct fc_lun l;
+        (void)state;
+        if (geteuid() != 0)
+                skip();
+        use_tree("source");
+        _cleanup_free_ char *proc = pathf("%s/proc", tmpdir), *node = pathf("%s/sdc-node", tmpdir);
+        _cleanup_free_ char *cmd = pathf("rm -rf %s %s && mkdir -p %s/4242/fd %s/1/fd && echo qemu-system-x86 > %s/4242/comm && "
+                                         "mknod %s b 8 32 && ln -s %s %s/4242/fd/17 && ln -s /dev/null %s/1/fd/0",
+                                         proc, node, proc, proc, proc, node, node, proc, proc);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(fc_lun_find(root, W21, &l), 0);
+        assert_int_equal(fc_lun_check_open(&l, proc), 0);
+        assert_int_equal(strv_length(l.blockers), 1);
+        assert_string_equal(l.blockers[0], "device 8:32 is open in process 4242 (qemu-system-x86)");
+        fc_lun_free(&l);
+        assert_int_equal(fc_lun_find(root, W22, &l), 0);
+        assert_int_equal(fc_lun_check_open(&l, proc), 0);
+        assert_null(l.blockers);
+        fc_lun_free(&l);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -477,6 +568,8 @@ int main(void)
                 cmocka_unit_test(test_same_target_once),
                 cmocka_unit_test(test_find_wwid),
                 cmocka_unit_test(test_apply_errors_and_deadline),
+                cmocka_unit_test(test_remove_unused),
+                cmocka_unit_test(test_remove_open),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
