@@ -389,14 +389,16 @@ static void say(struct line *l, const char *fmt, ...)
                 l->len = sizeof(l->s) - 1;
 }
 
-static void mark(struct watch *w, struct line *l, const char *uuid, enum journal_mark m, char ***mem, const char *what)
+static void mark(struct watch *w, struct line *l, const char *uuid, enum journal_mark m, char ***mem, const char *what,
+                 bool tell)
 {
         strv_add(mem, uuid);
         int r = journal_set_mark(w->cfg->state_dir, uuid, m, time(NULL));
         if (r < 0 && r != -ENOENT) {
                 l->failed = true;
                 say(l, "could not note %s in the journal (%s)", what, strerror(-r));
-        }
+        } else if (tell)
+                say(l, "noted %s in the journal", what);
 }
 
 static bool fixup(struct watch *w, struct line *l, const char *uuid, char *const *stripped)
@@ -470,9 +472,9 @@ static void act(struct watch *w, const char *uuid, const char *name, const char 
         if (!name || !*name)
                 name = j->name ? j->name : NULL;
         if (a & WATCH_MARK_POSTCOPY)
-                mark(w, &l, uuid, JOURNAL_POSTCOPY, &w->postcopy, "post-copy");
+                mark(w, &l, uuid, JOURNAL_POSTCOPY, &w->postcopy, "post-copy", true);
         if (a & WATCH_MARK_ARRIVED)
-                mark(w, &l, uuid, JOURNAL_ARRIVED, &w->arrived, "the arrival");
+                mark(w, &l, uuid, JOURNAL_ARRIVED, &w->arrived, "the arrival", false); /* "committed" says it */
         if (a & WATCH_FIXUP)
                 fixed = fixup(w, &l, uuid, j->stripped);
         if ((a & WATCH_COMMIT) && !fixed)
