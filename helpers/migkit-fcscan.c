@@ -3,8 +3,14 @@
  * the same plan, scan, wait and multipath steps the hook runs at
  * `migrate begin` (lib/dest.c, lib/fc.c), for a WWPN and LUN, a WWID, or
  * every missing block disk of a domain XML. */
+#include <dirent.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "config.h"
 #include "dest.h"
@@ -20,6 +26,7 @@ enum {
         EXIT_USAGE = 2,
         EXIT_MISSING = 3,   /* --wait: a device is still missing at the end */
         EXIT_NOSCAN = 4,    /* nothing can make a device appear: no FC HBA sees the target, wildcard-scan is off, ... */
+        EXIT_REFUSED = 5,   /* --remove: the LUN is in use (holders, mounts, open, a local domain); nothing done */
 };
 
 #define SCAN_TIMEOUT_MS 60000
@@ -30,6 +37,7 @@ static void usage(FILE *f)
                 "Usage: migkit-fcscan [OPTIONS] --wwpn WWPN --lun LUN\n"
                 "       migkit-fcscan [OPTIONS] --wwid WWID\n"
                 "       migkit-fcscan [OPTIONS] --domain-xml FILE\n"
+                "       migkit-fcscan [OPTIONS] --remove (--wwid WWID | --wwpn WWPN --lun LUN | --domain-xml FILE)\n"
                 "\n"
                 "Targeted FC SAN rescan: finds the SCSI hosts and targets whose FC remote port\n"
                 "has the WWPN and writes 'channel target LUN' to those hosts' scan files, then\n"
@@ -45,6 +53,12 @@ static void usage(FILE *f)
                 "                       unless [fc] multipath = no or libmpathcmd is missing\n"
                 "  --domain-xml FILE    every <disk type='block'> of a domain XML whose source\n"
                 "                       is missing ('-' reads standard input)\n"
+                "  --remove             the other way: remove this host's SCSI paths (and\n"
+                "                       multipath map) of the LUN, or of the domain's block\n"
+                "                       disks after it migrated away; refused while anything\n"
+                "                       uses it: a holder (LVM, md, a partition map), a mount,\n"
+                "                       a process that has it open, a local domain\n"
+                "                       ([cleanup] libvirt-uri, read-only) that names it\n"
                 "  -w, --wait SECONDS   wait up to SECONDS for the devices (default 0: scan,\n"
                 "                       look once, do not wait)\n"
                 "  -n, --dry-run        print the sysfs writes, waits and multipathd requests it\n"
@@ -61,7 +75,8 @@ static void usage(FILE *f)
                 "Exit status: 0 every device is there (without --wait: the scans were written),\n"
                 "1 error (configuration, sysfs, a failed scan write), 2 usage, 3 a device is\n"
                 "still missing after --wait, 4 nothing can make a device appear (no online FC\n"
-                "HBA sees the target and wildcard-scan is off, no FC HBA, ...).\n");
+                "HBA sees the target and wildcard-scan is off, no FC HBA, ...), 5 --remove\n"
+                "refused: the LUN is in use (nothing was removed).\n");
 }
 
 static int parse_wait(const char *s, unsigned *ms)
@@ -91,14 +106,281 @@ static int load_domain(const char *file, size_t max, struct domxml **dom)
         return 0;
 }
 
+/* ---- --remove -------------------------------------------------------------- */
+
+/* The WWID of the multipath map named alias (its dm/name), "" if none. */
+static void wwid_of_map_name(const char *sysfs, const char *alias, char *wwid, size_t size)
+{
+        _cleanup_free_ char *dir = path_join(sysfs, "block");
+        DIR *d = dir ? opendir(dir) : NULL;
+        struct dirent *de;
+        wwid[0] = '\0';
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *name = NULL, *uuid = NULL, *pn = NULL, *pu = NULL;
+                if (strncmp(de->d_name, "dm-", 3) != 0 || asprintf(&pn, "%s/%s/dm/name", dir, de->d_name) < 0 ||
+                    asprintf(&pu, "%s/%s/dm/uuid", dir, de->d_name) < 0)
+                        continue;
+                if (read_full_file(pn, 4096, &name) < 0 || read_full_file(pu, 4096, &uuid) < 0)
+                        continue;
+                name[strcspn(name, "\n")] = uuid[strcspn(uuid, "\n")] = '\0';
+                if (streq(name, alias) && strncmp(uuid, "mpath-", 6) == 0 && fc_name_is_valid(uuid + 6)) {
+                        snprintf(wwid, size, "%s", uuid + 6);
+                        break;
+                }
+        }
+        if (d)
+                closedir(d);
+}
+
+/* Adds the WWIDs that a block disk's source names on this host to *wwids. */
+static int source_wwids(const struct mk_config *cfg, const char *source, char ***wwids)
+{
+        struct fc_source s;
+        char wwid[FC_WWID_MAX + 1];
+        int r;
+
+        if (fc_parse_source(source, &s) < 0)
+                return 0;
+        if (s.kind == FC_SRC_PATH) {
+                _cleanup_strv_ char **w = NULL;
+                r = fc_wwids_of_target_lun(cfg->sysfs_root, s.wwpn, s.lun, &w);
+                for (size_t i = 0; r > 0 && w[i]; i++)
+                        if (!strv_contains(*wwids, w[i]) && strv_push(wwids, w[i]) < 0)
+                                return -ENOMEM;
+                return r < 0 ? r : 0;
+        }
+        if (s.kind != FC_SRC_WWID && s.kind != FC_SRC_MAP)
+                return 0;
+        snprintf(wwid, sizeof(wwid), "%s", s.wwid);
+        if (!wwid[0])
+                wwid_of_map_name(cfg->sysfs_root, s.map, wwid, sizeof(wwid));
+        if (wwid[0] && !strv_contains(*wwids, wwid) && strv_push(wwids, wwid) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+struct local_domains {
+        struct domxml **doms;
+        size_t n;
+        char *error;   /* libvirt could not be asked: refuse every removal */
+};
+
+static void quiet_libvirt(void *userdata, virErrorPtr err)
+{
+        (void)userdata;
+        (void)err;
+}
+
+/* Every local domain's XML, live and persistent, from libvirt (read-only). */
+static void load_local_domains(const struct mk_config *cfg, struct local_domains *ld)
+{
+        virConnectPtr conn;
+        virDomainPtr *doms = NULL;
+        int n;
+
+        virSetErrorFunc(NULL, quiet_libvirt);
+        conn = virConnectOpenReadOnly(cfg->libvirt_uri);
+        if (!conn || (n = virConnectListAllDomains(conn, &doms, 0)) < 0) {
+                virErrorPtr e = virGetLastError();
+                if (asprintf(&ld->error, "cannot list the domains of this host through %s (%s), so cannot tell that none uses it",
+                             cfg->libvirt_uri, e && e->message ? e->message : "unknown error") < 0)
+                        ld->error = NULL;
+                if (conn)
+                        virConnectClose(conn);
+                return;
+        }
+        for (int i = 0; i < n; i++) {
+                for (int pass = 0; pass < 2; pass++) {
+                        if (pass == 1 && !(virDomainIsActive(doms[i]) == 1 && virDomainIsPersistent(doms[i]) == 1))
+                                break;
+                        _cleanup_free_ char *xml = virDomainGetXMLDesc(doms[i], pass ? VIR_DOMAIN_XML_INACTIVE : 0);
+                        struct domxml *dx = NULL;
+                        if (!xml || domxml_parse(xml, strlen(xml), &dx, NULL) < 0) {
+                                if (!ld->error && asprintf(&ld->error, "cannot read the XML of domain %s", virDomainGetName(doms[i])) < 0)
+                                        ld->error = NULL;
+                                continue;
+                        }
+                        struct domxml **nd = realloc(ld->doms, (ld->n + 1) * sizeof(*nd));
+                        if (!nd) {
+                                domxml_free(dx);
+                                continue;
+                        }
+                        ld->doms = nd;
+                        nd[ld->n++] = dx;
+                }
+                virDomainFree(doms[i]);
+        }
+        free(doms);
+        virConnectClose(conn);
+}
+
+/* Notes every local domain that uses l: by the WWID its source names, or
+ * by the device its source is. */
+static int check_domains(const struct mk_config *cfg, const struct local_domains *ld, struct fc_lun *l)
+{
+        if (ld->error)
+                return strv_push(&l->blockers, ld->error);
+        for (size_t i = 0; i < ld->n; i++) {
+                const struct domxml *dx = ld->doms[i];
+                for (size_t j = 0; j < dx->n_disks; j++) {
+                        const struct dom_disk *disk = &dx->disks[j];
+                        _cleanup_strv_ char **w = NULL;
+                        _cleanup_free_ char *msg = NULL, *p = NULL;
+                        struct stat st;
+                        char devno[32] = "";
+                        if (disk->type != DOM_DISK_BLOCK || !disk->source)
+                                continue;
+                        if (source_wwids(cfg, disk->source, &w) < 0)
+                                return -ENOMEM;
+                        if (strncmp(disk->source, "/dev/", 5) == 0 && (p = path_join(cfg->dev_root, disk->source + 5)) &&
+                            stat(p, &st) == 0 && S_ISBLK(st.st_mode))
+                                snprintf(devno, sizeof(devno), "%u:%u", major(st.st_rdev), minor(st.st_rdev));
+                        if (!strv_contains(w, l->wwid) && !(devno[0] && strv_contains(l->devs, devno)))
+                                continue;
+                        if (asprintf(&msg, "domain %s uses it (disk %s, %s)", dx->name, disk->target ? disk->target : "-",
+                                     disk->source) < 0)
+                                return -ENOMEM;
+                        /* the live and the persistent definition often say the same */
+                        if (!strv_contains(l->blockers, msg) && strv_push(&l->blockers, msg) < 0)
+                                return -ENOMEM;
+                        break;
+                }
+        }
+        return 0;
+}
+
+static int remove_lun(const struct mk_config *cfg, const struct local_domains *ld, const char *wwid, bool dry)
+{
+        struct fc_lun l;
+        struct fc_plan plan = { 0 };
+        int r, code = EXIT_OK;
+
+        r = fc_lun_find(cfg->sysfs_root, wwid, &l);
+        if (r < 0) {
+                fc_lun_free(&l);
+                log_error_errno(r, "WWID %s: cannot read its SCSI devices in %s: %m", wwid, cfg->sysfs_root);
+                return EXIT_FAIL;
+        }
+        if (l.n_paths == 0) {
+                printf("WWID %s: no SCSI path on this host; nothing to remove\n", wwid);
+                fc_lun_free(&l);
+                return EXIT_OK;
+        }
+        if ((r = fc_lun_check_mounts(&l, cfg->mountinfo)) < 0)
+                r = strv_push(&l.blockers, "the mount table cannot be read");
+        if (r >= 0 && fc_lun_check_open(&l, cfg->proc_root) < 0)
+                r = strv_push(&l.blockers, "the open files of processes cannot be read");
+        if (r >= 0)
+                r = check_domains(cfg, ld, &l);
+        if (r < 0) {
+                fc_lun_free(&l);
+                log_error_errno(ENOMEM, "out of memory");
+                return EXIT_FAIL;
+        }
+        if (l.blockers) {
+                _cleanup_free_ char *why = strv_join(l.blockers, "; ");
+                printf("refused WWID %s: %s\n", wwid, why ? why : "in use");
+                log_error("WWID %s is in use, nothing removed: %s", wwid, why ? why : "?");
+                fc_lun_free(&l);
+                return EXIT_REFUSED;
+        }
+        r = fc_plan_remove(cfg->sysfs_root, &l, &plan);
+        if (r < 0) {
+                fc_lun_free(&l);
+                log_error_errno(r, "WWID %s: cannot plan the removal: %m", wwid);
+                return EXIT_FAIL;
+        }
+        /* the map first: its paths must not vanish under a live map */
+        if (l.map[0] && dry)
+                printf("would ask multipathd: del map %s\n", l.map_name);
+        else if (l.map[0]) {
+                _cleanup_free_ char *cmd = NULL, *reply = NULL, *err = NULL;
+                struct mpath *m = NULL;
+                r = fc_name_is_valid(l.map_name) && asprintf(&cmd, "del map %s", l.map_name) >= 0 ? 0 : -EINVAL;
+                if (r == 0)
+                        r = mpath_open(cfg->fc_libmpathcmd, &m, &err);
+                if (r == 0)
+                        r = mpath_command(m, cmd, 4000, &reply);
+                if (m)
+                        mpath_close(m);
+                printf("multipathd: del map %s: %s%s", l.map_name, r < 0 ? strerror(-r) : reply,
+                       r < 0 || !*reply || reply[strlen(reply) - 1] != '\n' ? "\n" : "");
+                if (r < 0 || mpath_reply_classify(reply) != MPATH_REPLY_OK) {
+                        log_error("WWID %s: multipathd did not remove map %s (%s); its paths are left alone",
+                                  wwid, l.map_name, r == -ENOENT && err ? err : r < 0 ? strerror(-r) : reply);
+                        code = EXIT_FAIL;
+                }
+        }
+        if (code == EXIT_OK && dry)
+                fc_plan_print(&plan, stdout, "would ");
+        else if (code == EXIT_OK) {
+                fc_plan_apply(&plan, SCAN_TIMEOUT_MS);
+                for (size_t i = 0; i < plan.n_writes; i++) {
+                        const struct fc_write *w = &plan.writes[i];
+                        if (w->result == 0)
+                                printf("wrote '1' to %s\n", w->path);
+                        else {
+                                printf("failed to write '1' to %s: %s\n", w->path, strerror(-w->result));
+                                log_error_errno(w->result, "WWID %s: cannot delete path %s: %m", wwid, w->path);
+                                code = EXIT_FAIL;
+                        }
+                }
+        }
+        fc_plan_free(&plan);
+        fc_lun_free(&l);
+        return code;
+}
+
+/* The exit code that matters most: an error, then a refusal. */
+static int worse(int a, int b)
+{
+        static const int rank[] = { [EXIT_OK] = 0, [EXIT_MISSING] = 1, [EXIT_NOSCAN] = 2, [EXIT_REFUSED] = 3, [EXIT_FAIL] = 4,
+                                    [EXIT_USAGE] = 5 };
+        return rank[a] >= rank[b] ? a : b;
+}
+
+static int do_remove(struct mk_config *cfg, const struct fc_source *src, const struct domxml *dom, bool dry)
+{
+        _cleanup_strv_ char **wwids = NULL;
+        struct local_domains ld = { 0 };
+        int code = EXIT_OK, r = 0;
+
+        if (src->kind == FC_SRC_PATH) {
+                r = fc_wwids_of_target_lun(cfg->sysfs_root, src->wwpn, src->lun, &wwids);
+                if (r == 0)
+                        printf("WWPN 0x%016" PRIx64 " LUN %" PRIu64 ": no SCSI device on this host; nothing to remove\n",
+                               src->wwpn, src->lun);
+        } else if (src->kind == FC_SRC_WWID)
+                r = strv_push(&wwids, src->wwid);
+        for (size_t i = 0; dom && r >= 0 && i < dom->n_disks; i++)
+                if (dom->disks[i].type == DOM_DISK_BLOCK && dom->disks[i].source)
+                        r = source_wwids(cfg, dom->disks[i].source, &wwids);
+        if (r < 0) {
+                log_error_errno(r, "cannot read the SCSI devices in %s: %m", cfg->sysfs_root);
+                return EXIT_FAIL;
+        }
+        if (dom && !wwids)
+                printf("no block disk of domain %s names a LUN with a SCSI path on this host; nothing to remove\n", dom->name);
+        if (wwids)
+                load_local_domains(cfg, &ld);
+        for (size_t i = 0; wwids && wwids[i]; i++)
+                code = worse(code, remove_lun(cfg, &ld, wwids[i], dry));
+        for (size_t i = 0; i < ld.n; i++)
+                domxml_free(ld.doms[i]);
+        free(ld.doms);
+        free(ld.error);
+        return code;
+}
+
 int main(int argc, char **argv)
 {
-        enum { OPT_WWPN = 0x100, OPT_LUN, OPT_WWID, OPT_XML };
+        enum { OPT_WWPN = 0x100, OPT_LUN, OPT_WWID, OPT_XML, OPT_REMOVE };
         static const struct option opts[] = {
                 { "wwpn", required_argument, NULL, OPT_WWPN },
                 { "lun", required_argument, NULL, OPT_LUN },
                 { "wwid", required_argument, NULL, OPT_WWID },
                 { "domain-xml", required_argument, NULL, OPT_XML },
+                { "remove", no_argument, NULL, OPT_REMOVE },
                 { "wait", required_argument, NULL, 'w' },
                 { "dry-run", no_argument, NULL, 'n' },
                 { "config", required_argument, NULL, 'c' },
@@ -110,7 +392,7 @@ int main(int argc, char **argv)
         };
         const char *config = NULL, *wwpn = NULL, *lun = NULL, *wwid = NULL, *xmlfile = NULL;
         unsigned wait_ms = 0;
-        bool dry = false;
+        bool dry = false, remove = false;
         int verbose = 1, o, r;
 
         while ((o = getopt_long(argc, argv, "w:nc:vqhV", opts, NULL)) >= 0)
@@ -119,6 +401,7 @@ int main(int argc, char **argv)
                 case OPT_LUN: lun = optarg; break;
                 case OPT_WWID: wwid = optarg; break;
                 case OPT_XML: xmlfile = optarg; break;
+                case OPT_REMOVE: remove = true; break;
                 case 'w':
                         if (parse_wait(optarg, &wait_ms) < 0) {
                                 fprintf(stderr, "migkit-fcscan: --wait '%s': give whole seconds from 0 to 3600\n", optarg);
@@ -176,6 +459,12 @@ int main(int argc, char **argv)
         if (xmlfile && load_domain(xmlfile, cfg.max_xml_bytes, &dom) < 0) {
                 config_free(&cfg);
                 return EXIT_FAIL;
+        }
+
+        if (remove) {
+                int code = do_remove(&cfg, &src, dom, dry);
+                config_free(&cfg);
+                return code;
         }
 
         struct dest d = { .cfg = &cfg, .dom = dom, .report = dry ? stdout : NULL, .out = dry ? NULL : stdout,

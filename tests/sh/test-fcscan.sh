@@ -36,7 +36,7 @@ run() { # ARGS...: stdout/stderr/status/duration in $T/out $T/err $rc $ms
         ms=$(( $(now_ms) - t0 ))
 }
 written() {
-        (cd "$T/sys" && find . \( -name scan -o -name issue_lip \) -type f -size +0 | sort |
+        (cd "$T/sys" && find . \( -name scan -o -name issue_lip -o -name delete \) -type f -size +0 | sort |
          while read -r f; do printf '%s=%s|' "${f#./}" "$(tr '\n' '/' < "$f")"; done)
 }
 # golden CASE DESCRIPTION: stdout matches tests/data/fcscan/CASE.out
@@ -157,5 +157,107 @@ mkdir -p "$T/dev/disk/by-id" && ln -s ../../sdq "$T/dev/disk/by-id/dm-uuid-mpath
 run --domain-xml "$T/dom.xml"
 check "--domain-xml with every disk there: exit 0, nothing written" bash -c \
         "[ $rc = 0 ] && grep -qx 'no block disk of domain inst-fc is missing' '$T/out' && [ -z '$(written)' ]"
+
+# --- --remove: source side, opt-in, refused while anything uses the LUN --------------
+W=3600601604d903a00e8e4b3c7b6a6e8
+SRC5=devices/pci0000:00/0000:00:03.0/0000:05:00.0/host5/rport-5:0-2/target5:0:1
+SRC6=devices/pci0000:00/0000:00:03.0/0000:05:00.1/host6/rport-6:0-0/target6:0:0
+node() { # FILE SOURCE...: a libvirt test-driver host whose one domain uses the sources
+        local f=$1; shift
+        { echo "<node><domain type='test'><name>other-guest</name><uuid>11111111-2222-4333-8444-555555555555</uuid>"
+          echo "<memory>65536</memory><os><type>hvm</type></os><devices>"
+          local i=0; for s in "$@"; do echo "<disk type='block' device='disk'><source dev='$s'/><target dev='vd$(printf "\\x$(printf %x $((97 + i)))")' bus='virtio'/></disk>"; i=$((i + 1)); done
+          echo "</devices></domain></node>"; } > "$f"
+}
+rsetup() { # [extra INI]: the source tree, a clean mount table, a libvirt test host
+        setup source
+        printf '[paths]\nsysfs = %s\ndev = %s\nmountinfo = %s\nproc = %s\n[cleanup]\nlibvirt-uri = test://%s/node.xml\n%s\n' \
+                "$T/sys" "$T/dev" "$T/mountinfo" "$T/proc" "$T" "$*" > "$T/migkit.conf"
+        printf '22 1 8:1 / / rw - ext4 /dev/sda1 rw\n' > "$T/mountinfo"
+        rm -rf "$T/proc"; mkdir -p "$T/proc/1/fd"; ln -s /dev/null "$T/proc/1/fd/0"
+        node "$T/node.xml" /dev/disk/by-id/wwn-0x600601604d903a00e8e4b3c7b6a6e899
+}
+if ! "$fcscan" --help | grep -q -- --remove; then
+        fail "--remove is not documented in --help"
+fi
+rsetup
+run --remove --dry-run --wwid ${W}21
+check "--remove --dry-run of an unused LUN with a map exits 0 ($(head -c 200 "$T/err"))" [ "$rc" = 0 ]
+golden remove-dry-map "--remove --dry-run: the map through multipathd first, then '1' to each path's delete"
+check "--remove --dry-run writes nothing" [ -z "$(written)" ]
+
+cat > "$T/gone.xml" <<EOX
+<domain type='kvm'><name>migrated</name><uuid>5b7a1c2e-9f3d-4b8a-a1c2-3d4e5f607182</uuid><memory>65536</memory>
+<os><type>hvm</type></os><devices>
+<disk type='block' device='disk'><source dev='/dev/disk/by-path/pci-0000:05:00.0-fc-0x5006016839a01c4e-lun-2'/><target dev='vda' bus='virtio'/></disk>
+<disk type='block' device='disk'><source dev='/dev/mapper/${W}21'/><target dev='vdb' bus='virtio'/></disk>
+<disk type='block' device='disk'><source dev='/dev/disk/by-id/wwn-0x600601604d903a00e8e4b3c7b6a6e8ff'/><target dev='vdc' bus='virtio'/></disk>
+</devices></domain>
+EOX
+run --remove --dry-run --domain-xml "$T/gone.xml"
+golden remove-dry-domain "--remove --domain-xml: the LUNs of a migrated-away guest's block disks (by-path and mapper names)"
+
+node "$T/node.xml" "/dev/disk/by-id/dm-uuid-mpath-${W}22"
+run --remove --wwid ${W}22
+check "a LUN a local domain uses: refused, exit 5, nothing written" bash -c "[ $rc = 5 ] && [ -z '$(written)' ] &&
+        grep -qx 'refused WWID ${W}22: domain other-guest uses it (disk vda, /dev/disk/by-id/dm-uuid-mpath-${W}22)' '$T/out'"
+mkdir -p "$T/dev" && mknod "$T/dev/sdd" b 8 48
+node "$T/node.xml" /dev/sdd
+run --remove --wwid ${W}22
+check "a domain that names the LUN's device by its kernel name (/dev/sdd): refused" bash -c "[ $rc = 5 ] &&
+        grep -qF 'domain other-guest uses it (disk vda, /dev/sdd)' '$T/out'"
+rsetup
+printf '22 1 8:1 / / rw - ext4 /dev/sda1 rw\n31 22 8:49 / /var/lib/data rw - ext4 /dev/sdd1 rw\n' > "$T/mountinfo"
+run --remove --wwid ${W}22
+check "a LUN whose partition is mounted: refused naming the mount" bash -c "[ $rc = 5 ] && grep -qF 'device 8:49 is mounted on /var/lib/data' '$T/out'"
+rsetup
+mkdir -p "$T/proc/4242/fd" && echo qemu-system-x86 > "$T/proc/4242/comm" && mknod "$T/blk" b 8 48 && ln -s "$T/blk" "$T/proc/4242/fd/21"
+run --remove --wwid ${W}22
+check "a LUN that a process has open (as QEMU does): refused naming the process" bash -c "[ $rc = 5 ] &&
+        grep -qF 'device 8:48 is open in process 4242 (qemu-system-x86)' '$T/out'"
+rsetup
+run --remove --wwpn 0x5006016839a01c4e --lun 3
+check "a LUN under LVM: refused" bash -c "[ $rc = 5 ] && grep -qF 'sde is held by dm-5 (vg0-data)' '$T/out'"
+run --remove --wwid ${W}24
+check "a map with a kpartx partition on it: refused" bash -c "[ $rc = 5 ] && grep -qF 'is held by dm-7 (${W}24-part1)' '$T/out'"
+rsetup
+sed -i "s|test://$T/node.xml|test://$T/no-such-node.xml|" "$T/migkit.conf"
+run --remove --wwid ${W}22
+check "libvirt cannot be asked: refused (no proof that no domain uses it)" bash -c "[ $rc = 5 ] && [ -z '$(written)' ] &&
+        grep -qF 'cannot list the domains of this host through test://$T/no-such-node.xml' '$T/out'"
+rsetup
+run --remove --wwid ${W}22
+check "an unused LUN without a map: exit 0" [ "$rc" = 0 ]
+check "exactly '1' to its one path's delete" [ "$(written)" = "$SRC5/5:0:1:2/delete=1/|" ]
+rsetup
+run --remove --wwid ${W}21
+check "a map but no multipathd to remove it: exit 1 and its paths are left alone" bash -c "[ $rc = 1 ] && [ -z '$(written)' ] &&
+        grep -qF 'multipathd did not remove map ${W}21' '$T/err'"
+run --remove --wwid ${W}ee
+check "a WWID with no path here: nothing to do, exit 0" bash -c "[ $rc = 0 ] && grep -qx 'WWID ${W}ee: no SCSI path on this host; nothing to remove' '$T/out'"
+if python3 -c 'import ctypes; ctypes.CDLL("libmpathcmd.so.0")' 2>/dev/null; then
+        rsetup
+        cat > "$T/mpd.py" <<'EOPY'
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind("\0/org/kernel/linux/storage/multipathd"); s.listen(4)
+open(sys.argv[2], "w").close()
+while True:
+    c, _ = s.accept()
+    n = struct.unpack("@N", c.recv(struct.calcsize("@N"), socket.MSG_WAITALL))[0]
+    cmd = c.recv(n, socket.MSG_WAITALL).rstrip(b"\0").decode()
+    with open(sys.argv[1], "a") as f:
+        f.write(cmd + "\n")
+    r = b"ok\n\0"; c.sendall(struct.pack("@N", len(r)) + r); c.close()
+EOPY
+        python3 "$T/mpd.py" "$T/mpd.log" "$T/mpd.ready" & bg+=($!)
+        for _ in $(seq 50); do [ -e "$T/mpd.ready" ] && break; sleep 0.1; done
+        run --remove --wwid ${W}21
+        check "an unused map (FAKE multipathd): 'del map' first, then both paths deleted (rc=$rc)" bash -c "[ $rc = 0 ] &&
+                [ \"\$(cat '$T/mpd.log')\" = 'del map ${W}21' ] && head -1 '$T/out' | grep -qx 'multipathd: del map ${W}21: ok'"
+        check "exactly '1' to the delete of each of its two paths" [ "$(written)" = "$SRC5/5:0:1:1/delete=1/|$SRC6/6:0:0:1/delete=1/|" ]
+else
+        skip "--remove with a map: libmpathcmd.so.0 is not installed (package multipath-tools)"
+fi
 
 summary
