@@ -614,6 +614,10 @@ static int write_one(const char *path, const char *data)
 
 static _Noreturn void worker(const struct fc_plan *plan, unsigned host, int out)
 {
+        /* keep nothing of the caller's but the result pipe (as fd 3) */
+        if (out != 3 && dup2(out, 3) == 3)
+                out = 3;
+        close_range((unsigned)out + 1, ~0U, 0);
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         signal(SIGPIPE, SIG_IGN); /* the caller may have stopped listening */
         if (null >= 0) {
@@ -625,8 +629,8 @@ static _Noreturn void worker(const struct fc_plan *plan, unsigned host, int out)
                 if (plan->writes[i].host != host)
                         continue;
                 struct result res = { .index = (uint32_t)i, .result = write_one(plan->writes[i].path, plan->writes[i].data) };
-                if (write(out, &res, sizeof(res)) != (ssize_t)sizeof(res))
-                        break;
+                /* the caller may be gone (EPIPE): the scans still get done */
+                (void)!write(out, &res, sizeof(res));
         }
         _exit(0);
 }

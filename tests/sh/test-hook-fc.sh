@@ -280,6 +280,17 @@ wildcard-scan = yes"
         check "the wildcard scan: '- - -' on the only online HBA" [ "$(written)" = "$P5/scsi_host/host5/scan=- - -/|" ]
         kill $mpd; wait $mpd 2>/dev/null
 
+        # multipath = yes: a wwn- source's path first, then its map
+        setup two-hbas "[fc]
+multipath = yes"
+        xml "$T/wwn.xml" "/dev/disk/by-id/wwn-0x600601604d903a00e8e4b3c7b6a6e811"
+        fake_mpd ok
+        appear_after 0.3 "disk/by-id/wwn-0x600601604d903a00e8e4b3c7b6a6e811"
+        run_hook "$T/wwn.xml"
+        check "multipath = yes and a wwn- source: its link, then 'add map', then the map's link (rc=$rc, $ms ms: $(head -c 200 "$T/err"))" \
+                bash -c "[ $rc = 0 ] && [ \"\$(cat '$T/mpd.log')\" = 'add map $WWID1' ] && [ -L '$T/dev/disk/by-id/dm-uuid-mpath-$WWID1' ]"
+        kill $mpd; wait $mpd 2>/dev/null
+
         setup two-hbas
         fake_mpd hang
         run_hook "$T/m.xml"
