@@ -412,7 +412,7 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
         if (r < 0)
                 return r;
         for (size_t i = 0; warnings && warnings[i]; i++)
-                log_warning("warning: %s", warnings[i]);
+                log_warning("%s", warnings[i]);
 
         struct converge cv;
         struct converge_policy pol = {
