@@ -17,21 +17,13 @@
 #include "progress.h"
 #include "proof.h"
 #include "util.h"
+#include "virt.h"
 
 static volatile sig_atomic_t abort_flag;
 
 void migrate_request_abort(void) { abort_flag = 1; }
 bool migrate_abort_requested(void) { return abort_flag != 0; }
 
-static void quiet(void *userdata, virErrorPtr err) { (void)userdata; (void)err; }
-static void conn_closep(virConnectPtr *c) { if (*c) virConnectClose(*c); }
-static void dom_freep(virDomainPtr *d) { if (*d) virDomainFree(*d); }
-
-static const char *lv_error(void)
-{
-        const char *m = virGetLastErrorMessage();
-        return m && *m ? m : "unknown libvirt error";
-}
 
 static unsigned long long now_ms(void)
 {
@@ -200,7 +192,7 @@ static void *job_main(void *arg)
         if (j->rc < 0) {
                 virErrorPtr e = virGetLastError();
                 j->err_code = e ? e->code : 0;
-                j->err = strdup(lv_error());
+                j->err = strdup(virt_last_error());
         }
         char c = 'x';
         (void)!write(j->fd, &c, 1);
@@ -275,14 +267,14 @@ static int verify_running(virConnectPtr dst, const char *uuid, unsigned timeout_
 {
         unsigned long long end = now_ms() + timeout_ms;
         for (;;) {
-                _cleanup_(dom_freep) virDomainPtr d = virDomainLookupByUUIDString(dst, uuid);
+                _cleanup_(virt_dom_freep) virDomainPtr d = virDomainLookupByUUIDString(dst, uuid);
                 int st = -1, reason;
                 if (d && virDomainGetState(d, &st, &reason, 0) == 0 && st == VIR_DOMAIN_RUNNING)
                         return 1;
                 if (now_ms() >= end) {
                         free(*state);
                         if (!d)
-                                *state = strdup(lv_error());
+                                *state = strdup(virt_last_error());
                         else if (asprintf(state, "state %d (%s)", st,
                                           st == VIR_DOMAIN_PAUSED ? "paused" : st == VIR_DOMAIN_SHUTOFF ? "shut off" : "not running") < 0)
                                 *state = NULL;
@@ -298,7 +290,7 @@ static char *where_after_failure(virConnectPtr src, virConnectPtr dst, const cha
         char *s = NULL;
         const char *a, *b;
         int st = -1, reason;
-        _cleanup_(dom_freep) virDomainPtr ds = virDomainLookupByUUIDString(src, uuid);
+        _cleanup_(virt_dom_freep) virDomainPtr ds = virDomainLookupByUUIDString(src, uuid);
         if (ds && virDomainGetState(ds, &st, &reason, 0) == 0 && st == VIR_DOMAIN_RUNNING)
                 a = "the guest is still running on the source";
         else if (ds && st == VIR_DOMAIN_PAUSED)
@@ -307,7 +299,7 @@ static char *where_after_failure(virConnectPtr src, virConnectPtr dst, const cha
                 a = "the guest is NOT running on the source";
         else
                 a = "the source no longer knows the guest";
-        _cleanup_(dom_freep) virDomainPtr dd = dst ? virDomainLookupByUUIDString(dst, uuid) : NULL;
+        _cleanup_(virt_dom_freep) virDomainPtr dd = dst ? virDomainLookupByUUIDString(dst, uuid) : NULL;
         if (!dst)
                 b = "the destination could not be asked";
         else if (dd)
@@ -351,8 +343,8 @@ static int set_result(struct migrate_result *res, int status, const char *fmt, .
 
 int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struct migrate_result *res)
 {
-        _cleanup_(conn_closep) virConnectPtr src = NULL, dst = NULL;
-        _cleanup_(dom_freep) virDomainPtr dom = NULL;
+        _cleanup_(virt_conn_closep) virConnectPtr src = NULL, dst = NULL;
+        _cleanup_(virt_dom_freep) virDomainPtr dom = NULL;
         _cleanup_strv_ char **warnings = NULL;
         virTypedParameterPtr params = NULL;
         int nparams = 0, r;
@@ -367,7 +359,7 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
         res->abort_latency_ms = -1;
         if (out.mode == MIGRATE_OUT_AUTO && !isatty(fileno(out.f)))
                 out.mode = MIGRATE_OUT_LINES;
-        virSetErrorFunc(NULL, quiet);
+        virt_quiet_errors();
 
         r = migrate_dest_uri(cfg->migrate_uri, o->dest, &res->dest_uri);
         if (r < 0)
@@ -376,7 +368,7 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
                                                  o->dest, cfg->migrate_uri);
         src = virConnectOpen(src_uri);
         if (!src)
-                return set_result(res, MIGRATE_REFUSED, "cannot connect to this host's libvirt at %s: %s", src_uri, lv_error());
+                return set_result(res, MIGRATE_REFUSED, "cannot connect to this host's libvirt at %s: %s", src_uri, virt_last_error());
         dom = virDomainLookupByUUIDString(src, o->domain);
         if (!dom)
                 dom = virDomainLookupByName(src, o->domain);
@@ -388,7 +380,7 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
         out.domain = res->name;
 
         dst = virConnectOpen(res->dest_uri);
-        _cleanup_free_ char *dst_err = dst ? NULL : strdup(lv_error());
+        _cleanup_free_ char *dst_err = dst ? NULL : strdup(virt_last_error());
         if (!o->no_preflight) {
                 struct preflight pf;
                 r = preflight_run(cfg, src, dom, dst, res->dest_uri, dst_err, o->copy_disks, &pf);
@@ -474,7 +466,7 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
                                 out_event(&out, "abort", t - t0, NULL, 0, "aborting the migration on request");
                         } else {
                                 char m[512];
-                                snprintf(m, sizeof(m), "could not abort the job: %s", lv_error());
+                                snprintf(m, sizeof(m), "could not abort the job: %s", virt_last_error());
                                 out_event(&out, "abort", t - t0, NULL, 0, m);
                         }
                 }
@@ -500,7 +492,7 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
                         if (virDomainMigrateSetMaxDowntime(dom, a.value, 0) == 0)
                                 snprintf(m, sizeof(m), "allowed downtime %llu ms (%s)", a.value, a.reason);
                         else
-                                snprintf(m, sizeof(m), "could not set the allowed downtime to %llu ms: %s", a.value, lv_error());
+                                snprintf(m, sizeof(m), "could not set the allowed downtime to %llu ms: %s", a.value, virt_last_error());
                         out_event(&out, "policy", s.elapsed_ms, "downtime_ms", a.value, m);
                         break;
                 case CONVERGE_POSTCOPY:
@@ -509,7 +501,7 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
                                 res->postcopy = true;
                                 snprintf(m, sizeof(m), "switching to post-copy (%s)", a.reason);
                         } else
-                                snprintf(m, sizeof(m), "could not switch to post-copy (%s): %s", a.reason, lv_error());
+                                snprintf(m, sizeof(m), "could not switch to post-copy (%s): %s", a.reason, virt_last_error());
                         out_event(&out, "policy", s.elapsed_ms, NULL, 0, m);
                         break;
                 case CONVERGE_ABORT:
@@ -517,7 +509,7 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
                         if (virDomainAbortJob(dom) == 0)
                                 snprintf(m, sizeof(m), "aborting: %s after %u s", a.reason, pol.completion_timeout_ms / 1000);
                         else
-                                snprintf(m, sizeof(m), "could not abort (%s): %s", a.reason, lv_error());
+                                snprintf(m, sizeof(m), "could not abort (%s): %s", a.reason, virt_last_error());
                         out_event(&out, "policy", s.elapsed_ms, NULL, 0, m);
                         break;
                 }
@@ -566,7 +558,7 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
         res->verified = true;
         res->status = MIGRATE_OK;
         {
-                _cleanup_(dom_freep) virDomainPtr dd = virDomainLookupByUUIDString(dst, res->uuid);
+                _cleanup_(virt_dom_freep) virDomainPtr dd = virDomainLookupByUUIDString(dst, res->uuid);
                 int type = 0, n = 0;
                 virTypedParameterPtr jp = NULL;
                 unsigned long long dt;
@@ -596,14 +588,14 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
 int migrate_check(const struct mk_config *cfg, const char *domain, const char *dest, const char *source_uri,
                   char *const *copy_disks, FILE *f)
 {
-        _cleanup_(conn_closep) virConnectPtr src = NULL, dst = NULL;
-        _cleanup_(dom_freep) virDomainPtr dom = NULL;
+        _cleanup_(virt_conn_closep) virConnectPtr src = NULL, dst = NULL;
+        _cleanup_(virt_dom_freep) virDomainPtr dom = NULL;
         _cleanup_free_ char *uri = NULL, *dst_err = NULL;
         const char *src_uri = source_uri ? source_uri : cfg->libvirt_uri;
         struct preflight pf;
         int r;
 
-        virSetErrorFunc(NULL, quiet);
+        virt_quiet_errors();
         r = migrate_dest_uri(cfg->migrate_uri, dest, &uri);
         if (r == -ENOMEM)
                 return r;
@@ -614,7 +606,7 @@ int migrate_check(const struct mk_config *cfg, const char *domain, const char *d
         }
         src = virConnectOpen(src_uri);
         if (!src) {
-                fprintf(f, "FAIL  source: cannot connect to this host's libvirt at %s: %s\n", src_uri, lv_error());
+                fprintf(f, "FAIL  source: cannot connect to this host's libvirt at %s: %s\n", src_uri, virt_last_error());
                 return 1;
         }
         dom = virDomainLookupByUUIDString(src, domain);
@@ -626,7 +618,7 @@ int migrate_check(const struct mk_config *cfg, const char *domain, const char *d
                 return 1;
         }
         dst = virConnectOpen(uri);
-        if (!dst && !(dst_err = strdup(lv_error())))
+        if (!dst && !(dst_err = strdup(virt_last_error())))
                 return -ENOMEM;
         r = preflight_run(cfg, src, dom, dst, uri, dst_err, copy_disks, &pf);
         if (r < 0)

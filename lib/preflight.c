@@ -10,14 +10,8 @@
 #include "domxml.h"
 #include "instdir.h"
 #include "util.h"
+#include "virt.h"
 
-static void dom_freep(virDomainPtr *d) { if (*d) virDomainFree(*d); }
-
-static const char *lv_error(void)
-{
-        const char *m = virGetLastErrorMessage();
-        return m && *m ? m : "unknown libvirt error";
-}
 
 const char *check_status_to_string(int status)
 {
@@ -109,7 +103,7 @@ static int check_cpu(struct preflight *p, virConnectPtr dst, const struct domxml
                            "choose a destination with a newer CPU, or give the guest a CPU model every host supports (and restart it)",
                            "the destination's hypervisor cannot run %s's CPU", d->name);
         default:
-                return add(p, CHECK_WARN, "cpu", NULL, "could not compare %s's CPU with the destination: %s", d->name, lv_error());
+                return add(p, CHECK_WARN, "cpu", NULL, "could not compare %s's CPU with the destination: %s", d->name, virt_last_error());
         }
 }
 
@@ -120,7 +114,7 @@ static int check_memory(struct preflight *p, virDomainPtr dom, virConnectPtr dst
         const char *how = "free";
 
         if (need == 0)
-                return add(p, CHECK_WARN, "memory", NULL, "could not read %s's memory size: %s", name, lv_error());
+                return add(p, CHECK_WARN, "memory", NULL, "could not read %s's memory size: %s", name, virt_last_error());
         /* free + buffers + cached is what the kernel can give back */
         if (virNodeGetMemoryStats(dst, VIR_NODE_MEMORY_STATS_ALL_CELLS, NULL, &n, 0) == 0 && n > 0) {
                 virNodeMemoryStatsPtr st = calloc((size_t)n, sizeof(*st));
@@ -163,7 +157,7 @@ static int check_memory(struct preflight *p, virDomainPtr dom, virConnectPtr dst
                 free(doms);
         }
         if (avail == 0)
-                return add(p, CHECK_WARN, "memory", NULL, "could not read the destination's free memory: %s", lv_error());
+                return add(p, CHECK_WARN, "memory", NULL, "could not read the destination's free memory: %s", virt_last_error());
         if (avail < need)
                 return add(p, CHECK_FAIL, "memory", "free memory on the destination (stop or migrate guests away) or choose another one",
                            "%s needs %llu MiB; the destination has %llu MiB (%s)", name, need >> 20, avail >> 20, how);
@@ -173,7 +167,7 @@ static int check_memory(struct preflight *p, virDomainPtr dom, virConnectPtr dst
 
 static int check_uuid(struct preflight *p, virConnectPtr dst, const char *uuid, const char *name)
 {
-        _cleanup_(dom_freep) virDomainPtr d = virDomainLookupByUUIDString(dst, uuid);
+        _cleanup_(virt_dom_freep) virDomainPtr d = virDomainLookupByUUIDString(dst, uuid);
         if (d) {
                 const char *other = virDomainGetName(d);
                 int active = virDomainIsActive(d);
@@ -185,8 +179,8 @@ static int check_uuid(struct preflight *p, virConnectPtr dst, const char *uuid, 
         }
         virErrorPtr e = virGetLastError();
         if (!e || e->code != VIR_ERR_NO_DOMAIN)
-                return add(p, CHECK_WARN, "uuid", NULL, "could not ask the destination about UUID %s: %s", uuid, lv_error());
-        _cleanup_(dom_freep) virDomainPtr byname = virDomainLookupByName(dst, name);
+                return add(p, CHECK_WARN, "uuid", NULL, "could not ask the destination about UUID %s: %s", uuid, virt_last_error());
+        _cleanup_(virt_dom_freep) virDomainPtr byname = virDomainLookupByName(dst, name);
         if (byname) {
                 char other[VIR_UUID_STRING_BUFLEN] = "?";
                 virDomainGetUUIDString(byname, other);
@@ -270,7 +264,7 @@ int preflight_run(const struct mk_config *cfg, virConnectPtr src, virDomainPtr d
 
         const char *ts = virConnectGetType(src), *td = virConnectGetType(dst);
         if (!ts || !td)
-                r = add(&p, CHECK_WARN, "hypervisor", NULL, "could not read the hypervisor type: %s", lv_error());
+                r = add(&p, CHECK_WARN, "hypervisor", NULL, "could not read the hypervisor type: %s", virt_last_error());
         else if (!streq(ts, td))
                 r = add(&p, CHECK_FAIL, "hypervisor", "migrate between hosts of the same hypervisor",
                         "the source runs %s, the destination %s", ts, td);
@@ -282,7 +276,7 @@ int preflight_run(const struct mk_config *cfg, virConnectPtr src, virDomainPtr d
         int active = virDomainIsActive(dom);
         const char *name = virDomainGetName(dom);
         if (virDomainGetUUIDString(dom, uuid) < 0 || !name) {
-                r = add(&p, CHECK_FAIL, "domain", NULL, "could not read the domain's name and UUID: %s", lv_error());
+                r = add(&p, CHECK_FAIL, "domain", NULL, "could not read the domain's name and UUID: %s", virt_last_error());
                 goto done;
         }
         if (active != 1) {
@@ -294,7 +288,7 @@ int preflight_run(const struct mk_config *cfg, virConnectPtr src, virDomainPtr d
 
         xml = virDomainGetXMLDesc(dom, 0);
         if (!xml) {
-                r = add(&p, CHECK_FAIL, "domain", NULL, "could not read %s's XML: %s", name, lv_error());
+                r = add(&p, CHECK_FAIL, "domain", NULL, "could not read %s's XML: %s", name, virt_last_error());
                 goto done;
         }
         r = domxml_parse(xml, strlen(xml), &d, &parse_err);

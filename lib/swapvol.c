@@ -13,16 +13,8 @@
 #include "migrate.h"
 #include "progress.h"
 #include "util.h"
+#include "virt.h"
 
-static void quiet(void *userdata, virErrorPtr err) { (void)userdata; (void)err; }
-static void conn_closep(virConnectPtr *c) { if (*c) virConnectClose(*c); }
-static void dom_freep(virDomainPtr *d) { if (*d) virDomainFree(*d); }
-
-static const char *lv_error(void)
-{
-        const char *m = virGetLastErrorMessage();
-        return m && *m ? m : "unknown libvirt error";
-}
 
 static xmlNodePtr find_disk(xmlDocPtr doc, const char *target)
 {
@@ -115,21 +107,21 @@ static unsigned long long now_ms(void)
 int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
 {
         const char *uri = o->source_uri ? o->source_uri : cfg->libvirt_uri;
-        _cleanup_(conn_closep) virConnectPtr c = NULL;
-        _cleanup_(dom_freep) virDomainPtr dom = NULL;
+        _cleanup_(virt_conn_closep) virConnectPtr c = NULL;
+        _cleanup_(virt_dom_freep) virDomainPtr dom = NULL;
         _cleanup_free_ char *xml = NULL, *fmt = NULL, *dest_xml = NULL;
         FILE *out = o->out ? o->out : stdout;
         int mode = o->output == MIGRATE_OUT_AUTO ? (isatty(fileno(out)) ? MIGRATE_OUT_AUTO : MIGRATE_OUT_LINES) : o->output;
         struct stat st;
 
-        virSetErrorFunc(NULL, quiet);
+        virt_quiet_errors();
         if (o->new_path[0] != '/') {
                 log_error("%s: the new path must be absolute", o->new_path);
                 return SWAPVOL_REFUSED;
         }
         c = virConnectOpen(uri);
         if (!c) {
-                log_error("cannot connect to libvirt at %s: %s", uri, lv_error());
+                log_error("cannot connect to libvirt at %s: %s", uri, virt_last_error());
                 return SWAPVOL_REFUSED;
         }
         dom = virDomainLookupByUUIDString(c, o->domain);
@@ -141,7 +133,7 @@ int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
         }
         xml = virDomainGetXMLDesc(dom, 0);
         if (!xml) {
-                log_error("%s: cannot read its XML: %s", o->domain, lv_error());
+                log_error("%s: cannot read its XML: %s", o->domain, virt_last_error());
                 return SWAPVOL_FAILED;
         }
         _cleanup_free_ char *probe = NULL;
@@ -163,7 +155,7 @@ int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
         if (o->bandwidth)
                 virTypedParamsAddULLong(&params, &np, &maxp, VIR_DOMAIN_BLOCK_COPY_BANDWIDTH, (unsigned long long)o->bandwidth << 20);
         if (virDomainBlockCopy(dom, o->disk, dest_xml, params, np, flags) < 0) {
-                log_error("%s: cannot start copying disk %s to %s: %s", o->domain, o->disk, o->new_path, lv_error());
+                log_error("%s: cannot start copying disk %s to %s: %s", o->domain, o->disk, o->new_path, virt_last_error());
                 virTypedParamsFree(params, np);
                 return SWAPVOL_FAILED;
         }
@@ -177,14 +169,14 @@ int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
                 int r = virDomainGetBlockJobInfo(dom, o->disk, &info, 0);
                 if (migrate_abort_requested()) {
                         if (virDomainBlockJobAbort(dom, o->disk, 0) < 0)
-                                log_error("%s: could not cancel the copy of %s: %s", o->domain, o->disk, lv_error());
+                                log_error("%s: could not cancel the copy of %s: %s", o->domain, o->disk, virt_last_error());
                         if (mode == MIGRATE_OUT_AUTO)
                                 fputc('\n', out);
                         log_error("%s: copy of disk %s cancelled on request; the guest stays on its old disk", o->domain, o->disk);
                         return SWAPVOL_ABORTED;
                 }
                 if (r < 0) {
-                        log_error("%s: cannot follow the copy of %s: %s", o->domain, o->disk, lv_error());
+                        log_error("%s: cannot follow the copy of %s: %s", o->domain, o->disk, virt_last_error());
                         virDomainBlockJobAbort(dom, o->disk, 0);
                         return SWAPVOL_FAILED;
                 }
@@ -218,7 +210,7 @@ int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
                 fputc('\n', out);
         if (virDomainBlockJobAbort(dom, o->disk, VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT) < 0) {
                 log_error("%s: pivot of %s to %s failed: %s; cancelling, the guest stays on its old disk", o->domain, o->disk,
-                          o->new_path, lv_error());
+                          o->new_path, virt_last_error());
                 virDomainBlockJobAbort(dom, o->disk, 0);
                 return SWAPVOL_FAILED;
         }
@@ -242,7 +234,7 @@ int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
                 virDomainPtr d2 = r == 0 ? virDomainDefineXML(c, nx) : NULL;
                 if (!d2) {
                         log_error("%s: the guest runs on %s but its persistent definition still names the old disk: %s; "
-                                  "fix it with virsh edit %s", o->domain, o->new_path, r == 0 ? lv_error() : strerror(-r), o->domain);
+                                  "fix it with virsh edit %s", o->domain, o->new_path, r == 0 ? virt_last_error() : strerror(-r), o->domain);
                         return SWAPVOL_FAILED;
                 }
                 virDomainFree(d2);

@@ -20,13 +20,18 @@ void virt_quiet_errors(void)
         virSetErrorFunc(NULL, quiet);
 }
 
-static void conn_closep(virConnectPtr *c) { if (*c) virConnectClose(*c); }
-static void dom_freep(virDomainPtr *d) { if (*d) virDomainFree(*d); }
+void virt_conn_closep(virConnectPtr *c) { if (*c) virConnectClose(*c); }
+void virt_dom_freep(virDomainPtr *d) { if (*d) virDomainFree(*d); }
+
+const char *virt_last_error(void)
+{
+        const char *m = virGetLastErrorMessage();
+        return m && *m ? m : "unknown libvirt error";
+}
 
 static char *last_error(void)
 {
-        const char *m = virGetLastErrorMessage();
-        return strdup(m && *m ? m : "unknown libvirt error");
+        return strdup(virt_last_error());
 }
 
 static const char *state_name(int s)
@@ -46,8 +51,8 @@ static const char *state_name(int s)
 
 int virt_domain_lookup(const char *uri, const char *uuid, struct virt_domain *ret, char **ret_err)
 {
-        _cleanup_(conn_closep) virConnectPtr conn = NULL;
-        _cleanup_(dom_freep) virDomainPtr dom = NULL;
+        _cleanup_(virt_conn_closep) virConnectPtr conn = NULL;
+        _cleanup_(virt_dom_freep) virDomainPtr dom = NULL;
         int state = VIR_DOMAIN_NOSTATE, reason;
 
         if (ret)
@@ -142,7 +147,7 @@ static bool fixup_checks_out(const struct domxml *old, const struct domxml *new,
 int virt_fixup_persistent(virConnectPtr conn, const char *uuid, char *const *stripped, char ***ret_done, char **ret_err)
 {
         const unsigned flags = VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE;
-        _cleanup_(dom_freep) virDomainPtr dom = NULL;
+        _cleanup_(virt_dom_freep) virDomainPtr dom = NULL;
         _cleanup_free_ char *xml = NULL, *again = NULL, *out = NULL, *perr = NULL;
         _cleanup_free_ bool *gone = NULL;
         _cleanup_domxml_ struct domxml *d = NULL;

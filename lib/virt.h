@@ -33,6 +33,13 @@ void virt_domain_free(struct virt_domain *d);
  * also prints each one on stderr). Call before the first libvirt call. */
 void virt_quiet_errors(void);
 
+/* For _cleanup_(virt_conn_closep) / _cleanup_(virt_dom_freep). */
+void virt_conn_closep(virConnectPtr *c);
+void virt_dom_freep(virDomainPtr *d);
+
+/* libvirt's last error message in this thread, never NULL. */
+const char *virt_last_error(void);
+
 /* The persistent-definition fix-up. The hook's `migrate begin` removed the
  * <source> of missing config-drive cdroms from the incoming (running)
  * definition and listed each in the journal as "<target-dev> <path>"
