@@ -583,6 +583,16 @@ int cleanup_rollback(const struct mk_config *cfg, const char *uuid, const struct
                 return refuse(cfg, o, uuid, A, name, "the journal %s cannot be read: %s", jpath,
                               r == -EBADMSG ? "malformed" : strerror(-r));
 
+        /* Second line of defence behind migkit-watch's own rule (invariant 6). */
+        if (j.arrived)
+                return refuse(cfg, o, uuid, A, name,
+                              "the journal says the guest arrived here (migration completed at %lld); a guest that "
+                              "migrated in is never rolled back: run 'migkit-cleanup commit %s'",
+                              (long long)j.arrived, uuid);
+        if (j.postcopy)
+                return refuse(cfg, o, uuid, A, name,
+                              "post-copy began at %lld: the guest ran here with part of its memory still on the source; "
+                              "check where it runs before removing anything", (long long)j.postcopy);
         if (pr == -ENOENT)
                 return refuse(cfg, o, uuid, A, name,
                               "no proof that the incoming migration failed (nothing in %s/proof/%s from the hook's "

@@ -417,6 +417,20 @@ static void test_rollback_refusals(void **state)
         p = pending(f, "rollback");
         assert_non_null(strstr(p, "earlier attempt"));
         record(f, PROOF_INCOMING_FAILED, now);
+        /* a proof, libvirt forgot the domain, but the journal says it arrived or went post-copy */
+        for (int mark = 0; mark < 2; mark++) {
+                struct journal j;
+                assert_int_equal(journal_load(f->state, UUID, &j), 0);
+                *(mark ? &j.postcopy : &j.arrived) = now;
+                assert_int_equal(journal_save(f->state, &j), 0);
+                journal_free(&j);
+                assert_int_equal(cleanup_rollback(&f->cfg, UUID, &f->o), CLEANUP_REFUSED);
+                free(p);
+                p = pending(f, "rollback");
+                assert_non_null(strstr(p, mark ? "post-copy began" : "never rolled back"));
+                assert_true(exists(f->dir));
+                save_journal(f, now, f->dir, "qbrmigkittest0");
+        }
         free(f->cfg.libvirt_uri);
         f->cfg.libvirt_uri = strdup(f->uri_defined);
         assert_int_equal(cleanup_rollback(&f->cfg, UUID, &f->o), CLEANUP_REFUSED); /* still defined */
