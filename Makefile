@@ -190,4 +190,7 @@ clean:
 .PHONY: all tests check check-quick bench demo install uninstall clean FORCE
 .SECONDARY:
 
+# Feature fragments (packages, fuzzing): each adds its own targets.
+include $(wildcard mk/*.mk)
+
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
