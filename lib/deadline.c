@@ -11,12 +11,6 @@ static uint64_t end_ms;
 static const char *watchdog_msg;
 static int watchdog_code;
 
-static uint64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 void deadline_start(unsigned ms)
 {

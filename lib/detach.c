@@ -62,12 +62,6 @@ int spawn_detached(const char *path, char *const argv[])
         return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -ECHILD;
 }
 
-static long long now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int spawn_wait(const char *path, char *const argv[], unsigned timeout_ms, char **ret_output)
 {

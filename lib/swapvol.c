@@ -97,12 +97,6 @@ static char *disk_format(const char *xml, const char *target)
         return s;
 }
 
-static unsigned long long now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
-}
 
 int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
 {

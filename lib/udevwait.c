@@ -162,12 +162,6 @@ static void drain(struct udevwait *w, const struct pollfd *p)
         }
 }
 
-static uint64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 int udevwait_next(struct udevwait *w, unsigned timeout_ms)
 {

@@ -406,12 +406,6 @@ static void test_find_wwid(void **state)
         assert_int_equal(fc_find_wwid(root, WWID1, NULL), 0);
 }
 
-static long now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void test_apply_errors_and_deadline(void **state)
 {

@@ -32,12 +32,6 @@ static const char *netns_why = "";
 static bool have_lib;
 static int lfd = -1;
 
-static long now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int setup(void **state)
 {

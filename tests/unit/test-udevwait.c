@@ -37,12 +37,6 @@ static int teardown(void **state)
         return system(cmd);
 }
 
-static long now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct later {
         unsigned delay_ms;
