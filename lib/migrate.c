@@ -25,12 +25,6 @@ void migrate_request_abort(void) { abort_flag = 1; }
 bool migrate_abort_requested(void) { return abort_flag != 0; }
 
 
-static unsigned long long now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
-}
 
 int migrate_exit_code(int status)
 {
@@ -448,7 +442,7 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
                 out_event(&out, "start", 0, NULL, 0, text);
         }
 
-        unsigned long long t0 = now_ms(), last_stats = 0, last_line = 0, abort_at = 0;
+        unsigned long long t0 = now_ms(), last_stats = 0, last_line = 0, abort_at = 0, last_abort_try = 0;
         bool job_seen = false, aborted_by_us = false, in_postcopy = false;
         struct mig_sample s = { 0 };
         for (;;) {
@@ -456,17 +450,24 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
                 if (poll(&p, 1, 200) > 0)
                         break;
                 unsigned long long t = now_ms();
-                if (abort_flag && !abort_at) {
-                        abort_at = t;
-                        if (in_postcopy)
-                                out_event(&out, "abort", t - t0, NULL, 0,
-                                          "cannot abort: the guest already runs on the destination (post-copy); waiting for the end");
-                        else if (virDomainAbortJob(dom) == 0) {
+                /* An abort can be refused while libvirt is still setting
+                 * the job up (no job yet, or a phase that cannot be
+                 * cancelled): ask again every second until it is taken. */
+                if (abort_flag && !aborted_by_us && t - last_abort_try >= 1000) {
+                        bool first = !abort_at;
+                        last_abort_try = t;
+                        if (first)
+                                abort_at = t;
+                        if (in_postcopy) {
+                                if (first)
+                                        out_event(&out, "abort", t - t0, NULL, 0,
+                                                  "cannot abort: the guest already runs on the destination (post-copy); waiting for the end");
+                        } else if (virDomainAbortJob(dom) == 0) {
                                 aborted_by_us = true;
                                 out_event(&out, "abort", t - t0, NULL, 0, "aborting the migration on request");
-                        } else {
+                        } else if (first) {
                                 char m[512];
-                                snprintf(m, sizeof(m), "could not abort the job: %s", virt_last_error());
+                                snprintf(m, sizeof(m), "could not abort the job yet (%s); retrying every second", virt_last_error());
                                 out_event(&out, "abort", t - t0, NULL, 0, m);
                         }
                 }
