@@ -16,6 +16,7 @@ struct shared {
         struct evacuate_item *items;
         unsigned long long *need;      /* per item */
         size_t n, next;
+        uint64_t t0;
         pthread_mutex_t lock;
 };
 
@@ -36,6 +37,7 @@ static void *worker(void *arg)
                 struct evacuate_item *it = &sh->items[i];
                 it->dest = strdup(sh->dests[best]);
                 it->started = true;
+                it->start_ms = now_ms() - sh->t0;
                 pthread_mutex_unlock(&sh->lock);
 
                 struct migrate_opts o = *sh->base;
@@ -45,6 +47,7 @@ static void *worker(void *arg)
                         it->res.status = MIGRATE_FAILED;
                         it->res.error = strdup("could not run the migration (out of resources)");
                 }
+                it->end_ms = now_ms() - sh->t0;
         }
 }
 
@@ -80,7 +83,7 @@ int evacuate_run(const struct mk_config *cfg, const struct migrate_opts *base, c
                 return r;
         }
         size_t nds = strv_length(dests);
-        struct shared sh = { .cfg = cfg, .base = base, .dests = dests, .n = (size_t)nd,
+        struct shared sh = { .cfg = cfg, .base = base, .dests = dests, .n = (size_t)nd, .t0 = now_ms(),
                              .items = calloc((size_t)nd + 1, sizeof(struct evacuate_item)),
                              .need = calloc((size_t)nd + 1, sizeof(unsigned long long)),
                              .free_mem = calloc(nds + 1, sizeof(unsigned long long)) };
@@ -159,17 +162,22 @@ static const char *status_word(const struct evacuate_item *it)
 void evacuate_print(const struct evacuate_item *items, size_t n, FILE *f)
 {
         size_t ok = 0;
-        fprintf(f, "%-24s %-16s %-11s %8s %9s  %s\n", "DOMAIN", "DESTINATION", "RESULT", "TIME", "DOWNTIME", "DETAIL");
+        fprintf(f, "%-24s %-16s %-11s %7s %7s %8s %9s  %s\n", "DOMAIN", "DESTINATION", "RESULT", "START", "END", "TIME", "DOWNTIME",
+                "DETAIL");
         for (size_t i = 0; i < n; i++) {
                 const struct evacuate_item *it = &items[i];
-                char t[32] = "-", dt[32] = "-";
-                if (it->started)
+                char t[32] = "-", dt[32] = "-", st[32] = "-", en[32] = "-";
+                if (it->started) {
                         snprintf(t, sizeof(t), "%.1fs", it->res.elapsed_ms / 1000.0);
+                        snprintf(st, sizeof(st), "+%.1fs", it->start_ms / 1000.0);
+                        snprintf(en, sizeof(en), "+%.1fs", it->end_ms / 1000.0);
+                }
                 if (it->res.downtime_ms >= 0 && it->res.status == MIGRATE_OK)
                         snprintf(dt, sizeof(dt), "%lldms", it->res.downtime_ms);
                 const char *detail = it->res.status == MIGRATE_OK ? (it->res.postcopy ? "post-copy" : "")
                                                                   : it->res.error ? it->res.error : "";
-                fprintf(f, "%-24s %-16s %-11s %8s %9s  %s\n", it->name, it->dest ? it->dest : "-", status_word(it), t, dt, detail);
+                fprintf(f, "%-24s %-16s %-11s %7s %7s %8s %9s  %s\n", it->name, it->dest ? it->dest : "-", status_word(it), st, en, t,
+                        dt, detail);
                 ok += it->started && it->res.status == MIGRATE_OK;
         }
         fprintf(f, "%zu of %zu guests migrated\n", ok, n);

@@ -7,6 +7,7 @@
  * does not stop the others; an abort request stops starting new ones. */
 #pragma once
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -17,6 +18,7 @@ struct evacuate_item {
         char *dest;                 /* the destination chosen, or NULL if none was */
         struct migrate_result res;
         bool started;
+        uint64_t start_ms, end_ms;  /* from the start of the evacuation */
 };
 
 /* base: the options for each migration (domain and dest are filled in per
@@ -26,7 +28,9 @@ struct evacuate_item {
 int evacuate_run(const struct mk_config *cfg, const struct migrate_opts *base, char *const *dests, unsigned parallel,
                  struct evacuate_item **ret_items, size_t *ret_n);
 
-/* The summary table: DOMAIN DEST RESULT TIME DOWNTIME DETAIL. */
+/* The summary table: DOMAIN DEST RESULT START END TIME DOWNTIME DETAIL
+ * (START and END: seconds since the evacuation began, preflight included;
+ * TIME: the migration job itself). */
 void evacuate_print(const struct evacuate_item *items, size_t n, FILE *f);
 
 void evacuate_free(struct evacuate_item *items, size_t n);
