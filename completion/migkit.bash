@@ -1,0 +1,110 @@
+# bash completion for migkit(1): subcommands, their options, domain names
+# (virsh list --all --name, quietly) and files where an option takes one.
+
+_migkit_domains()
+{
+    local uri=${MIGKIT_COMPLETION_URI:-}
+    command -v virsh >/dev/null 2>&1 || return 0
+    if [[ -n $uri ]]; then
+        virsh -q -c "$uri" list --all --name 2>/dev/null
+    else
+        virsh -q list --all --name 2>/dev/null
+    fi
+}
+
+_migkit()
+{
+    local cur prev words cword
+    if declare -F _init_completion >/dev/null 2>&1; then
+        _init_completion || return
+    else
+        COMPREPLY=()
+        cur=${COMP_WORDS[COMP_CWORD]}
+        prev=${COMP_WORDS[COMP_CWORD-1]}
+        words=("${COMP_WORDS[@]}")
+        cword=$COMP_CWORD
+    fi
+
+    local commands="status migrate check evacuate swap-volume doctor help"
+    local drv_opts="--config --connect --bandwidth --max-downtime --completion-timeout
+        --stall-timeout --postcopy --no-postcopy --auto-converge --no-auto-converge
+        --copy-storage --tunnelled --parallel-connections --compress --dest-xml
+        --keep-source --no-cleanup --no-preflight --json --quiet --interval --help"
+
+    # The subcommand: the first word after migkit that is not an option.
+    local i cmd= nargs=0
+    for ((i = 1; i < cword; i++)); do
+        if [[ -z $cmd ]]; then
+            [[ ${words[i]} != -* ]] && cmd=${words[i]}
+            continue
+        fi
+        case ${words[i-1]} in
+        -c|--config|--connect|--bandwidth|--max-downtime|--completion-timeout|\
+        --stall-timeout|--copy-storage|--parallel-connections|--dest-xml|\
+        --interval|--parallel)
+            continue ;;
+        esac
+        [[ ${words[i]} != -* ]] && ((nargs++))
+    done
+
+    if [[ -z $cmd ]]; then
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "--help --version" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+        fi
+        return 0
+    fi
+
+    # Option arguments.
+    case $prev in
+    -c|--config|--dest-xml)
+        COMPREPLY=($(compgen -f -- "$cur"))
+        compopt -o filenames 2>/dev/null
+        return 0 ;;
+    --connect)
+        COMPREPLY=($(compgen -W "qemu:///system qemu:///session" -- "$cur"))
+        return 0 ;;
+    --bandwidth|--max-downtime|--completion-timeout|--stall-timeout|\
+    --parallel-connections|--interval|--parallel|--copy-storage)
+        return 0 ;;
+    esac
+
+    local opts=
+    case $cmd in
+    status) opts="--config --json --help" ;;
+    migrate) opts=$drv_opts ;;
+    check) opts="--config --connect --copy-storage --help" ;;
+    evacuate) opts="--parallel $drv_opts" ;;
+    swap-volume) opts="--config --connect --bandwidth --json --help" ;;
+    doctor) opts="--config --connect --json --quiet --help" ;;
+    *) return 0 ;;
+    esac
+
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+        return 0
+    fi
+
+    # Positional arguments: a domain first (migrate, check, swap-volume),
+    # then a destination host or a file.
+    case $cmd in
+    migrate|check)
+        if ((nargs == 0)); then
+            COMPREPLY=($(compgen -W "$(_migkit_domains)" -- "$cur"))
+        elif ((nargs == 1)); then
+            COMPREPLY=($(compgen -A hostname -- "$cur"))
+        fi ;;
+    evacuate)
+        COMPREPLY=($(compgen -A hostname -- "$cur")) ;;
+    swap-volume)
+        if ((nargs == 0)); then
+            COMPREPLY=($(compgen -W "$(_migkit_domains)" -- "$cur"))
+        elif ((nargs == 2)); then
+            COMPREPLY=($(compgen -f -- "$cur"))
+            compopt -o filenames 2>/dev/null
+        fi ;;
+    esac
+    return 0
+}
+complete -F _migkit migkit
