@@ -44,7 +44,8 @@ int fc_parse_wwpn(const char *s, uint64_t *ret)
 static int parse_u64(const char *s, int base, uint64_t *ret)
 {
         char *end;
-        if (!*s || !(isdigit((unsigned char)*s)))
+        /* strtoull would skip blanks and take a sign: only digits of base */
+        if (!*s || !(base == 16 ? isxdigit((unsigned char)*s) : isdigit((unsigned char)*s)))
                 return -EINVAL;
         errno = 0;
         unsigned long long v = strtoull(s, &end, base);
@@ -59,7 +60,8 @@ int fc_parse_lun(const char *s, uint64_t *ret)
         uint64_t v;
         if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
                 /* path_id: "0x%04lx%04lx00000000" of (L & 0xffff, L >> 16 & 0xffff) */
-                if (strlen(s) != 18 || parse_u64(s + 2, 16, &v) < 0 || (v & 0xffffffffULL))
+                if (strlen(s) != 18 || strspn(s + 2, "0123456789abcdefABCDEF") != 16 || parse_u64(s + 2, 16, &v) < 0 ||
+                    (v & 0xffffffffULL))
                         return -EINVAL;
                 *ret = (v >> 48) | ((v >> 32) & 0xffff) << 16;
                 return 0;

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Regressions found by the libFuzzer targets (fuzz/, tests/fuzz/README.md):
+ * each case is the minimal form of a reproducer kept in
+ * tests/data/fuzz/regressions/<target>/, asserted on the library directly so
+ * it fails here even where clang is missing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "fc.h"
+#include "util.h"
+
+/* fuzz-fc: udev's by-path LUN spelling "0x%04x%04x00000000" starts with a
+ * hex letter for every LUN whose low 16 bits are 0xa000 or more (extended
+ * and some flat-space LUNs); fc_parse_lun refused those as malformed, so
+ * the hook failed the migration instead of scanning for the LUN. */
+static void test_lun_hex_letters(void **state)
+{
+        static const uint64_t luns[] = { 256, 252555, 565554, 2500000000u, 0xa000, 0xffff, 0xc101, 0xffffffffu };
+        uint64_t v;
+        char buf[32];
+        (void)state;
+
+        for (size_t i = 0; i < ARRAY_SIZE(luns); i++) {
+                fc_format_lun(luns[i], buf, sizeof(buf));
+                if (fc_parse_lun(buf, &v) != 0 || v != luns[i])
+                        fail_msg("LUN %llu formats as '%s', which does not parse back", (unsigned long long)luns[i], buf);
+        }
+        assert_int_equal(fc_parse_lun("0xda8b000300000000", &v), 0);
+        assert_int_equal(v, 252555);
+        assert_int_equal(fc_parse_lun("0xDA8B000300000000", &v), 0);
+        assert_int_equal(v, 252555);
+
+        struct fc_source src;
+        assert_int_equal(fc_parse_source("/dev/disk/by-path/pci-0000:05:00.0-fc-0x5006016839a01c4e-lun-0xc101000000000000", &src), 0);
+        assert_int_equal(src.kind, FC_SRC_PATH);
+        assert_int_equal(src.lun, 0xc101);
+
+        /* still refused: what udev never writes */
+        assert_int_equal(fc_parse_lun("0x0x01000000000000", &v), -EINVAL);  /* a second 0x that strtoull takes */
+        assert_int_equal(fc_parse_lun("0x 101000000000000", &v), -EINVAL);
+        assert_int_equal(fc_parse_lun("0x-101000000000000", &v), -EINVAL);
+        assert_int_equal(fc_parse_lun("0xg101000000000000", &v), -EINVAL);
+        assert_int_equal(fc_parse_lun("0xc101000000000001", &v), -EINVAL);  /* low 32 bits set */
+        assert_int_equal(fc_parse_lun("0xc10100000000000", &v), -EINVAL);   /* 15 digits */
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_lun_hex_letters),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
