@@ -20,6 +20,7 @@ MAN_PAGES    := $(sort $(wildcard man/*.[1-8]))
 DEB_ARCH     := $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null || echo amd64)
 RPM_ARCH     := $(shell uname -m)
 DEB_REVISION := 1
+PACKAGER     ?= migkit maintainers <maintainers@users.noreply.h-seed-f58677b5.example>
 DIST_NAME    := migkit-$(VERSION)
 DIST_TARBALL := $(PKGDIR)/$(DIST_NAME).tar.gz
 DEB_FILE     := $(PKGDIR)/migkit_$(VERSION)-$(DEB_REVISION)_$(DEB_ARCH).deb
@@ -93,7 +94,7 @@ rpm: dist
 	@rm -rf $(PKGDIR)/rpm && mkdir -p $(PKGDIR)/rpm/SOURCES
 	cp $(DIST_TARBALL) $(PKGDIR)/rpm/SOURCES/
 	$(CLEAN_ENV) rpmbuild -bb --nodeps --define "_topdir $(abspath $(PKGDIR)/rpm)" \
-		--define "_smp_mflags -j$(or $(PKG_JOBS),2)" \
+		--define "_smp_mflags -j$(or $(PKG_JOBS),2)" --define "packager $(PACKAGER)" \
 		packaging/rpm/migkit.spec > $(PKGDIR)/rpm/build.log 2>&1 || { tail -40 $(PKGDIR)/rpm/build.log >&2; exit 1; }
 	cp $(PKGDIR)/rpm/RPMS/$(RPM_ARCH)/$(notdir $(RPM_FILE)) $(RPM_FILE)
 	ln -sfn $(notdir $(RPM_FILE)) $(PKGDIR)/migkit.rpm
