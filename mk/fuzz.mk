@@ -26,6 +26,7 @@ FUZZ_OPTS_hook     := -max_len=65536 -close_fd_mask=3
 FUZZ_OPTS_config   := -max_len=8192 -close_fd_mask=3
 FUZZ_OPTS_validate := -max_len=512
 FUZZ_OPTS_fc       := -max_len=512
+fuzz_case    = $(1)) opts="$(FUZZ_OPTS_$(1))";;
 FUZZ_ENV     := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1 \
                 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
@@ -59,7 +60,8 @@ fuzz: fuzz-build
 		seeds=; for d in tests/data/fuzz/$$t tests/data/fuzz/regressions/$$t; do [ -d $$d ] && seeds="$$seeds $$d"; done; \
 		log=$(FUZZ_O)/fuzz-$$t.log; \
 		echo "  FUZZ     $$t for $(FUZZ_SECONDS) s (log: $$log)"; \
-		$(FUZZ_ENV) $(FUZZ_O)/fuzz-$$t $(FUZZ_OPTS_$$t) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		case $$t in $(foreach x,$(FUZZ_ALL),$(call fuzz_case,$(x))) *) opts=;; esac; \
+		$(FUZZ_ENV) $(FUZZ_O)/fuzz-$$t $$opts -timeout=30 -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 			-artifact_prefix=$(FUZZ_O)/crashes/$$t- $(FUZZ_O)/corpus/$$t $$seeds > $$log 2>&1; st=$$?; \
 		runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log | tail -1); \
 		secs=$$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' $$log | tail -1); \
