@@ -330,7 +330,10 @@ int config_load(struct mk_config *cfg, const char *path, char **err)
         if (r < 0)
                 return r;
 
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: a FIFO (or a device) at the path must be refused below,
+         * not waited on with libvirt blocked behind the hook; reads of a
+         * regular file ignore the flag. */
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
                 r = -errno;
                 if (r == -ENOENT && !explicit)
