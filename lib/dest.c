@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "dest.h"
 
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -113,7 +114,8 @@ static int plan_dir(struct dest *d)
                 return log_error_errno(ENOMEM, "out of memory");
         r = instance_dir_exists(cfg, d->dom->uuid);
         if (r == -ELOOP)
-                return log_error("domain %s: %s or %s is a symlink; refusing to follow it", d->dom->name, cfg->instances_path, dir);
+                return log_error("domain %s: %s or %s is a symlink; refusing to follow it (set [paths] instances to the "
+                                 "directory itself, or replace the link with a directory)", d->dom->name, cfg->instances_path, dir);
         if (r == -ENOTDIR)
                 return log_error("domain %s: %s exists but is not a directory; move it away", d->dom->name, dir);
         if (r == -ENOENT)
@@ -637,6 +639,58 @@ static bool file_exists(const char *path, void *userdata)
         return stat(path, &st) == 0 || errno != ENOENT;
 }
 
+/* Can a journal be written at all? A block of the state directory's
+ * filesystem is taken and given back (an O_TMPFILE, or a named file removed
+ * at once), so a full or read-only state directory is found before anything
+ * is created: a bridge or directory that no journal lists is debris no
+ * rollback would ever remove. Returns 0 or -errno. */
+static int journal_probe(const char *state_dir, const char *uuid)
+{
+        static const char block[4096];
+        _cleanup_free_ char *dir = path_join(state_dir, "journal"), *tmp = NULL;
+        int r;
+
+        if (!dir)
+                return -ENOMEM;
+        r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+                if (asprintf(&tmp, "%s/.probe-%s-%d", dir, uuid, (int)getpid()) < 0)
+                        return -ENOMEM;
+                fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (fd >= 0)
+                        (void)unlink(tmp);
+        }
+        if (fd < 0)
+                return -errno;
+        r = write_all(fd, block, sizeof(block));
+        return r < 0 ? r : 0;
+}
+
+/* The journal could not be written after all (the filesystem filled up
+ * meanwhile): undoes what this call created, which nothing else knows of.
+ * Returns how many of them could not be removed. */
+static size_t undo_unrecorded(const struct dest *d, char **bridges, const char *dir)
+{
+        size_t left = 0;
+        for (size_t i = 0; bridges && bridges[i]; i++) {
+                int q = bridge_delete(bridges[i]);
+                if (q < 0) {
+                        log_warning_errno(q, "domain %s: cannot remove bridge %s, which no journal lists: %m; remove it by hand",
+                                          d->dom->name, bridges[i]);
+                        left++;
+                }
+        }
+        if (dir && rmdir(dir) < 0 && errno != ENOENT) {
+                log_warning_errno(errno, "domain %s: cannot remove %s, which no journal lists: %m; remove it by hand",
+                                  d->dom->name, dir);
+                left++;
+        }
+        return left;
+}
+
 static int journal_record(char ***list, const char *item)
 {
         if (strv_contains(*list, item))
@@ -648,6 +702,8 @@ int dest_apply(struct dest *d, bool strip, bool journal_create)
 {
         struct journal j = { 0 };
         bool have_journal = false, dirty = false;
+        _cleanup_strv_ char **made_bridges = NULL;
+        _cleanup_free_ char *made_dir = NULL;
         int r = 0, q;
 
         if (!d->report) {
@@ -665,6 +721,15 @@ int dest_apply(struct dest *d, bool strip, bool journal_create)
         if (strip)
                 r = dest_fc_apply(d);
 
+        /* Whatever is created below must be recorded: make sure it can be. */
+        bool must_record = !d->report && (have_journal || journal_create) && (d->n_bridges > 0 || d->create_dir);
+        if (r == 0 && must_record) {
+                q = journal_probe(d->cfg->state_dir, d->dom->uuid);
+                if (q < 0)
+                        r = log_error_errno(q, "domain %s: cannot write a journal in %s/journal: %m; refusing before creating "
+                                            "anything (free space there, or set [paths] state)", d->dom->name, d->cfg->state_dir);
+        }
+
         for (size_t i = 0; i < d->n_bridges && r == 0; i++) {
                 const struct dest_bridge *b = &d->bridges[i];
                 _cleanup_free_ char *ext = NULL;
@@ -680,7 +745,7 @@ int dest_apply(struct dest *d, bool strip, bool journal_create)
                         log_info("domain %s: created bridge %s (MTU %u, up)", d->dom->name, b->name, b->mtu);
                         dirty = true;
                         d->n_created++;
-                        if (journal_record(&j.bridges, b->name) < 0)
+                        if (journal_record(&j.bridges, b->name) < 0 || strv_push(&made_bridges, b->name) < 0)
                                 r = log_error_errno(ENOMEM, "out of memory");
                 }
         }
@@ -700,7 +765,7 @@ int dest_apply(struct dest *d, bool strip, bool journal_create)
                                 log_info("domain %s: created instance directory %s", d->dom->name, dir);
                                 dirty = true;
                                 d->n_created++;
-                                if (journal_record(&j.dirs, dir) < 0)
+                                if (journal_record(&j.dirs, dir) < 0 || !(made_dir = strdup(dir)))
                                         r = log_error_errno(ENOMEM, "out of memory");
                         }
                 }
@@ -735,9 +800,12 @@ int dest_apply(struct dest *d, bool strip, bool journal_create)
                                 j.started = time(NULL);
                         q = journal_save(d->cfg->state_dir, &j);
                 }
-                if (q < 0 && r == 0)
-                        r = log_error_errno(q, "domain %s: cannot write the journal in %s/journal: %m",
-                                            d->dom->name, d->cfg->state_dir);
+                if (q < 0 && r == 0) {
+                        size_t left = undo_unrecorded(d, made_bridges, made_dir);
+                        r = log_error_errno(q, "domain %s: cannot write the journal in %s/journal: %m; %s",
+                                            d->dom->name, d->cfg->state_dir,
+                                            left ? "what could not be removed is named above" : "removed what this call had created");
+                }
         }
         journal_free(&j);
         return r;
