@@ -23,7 +23,7 @@ FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_O)/%.o)
 FUZZ_BINS    := $(FUZZ_ALL:%=$(FUZZ_O)/fuzz-%)
 # libFuzzer options per target: the hook's inputs are whole domain XMLs.
 FUZZ_OPTS_hook     := -max_len=65536 -close_fd_mask=3
-FUZZ_OPTS_config   := -max_len=8192 -close_fd_mask=3
+FUZZ_OPTS_config   := -max_len=16384 -close_fd_mask=3
 FUZZ_OPTS_validate := -max_len=512
 FUZZ_OPTS_fc       := -max_len=512
 fuzz_case    = $(1)) opts="$(FUZZ_OPTS_$(1))";;
