@@ -180,6 +180,16 @@ static void set_err(struct parse_state *st, int e, const char *fmt, ...)
         st->errno_ = e;
 }
 
+/* inih takes ';' or '#' after a blank for the start of a comment, but not
+ * right after the '=' or a comma: "allow =;x" or "allow = a,#b" would hold
+ * a word that reads as a comment once written back (--dump-config) with a
+ * blank before it. Such a word is almost always a value commented out by
+ * mistake: refuse it. */
+static bool starts_like_comment(const char *s)
+{
+        return s[0] == ';' || s[0] == '#';
+}
+
 /* Stores value into the field described by k. Returns 0 or -EINVAL/-ENOMEM. */
 static int set_key(struct mk_config *cfg, const struct key *k, const char *value)
 {
@@ -188,6 +198,8 @@ static int set_key(struct mk_config *cfg, const struct key *k, const char *value
         char *end;
         int r;
 
+        if (starts_like_comment(value))
+                return -EINVAL;
         switch (k->type) {
         case K_PATH:
                 if (!path_is_absolute_normalized(value))
@@ -211,7 +223,7 @@ static int set_key(struct mk_config *cfg, const struct key *k, const char *value
                 if (r < 0)
                         return r;
                 for (size_t i = 0; l[i]; i++)
-                        if (k->type == K_GLOBS && strchr(l[i], '/')) {
+                        if ((k->type == K_GLOBS && strchr(l[i], '/')) || starts_like_comment(l[i])) {
                                 strv_free(l);
                                 return -EINVAL;
                         }

@@ -9,8 +9,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "config.h"
 #include "fc.h"
 #include "util.h"
+#include "testutil.h"
 
 /* fuzz-fc: udev's by-path LUN spelling "0x%04x%04x00000000" starts with a
  * hex letter for every LUN whose low 16 bits are 0xa000 or more (extended
@@ -47,10 +49,47 @@ static void test_lun_hex_letters(void **state)
         assert_int_equal(fc_parse_lun("0xc10100000000000", &v), -EINVAL);   /* 15 digits */
 }
 
+/* fuzz-config: "allow =;x" (no blank after '=') gave a glob ";x" that
+ * --dump-config wrote as "allow = ;x", which reads back as an empty
+ * allow-list (a comment). Values and list words that begin with ';' or '#'
+ * are refused now, so what is dumped always loads to the same values. */
+static void test_config_comment_like_values(void **state)
+{
+        static const char *const bad[] = {
+                "[bridges]\nallow =;qbr*\n",
+                "[bridges]\nallow =#qbr*\n",
+                "[bridges]\nallow = qbr*,;brq*\n",
+                "[filesystems]\nshared = nfs,#ceph\n",
+                "[cleanup]\nlibvirt-uri =;qemu:///system\n",
+                "[instance]\nowner =#root\n",
+        };
+        char dir[] = "/tmp/migkit-test-hostile-fuzz.XXXXXX";
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        _cleanup_free_ char *p = pathf("%s/migkit.conf", dir);
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+                _cleanup_free_ char *err = NULL;
+                struct mk_config cfg;
+                put(p, bad[i]);
+                if (config_load(&cfg, p, &err) != -EINVAL || !err || !strstr(err, "migkit.conf:2: [") || !strstr(err, "is not valid"))
+                        fail_msg("accepted or odd message for %s: %s", bad[i], err ? err : "(none)");
+        }
+        /* a real comment after a blank is still a comment */
+        struct mk_config cfg;
+        put(p, "[bridges]\nallow = qbr* ;brq*\n");
+        assert_int_equal(config_load(&cfg, p, NULL), 0);
+        assert_string_equal(cfg.bridge_allow[0], "qbr*");
+        assert_null(cfg.bridge_allow[1]);
+        config_free(&cfg);
+        unlink(p);
+        rmdir(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_lun_hex_letters),
+                cmocka_unit_test(test_config_comment_like_values),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
