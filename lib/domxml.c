@@ -27,6 +27,7 @@
 #include "util.h"
 #include "validate.h"
 
+#define MAX_ATTRS 1000   /* per element; libvirt writes at most a few dozen */
 #define MTU_MIN 68u     /* ETH_MIN_MTU: the smallest MTU a Linux bridge takes */
 #define MTU_MAX 65535u  /* ETH_MAX_MTU */
 
@@ -219,6 +220,23 @@ static int prescan(const char *buf, size_t len, char **err)
                 p++;
         if (p == end || *p != '<')
                 return set_err(err, "domain XML does not start with '<' (it must be UTF-8 XML)");
+        /* libxml2 checks an element's attributes for duplicates pairwise:
+         * 50 000 of them take seconds, 4 MiB of them the whole deadline.
+         * libvirt's elements have a few dozen at most. One linear pass
+         * counts the '=' of each start tag ('<' up to '>'; a '>' inside a
+         * value ends it early, which only undercounts). */
+        const char *tag = NULL;
+        size_t n_eq = 0;
+        for (p = buf; p < end; p++) {
+                if (*p == '<') {
+                        tag = p + 1 < end && p[1] != '!' && p[1] != '?' ? p : NULL;
+                        n_eq = 0;
+                } else if (*p == '>')
+                        tag = NULL;
+                else if (*p == '=' && tag && ++n_eq > MAX_ATTRS)
+                        return set_err(err, "domain XML has an element with more than %d attributes (at offset %zu); "
+                                       "refusing it", MAX_ATTRS, (size_t)(tag - buf));
+        }
         for (p = buf; (p = memchr(p, '<', (size_t)(end - p))); p++) {
                 if ((size_t)(end - p) < 9 || p[1] != '!')
                         continue;
