@@ -407,13 +407,14 @@ out:
 static void check_usage(FILE *f)
 {
         fprintf(f,
-                "Usage: migkit check DOMAIN DEST [-c FILE] [--connect URI] [--copy-storage DISK]...\n"
+                "Usage: migkit check DOMAIN DEST [-c FILE] [--connect URI] [--copy-storage DISK]... [--json]\n"
                 "\n"
                 "Could DOMAIN live-migrate to DEST now? Connects to both, changes nothing, and\n"
                 "prints one line per check (destination reachable, same hypervisor, CPU\n"
                 "compatible, enough memory, no domain with that UUID or name there, each disk\n"
                 "shared, network/block, config drive, or chosen for copy), each OK, WARN or\n"
-                "FAIL, with the fix below a FAIL.\n"
+                "FAIL, with the fix below a FAIL. --json: one object {domain, destination,\n"
+                "ready, failed, warnings, checks: [{check, status, message, fix}]}.\n"
                 "\n"
                 "Exit status: 0 ready (warnings allowed), 3 a check failed, 1 error, 2 usage.\n");
 }
@@ -437,7 +438,7 @@ static int verb_check(int argc, char **argv)
                 ret = EXIT_FAIL;
                 goto out;
         }
-        int r = migrate_check(&cfg, argv[optind], argv[optind + 1], a.o.source_uri, a.copy, stdout);
+        int r = migrate_check(&cfg, argv[optind], argv[optind + 1], a.o.source_uri, a.copy, a.o.output == MIGRATE_OUT_JSON, stdout);
         ret = r < 0 ? EXIT_FAIL : r > 0 ? MIGKIT_EXIT_REFUSED : EXIT_OK;
         config_free(&cfg);
 out:

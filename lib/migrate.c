@@ -335,6 +335,82 @@ static int set_result(struct migrate_result *res, int status, const char *fmt, .
         return 0;
 }
 
+/* The source's job-completed event carries the downtime the source QEMU
+ * measured, post-copy included (the destination's completed-job stats
+ * have none after post-copy on libvirt 9.0). Heap-allocated: libvirt frees
+ * it through completed_free once the callback is gone. */
+struct completed {
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        bool seen;
+        long long downtime_ms;
+};
+
+static void completed_free(void *opaque)
+{
+        struct completed *c = opaque;
+        pthread_mutex_destroy(&c->lock);
+        pthread_cond_destroy(&c->cond);
+        free(c);
+}
+
+static void on_job_completed(virConnectPtr conn, virDomainPtr d, virTypedParameterPtr params, int n, void *opaque)
+{
+        struct completed *c = opaque;
+        unsigned long long dt;
+        (void)conn;
+        (void)d;
+        pthread_mutex_lock(&c->lock);
+        c->seen = true;
+        if (virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_DOWNTIME, &dt) == 1)
+                c->downtime_ms = (long long)dt;
+        pthread_cond_broadcast(&c->cond);
+        pthread_mutex_unlock(&c->lock);
+}
+
+/* Registers on_job_completed for dom; returns the callback id or -1. */
+static int completed_watch(virConnectPtr src, virDomainPtr dom, struct completed **ret)
+{
+        struct completed *c = calloc(1, sizeof(*c));
+        *ret = NULL;
+        if (!c)
+                return -1;
+        pthread_mutex_init(&c->lock, NULL);
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&c->cond, &ca);
+        pthread_condattr_destroy(&ca);
+        c->downtime_ms = -1;
+        int id = virConnectDomainEventRegisterAny(src, dom, VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
+                                                  VIR_DOMAIN_EVENT_CALLBACK(on_job_completed), c, completed_free);
+        if (id < 0) {
+                completed_free(c);
+                return -1;
+        }
+        *ret = c;
+        return id;
+}
+
+/* The downtime from the event, waiting up to timeout_ms for it; -1 if none. */
+static long long completed_downtime(struct completed *c, unsigned timeout_ms)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += timeout_ms / 1000;
+        ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+        }
+        pthread_mutex_lock(&c->lock);
+        while (!c->seen && pthread_cond_timedwait(&c->cond, &c->lock, &ts) == 0)
+                ;
+        long long dt = c->downtime_ms;
+        pthread_mutex_unlock(&c->lock);
+        return dt;
+}
+
 int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struct migrate_result *res)
 {
         _cleanup_(virt_conn_closep) virConnectPtr src = NULL, dst = NULL;
@@ -354,6 +430,7 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
         if (out.mode == MIGRATE_OUT_AUTO && !isatty(fileno(out.f)))
                 out.mode = MIGRATE_OUT_LINES;
         virt_quiet_errors();
+        bool events = virt_event_thread_start() == 0; /* before the connections */
 
         r = migrate_dest_uri(cfg->migrate_uri, o->dest, &res->dest_uri);
         if (r < 0)
@@ -418,6 +495,8 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
                 virTypedParamsFree(params, nparams);
                 return r;
         }
+        struct completed *comp = NULL;
+        int comp_id = events ? completed_watch(src, dom, &comp) : -1;
         struct job job = { .dom = dom, .duri = res->dest_uri, .params = params, .nparams = nparams, .flags = flags, .fd = pfd[1] };
         sigset_t block, old;
         sigemptyset(&block);
@@ -428,6 +507,8 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
         r = -pthread_create(&th, NULL, job_main, &job);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (r < 0) {
+                if (comp_id >= 0)
+                        virConnectDomainEventDeregisterAny(src, comp_id);
                 close(pfd[0]);
                 close(pfd[1]);
                 virTypedParamsFree(params, nparams);
@@ -482,6 +563,8 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
                 }
                 migrate_sample_from_params(jp, n, &s);
                 virTypedParamsFree(jp, n);
+                if (s.data_total == 0) /* still setting up, or finishing: no numbers yet */
+                        continue;
                 job_seen = true;
                 s.postcopy |= in_postcopy;
 
@@ -521,6 +604,12 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
                 out_progress(&out, &s, phase, true, line_tick);
         }
         pthread_join(th, NULL);
+        long long ev_downtime = -1;
+        if (comp_id >= 0) {
+                if (job.rc == 0)
+                        ev_downtime = completed_downtime(comp, 2000);
+                virConnectDomainEventDeregisterAny(src, comp_id); /* frees comp */
+        }
         close(pfd[0]);
         close(pfd[1]);
         virTypedParamsFree(params, nparams);
@@ -558,7 +647,8 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
         }
         res->verified = true;
         res->status = MIGRATE_OK;
-        {
+        res->downtime_ms = ev_downtime;
+        if (res->downtime_ms < 0) { /* no event: the destination's view (none after post-copy) */
                 _cleanup_(virt_dom_freep) virDomainPtr dd = virDomainLookupByUUIDString(dst, res->uuid);
                 int type = 0, n = 0;
                 virTypedParameterPtr jp = NULL;
@@ -587,48 +677,50 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
 }
 
 int migrate_check(const struct mk_config *cfg, const char *domain, const char *dest, const char *source_uri,
-                  char *const *copy_disks, FILE *f)
+                  char *const *copy_disks, bool json, FILE *f)
 {
         _cleanup_(virt_conn_closep) virConnectPtr src = NULL, dst = NULL;
         _cleanup_(virt_dom_freep) virDomainPtr dom = NULL;
         _cleanup_free_ char *uri = NULL, *dst_err = NULL;
-        const char *src_uri = source_uri ? source_uri : cfg->libvirt_uri;
-        struct preflight pf;
+        const char *src_uri = source_uri ? source_uri : cfg->libvirt_uri, *name = domain;
+        struct preflight pf = { 0 };
         int r;
 
         virt_quiet_errors();
         r = migrate_dest_uri(cfg->migrate_uri, dest, &uri);
         if (r == -ENOMEM)
                 return r;
-        if (r < 0) {
-                fprintf(f, "FAIL  destination: '%s' is not a host name or URI (or [migrate] uri '%s' has no {dest})\n", dest,
-                        cfg->migrate_uri);
-                return 1;
-        }
-        src = virConnectOpen(src_uri);
-        if (!src) {
-                fprintf(f, "FAIL  source: cannot connect to this host's libvirt at %s: %s\n", src_uri, virt_last_error());
-                return 1;
-        }
-        dom = virDomainLookupByUUIDString(src, domain);
-        if (!dom)
-                dom = virDomainLookupByName(src, domain);
-        if (!dom) {
-                fprintf(f, "FAIL  domain: no domain '%s' on this host (%s)\n      fix: check the name with virsh list --all\n", domain,
-                        src_uri);
-                return 1;
-        }
-        dst = virConnectOpen(uri);
-        if (!dst && !(dst_err = strdup(virt_last_error())))
-                return -ENOMEM;
-        r = preflight_run(cfg, src, dom, dst, uri, dst_err, copy_disks, &pf);
         if (r < 0)
+                r = preflight_add(&pf, CHECK_FAIL, "destination", "give a host name, or fix [migrate] uri in the configuration",
+                                  "'%s' is not a host name or URI (or [migrate] uri '%s' has no {dest})", dest, cfg->migrate_uri);
+        else if (!(src = virConnectOpen(src_uri)))
+                r = preflight_add(&pf, CHECK_FAIL, "source", "start libvirtd here, or give --connect URI",
+                                  "cannot connect to this host's libvirt at %s: %s", src_uri, virt_last_error());
+        else if (!(dom = virDomainLookupByUUIDString(src, domain)) && !(dom = virDomainLookupByName(src, domain)))
+                r = preflight_add(&pf, CHECK_FAIL, "domain", "check the name with virsh list --all", "no domain '%s' on this host (%s)",
+                                  domain, src_uri);
+        else {
+                name = virDomainGetName(dom);
+                dst = virConnectOpen(uri);
+                if (!dst && !(dst_err = strdup(virt_last_error())))
+                        return -ENOMEM;
+                r = preflight_run(cfg, src, dom, dst, uri, dst_err, copy_disks, &pf);
+                if (r == 0 && migrate_uri_is_plain(uri))
+                        r = preflight_add(&pf, CHECK_WARN, "transport", "use qemu+tls ([migrate] uri)",
+                                          "%s is plain TCP (unencrypted, unauthenticated)", uri);
+        }
+        if (r < 0) {
+                preflight_free(&pf);
                 return r;
-        preflight_print(&pf, f);
-        if (migrate_uri_is_plain(uri))
-                fprintf(f, "WARN  transport: %s is plain TCP (unencrypted, unauthenticated)\n", uri);
-        fprintf(f, "%s: %s to %s (%zu failed, %zu warnings)\n", virDomainGetName(dom), pf.n_fail ? "NOT ready" : "ready", uri,
-                pf.n_fail, pf.n_warn);
+        }
+        if (json)
+                preflight_print_json(&pf, f, name, uri ? uri : dest);
+        else {
+                preflight_print(&pf, f);
+                if (dom)
+                        fprintf(f, "%s: %s to %s (%zu failed, %zu warnings)\n", name, pf.n_fail ? "NOT ready" : "ready", uri,
+                                pf.n_fail, pf.n_warn);
+        }
         r = (int)pf.n_fail;
         preflight_free(&pf);
         return r;

@@ -111,10 +111,11 @@ void migrate_result_free(struct migrate_result *r);
 
 /* `migkit check`: opens this host's libvirt (source_uri, NULL: [cleanup]
  * libvirt-uri) and DEST's, runs the preflight checks of domain and prints
- * them to f. Returns the number of failed checks (an unknown domain or an
- * unreachable host count as one, with their message), or -errno. */
+ * them to f, as lines or (json) one JSON object. Returns the number of
+ * failed checks (an unknown domain or an unreachable host count as one,
+ * with their message), or -errno. */
 int migrate_check(const struct mk_config *cfg, const char *domain, const char *dest, const char *source_uri,
-                  char *const *copy_disks, FILE *f);
+                  char *const *copy_disks, bool json, FILE *f);
 
 /* Fills a mig_sample from virDomainGetJobStats parameters. */
 struct mig_sample;

@@ -9,6 +9,7 @@
 
 #include "domxml.h"
 #include "instdir.h"
+#include "json.h"
 #include "util.h"
 #include "virt.h"
 
@@ -22,8 +23,7 @@ const char *check_status_to_string(int status)
         }
 }
 
-static int add(struct preflight *p, int status, const char *name, const char *fix, const char *fmt, ...) _printf_(5, 6);
-static int add(struct preflight *p, int status, const char *name, const char *fix, const char *fmt, ...)
+int preflight_add(struct preflight *p, int status, const char *name, const char *fix, const char *fmt, ...)
 {
         struct check_result *v = realloc(p->v, (p->n + 1) * sizeof(*v));
         va_list ap;
@@ -82,9 +82,9 @@ static int check_cpu(struct preflight *p, virConnectPtr dst, const struct domxml
         _cleanup_free_ char *arch = attr(os, "arch"), *machine = attr(os, "machine");
 
         if (!cpu || (!xpath_node(doc, "/domain/cpu/model") && (!mode || streq(mode, "custom"))))
-                return add(p, CHECK_OK, "cpu", NULL, "%s uses the hypervisor's default CPU model", d->name);
+                return preflight_add(p, CHECK_OK, "cpu", NULL, "%s uses the hypervisor's default CPU model", d->name);
         if (mode && streq(mode, "host-passthrough"))
-                return add(p, CHECK_WARN, "cpu", "use a named CPU model (or host-model) to check and guarantee compatibility",
+                return preflight_add(p, CHECK_WARN, "cpu", "use a named CPU model (or host-model) to check and guarantee compatibility",
                            "%s passes the host CPU through: libvirt cannot compare it; the destination CPU must be the same model", d->name);
 
         xmlBufferPtr buf = xmlBufferCreate();
@@ -96,14 +96,14 @@ static int check_cpu(struct preflight *p, virConnectPtr dst, const struct domxml
         switch (r) {
         case VIR_CPU_COMPARE_IDENTICAL:
         case VIR_CPU_COMPARE_SUPERSET:
-                return add(p, CHECK_OK, "cpu", NULL, "the destination's hypervisor can run %s's CPU (%s)", d->name,
+                return preflight_add(p, CHECK_OK, "cpu", NULL, "the destination's hypervisor can run %s's CPU (%s)", d->name,
                            r == VIR_CPU_COMPARE_IDENTICAL ? "identical" : "superset");
         case VIR_CPU_COMPARE_INCOMPATIBLE:
-                return add(p, CHECK_FAIL, "cpu",
+                return preflight_add(p, CHECK_FAIL, "cpu",
                            "choose a destination with a newer CPU, or give the guest a CPU model every host supports (and restart it)",
                            "the destination's hypervisor cannot run %s's CPU", d->name);
         default:
-                return add(p, CHECK_WARN, "cpu", NULL, "could not compare %s's CPU with the destination: %s", d->name, virt_last_error());
+                return preflight_add(p, CHECK_WARN, "cpu", NULL, "could not compare %s's CPU with the destination: %s", d->name, virt_last_error());
         }
 }
 
@@ -114,7 +114,7 @@ static int check_memory(struct preflight *p, virDomainPtr dom, virConnectPtr dst
         const char *how = "free";
 
         if (need == 0)
-                return add(p, CHECK_WARN, "memory", NULL, "could not read %s's memory size: %s", name, virt_last_error());
+                return preflight_add(p, CHECK_WARN, "memory", NULL, "could not read %s's memory size: %s", name, virt_last_error());
         /* free + buffers + cached is what the kernel can give back */
         if (virNodeGetMemoryStats(dst, VIR_NODE_MEMORY_STATS_ALL_CELLS, NULL, &n, 0) == 0 && n > 0) {
                 virNodeMemoryStatsPtr st = calloc((size_t)n, sizeof(*st));
@@ -149,7 +149,7 @@ static int check_memory(struct preflight *p, virDomainPtr dom, virConnectPtr dst
                         avail = ni.memory > used ? (ni.memory - used) * 1024 : 0;
                         how = "estimated: total minus running guests";
                         if (avail == 0)
-                                return add(p, CHECK_FAIL, "memory", "free memory on the destination or choose another one",
+                                return preflight_add(p, CHECK_FAIL, "memory", "free memory on the destination or choose another one",
                                            "%s needs %llu MiB; the running guests on the destination use all its memory", name, need >> 20);
                 }
                 for (int i = 0; i < nd; i++)
@@ -157,11 +157,11 @@ static int check_memory(struct preflight *p, virDomainPtr dom, virConnectPtr dst
                 free(doms);
         }
         if (avail == 0)
-                return add(p, CHECK_WARN, "memory", NULL, "could not read the destination's free memory: %s", virt_last_error());
+                return preflight_add(p, CHECK_WARN, "memory", NULL, "could not read the destination's free memory: %s", virt_last_error());
         if (avail < need)
-                return add(p, CHECK_FAIL, "memory", "free memory on the destination (stop or migrate guests away) or choose another one",
+                return preflight_add(p, CHECK_FAIL, "memory", "free memory on the destination (stop or migrate guests away) or choose another one",
                            "%s needs %llu MiB; the destination has %llu MiB (%s)", name, need >> 20, avail >> 20, how);
-        return add(p, CHECK_OK, "memory", NULL, "%s needs %llu MiB; the destination has %llu MiB (%s)", name, need >> 20, avail >> 20,
+        return preflight_add(p, CHECK_OK, "memory", NULL, "%s needs %llu MiB; the destination has %llu MiB (%s)", name, need >> 20, avail >> 20,
                    how);
 }
 
@@ -171,7 +171,7 @@ static int check_uuid(struct preflight *p, virConnectPtr dst, const char *uuid, 
         if (d) {
                 const char *other = virDomainGetName(d);
                 int active = virDomainIsActive(d);
-                return add(p, CHECK_FAIL, "uuid",
+                return preflight_add(p, CHECK_FAIL, "uuid",
                            active == 1 ? "this guest already runs there: find out which copy is the real one before anything else"
                                        : "undefine the stale definition there (virsh undefine) if it is a leftover",
                            "the destination already has a domain with UUID %s (%s, %s)", uuid, other ? other : "?",
@@ -179,15 +179,15 @@ static int check_uuid(struct preflight *p, virConnectPtr dst, const char *uuid, 
         }
         virErrorPtr e = virGetLastError();
         if (!e || e->code != VIR_ERR_NO_DOMAIN)
-                return add(p, CHECK_WARN, "uuid", NULL, "could not ask the destination about UUID %s: %s", uuid, virt_last_error());
+                return preflight_add(p, CHECK_WARN, "uuid", NULL, "could not ask the destination about UUID %s: %s", uuid, virt_last_error());
         _cleanup_(virt_dom_freep) virDomainPtr byname = virDomainLookupByName(dst, name);
         if (byname) {
                 char other[VIR_UUID_STRING_BUFLEN] = "?";
                 virDomainGetUUIDString(byname, other);
-                return add(p, CHECK_FAIL, "uuid", "rename or undefine the other domain there",
+                return preflight_add(p, CHECK_FAIL, "uuid", "rename or undefine the other domain there",
                            "the destination has another domain named %s (UUID %s)", name, other);
         }
-        return add(p, CHECK_OK, "uuid", NULL, "no domain with UUID %s or name %s on the destination", uuid, name);
+        return preflight_add(p, CHECK_OK, "uuid", NULL, "no domain with UUID %s or name %s on the destination", uuid, name);
 }
 
 static int check_disk(struct preflight *p, const struct mk_config *cfg, const struct dom_disk *dk, char *const *copy_disks)
@@ -198,47 +198,47 @@ static int check_disk(struct preflight *p, const struct mk_config *cfg, const st
                 return -ENOMEM;
 
         if (dk->target && strv_contains(copy_disks, dk->target))
-                return add(p, CHECK_OK, name, NULL, "%s is copied to the destination with the migration", dk->source ? dk->source : t);
+                return preflight_add(p, CHECK_OK, name, NULL, "%s is copied to the destination with the migration", dk->source ? dk->source : t);
         switch (dk->type) {
         case DOM_DISK_NETWORK:
-                return add(p, CHECK_OK, name, NULL, "network disk: the destination reaches the same volume");
+                return preflight_add(p, CHECK_OK, name, NULL, "network disk: the destination reaches the same volume");
         case DOM_DISK_BLOCK:
-                return add(p, CHECK_OK, name, NULL,
+                return preflight_add(p, CHECK_OK, name, NULL,
                            "block device %s: the destination must see the same LUN (the migkit hook rescans FC and maps multipath)",
                            dk->source ? dk->source : "?");
         case DOM_DISK_FILE:
                 break;
         default:
-                return add(p, CHECK_WARN, name, NULL, "%s disk: migkit cannot tell whether the destination sees it",
+                return preflight_add(p, CHECK_WARN, name, NULL, "%s disk: migkit cannot tell whether the destination sees it",
                            dom_disk_type_to_string(dk->type));
         }
         if (!dk->source)
-                return add(p, CHECK_OK, name, NULL, "empty %s", dk->device ? dk->device : "disk");
+                return preflight_add(p, CHECK_OK, name, NULL, "empty %s", dk->device ? dk->device : "disk");
         _cleanup_free_ char *copy = strdup(dk->source);
         if (!copy)
                 return -ENOMEM;
         const char *base = basename(copy);
         if (dk->device && streq(dk->device, "cdrom") && strv_fnmatch(cfg->config_drive_names, base)) {
                 if (cfg->strip_missing)
-                        return add(p, CHECK_OK, name, NULL,
+                        return preflight_add(p, CHECK_OK, name, NULL,
                                    "config drive %s: if the destination lacks it, its migkit hook empties the cdrom there (same ABI)",
                                    dk->source);
-                return add(p, CHECK_FAIL, name, "copy the file to the same path on the destination, or set [config-drive] strip-missing = yes there",
+                return preflight_add(p, CHECK_FAIL, name, "copy the file to the same path on the destination, or set [config-drive] strip-missing = yes there",
                            "config drive %s is a local file libvirt does not copy", dk->source);
         }
         _cleanup_free_ char *fstype = NULL, *target = NULL;
         int r = fs_is_shared(cfg, dk->source, &fstype, &target);
         if (r > 0)
-                return add(p, CHECK_OK, name, NULL, "%s is on shared storage (%s)", dk->source, fstype ? fstype : "shared");
+                return preflight_add(p, CHECK_OK, name, NULL, "%s is on shared storage (%s)", dk->source, fstype ? fstype : "shared");
         if (r < 0)
-                return add(p, CHECK_WARN, name, NULL, "could not tell whether %s is on shared storage: %s", dk->source, strerror(-r));
+                return preflight_add(p, CHECK_WARN, name, NULL, "could not tell whether %s is on shared storage: %s", dk->source, strerror(-r));
         if (dk->device && streq(dk->device, "cdrom"))
-                return add(p, CHECK_WARN, name, "copy the file to the same path on the destination, or eject the cdrom",
+                return preflight_add(p, CHECK_WARN, name, "copy the file to the same path on the destination, or eject the cdrom",
                            "cdrom %s is a local file: the destination must have it at the same path", dk->source);
         _cleanup_free_ char *fix = NULL;
         if (asprintf(&fix, "pass --copy-storage %s to copy it with the migration, or move it to shared storage", t) < 0)
                 return -ENOMEM;
-        return add(p, CHECK_FAIL, name, fix, "%s is a local file (%s): the destination cannot see it", dk->source,
+        return preflight_add(p, CHECK_FAIL, name, fix, "%s is a local file (%s): the destination cannot see it", dk->source,
                    fstype ? fstype : "local filesystem");
 }
 
@@ -253,34 +253,34 @@ int preflight_run(const struct mk_config *cfg, virConnectPtr src, virDomainPtr d
 
         memset(ret, 0, sizeof(*ret));
         if (!dst) {
-                r = add(&p, CHECK_FAIL, "destination",
+                r = preflight_add(&p, CHECK_FAIL, "destination",
                         "check the name resolves, libvirtd listens there (listen_tls, or listen_tcp with [migrate] uri), and the credentials",
                         "cannot connect to %s: %s", dst_uri, dst_error ? dst_error : "unknown error");
                 goto done;
         }
-        r = add(&p, CHECK_OK, "destination", NULL, "connected to %s", dst_uri);
+        r = preflight_add(&p, CHECK_OK, "destination", NULL, "connected to %s", dst_uri);
         if (r < 0)
                 goto done;
 
         const char *ts = virConnectGetType(src), *td = virConnectGetType(dst);
         if (!ts || !td)
-                r = add(&p, CHECK_WARN, "hypervisor", NULL, "could not read the hypervisor type: %s", virt_last_error());
+                r = preflight_add(&p, CHECK_WARN, "hypervisor", NULL, "could not read the hypervisor type: %s", virt_last_error());
         else if (!streq(ts, td))
-                r = add(&p, CHECK_FAIL, "hypervisor", "migrate between hosts of the same hypervisor",
+                r = preflight_add(&p, CHECK_FAIL, "hypervisor", "migrate between hosts of the same hypervisor",
                         "the source runs %s, the destination %s", ts, td);
         else
-                r = add(&p, CHECK_OK, "hypervisor", NULL, "both hosts run %s", ts);
+                r = preflight_add(&p, CHECK_OK, "hypervisor", NULL, "both hosts run %s", ts);
         if (r < 0)
                 goto done;
 
         int active = virDomainIsActive(dom);
         const char *name = virDomainGetName(dom);
         if (virDomainGetUUIDString(dom, uuid) < 0 || !name) {
-                r = add(&p, CHECK_FAIL, "domain", NULL, "could not read the domain's name and UUID: %s", virt_last_error());
+                r = preflight_add(&p, CHECK_FAIL, "domain", NULL, "could not read the domain's name and UUID: %s", virt_last_error());
                 goto done;
         }
         if (active != 1) {
-                r = add(&p, CHECK_FAIL, "domain", "start it first, or move its definition instead of live-migrating it",
+                r = preflight_add(&p, CHECK_FAIL, "domain", "start it first, or move its definition instead of live-migrating it",
                         "%s is not running here: a live migration needs a running guest", name);
                 if (r < 0)
                         goto done;
@@ -288,14 +288,14 @@ int preflight_run(const struct mk_config *cfg, virConnectPtr src, virDomainPtr d
 
         xml = virDomainGetXMLDesc(dom, 0);
         if (!xml) {
-                r = add(&p, CHECK_FAIL, "domain", NULL, "could not read %s's XML: %s", name, virt_last_error());
+                r = preflight_add(&p, CHECK_FAIL, "domain", NULL, "could not read %s's XML: %s", name, virt_last_error());
                 goto done;
         }
         r = domxml_parse(xml, strlen(xml), &d, &parse_err);
         if (r < 0) {
                 if (r == -ENOMEM)
                         goto done;
-                r = add(&p, CHECK_FAIL, "domain", NULL, "could not parse %s's XML: %s", name, parse_err ? parse_err : "?");
+                r = preflight_add(&p, CHECK_FAIL, "domain", NULL, "could not parse %s's XML: %s", name, parse_err ? parse_err : "?");
                 goto done;
         }
 
@@ -309,7 +309,7 @@ int preflight_run(const struct mk_config *cfg, virConnectPtr src, virDomainPtr d
                 bool found = false;
                 for (size_t j = 0; j < d->n_disks; j++)
                         found |= streq_ptr(d->disks[j].target, copy_disks[i]);
-                if (!found && (r = add(&p, CHECK_FAIL, "copy-storage", "name disks by their target (virsh domblklist)",
+                if (!found && (r = preflight_add(&p, CHECK_FAIL, "copy-storage", "name disks by their target (virsh domblklist)",
                                        "%s has no disk %s to copy", name, copy_disks[i])) < 0)
                         goto done;
         }
@@ -331,6 +331,33 @@ void preflight_print(const struct preflight *p, FILE *f)
                 if (c->fix)
                         fprintf(f, "      fix: %s\n", c->fix);
         }
+}
+
+void preflight_print_json(const struct preflight *p, FILE *f, const char *domain, const char *dest_uri)
+{
+        struct json j;
+        json_init(&j, f);
+        json_object_begin(&j);
+        json_kv_string(&j, "domain", domain);
+        json_kv_string(&j, "destination", dest_uri);
+        json_key(&j, "ready");
+        json_bool(&j, p->n_fail == 0);
+        json_kv_int(&j, "failed", (long long)p->n_fail);
+        json_kv_int(&j, "warnings", (long long)p->n_warn);
+        json_key(&j, "checks");
+        json_array_begin(&j);
+        for (size_t i = 0; i < p->n; i++) {
+                const struct check_result *c = &p->v[i];
+                json_object_begin(&j);
+                json_kv_string(&j, "check", c->name);
+                json_kv_string(&j, "status", check_status_to_string(c->status));
+                json_kv_string(&j, "message", c->message);
+                json_kv_string(&j, "fix", c->fix);
+                json_object_end(&j);
+        }
+        json_array_end(&j);
+        json_object_end(&j);
+        json_end(&j);
 }
 
 void preflight_free(struct preflight *p)

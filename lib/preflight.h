@@ -41,6 +41,14 @@ int preflight_run(const struct mk_config *cfg, virConnectPtr src, virDomainPtr d
  * below failures. */
 void preflight_print(const struct preflight *p, FILE *f);
 
+/* The same as one JSON object: {"domain", "destination", "ready",
+ * "failed", "warnings", "checks": [{"check", "status", "message", "fix"}]}. */
+void preflight_print_json(const struct preflight *p, FILE *f, const char *domain, const char *dest_uri);
+
+/* Appends one result (fix may be NULL). Returns 0 or -ENOMEM. */
+int preflight_add(struct preflight *p, int status, const char *name, const char *fix, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+
 /* "OK", "WARN", "FAIL". */
 const char *check_status_to_string(int status);
 

@@ -12,6 +12,7 @@
 #include <libvirt/virterror.h>
 
 #include "config.h"
+#include "migrate.h"
 #include "preflight.h"
 #include "util.h"
 
@@ -191,6 +192,53 @@ static void test_same_state_in_one_process(void **state)
         virConnectClose(b);
 }
 
+static char *capture_json(const struct preflight *p)
+{
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        assert_non_null(f);
+        preflight_print_json(p, f, "busy \"1\"", "test:///hostB");
+        fclose(f);
+        return text;
+}
+
+static void test_json(void **state)
+{
+        struct preflight p;
+        (void)state;
+        run("busy", NULL, &p);
+        _cleanup_free_ char *ok = capture_json(&p);
+        assert_non_null(strstr(ok, "{\"domain\":\"busy \\\"1\\\"\",\"destination\":\"test:///hostB\",\"ready\":true,\"failed\":0,"));
+        assert_non_null(strstr(ok, "\"checks\":[{\"check\":\"destination\",\"status\":\"OK\",\"message\":\"connected to test:///hostB"));
+        assert_non_null(strstr(ok, "\"fix\":null}"));
+        assert_ptr_equal(strchr(ok, '\n'), ok + strlen(ok) - 1); /* one line, ending in a newline */
+
+        /* a failure with text that needs escaping */
+        assert_int_equal(preflight_add(&p, CHECK_FAIL, "disk \"x\"", "fix\tit", "path %s", "/a\\b\n"), 0);
+        _cleanup_free_ char *bad = capture_json(&p);
+        assert_non_null(strstr(bad, "\"ready\":false,\"failed\":1,"));
+        assert_non_null(strstr(bad, "{\"check\":\"disk \\\"x\\\"\",\"status\":\"FAIL\",\"message\":\"path /a\\\\b\\n\",\"fix\":\"fix\\tit\"}]}\n"));
+        preflight_free(&p);
+}
+
+static void test_check_unknown_domain_json(void **state)
+{
+        char abs[PATH_MAX], uri[PATH_MAX + 16];
+        char *text = NULL;
+        size_t len = 0;
+        (void)state;
+        assert_non_null(realpath("tests/data/driver/hostA.xml", abs));
+        snprintf(uri, sizeof(uri), "test://%s", abs);
+        FILE *f = open_memstream(&text, &len);
+        assert_int_equal(migrate_check(&cfg, "nosuch", "test:///default", uri, NULL, true, f), 1);
+        fclose(f);
+        assert_non_null(strstr(text, "\"ready\":false,\"failed\":1,"));
+        assert_non_null(strstr(text, "{\"check\":\"domain\",\"status\":\"FAIL\",\"message\":\"no domain 'nosuch' on this host"));
+        assert_non_null(strstr(text, "\"fix\":\"check the name with virsh list --all\"}"));
+        free(text);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -201,6 +249,8 @@ int main(void)
                 cmocka_unit_test(test_not_enough_memory),
                 cmocka_unit_test(test_unreachable),
                 cmocka_unit_test(test_same_state_in_one_process),
+                cmocka_unit_test(test_json),
+                cmocka_unit_test(test_check_unknown_domain_json),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
