@@ -3,6 +3,8 @@
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 
 #include "domxml.h"
@@ -22,6 +24,41 @@ void virt_quiet_errors(void)
 
 void virt_conn_closep(virConnectPtr *c) { if (*c) virConnectClose(*c); }
 void virt_dom_freep(virDomainPtr *d) { if (*d) virDomainFree(*d); }
+
+static int event_thread_rc = -1;
+static pthread_once_t event_thread_once = PTHREAD_ONCE_INIT;
+
+static void *event_main(void *arg)
+{
+        (void)arg;
+        for (;;)
+                if (virEventRunDefaultImpl() < 0)
+                        usleep(100 * 1000); /* nothing sensible to do but go on */
+        return NULL;
+}
+
+static void event_thread_init(void)
+{
+        pthread_t th;
+        pthread_attr_t a;
+        sigset_t all, old;
+        if (virEventRegisterDefaultImpl() < 0 || pthread_attr_init(&a) != 0)
+                return;
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        /* signals (SIGINT: abort the migration) stay with the caller's threads */
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        if (pthread_create(&th, &a, event_main, NULL) == 0)
+                event_thread_rc = 0;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        pthread_attr_destroy(&a);
+}
+
+int virt_event_thread_start(void)
+{
+        pthread_once(&event_thread_once, event_thread_init);
+        return event_thread_rc;
+}
 
 const char *virt_last_error(void)
 {

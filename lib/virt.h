@@ -37,6 +37,12 @@ void virt_quiet_errors(void);
 void virt_conn_closep(virConnectPtr *c);
 void virt_dom_freep(virDomainPtr *d);
 
+/* Runs libvirt's default event loop in a thread of its own, started once
+ * per process (later calls return the first result). Connections opened
+ * afterwards deliver domain events to callbacks, on that thread.
+ * Returns 0, or -1 when libvirt could not set the loop up. */
+int virt_event_thread_start(void);
+
 /* libvirt's last error message in this thread, never NULL. */
 const char *virt_last_error(void);
 
