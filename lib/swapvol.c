@@ -6,9 +6,11 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "json.h"
 #include "log.h"
 #include "migrate.h"
 #include "progress.h"
@@ -98,6 +100,54 @@ static char *disk_format(const char *xml, const char *target)
 }
 
 
+/* One step for the operator: "DOMAIN: text" or, with --json, an object
+ * {"event", "domain", "disk", "elapsed_ms", extra numbers, "message"}. */
+static void sv_event(FILE *out, int mode, const struct swapvol_opts *o, const char *event, unsigned long long elapsed_ms,
+                     const unsigned long long *cur_end, const char *fmt, ...) _printf_(7, 8);
+static void sv_event(FILE *out, int mode, const struct swapvol_opts *o, const char *event, unsigned long long elapsed_ms,
+                     const unsigned long long *cur_end, const char *fmt, ...)
+{
+        _cleanup_free_ char *text = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&text, fmt, ap) < 0)
+                text = NULL;
+        va_end(ap);
+        if (mode != MIGRATE_OUT_JSON) {
+                fprintf(out, "%s: %s\n", o->domain, text ? text : event);
+        } else {
+                struct json j;
+                json_init(&j, out);
+                json_object_begin(&j);
+                json_kv_string(&j, "event", event);
+                json_kv_string(&j, "domain", o->domain);
+                json_kv_string(&j, "disk", o->disk);
+                json_kv_int(&j, "elapsed_ms", (long long)elapsed_ms);
+                if (cur_end) {
+                        json_kv_int(&j, "cur", (long long)cur_end[0]);
+                        json_kv_int(&j, "end", (long long)cur_end[1]);
+                }
+                json_kv_string(&j, "message", text);
+                json_object_end(&j);
+                json_end(&j);
+        }
+        fflush(out);
+}
+
+/* After a cancelled copy: the new file libvirt created for it (it did not
+ * exist before: existed false) goes, so a failed swap leaves no debris.
+ * Never a file that was there before, never anything but a regular file. */
+static void drop_new_file(const struct swapvol_opts *o, bool existed)
+{
+        struct stat st;
+        if (existed || lstat(o->new_path, &st) < 0 || !S_ISREG(st.st_mode))
+                return;
+        if (unlink(o->new_path) == 0)
+                log_info("%s: removed %s, which the cancelled copy had created", o->domain, o->new_path);
+        else
+                log_warning("%s: cannot remove %s, which the cancelled copy created: %m; remove it by hand", o->domain, o->new_path);
+}
+
 int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
 {
         const char *uri = o->source_uri ? o->source_uri : cfg->libvirt_uri;
@@ -154,8 +204,7 @@ int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
                 return SWAPVOL_FAILED;
         }
         virTypedParamsFree(params, np);
-        fprintf(out, "%s: copying disk %s to %s%s\n", o->domain, o->disk, o->new_path, exists ? " (reusing it)" : "");
-        fflush(out);
+        sv_event(out, mode, o, "start", 0, NULL, "copying disk %s to %s%s", o->disk, o->new_path, exists ? " (reusing it)" : "");
 
         unsigned long long t0 = now_ms(), last = 0;
         for (;;) {
@@ -164,6 +213,8 @@ int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
                 if (migrate_abort_requested()) {
                         if (virDomainBlockJobAbort(dom, o->disk, 0) < 0)
                                 log_error("%s: could not cancel the copy of %s: %s", o->domain, o->disk, virt_last_error());
+                        else
+                                drop_new_file(o, exists);
                         if (mode == MIGRATE_OUT_AUTO)
                                 fputc('\n', out);
                         log_error("%s: copy of disk %s cancelled on request; the guest stays on its old disk", o->domain, o->disk);
@@ -171,11 +222,13 @@ int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
                 }
                 if (r < 0) {
                         log_error("%s: cannot follow the copy of %s: %s", o->domain, o->disk, virt_last_error());
-                        virDomainBlockJobAbort(dom, o->disk, 0);
+                        if (virDomainBlockJobAbort(dom, o->disk, 0) == 0)
+                                drop_new_file(o, exists);
                         return SWAPVOL_FAILED;
                 }
                 if (r == 0) {
                         log_error("%s: the copy job of %s ended before it was ready (see the libvirt log)", o->domain, o->disk);
+                        drop_new_file(o, exists);
                         return SWAPVOL_FAILED;
                 }
                 unsigned long long t = now_ms();
@@ -187,12 +240,10 @@ int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
                 if (mode == MIGRATE_OUT_AUTO) {
                         fprintf(out, "\r%s %s: %3u%%  %s of %s  %s\033[K", o->domain, o->disk, pct, done, total, el);
                         fflush(out);
-                } else if (mode == MIGRATE_OUT_JSON && (t - last >= 1000 || !last)) {
-                        fprintf(out, "{\"event\":\"copy\",\"domain\":\"%s\",\"disk\":\"%s\",\"elapsed_ms\":%llu,\"cur\":%llu,\"end\":%llu}\n",
-                                o->domain, o->disk, t - t0, (unsigned long long)info.cur, (unsigned long long)info.end);
-                        last = t;
-                } else if (mode == MIGRATE_OUT_LINES && (t - last >= 2000 || !last)) {
-                        fprintf(out, "%s: disk %s %u%% copied (%s of %s), elapsed %s\n", o->domain, o->disk, pct, done, total, el);
+                } else if ((mode == MIGRATE_OUT_JSON && (t - last >= 1000 || !last)) ||
+                           (mode == MIGRATE_OUT_LINES && (t - last >= 2000 || !last))) {
+                        unsigned long long ce[2] = { info.cur, info.end };
+                        sv_event(out, mode, o, "copy", t - t0, ce, "disk %s %u%% copied (%s of %s), elapsed %s", o->disk, pct, done, total, el);
                         last = t;
                 }
                 fflush(out);
@@ -205,7 +256,8 @@ int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
         if (virDomainBlockJobAbort(dom, o->disk, VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT) < 0) {
                 log_error("%s: pivot of %s to %s failed: %s; cancelling, the guest stays on its old disk", o->domain, o->disk,
                           o->new_path, virt_last_error());
-                virDomainBlockJobAbort(dom, o->disk, 0);
+                if (virDomainBlockJobAbort(dom, o->disk, 0) == 0)
+                        drop_new_file(o, exists);
                 return SWAPVOL_FAILED;
         }
         /* the pivot completes asynchronously: wait for the job to go */
@@ -220,7 +272,8 @@ int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
                 log_error("%s: after the pivot the running definition does not name %s", o->domain, o->new_path);
                 return SWAPVOL_FAILED;
         }
-        fprintf(out, "%s: disk %s now runs on %s (%.1f s)\n", o->domain, o->disk, o->new_path, (now_ms() - t0) / 1000.0);
+        sv_event(out, mode, o, "pivot", now_ms() - t0, NULL, "disk %s now runs on %s (%.1f s)", o->disk, o->new_path,
+                 (now_ms() - t0) / 1000.0);
 
         if (virDomainIsPersistent(dom) == 1) {
                 _cleanup_free_ char *inactive = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE), *nx = NULL;
@@ -232,7 +285,8 @@ int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
                         return SWAPVOL_FAILED;
                 }
                 virDomainFree(d2);
-                fprintf(out, "%s: persistent definition updated: disk %s is %s\n", o->domain, o->disk, o->new_path);
+                sv_event(out, mode, o, "persistent", now_ms() - t0, NULL, "persistent definition updated: disk %s is %s", o->disk,
+                         o->new_path);
         }
         fflush(out);
         return SWAPVOL_OK;

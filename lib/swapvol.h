@@ -5,7 +5,8 @@
  * virDomainBlockJobAbort with PIVOT), then the persistent definition is
  * updated to name the new path. An existing NEW-PATH is reused as it is
  * (VIR_DOMAIN_BLOCK_COPY_REUSE_EXT: pre-created volumes, block devices);
- * a missing one is created by libvirt in the disk's format. An abort
+ * a missing one is created by libvirt in the disk's format (and removed
+ * again when the copy is cancelled or fails). An abort
  * request (migrate_request_abort) before the pivot cancels the copy: the
  * guest stays on the old disk. */
 #pragma once
