@@ -456,7 +456,7 @@ void config_dump(const struct mk_config *cfg, FILE *f)
                         fprintf(f, "%u\n", *(const unsigned *)v);
                         break;
                 case K_MODE:
-                        fprintf(f, "%04o\n", *(const unsigned *)v);
+                        fprintf(f, "0%03o\n", *(const unsigned *)v); /* 0755, 02750: always the leading 0 the parser wants */
                         break;
                 case K_BOOL:
                         fprintf(f, "%s\n", *(const bool *)v ? "yes" : "no");
