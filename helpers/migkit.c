@@ -8,11 +8,13 @@
 
 #include "cleanup.h"
 #include "config.h"
+#include "doctor.h"
 #include "evacuate.h"
 #include "log.h"
 #include "migrate.h"
 #include "swapvol.h"
 #include "util.h"
+#include "virt.h"
 
 enum {
         EXIT_OK = 0,
@@ -33,6 +35,7 @@ static int verb_migrate(int argc, char **argv);
 static int verb_check(int argc, char **argv);
 static int verb_evacuate(int argc, char **argv);
 static int verb_swap_volume(int argc, char **argv);
+static int verb_doctor(int argc, char **argv);
 
 static const struct verb verbs[] = {
         { "migrate", "DOMAIN DEST [OPTIONS]",
@@ -52,6 +55,9 @@ static const struct verb verbs[] = {
           "pending cleanups and rollbacks with their reasons, journals of incoming\n"
           "                migrations, proofs, quarantined directories with their age",
           verb_status },
+        { "doctor", "[-c FILE] [--connect URI] [--json] [-q]",
+          "is this host ready for migrations in and out? each check OK/WARN/FAIL with its fix",
+          verb_doctor },
 };
 
 static void usage(FILE *f)
@@ -551,6 +557,110 @@ static int verb_swap_volume(int argc, char **argv)
 out:
         strv_free(a.copy);
         free(a.dest_xml);
+        return ret;
+}
+
+/* ---- doctor (the checks are in lib/doctor.c) ------------------------------- */
+
+static void doctor_usage(FILE *f)
+{
+        fprintf(f,
+                "Usage: migkit doctor [-c FILE] [--connect URI] [--json] [-q]\n"
+                "\n"
+                "Is this host ready for live migrations in and out? Changes nothing, and prints\n"
+                "one line per check, OK, WARN or FAIL, with the fix below each WARN and FAIL:\n"
+                "  config     the configuration is valid (else the rest use the defaults)\n"
+                "  hook       <hooks>/qemu or an entry of <hooks>/qemu.d runs migkit-hook\n"
+                "  libvirtd   the running libvirtd started after the hook was installed\n"
+                "             (libvirt finds hooks only when it starts or reloads)\n"
+                "  libvirt    this host's libvirt answers; its guests are checked below\n"
+                "  instances  the instances path: a directory, not a symlink, its filesystem\n"
+                "             and whether that is shared ([filesystems] shared)\n"
+                "  bridges    the allow-list, the bridges present, each bridge a guest uses\n"
+                "  state      the state directory is writable\n"
+                "  watch      migkit-watch runs\n"
+                "  fc, multipath  FC HBAs online and multipathd answering, when a local guest\n"
+                "             has FC SAN disks\n"
+                "  tls, listen  the [migrate] uri's transport: the TLS certificates and keys\n"
+                "             in /etc/pki, and libvirtd listening on its port\n"
+                "\n"
+                "  -c, --config FILE  configuration file (default $MIGKIT_CONFIG or\n"
+                "                     " MIGKIT_CONFIG_PATH ")\n"
+                "      --connect URI  this host's libvirt (default: [cleanup] libvirt-uri)\n"
+                "  -j, --json         one JSON object instead: {host, ready, failed, warnings,\n"
+                "                     checks: [{check, status, message, fix}]}\n"
+                "  -q, --quiet        print only the WARN and FAIL lines (nothing when all is OK)\n"
+                "  -h, --help         this text\n"
+                "\n"
+                "Exit status: 0 ready (warnings allowed), 3 a check failed, 1 error, 2 usage.\n");
+}
+
+static int verb_doctor(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "connect", required_argument, NULL, 'C' },
+                { "json", no_argument, NULL, 'j' },
+                { "quiet", no_argument, NULL, 'q' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        const char *config = NULL, *uri = NULL;
+        bool json = false, quiet = false;
+        int o;
+
+        while ((o = getopt_long(argc, argv, "c:jqh", opts, NULL)) >= 0)
+                switch (o) {
+                case 'c': config = optarg; break;
+                case 'C': uri = optarg; break;
+                case 'j': json = true; break;
+                case 'q': quiet = true; break;
+                case 'h': doctor_usage(stdout); return EXIT_OK;
+                default: doctor_usage(stderr); return EXIT_USAGE;
+                }
+        if (optind < argc) {
+                log_error("doctor takes no arguments, got '%s'", argv[optind]);
+                doctor_usage(stderr);
+                return EXIT_USAGE;
+        }
+
+        struct mk_config cfg;
+        _cleanup_free_ char *err = NULL;
+        struct doctor_opts d = { 0 };
+        int r = config_load(&cfg, config, &err);
+        if (r < 0) {
+                if (!err && asprintf(&err, "cannot load the configuration: %s", strerror(-r)) < 0)
+                        err = NULL;
+                if (config_defaults(&cfg) < 0)
+                        return log_error_errno(-ENOMEM, "out of memory"), EXIT_FAIL;
+                d.config_error = err ? err : "cannot load the configuration";
+        }
+        virt_quiet_errors();
+        d.conn_uri = uri ? uri : cfg.libvirt_uri;
+        _cleanup_(virt_conn_closep) virConnectPtr conn = virConnectOpenReadOnly(d.conn_uri);
+        _cleanup_free_ char *conn_err = conn ? NULL : strdup(virt_last_error());
+        d.conn = conn;
+        d.conn_error = conn_err;
+
+        struct preflight p = { 0 };
+        r = doctor_run(&cfg, &d, &p);
+        if (r < 0) {
+                config_free(&cfg);
+                return log_error_errno(r, "doctor: %m"), EXIT_FAIL;
+        }
+        char host[256] = "";
+        (void)gethostname(host, sizeof(host) - 1);
+        if (json)
+                doctor_print_json(&p, stdout, host);
+        else
+                doctor_print(&p, stdout, quiet ? DOCTOR_QUIET : 0);
+        int ret = p.n_fail ? MIGKIT_EXIT_REFUSED : EXIT_OK;
+        if (fflush(stdout) != 0) {
+                log_error_errno(-errno, "cannot write the report: %m");
+                ret = EXIT_FAIL;
+        }
+        preflight_free(&p);
+        config_free(&cfg);
         return ret;
 }
 

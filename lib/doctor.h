@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `migkit doctor`: is this host ready for live migrations in and out? Each
+ * check ends OK, WARN (could not be told, or works with a caveat) or FAIL,
+ * with a message naming the path, bridge, process or URI, and a fix. Only
+ * reads: nothing is created, started or reloaded. Every path comes from
+ * the configuration ([paths] hooks, state, instances, sysfs, run, proc,
+ * mountinfo) or from struct doctor_opts, so tests run it on temp trees.
+ *
+ * Checks, in order (their names):
+ *   config     the configuration loaded (else the rest runs on the defaults)
+ *   hook       <hooks>/qemu or an entry of <hooks>/qemu.d runs migkit-hook
+ *   libvirtd   the running libvirtd/virqemud started after the hook was
+ *              installed (libvirt finds hooks only at start or reload)
+ *   libvirt    this host's libvirt answers (the domains come from it)
+ *   instances  the instances path: a directory, no symlink, its filesystem
+ *              and whether that is a shared one
+ *   bridges    the allow-list, the bridges present, and every bridge a
+ *              local guest uses (present, or allowed so the hook creates it)
+ *   state      the state directory exists and is writable
+ *   watch      migkit-watch runs
+ *   fc         FC HBAs online, when a local guest has FC SAN disks
+ *   multipath  multipathd answers, when such a disk needs a map
+ *   listen     the [migrate] uri's transport: TLS files, libvirtd listening */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <libvirt/libvirt.h>
+
+#include "config.h"
+#include "preflight.h"
+
+struct doctor_opts {
+        /* The configuration failed to load: its message (the config check
+         * FAILs with it; the other checks ran on the defaults). */
+        const char *config_error;
+        /* This host's libvirt, opened by the caller; NULL with conn_error
+         * (libvirt's message) when that failed. */
+        virConnectPtr conn;
+        const char *conn_uri;
+        const char *conn_error;
+        /* Prefix of /etc/pki (TLS files); NULL: "/". */
+        const char *pki_root;
+        /* libvirtd's pid file; NULL: <run>/libvirtd.pid, then
+         * <run>/virtqemud.pid, then a scan of <proc> for the process. */
+        const char *libvirtd_pidfile;
+        /* migkit-watch's pid file; NULL: <run>/migkit-watch.pid, then a scan. */
+        const char *watch_pidfile;
+        /* Timeout for multipathd's answer (ms); 0: 2000. */
+        unsigned mpath_timeout_ms;
+};
+
+/* Runs every check. Returns 0 with the results in *ret (preflight_free()
+ * them; ret->n_fail tells whether the host is ready), or -ENOMEM. */
+int doctor_run(const struct mk_config *cfg, const struct doctor_opts *o, struct preflight *ret);
+
+enum { DOCTOR_QUIET = 1 << 0 }; /* only WARN and FAIL lines, no summary when all is OK */
+
+/* Prints the results, one per line ("OK    hook: ..."), each fix indented
+ * below its line, then a summary line. */
+void doctor_print(const struct preflight *p, FILE *f, int flags);
+
+/* The same as one JSON object: {"host", "ready", "failed", "warnings",
+ * "checks": [{"check", "status", "message", "fix"}]}. */
+void doctor_print_json(const struct preflight *p, FILE *f, const char *host);
+
+/* A process's start time in seconds since the epoch, from <proc>/<pid>/stat
+ * (field 22, clock ticks after boot) and btime in <proc>/stat. 0 or -errno. */
+int doctor_proc_start_time(const char *proc, int pid, time_t *ret);
