@@ -35,9 +35,13 @@ $(FUZZ_O)/.flags: FORCE
 	@mkdir -p $(FUZZ_O)
 	@echo '$(FUZZ_FLAGS_STR)' | cmp -s - $@ || echo '$(FUZZ_FLAGS_STR)' > $@
 
+# The library under clang: its warnings are shown but not fatal here (the
+# gcc build is the -Werror gate for lib/; clang warns about a few things gcc
+# does not, such as unused _cleanup_ variables in work in progress, and the
+# fuzzers must still build). fuzz/*.c keep -Werror.
 $(FUZZ_O)/lib/%.o: lib/%.c $(FUZZ_O)/.flags
 	@mkdir -p $(dir $@)
-	$(call msg,CC,$@)$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -c -o $@ $<
+	$(call msg,CC,$@)$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -Wno-error -c -o $@ $<
 
 $(FUZZ_O)/fuzz/%.o: fuzz/%.c $(FUZZ_O)/.flags
 	@mkdir -p $(dir $@)
