@@ -72,6 +72,7 @@ TEST_LDFLAGS_test-watch = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-virt = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-preflight = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-migrate = $(LIBVIRT_LIBS)
+TEST_LDFLAGS_test-doctor = $(LIBVIRT_LIBS)
 
 ifeq ($(V),1)
 Q :=
@@ -161,6 +162,7 @@ check-quick: tests
 
 bench: $(BINS) $(BENCHES)
 	@bench/run $(O)
+	@bench/converge $(O)
 
 demo:
 	@scripts/install-deps --lab
