@@ -13,10 +13,19 @@
  * continuously and `bad` counts stamps that do not match: a migration that
  * lost or mixed up memory shows up as bad>0.
  *
+ * When a virtio disk appears (hot-plugged: the swap-volume test; the guest has
+ * no other, so it is /dev/vda whatever libvirt calls it), it also
+ * writes a pattern there ten times a second, each write synchronous:
+ * record SEQ is the 512-byte text "migkit-pattern SEQ" at 4 KiB block
+ * 1 + SEQ % 1023, and block 0 holds "migkit-pattern-latest SEQ". A host-side
+ * reader sees from the file alone which writes reached it; the heartbeat
+ * line ends with disk=SEQ (the last write the guest completed).
+ *
  * Usage: dirty [MIB [RATE]]   (defaults 64 and 16; RATE 0 = fill once, idle)
  * Built with `gcc -static` by tests/lab/lab; no libc beyond the basics.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +64,21 @@ static void say(const char *s)
 	}
 }
 
+#define DISK_BLOCKS 1024
+
+/* One synchronous pattern write (record, then the latest pointer). */
+static int disk_write(int fd, unsigned long long seq)
+{
+	char rec[512];
+	memset(rec, 0, sizeof(rec));
+	snprintf(rec, sizeof(rec), "migkit-pattern %llu\n", seq);
+	if (pwrite(fd, rec, sizeof(rec), (off_t)(1 + seq % (DISK_BLOCKS - 1)) * 4096) != (ssize_t)sizeof(rec))
+		return -1;
+	memset(rec, 0, sizeof(rec));
+	snprintf(rec, sizeof(rec), "migkit-pattern-latest %llu\n", seq);
+	return pwrite(fd, rec, sizeof(rec), 0) == (ssize_t)sizeof(rec) ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long mib = argc > 1 ? strtoul(argv[1], NULL, 10) : 64;
@@ -81,8 +105,9 @@ int main(int argc, char **argv)
 	size_t per_tick = rate * (1024 * 1024 / PAGE) / TICKS_PER_SEC;
 	size_t verify_per_tick = npages / TICKS_PER_SEC + 1; /* whole area checked every second */
 	size_t wpos = 0, vpos = 0;
-	unsigned long long hb = 0, dirtied_pages = 0, bad = 0;
+	unsigned long long hb = 0, dirtied_pages = 0, bad = 0, disk_seq = 0, tick = 0;
 	double start = now(), next_hb = start + 1.0, next_tick = start;
+	int disk = -1;
 
 	for (;;) {
 		for (size_t k = 0; k < per_tick; k++) {
@@ -101,12 +126,23 @@ int main(int argc, char **argv)
 				*(uint64_t *)(mem + i * PAGE) = stamp(i, gen[i]);
 			}
 		}
+		tick++;
+		if (disk < 0 && tick % TICKS_PER_SEC == 0)
+			disk = open("/dev/vda", O_RDWR | O_SYNC | O_CLOEXEC);
+		if (disk >= 0 && tick % (TICKS_PER_SEC / 10) == 0) {
+			if (disk_write(disk, disk_seq + 1) == 0)
+				disk_seq++;
+			else { /* unplugged: look for it again */
+				close(disk);
+				disk = -1;
+			}
+		}
 		double t = now();
 		if (t >= next_hb) {
 			hb++;
 			snprintf(line, sizeof(line),
-				 "migkit-heartbeat %llu up=%.0fs mem=%luMiB rate=%luMiB/s dirtied=%lluMiB bad=%llu\n",
-				 hb, t - start, mib, rate, dirtied_pages * PAGE / (1024 * 1024), bad);
+				 "migkit-heartbeat %llu up=%.0fs mem=%luMiB rate=%luMiB/s dirtied=%lluMiB bad=%llu disk=%llu\n",
+				 hb, t - start, mib, rate, dirtied_pages * PAGE / (1024 * 1024), bad, disk_seq);
 			say(line);
 			next_hb += 1.0;
 			if (next_hb < t) /* after a long pause (e.g. migration downtime) */
