@@ -160,6 +160,10 @@ int parse_size(const char *s, size_t *ret)
         return 0;
 }
 
+/* The longest line we accept; inih (as Debian builds it) would silently
+ * split a longer one. */
+#define MAX_LINE 199
+
 struct parse_state {
         struct mk_config *cfg;
         bool seen[ARRAY_SIZE(keys)];
@@ -281,6 +285,13 @@ static int handler(void *user, const char *section, const char *name, const char
                         return 0;
                 }
                 st->seen[i] = true;
+                /* --dump-config writes "key = value": that line must fit too */
+                size_t room = MAX_LINE - strlen(name) - 3;
+                if (strlen(value) > room) {
+                        set_err(st, EINVAL, "[%s] %s: the value is %zu characters long; at most %zu fit on a line", section,
+                                name, strlen(value), room);
+                        return 0;
+                }
                 int r = set_key(st->cfg, k, value);
                 if (r == -ENOMEM) {
                         set_err(st, ENOMEM, "out of memory");
@@ -317,9 +328,6 @@ int config_defaults(struct mk_config *cfg)
         return 0;
 }
 
-/* The longest line we accept; inih (as Debian builds it) would silently
- * split a longer one. */
-#define MAX_LINE 199
 #define MAX_CONFIG_BYTES (1 << 20)
 
 int config_load(struct mk_config *cfg, const char *path, char **err)

@@ -118,12 +118,42 @@ static void test_config_dump_modes(void **state)
         rmdir(dir);
 }
 
+/* fuzz-config: "instances=/..." as a 199-character line (the longest
+ * accepted) was dumped as "instances = /...", 200 characters, which does
+ * not load. A value now gets only the room "key = " leaves on a line. */
+static void test_config_dump_long_values(void **state)
+{
+        char dir[] = "/tmp/migkit-test-hostile-fuzz.XXXXXX";
+        char val[200];
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        _cleanup_free_ char *p = pathf("%s/migkit.conf", dir);
+        for (size_t n = 170; n <= 188; n++) {
+                memset(val, 'a', sizeof(val));
+                val[0] = '/';
+                val[n] = 0;
+                _cleanup_free_ char *text = pathf("[paths]\ninstances=%s\n", val), *err = NULL;
+                struct mk_config cfg;
+                put(p, text);
+                int r = config_load(&cfg, p, &err);
+                if (r == 0) {
+                        /* accepted: its dump line fits */
+                        assert_true(strlen("instances = ") + n <= 199);
+                        config_free(&cfg);
+                } else if (strlen("instances = ") + n <= 199 || !strstr(err, "at most 187 fit on a line"))
+                        fail_msg("value of %zu characters: %s", n, err ? err : "?");
+        }
+        unlink(p);
+        rmdir(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_lun_hex_letters),
                 cmocka_unit_test(test_config_comment_like_values),
                 cmocka_unit_test(test_config_dump_modes),
+                cmocka_unit_test(test_config_dump_long_values),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
