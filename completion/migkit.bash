@@ -74,7 +74,7 @@ _migkit()
     case $cmd in
     status) opts="--config --json --help" ;;
     migrate) opts=$drv_opts ;;
-    check) opts="--config --connect --copy-storage --help" ;;
+    check) opts="--config --connect --copy-storage --json --help" ;;
     evacuate) opts="--parallel $drv_opts" ;;
     swap-volume) opts="--config --connect --bandwidth --json --help" ;;
     doctor) opts="--config --connect --json --quiet --help" ;;
