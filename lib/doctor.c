@@ -210,7 +210,7 @@ static int find_process(const char *proc, const char *const *pidfiles, const cha
 static int check_config(const struct mk_config *cfg, const struct doctor_opts *o, struct preflight *p)
 {
         if (o->config_error)
-                ADD(CHECK_FAIL, "config", "fix the line named, then check with: migkit-hook --check-config",
+                ADD(CHECK_FAIL, "config", "correct what the message names (file, line, key), then check with: migkit-hook --check-config",
                     "%s (the other checks use the built-in defaults)", o->config_error);
         else if (cfg->file)
                 ADD(CHECK_OK, "config", NULL, "%s is valid", cfg->file);
