@@ -93,6 +93,13 @@ static const struct key keys[] = {
           "a duration from 0s (none) to 1d, such as 15min" },
         { "migrate", "progress-interval", K_MS, OFF(migrate_progress_interval_ms), "2s", 100, 600000, NULL,
           "a duration from 100ms to 600s, such as 2s" },
+
+        { "limits", "incoming", K_UINT, OFF(limit_incoming), "2", 0, 1000, NULL, "a number from 0 (unlimited) to 1000" },
+        { "limits", "outgoing", K_UINT, OFF(limit_outgoing), "2", 0, 1000, NULL, "a number from 0 (unlimited) to 1000" },
+        { "limits", "outgoing-wait", K_MS, OFF(limit_outgoing_wait_ms), "1h", 0, 86400000, NULL,
+          "a duration from 0s (do not wait) to 1d, such as 1h" },
+        { "limits", "stale", K_MS, OFF(limit_stale_ms), "6h", 60000, 604800000, NULL,
+          "a duration from 1min to 7d, such as 6h" },
 };
 
 int parse_bool(const char *s, bool *ret)

@@ -101,6 +101,12 @@ struct mk_config {
         unsigned migrate_stall_ms;     /* 0: no stall detection */
         unsigned migrate_completion_timeout_ms; /* 0: none */
         unsigned migrate_progress_interval_ms;  /* plain lines and JSON */
+
+        /* [limits] (limit.h) */
+        unsigned limit_incoming;       /* concurrent incoming migrations, 0: unlimited */
+        unsigned limit_outgoing;       /* concurrent outgoing migrations, 0: unlimited */
+        unsigned limit_outgoing_wait_ms; /* how long migkit migrate waits for a slot */
+        unsigned limit_stale_ms;       /* an incoming record older than this no longer counts */
 };
 
 /* Fills cfg with the built-in defaults. Returns 0 or -ENOMEM. */
