@@ -10,6 +10,7 @@
 #include "domxml.h"
 #include "instdir.h"
 #include "json.h"
+#include "remote.h"
 #include "util.h"
 #include "virt.h"
 
@@ -19,6 +20,7 @@ const char *check_status_to_string(int status)
         switch (status) {
         case CHECK_OK: return "OK";
         case CHECK_WARN: return "WARN";
+        case CHECK_WILL_FIX: return "WILL FIX";
         default: return "FAIL";
         }
 }
@@ -305,6 +307,8 @@ int preflight_run(const struct mk_config *cfg, virConnectPtr src, virDomainPtr d
         for (size_t i = 0; i < d->n_disks; i++)
                 if ((r = check_disk(&p, cfg, &d->disks[i], copy_disks)) < 0)
                         goto done;
+        if ((r = preflight_remote(&p, cfg, dst, d, xml)) < 0)
+                goto done;
         for (size_t i = 0; copy_disks && copy_disks[i]; i++) {
                 bool found = false;
                 for (size_t j = 0; j < d->n_disks; j++)

@@ -49,17 +49,22 @@ static int teardown(void **state)
         return 0;
 }
 
-/* Runs the checks of domain name from hostA to hostB. */
-static void run(const char *name, char *const *copy, struct preflight *p)
+/* Runs the checks of domain name from hostA to hostB (or dest). */
+static void run_to(const char *dest, const char *name, char *const *copy, struct preflight *p)
 {
         A = open_node("tests/data/driver/hostA.xml");
-        B = open_node("tests/data/driver/hostB.xml");
+        B = open_node(dest);
         virDomainPtr d = virDomainLookupByName(A, name);
         assert_non_null(d);
         assert_int_equal(preflight_run(&cfg, A, d, B, "test:///hostB", NULL, copy, p), 0);
         virDomainFree(d);
         virConnectClose(A);
         virConnectClose(B);
+}
+
+static void run(const char *name, char *const *copy, struct preflight *p)
+{
+        run_to("tests/data/driver/hostB.xml", name, copy, p);
 }
 
 /* The result named name; fails the test if there is none. */
@@ -96,8 +101,11 @@ static void test_ready(void **state)
         expect(&p, "disk vdb", CHECK_OK, "block device /dev/disk/by-path/");
         expect(&p, "disk vdc", CHECK_OK, "network disk");
         expect(&p, "disk hdd", CHECK_OK, "config drive");
+        expect(&p, "hook", CHECK_OK, "migkit's hook is installed on the destination (/etc/libvirt/hooks/qemu.d)");
+        expect(&p, "lun vdb", CHECK_OK, "(LUN 3 behind target port 0x500a098280feeba5) is visible on the destination");
+        expect(&p, "machine", CHECK_WARN, "cannot ask the destination"); /* the test driver has no domain capabilities */
         assert_int_equal(p.n_fail, 0);
-        assert_int_equal(p.n_warn, 0);
+        assert_int_equal(p.n_warn, 1);
 
         char *text = NULL;
         size_t len = 0;
@@ -192,6 +200,44 @@ static void test_same_state_in_one_process(void **state)
         virConnectClose(b);
 }
 
+/* Issue 7: what the destination's libvirt says about bridges, the hook and LUNs. */
+static void test_destination_ready_with_hook(void **state)
+{
+        struct preflight p;
+        (void)state;
+        run("wired", NULL, &p);
+        expect(&p, "hook", CHECK_OK, "installed on the destination");
+        expect(&p, "bridge qbr0000aaaa-11", CHECK_OK, "qbr0000aaaa-11 exists on the destination");
+        expect(&p, "bridge qbr0000bbbb-22", CHECK_WILL_FIX, "missing on the destination: migkit's hook there creates it at migrate begin");
+        expect(&p, "bridge br-ext", CHECK_FAIL, "not in [bridges] allow");
+        expect(&p, "lun vda", CHECK_OK, "(WWID 3600a098038304437415d4b6a59684a52) is visible on the destination");
+        expect(&p, "lun vdb", CHECK_WILL_FIX, "(LUN 9 behind target port 0x500a098280feeba5) is not visible on the destination yet: "
+                                              "migkit's hook there rescans scsi_host5 (wwpn 10000000c9831b4b)");
+        assert_int_equal(p.n_fail, 1);
+
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        preflight_print(&p, f);
+        fclose(f);
+        assert_non_null(strstr(text, "\nWILL FIX bridge qbr0000bbbb-22: "));
+        free(text);
+        preflight_free(&p);
+}
+
+static void test_destination_without_hook(void **state)
+{
+        struct preflight p;
+        (void)state;
+        run_to("tests/data/driver/hostC.xml", "wired", NULL, &p);
+        expect(&p, "hook", CHECK_WARN, "not installed on the destination");
+        expect(&p, "bridge qbr0000aaaa-11", CHECK_FAIL, "missing on the destination and migkit's hook is not installed there");
+        expect(&p, "bridge qbr0000bbbb-22", CHECK_FAIL, "(Cannot get interface MTU on 'qbr0000bbbb-22': No such device)");
+        expect(&p, "lun vda", CHECK_FAIL, "is not visible on the destination, which has no FC HBA to rescan");
+        expect(&p, "lun vdb", CHECK_FAIL, "is not visible on the destination, which has no FC HBA to rescan");
+        preflight_free(&p);
+}
+
 static char *capture_json(const struct preflight *p)
 {
         char *text = NULL;
@@ -249,6 +295,8 @@ int main(void)
                 cmocka_unit_test(test_not_enough_memory),
                 cmocka_unit_test(test_unreachable),
                 cmocka_unit_test(test_same_state_in_one_process),
+                cmocka_unit_test(test_destination_ready_with_hook),
+                cmocka_unit_test(test_destination_without_hook),
                 cmocka_unit_test(test_json),
                 cmocka_unit_test(test_check_unknown_domain_json),
         };

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "remote.h"
+
+#include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "fc.h"
+#include "util.h"
+#include "virt.h"
+
+/* ---------------------------------------------------------------- XML bits */
+
+/* The string value of expr in the XML text xml, malloc'ed ("" when
+ * absent), or NULL when the XML does not parse or memory runs out. */
+static char *xml_string(const char *xml, const char *expr)
+{
+        xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        if (!doc)
+                return NULL;
+        char *s = NULL;
+        xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+        xmlXPathObjectPtr o = ctx ? xmlXPathEvalExpression((const xmlChar *)expr, ctx) : NULL;
+        if (o && o->type == XPATH_STRING)
+                s = strdup(o->stringval ? (const char *)o->stringval : "");
+        xmlXPathFreeObject(o);
+        xmlXPathFreeContext(ctx);
+        xmlFreeDoc(doc);
+        return s;
+}
+
+static char *dev_string(virNodeDevicePtr dev, const char *expr)
+{
+        _cleanup_free_ char *xml = virNodeDeviceGetXMLDesc(dev, 0);
+        return xml ? xml_string(xml, expr) : NULL;
+}
+
+struct devs {
+        virNodeDevicePtr *v;
+        int n;
+};
+
+static void devs_free(struct devs *d)
+{
+        for (int i = 0; i < d->n; i++)
+                virNodeDeviceFree(d->v[i]);
+        free(d->v);
+        d->v = NULL;
+        d->n = 0;
+}
+
+/* ---------------------------------------------------------------- the hook */
+
+/* The active pool whose target is path (virStoragePoolLookupByTargetPath
+ * is not in every driver), or NULL. */
+static virStoragePoolPtr pool_by_path(virConnectPtr c, const char *path)
+{
+        virStoragePoolPtr *pools = NULL, found = NULL;
+        int n = virConnectListAllStoragePools(c, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *xml = found ? NULL : virStoragePoolGetXMLDesc(pools[i], 0);
+                _cleanup_free_ char *t = xml ? xml_string(xml, "string(/pool/target/path)") : NULL;
+                if (t && streq(t, path))
+                        found = pools[i];
+                else
+                        virStoragePoolFree(pools[i]);
+        }
+        free(pools);
+        return found;
+}
+
+int remote_hook_installed(virConnectPtr dst, const char *hooks_dir, char **err)
+{
+        _cleanup_free_ char *dir = NULL, *name = NULL, *xml = NULL;
+        int ret = -1;
+
+        if (err)
+                *err = NULL;
+        if (asprintf(&dir, "%s/qemu.d", hooks_dir) < 0 || asprintf(&name, "migkit-probe-%d-%lx", (int)getpid(), (unsigned long)now_ms()) < 0)
+                return -1;
+        /* the same check libvirt makes for any dir pool: the target exists */
+        if (asprintf(&xml, "<pool type='dir'><name>%s</name><target><path>%s</path></target></pool>", name, dir) < 0)
+                return -1;
+        bool ours = true;
+        virStoragePoolPtr pool = virStoragePoolCreateXML(dst, xml, 0);
+        if (!pool) {
+                virErrorPtr e = virGetLastError();
+                /* libvirt's message for a missing target: "cannot open directory ...: No such file or directory" */
+                if (e && e->message && strstr(e->message, "No such file or directory"))
+                        return 0;
+                /* a pool on that directory exists already: list it, leave it be */
+                pool = pool_by_path(dst, dir);
+                ours = false;
+                if (!pool || virStoragePoolIsActive(pool) != 1) {
+                        if (err)
+                                *err = strdup(virt_last_error());
+                        if (pool)
+                                virStoragePoolFree(pool);
+                        return -1;
+                }
+        }
+        virStorageVolPtr *vols = NULL;
+        int n = virStoragePoolListAllVolumes(pool, &vols, 0);
+        if (n >= 0) {
+                ret = 0;
+                for (int i = 0; i < n; i++) {
+                        const char *v = virStorageVolGetName(vols[i]);
+                        if (v && strstr(v, "migkit"))
+                                ret = 1;
+                        virStorageVolFree(vols[i]);
+                }
+                free(vols);
+        } else if (err)
+                *err = strdup(virt_last_error());
+        if (ours)
+                virStoragePoolDestroy(pool); /* transient: gone, the directory stays as it was */
+        virStoragePoolFree(pool);
+        return ret;
+}
+
+/* ---------------------------------------------------------------- bridges */
+
+static int check_bridges(struct preflight *p, const struct mk_config *cfg, virConnectPtr dst, const struct domxml *d, int *hook,
+                         const char *hook_err)
+{
+        if (d->n_ifaces == 0)
+                return 0;
+        virInterfacePtr *ifs = NULL;
+        int n = virConnectListAllInterfaces(dst, &ifs, 0), r = 0;
+        if (n < 0)
+                return preflight_add(p, CHECK_WARN, "bridges", "check the bridges on the destination by hand (ip link)",
+                                     "cannot list the destination's interfaces: %s", virt_last_error());
+        _cleanup_strv_ char **have = NULL;
+        for (int i = 0; i < n; i++) {
+                const char *nm = virInterfaceGetName(ifs[i]);
+                if (nm && r == 0)
+                        r = strv_push(&have, nm);
+                virInterfaceFree(ifs[i]);
+        }
+        free(ifs);
+        if (r < 0)
+                return r;
+
+        _cleanup_strv_ char **seen = NULL;
+        for (size_t i = 0; i < d->n_ifaces && r >= 0; i++) {
+                const char *br = d->ifaces[i].bridge;
+                _cleanup_free_ char *name = NULL;
+                if (!br || strv_contains(seen, br))
+                        continue;
+                if (strv_push(&seen, br) < 0 || asprintf(&name, "bridge %s", br) < 0)
+                        return -ENOMEM;
+                if (strv_contains(have, br))
+                        r = preflight_add(p, CHECK_OK, name, NULL, "%s exists on the destination", br);
+                else if (*hook < 0)
+                        r = preflight_add(p, CHECK_WARN, name, "check that migkit is installed on the destination",
+                                          "%s is missing on the destination, and whether migkit's hook there creates it is unknown (%s)", br,
+                                          hook_err ? hook_err : "?");
+                else if (*hook == 0)
+                        r = preflight_add(p, CHECK_FAIL, name, "install migkit on the destination (its hook creates the bridge), or create the bridge there",
+                                          "%s is missing on the destination and migkit's hook is not installed there: the migration would fail "
+                                          "(Cannot get interface MTU on '%s': No such device)", br, br);
+                else if (strv_fnmatch(cfg->bridge_allow, br))
+                        r = preflight_add(p, CHECK_WILL_FIX, name, NULL,
+                                          "%s is missing on the destination: migkit's hook there creates it at migrate begin "
+                                          "(assuming its [bridges] allow matches this host's)", br);
+                else
+                        r = preflight_add(p, CHECK_FAIL, name, "create the bridge on the destination, or add it to [bridges] allow there",
+                                          "%s is missing on the destination and not in [bridges] allow, so migkit's hook will not create it", br);
+        }
+        return r < 0 ? r : 0;
+}
+
+/* ---------------------------------------------------------------- LUNs */
+
+static int list_devs(virConnectPtr dst, unsigned flags, struct devs *d)
+{
+        d->v = NULL;
+        d->n = virConnectListAllNodeDevices(dst, &d->v, flags);
+        return d->n < 0 ? -1 : 0;
+}
+
+/* Is the LUN of source s visible among dst's node devices? 1 yes, 0 no. */
+static int lun_visible(const struct fc_source *s, struct devs *storage, struct devs *targets, struct devs *luns)
+{
+        if (s->kind == FC_SRC_PATH) {
+                for (int i = 0; i < targets->n; i++) {
+                        _cleanup_free_ char *w = dev_string(targets->v[i], "string(//capability[@type='fc_remote_port']/wwpn)");
+                        uint64_t wwpn;
+                        if (!w || fc_parse_wwpn(w, &wwpn) < 0 || wwpn != s->wwpn)
+                                continue;
+                        const char *tname = virNodeDeviceGetName(targets->v[i]);
+                        for (int j = 0; j < luns->n; j++) {
+                                const char *parent = virNodeDeviceGetParent(luns->v[j]);
+                                _cleanup_free_ char *l = dev_string(luns->v[j], "string(/device/capability[@type='scsi']/lun)");
+                                if (parent && tname && streq(parent, tname) && l && *l && strtoull(l, NULL, 10) == s->lun)
+                                        return 1;
+                        }
+                }
+                return 0;
+        }
+        for (int i = 0; i < storage->n; i++) {
+                _cleanup_free_ char *serial = dev_string(storage->v[i], "string(/device/capability[@type='storage']/serial)");
+                if (serial && *serial && strcasecmp(serial, s->wwid) == 0)
+                        return 1;
+        }
+        return 0;
+}
+
+static int check_luns(struct preflight *p, virConnectPtr dst, const struct domxml *d)
+{
+        struct devs storage = { 0 }, targets = { 0 }, luns = { 0 }, hbas = { 0 };
+        bool listed = false;
+        int r = 0;
+
+        for (size_t i = 0; i < d->n_disks && r >= 0; i++) {
+                const struct dom_disk *dk = &d->disks[i];
+                struct fc_source s;
+                if (dk->type != DOM_DISK_BLOCK || !dk->source || fc_parse_source(dk->source, &s) < 0 || s.kind == FC_SRC_NONE ||
+                    (s.kind != FC_SRC_PATH && !s.wwid[0]))
+                        continue;
+                _cleanup_free_ char *name = NULL;
+                if (asprintf(&name, "lun %s", dk->target ? dk->target : "?") < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (!listed) {
+                        listed = true;
+                        if (list_devs(dst, VIR_CONNECT_LIST_NODE_DEVICES_CAP_STORAGE, &storage) < 0 ||
+                            list_devs(dst, VIR_CONNECT_LIST_NODE_DEVICES_CAP_SCSI_TARGET, &targets) < 0 ||
+                            list_devs(dst, VIR_CONNECT_LIST_NODE_DEVICES_CAP_SCSI, &luns) < 0 ||
+                            list_devs(dst, VIR_CONNECT_LIST_NODE_DEVICES_CAP_FC_HOST, &hbas) < 0) {
+                                r = preflight_add(p, CHECK_WARN, "luns", NULL, "cannot list the destination's node devices: %s",
+                                                  virt_last_error());
+                                break;
+                        }
+                }
+                char what[FC_WWID_MAX + 64];
+                if (s.kind == FC_SRC_PATH)
+                        snprintf(what, sizeof(what), "LUN %llu behind target port 0x%016llx", (unsigned long long)s.lun,
+                                 (unsigned long long)s.wwpn);
+                else
+                        snprintf(what, sizeof(what), "WWID %s", s.wwid);
+                if (lun_visible(&s, &storage, &targets, &luns)) {
+                        r = preflight_add(p, CHECK_OK, name, NULL, "%s (%s) is visible on the destination", dk->source, what);
+                        continue;
+                }
+                if (hbas.n == 0) {
+                        r = preflight_add(p, CHECK_FAIL, name, "zone and map the LUN to the destination's HBAs, or choose another destination",
+                                          "%s (%s) is not visible on the destination, which has no FC HBA to rescan", dk->source, what);
+                        continue;
+                }
+                _cleanup_free_ char *list = NULL;
+                for (int j = 0; j < hbas.n; j++) {
+                        _cleanup_free_ char *w = dev_string(hbas.v[j], "string(//capability[@type='fc_host']/wwpn)");
+                        char *nl = NULL;
+                        if (asprintf(&nl, "%s%s%s (wwpn %s)", list ? list : "", list ? ", " : "", virNodeDeviceGetName(hbas.v[j]),
+                                     w && *w ? w : "?") < 0) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        free(list);
+                        list = nl;
+                }
+                if (r >= 0)
+                        r = preflight_add(p, CHECK_WILL_FIX, name, NULL,
+                                          "%s (%s) is not visible on the destination yet: migkit's hook there rescans %s at migrate begin",
+                                          dk->source, what, list ? list : "its HBAs");
+        }
+        devs_free(&storage);
+        devs_free(&targets);
+        devs_free(&luns);
+        devs_free(&hbas);
+        return r < 0 ? r : 0;
+}
+
+/* ---------------------------------------------------------------- machine */
+
+static int check_machine(struct preflight *p, virConnectPtr dst, const struct domxml *d, const char *xml)
+{
+        _cleanup_free_ char *emulator = xml_string(xml, "string(/domain/devices/emulator)");
+        _cleanup_free_ char *arch = xml_string(xml, "string(/domain/os/type/@arch)");
+        _cleanup_free_ char *machine = xml_string(xml, "string(/domain/os/type/@machine)");
+        _cleanup_free_ char *virttype = xml_string(xml, "string(/domain/@type)");
+        if (!emulator || !arch || !machine || !virttype)
+                return -ENOMEM;
+        _cleanup_free_ char *caps = virConnectGetDomainCapabilities(dst, *emulator ? emulator : NULL, *arch ? arch : NULL,
+                                                                     *machine ? machine : NULL, *virttype ? virttype : NULL, 0);
+        if (!caps && virGetLastErrorCode() == VIR_ERR_NO_SUPPORT)
+                return preflight_add(p, CHECK_WARN, "machine", NULL, "cannot ask the destination about machine type %s: %s", machine,
+                                     virt_last_error());
+        if (!caps)
+                return preflight_add(p, CHECK_FAIL, "machine", "install the same QEMU (and machine types) on the destination",
+                                     "the destination cannot run %s's machine type %s with %s (%s): %s", d->name, machine,
+                                     *emulator ? emulator : "the default emulator", *virttype ? virttype : "?", virt_last_error());
+        _cleanup_free_ char *got = xml_string(caps, "string(/domainCapabilities/machine)");
+        return preflight_add(p, CHECK_OK, "machine", NULL, "the destination's %s runs machine type %s (%s)",
+                             *emulator ? emulator : "QEMU", machine, got && *got ? got : "as asked");
+}
+
+/* ---------------------------------------------------------------- all */
+
+int preflight_remote(struct preflight *p, const struct mk_config *cfg, virConnectPtr dst, const struct domxml *d, const char *xml)
+{
+        _cleanup_free_ char *hook_err = NULL;
+        int hook = remote_hook_installed(dst, cfg->hooks_dir, &hook_err), r;
+
+        if (hook > 0)
+                r = preflight_add(p, CHECK_OK, "hook", NULL, "migkit's hook is installed on the destination (%s/qemu.d)", cfg->hooks_dir);
+        else if (hook == 0)
+                r = preflight_add(p, CHECK_WARN, "hook", "install migkit there, then reload libvirtd",
+                                  "migkit's hook is not installed on the destination (no %s/qemu.d/*migkit*): nothing is prepared there",
+                                  cfg->hooks_dir);
+        else
+                r = preflight_add(p, CHECK_WARN, "hook", NULL, "cannot tell whether migkit's hook is installed on the destination: %s",
+                                  hook_err ? hook_err : "?");
+        if (r < 0)
+                return r;
+        if ((r = check_bridges(p, cfg, dst, d, &hook, hook_err)) < 0 || (r = check_luns(p, dst, d)) < 0)
+                return r;
+        return check_machine(p, dst, d, xml);
+}
