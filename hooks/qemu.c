@@ -19,6 +19,7 @@
 #include "proof.h"
 #include "dispatch.h"
 #include "util.h"
+#include "validate.h"
 
 enum {
         EXIT_OK = 0,
@@ -54,6 +55,7 @@ static int read_domain(struct hook_ctx *c)
 }
 
 static int hand_over(struct hook_ctx *c, enum proof_kind kind, const char *action, const char *detail);
+static int load_config(struct hook_ctx *c, const char *path);
 
 /* Destination of an incoming migration: prepare everything the guest needs
  * and rewrite the XML if the config drive is missing here. */
@@ -84,8 +86,17 @@ static int op_migrate_begin(struct hook_ctx *c)
                                             c->dom->name, c->cfg.state_dir, c->dom->uuid);
         }
         if (r == 0) {
+                /* Should the watchdog end us while creating, what the
+                 * journal lists by then is handed over to a rollback. */
+                static char uuid[64];
+                static char *after[] = { (char *)"/proc/self/exe", (char *)"--rollback-after-deadline", uuid, NULL };
+                if (!c->report && strlen(c->dom->uuid) < sizeof(uuid)) {
+                        strcpy(uuid, c->dom->uuid);
+                        deadline_on_overrun_exec(after);
+                }
                 applying = true;
                 r = dest_apply(&d, true, true);
+                deadline_on_overrun_exec(NULL);
         }
         if (r == 0 && d.xml_changed) {
                 _cleanup_free_ char *out = NULL;
@@ -195,6 +206,33 @@ static int op_release_end(struct hook_ctx *c)
         return hand_over(c, PROOF_INCOMING_FAILED, "rollback", detail);
 }
 
+/* Run by the deadline watchdog (deadline_on_overrun_exec) in a process of
+ * its own after it ended a `migrate begin`: libvirt calls no further hook
+ * for that migration, so what the journal lists, if the incoming QEMU never
+ * started, is handed over to a rollback. */
+static int rollback_after_deadline(const char *uuid)
+{
+        struct hook_ctx c = { .domain = "-" };
+        struct journal j;
+        int r;
+
+        log_open("migkit-hook", 0, true);
+        if (!uuid_is_valid(uuid) || load_config(&c, NULL) < 0) {
+                config_free(&c.cfg);
+                return EXIT_FAIL;
+        }
+        r = journal_load(c.cfg.state_dir, uuid, &j);
+        if (r == 0 && !journal_is_empty(&j) && !j.qemu_started && !j.postcopy && !j.arrived) {
+                struct domxml dom = { .uuid = (char *)uuid, .name = j.name ? j.name : (char *)uuid };
+                c.dom = &dom;
+                r = hand_over(&c, PROOF_INCOMING_FAILED, "rollback", "migrate begin exceeded its deadline in migkit-hook");
+                c.dom = NULL;
+        }
+        journal_free(&j);
+        config_free(&c.cfg);
+        return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
 static const struct handler {
         const char *op, *subop;
         int (*fn)(struct hook_ctx *c);
@@ -295,6 +333,9 @@ int main(int argc, char **argv)
         /* libvirt always passes exactly four arguments. */
         if (argc == 5 && argv[1][0] != '-')
                 return hook_main(argc, argv);
+
+        if (argc == 3 && streq(argv[1], "--rollback-after-deadline"))
+                return rollback_after_deadline(argv[2]);
 
         while ((o = getopt_long(argc, argv, "cdnvhV", opts, NULL)) >= 0)
                 switch (o) {

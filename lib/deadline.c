@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "deadline.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/time.h>
 #include <time.h>
@@ -10,6 +11,12 @@
 static uint64_t end_ms;
 static const char *watchdog_msg;
 static int watchdog_code;
+static char *const *overrun_argv;
+
+void deadline_on_overrun_exec(char *const *argv)
+{
+        overrun_argv = argv;
+}
 
 
 void deadline_start(unsigned ms)
@@ -30,6 +37,15 @@ static void on_alarm(int sig)
         (void)sig;
         if (watchdog_msg)
                 (void)!write(STDERR_FILENO, watchdog_msg, strlen(watchdog_msg));
+        /* only async-signal-safe calls: fork, setsid, open, dup2, execv */
+        if (overrun_argv && fork() == 0) {
+                int null = open("/dev/null", O_RDWR);
+                (void)setsid();
+                for (int fd = 0; fd < 3; fd++)
+                        (void)dup2(null, fd);
+                execv(overrun_argv[0], overrun_argv);
+                _exit(127);
+        }
         _exit(watchdog_code);
 }
 

@@ -16,3 +16,9 @@ unsigned deadline_remaining_ms(void);
  * stderr and calls _exit(exit_code). Async-signal-safe. msg must stay valid.
  * Returns 0 or -errno. */
 int deadline_arm_watchdog(unsigned grace_ms, int exit_code, const char *msg);
+
+/* After the watchdog's message and before its _exit, runs argv (argv[0] a
+ * path) in a child with stdin/stdout/stderr on /dev/null and a session of
+ * its own, so whatever the overrun left behind can be handed over; NULL
+ * turns it off. argv and its strings must stay valid. */
+void deadline_on_overrun_exec(char *const *argv);

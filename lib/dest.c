@@ -698,6 +698,21 @@ static int journal_record(char ***list, const char *item)
         return strv_push(list, item);
 }
 
+/* Saves the journal right after each creation, so that a hook the deadline
+ * watchdog ends in the next step (a bridge creation that never returns)
+ * leaves nothing no journal lists. Best effort: the save at the end of
+ * dest_apply() reports failures and undoes what it must. */
+static void journal_early_save(const struct dest *d, struct journal *j, bool journaled)
+{
+        if (!journaled)
+                return;
+        if ((!j->uuid && !(j->uuid = strdup(d->dom->uuid))) || (!j->name && !(j->name = strdup(d->dom->name))))
+                return;
+        if (!j->started)
+                j->started = time(NULL);
+        (void)journal_save(d->cfg->state_dir, j);
+}
+
 int dest_apply(struct dest *d, bool strip, bool journal_create)
 {
         struct journal j = { 0 };
@@ -747,6 +762,8 @@ int dest_apply(struct dest *d, bool strip, bool journal_create)
                         d->n_created++;
                         if (journal_record(&j.bridges, b->name) < 0 || strv_push(&made_bridges, b->name) < 0)
                                 r = log_error_errno(ENOMEM, "out of memory");
+                        else
+                                journal_early_save(d, &j, have_journal || journal_create);
                 }
         }
 
@@ -767,6 +784,8 @@ int dest_apply(struct dest *d, bool strip, bool journal_create)
                                 d->n_created++;
                                 if (journal_record(&j.dirs, dir) < 0 || !(made_dir = strdup(dir)))
                                         r = log_error_errno(ENOMEM, "out of memory");
+                                else
+                                        journal_early_save(d, &j, have_journal || journal_create);
                         }
                 }
         }
