@@ -28,19 +28,20 @@ settle = 0s
 EOC
 export MIGKIT_CONFIG=$T/migkit.conf
 
-# A template instance directory: 3000 files in 30 subdirectories, plus
-# symlinks to a file and a directory outside. Instances are hard-linked
-# copies (cp -al: fast), so the template is one more thing outside that
-# must survive every purge.
-NFILES=3000
+# A template instance directory: 20 000 files in 200 subdirectories (issue
+# 9: a large one; MIGKIT_KILL_DIRS=N for N*100), plus symlinks to a file and
+# a directory outside. Instances are hard-linked copies (cp -al: fast), so
+# the template is one more thing outside that must survive every purge.
+NDIRS=${MIGKIT_KILL_DIRS:-200}
+NFILES=$((NDIRS * 100))
 echo precious > "$O/precious"; echo keep > "$O/dir/keep"
 mkdir -p "$T/template"
-for d in $(seq -w 1 30); do
+for d in $(seq 1 "$NDIRS"); do
         mkdir "$T/template/d$d"
         (cd "$T/template/d$d" && touch $(seq -f 'f%03g' 1 100))
 done
 ln -s "$O/precious" "$T/template/link-to-file"
-ln -s "$O/dir" "$T/template/d01/link-to-dir"
+ln -s "$O/dir" "$T/template/d1/link-to-dir"
 outside_ok() {
         [ "$(cat "$O/precious")" = precious ] && [ "$(cat "$O/dir/keep")" = keep ] && [ "$(ls "$O" | wc -l)" = 2 ] &&
                 [ "$(find "$T/template" -type f | wc -l)" = $NFILES ]
@@ -98,7 +99,7 @@ for i in $(seq 1 20); do
         [ -z "$(ls -A "$Q")" ] || { fail "iteration $i: the quarantine is not empty after the rerun: $(ls -A "$Q")"; bad=1; }
         [ $bad = 0 ] || break
 done
-check "20 kill -9 during source and purge: always original-or-quarantined, outside untouched, reruns finish" [ $bad = 0 ]
+check "20 kill -9 during source and purge of $NFILES files ($mid_source killed mid-source, $mid_purge mid-purge, $partial left half-purged): always original-or-quarantined, outside untouched, reruns finish" [ $bad = 0 ]
 echo "info: start-up $start_ms ms, source $src_ms ms, purge $purge_ms ms; kills that hit a running process: $mid_source during source, $mid_purge during purge ($partial left a half-purged entry)"
 # The random kills above may or may not land mid-purge on a busy machine;
 # this one does, every time: strace holds the 500th unlinkat() for 10 s and
