@@ -29,7 +29,7 @@ _migkit()
     local drv_opts="--config --connect --bandwidth --max-downtime --completion-timeout
         --stall-timeout --postcopy --no-postcopy --auto-converge --no-auto-converge
         --copy-storage --tunnelled --parallel-connections --compress --dest-xml
-        --keep-source --no-cleanup --no-preflight --json --quiet --interval --help"
+        --keep-source --no-cleanup --no-preflight --no-upload --json --quiet --interval --help"
 
     # The subcommand: the first word after migkit that is not an option.
     local i cmd= nargs=0

@@ -185,6 +185,8 @@ static const char migrate_options_help[] =
         "      --keep-source         keep the definition on the source (no cleanup)\n"
         "      --no-cleanup          do not hand the source cleanup to migkit-cleanup\n"
         "      --no-preflight        skip the checks of migkit check\n"
+        "      --no-upload           do not copy the config-drive ISO to the destination\n"
+        "                            first (its hook empties the cdrom there instead)\n"
         "      --json                one JSON object per line (progress, policy, result)\n"
         "  -q, --quiet               only errors\n"
         "      --interval S          seconds between progress lines (not on a terminal)\n";
@@ -198,7 +200,7 @@ static const char migrate_exit_help[] =
 enum {
         OPT_CONNECT = 256, OPT_BANDWIDTH, OPT_DOWNTIME, OPT_COMPLETION, OPT_STALL, OPT_POSTCOPY, OPT_NO_POSTCOPY,
         OPT_AC, OPT_NO_AC, OPT_COPY, OPT_TUNNELLED, OPT_PARALLEL_CONN, OPT_COMPRESS, OPT_DEST_XML, OPT_KEEP,
-        OPT_NO_CLEANUP, OPT_NO_PREFLIGHT, OPT_JSON, OPT_INTERVAL, OPT_PARALLEL,
+        OPT_NO_CLEANUP, OPT_NO_PREFLIGHT, OPT_NO_UPLOAD, OPT_JSON, OPT_INTERVAL, OPT_PARALLEL,
 };
 
 static const struct option migrate_long_opts[] = {
@@ -220,6 +222,7 @@ static const struct option migrate_long_opts[] = {
         { "keep-source", no_argument, NULL, OPT_KEEP },
         { "no-cleanup", no_argument, NULL, OPT_NO_CLEANUP },
         { "no-preflight", no_argument, NULL, OPT_NO_PREFLIGHT },
+        { "no-upload", no_argument, NULL, OPT_NO_UPLOAD },
         { "json", no_argument, NULL, OPT_JSON },
         { "quiet", no_argument, NULL, 'q' },
         { "interval", required_argument, NULL, OPT_INTERVAL },
@@ -256,7 +259,7 @@ static int parse_drv(int argc, char **argv, struct drv_args *a, bool evacuate)
 {
         unsigned v;
         int c;
-        a->o = (struct migrate_opts) { .auto_converge = -1, .postcopy = -1, .bandwidth = -1, .max_downtime_ms = -1,
+        a->o = (struct migrate_opts) { .auto_converge = -1, .postcopy = -1, .upload = -1, .bandwidth = -1, .max_downtime_ms = -1,
                                        .completion_timeout_ms = -1, .stall_ms = -1, .output = MIGRATE_OUT_AUTO };
         a->parallel = 1;
         while ((c = getopt_long(argc, argv, "c:qh", migrate_long_opts, NULL)) >= 0)
@@ -313,6 +316,7 @@ static int parse_drv(int argc, char **argv, struct drv_args *a, bool evacuate)
                 case OPT_KEEP: a->o.keep_source = true; break;
                 case OPT_NO_CLEANUP: a->o.no_cleanup = true; break;
                 case OPT_NO_PREFLIGHT: a->o.no_preflight = true; break;
+                case OPT_NO_UPLOAD: a->o.upload = 0; break;
                 case OPT_PARALLEL:
                         if (!evacuate) {
                                 log_error("--parallel is an option of evacuate; for streams use --parallel-connections");

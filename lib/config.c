@@ -91,6 +91,7 @@ static const struct key keys[] = {
           "a duration from 0s (off) to 1d, such as 30s" },
         { "migrate", "completion-timeout", K_MS, OFF(migrate_completion_timeout_ms), "15min", 0, 86400000, NULL,
           "a duration from 0s (none) to 1d, such as 15min" },
+        { "migrate", "upload-config-drive", K_BOOL, OFF(migrate_upload), "yes", 0, 0, NULL, "yes or no" },
         { "migrate", "progress-interval", K_MS, OFF(migrate_progress_interval_ms), "2s", 100, 600000, NULL,
           "a duration from 100ms to 600s, such as 2s" },
 

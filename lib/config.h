@@ -94,6 +94,7 @@ struct mk_config {
         bool migrate_tls;              /* VIR_MIGRATE_TLS for the migration stream */
         bool migrate_auto_converge;    /* VIR_MIGRATE_AUTO_CONVERGE by default */
         bool migrate_postcopy;         /* VIR_MIGRATE_POSTCOPY by default (switch allowed) */
+        bool migrate_upload;           /* copy local config-drive ISOs to the destination first */
         unsigned migrate_bandwidth;    /* MiB/s, 0: unlimited */
         unsigned migrate_downtime_ms;  /* largest allowed downtime the policy reaches */
         unsigned migrate_downtime_steps;

@@ -12,10 +12,13 @@
 
 #include "converge.h"
 #include "dispatch.h"
+#include "domxml.h"
+#include "instdir.h"
 #include "log.h"
 #include "preflight.h"
 #include "progress.h"
 #include "proof.h"
+#include "upload.h"
 #include "util.h"
 #include "virt.h"
 
@@ -335,6 +338,90 @@ static int set_result(struct migrate_result *res, int status, const char *fmt, .
         return 0;
 }
 
+/* ------------------------------------------------------------ uploads */
+
+struct uploads {
+        struct upload *v;
+        size_t n;
+};
+
+static void uploads_free(struct uploads *u)
+{
+        for (size_t i = 0; i < u->n; i++)
+                upload_free(&u->v[i]);
+        free(u->v);
+        u->v = NULL;
+        u->n = 0;
+}
+
+/* Copies the guest's config-drive ISOs that are local files here (not on
+ * shared storage) to the destination, so its cdrom is kept; what could not
+ * be copied is left to the destination's hook (it empties the cdrom). */
+static int upload_config_drives(const struct mk_config *cfg, virDomainPtr dom, virConnectPtr dst, struct out *out,
+                                struct uploads *ups)
+{
+        _cleanup_free_ char *xml = virDomainGetXMLDesc(dom, 0), *perr = NULL;
+        _cleanup_domxml_ struct domxml *d = NULL;
+        if (!xml || domxml_parse(xml, strlen(xml), &d, &perr) < 0)
+                return 0; /* the preflight said why; the hook's fallback remains */
+        for (size_t i = 0; i < d->n_disks; i++) {
+                const struct dom_disk *dk = &d->disks[i];
+                if (dk->type != DOM_DISK_FILE || !dk->source || !streq_ptr(dk->device, "cdrom"))
+                        continue;
+                const char *base = strrchr(dk->source, '/') ? strrchr(dk->source, '/') + 1 : dk->source;
+                if (!strv_fnmatch(cfg->config_drive_names, base) || access(dk->source, R_OK) < 0 ||
+                    fs_is_shared(cfg, dk->source, NULL, NULL) > 0)
+                        continue;
+                struct upload u;
+                _cleanup_free_ char *err = NULL;
+                char m[1024];
+                int r = upload_file(dst, dk->source, &u, &err);
+                if (r == 1) {
+                        struct upload *v = realloc(ups->v, (ups->n + 1) * sizeof(*v));
+                        if (!v) {
+                                upload_free(&u);
+                                return -ENOMEM;
+                        }
+                        ups->v = v;
+                        ups->v[ups->n++] = u;
+                        snprintf(m, sizeof(m), "copied the config drive %s to the destination (%llu bytes, read back identical%s)",
+                                 dk->source, u.size, u.created_dir ? "; its directory created" : "");
+                } else if (r == 0)
+                        snprintf(m, sizeof(m), "the destination already has the same %s", dk->source);
+                else if (r == -ENOMEM)
+                        return r;
+                else {
+                        log_warning("%s: could not copy the config drive to the destination: %s; its hook will empty the cdrom there",
+                                    out->domain, err ? err : strerror(-r));
+                        continue;
+                }
+                out_event(out, "upload", 0, NULL, 0, m);
+        }
+        return 0;
+}
+
+/* After a failed migration with nothing of the guest on the destination:
+ * removes what upload_config_drives copied there. */
+static void undo_uploads(virConnectPtr dst, const char *uuid, struct uploads *ups, struct out *out)
+{
+        if (!ups->n)
+                return;
+        _cleanup_(virt_dom_freep) virDomainPtr dd = virDomainLookupByUUIDString(dst, uuid);
+        for (size_t i = 0; i < ups->n; i++) {
+                _cleanup_free_ char *err = NULL;
+                char m[1024];
+                if (dd)
+                        snprintf(m, sizeof(m), "left the copied %s on the destination: it has the guest", ups->v[i].path);
+                else if (upload_undo(dst, &ups->v[i], &err) == 0)
+                        snprintf(m, sizeof(m), "removed the copied %s from the destination%s", ups->v[i].path,
+                                 ups->v[i].created_dir ? ", with its directory" : "");
+                else
+                        snprintf(m, sizeof(m), "could not remove the copied %s from the destination: %s", ups->v[i].path,
+                                 err ? err : "?");
+                out_event(out, "upload", 0, NULL, 0, m);
+        }
+}
+
 /* The source's job-completed event carries the downtime the source QEMU
  * measured, post-copy included (the destination's completed-job stats
  * have none after post-copy on libvirt 9.0). Heap-allocated: libvirt frees
@@ -476,6 +563,11 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
                 return r;
         for (size_t i = 0; warnings && warnings[i]; i++)
                 log_warning("%s", warnings[i]);
+        _cleanup_(uploads_free) struct uploads ups = { 0 };
+        if ((o->upload < 0 ? cfg->migrate_upload : o->upload > 0) && (r = upload_config_drives(cfg, dom, dst, &out, &ups)) < 0) {
+                virTypedParamsFree(params, nparams);
+                return r;
+        }
 
         struct converge cv;
         struct converge_policy pol = {
@@ -621,6 +713,7 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
         if (job.rc < 0) {
                 _cleanup_free_ char *err = job.err;
                 res->after = where_after_failure(src, dst, res->uuid);
+                undo_uploads(dst, res->uuid, &ups, &out);
                 if (aborted_by_us)
                         set_result(res, MIGRATE_ABORTED, "aborted on request after %.1f s (%s)", res->elapsed_ms / 1000.0,
                                    err ? err : "?");

@@ -43,6 +43,7 @@ struct migrate_opts {
         bool keep_source;          /* leave the definition on the source */
         bool no_preflight;
         bool no_cleanup;           /* do not hand the source cleanup over */
+        int upload;                /* -1: [migrate] upload-config-drive */
         int output;                /* enum migrate_output */
         FILE *out;                 /* progress, NULL: stdout */
         unsigned interval_ms;      /* 0: [migrate] progress-interval */

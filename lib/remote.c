@@ -75,36 +75,60 @@ static virStoragePoolPtr pool_by_path(virConnectPtr c, const char *path)
         return found;
 }
 
+virStoragePoolPtr remote_dir_pool(virConnectPtr c, const char *dir, bool build, bool *ours, bool *built, int *errnum, char **err)
+{
+        _cleanup_free_ char *xml = NULL;
+        static unsigned seq;
+        unsigned n = __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
+
+        *ours = *built = false;
+        *errnum = 0;
+        if (err)
+                *err = NULL;
+        if (asprintf(&xml, "<pool type='dir'><name>migkit-%d-%u-%lx</name><target><path>%s</path>"
+                           "<permissions><mode>0755</mode></permissions></target></pool>",
+                     (int)getpid(), n, (unsigned long)now_ms(), dir) < 0) {
+                *errnum = ENOMEM;
+                return NULL;
+        }
+        virStoragePoolPtr pool = virStoragePoolCreateXML(c, xml, 0);
+        if (pool) {
+                *ours = true;
+                return pool;
+        }
+        virErrorPtr e = virGetLastError();
+        /* libvirt's message for a missing target: "cannot open directory ...: No such file or directory" */
+        if (e && e->message && strstr(e->message, "No such file or directory")) {
+                if (!build) {
+                        *errnum = ENOENT;
+                        return NULL;
+                }
+                pool = virStoragePoolCreateXML(c, xml, VIR_STORAGE_POOL_CREATE_WITH_BUILD);
+                if (pool) {
+                        *ours = *built = true;
+                        return pool;
+                }
+        } else if ((pool = pool_by_path(c, dir))) /* a pool on that directory exists already: use it, leave it be */
+                return pool;
+        *errnum = EIO;
+        if (err)
+                *err = strdup(virt_last_error());
+        return NULL;
+}
+
 int remote_hook_installed(virConnectPtr dst, const char *hooks_dir, char **err)
 {
-        _cleanup_free_ char *dir = NULL, *name = NULL, *xml = NULL;
-        int ret = -1;
+        _cleanup_free_ char *dir = NULL;
+        bool ours, built;
+        int errnum, ret = -1;
 
         if (err)
                 *err = NULL;
-        if (asprintf(&dir, "%s/qemu.d", hooks_dir) < 0 || asprintf(&name, "migkit-probe-%d-%lx", (int)getpid(), (unsigned long)now_ms()) < 0)
+        if (asprintf(&dir, "%s/qemu.d", hooks_dir) < 0)
                 return -1;
-        /* the same check libvirt makes for any dir pool: the target exists */
-        if (asprintf(&xml, "<pool type='dir'><name>%s</name><target><path>%s</path></target></pool>", name, dir) < 0)
-                return -1;
-        bool ours = true;
-        virStoragePoolPtr pool = virStoragePoolCreateXML(dst, xml, 0);
-        if (!pool) {
-                virErrorPtr e = virGetLastError();
-                /* libvirt's message for a missing target: "cannot open directory ...: No such file or directory" */
-                if (e && e->message && strstr(e->message, "No such file or directory"))
-                        return 0;
-                /* a pool on that directory exists already: list it, leave it be */
-                pool = pool_by_path(dst, dir);
-                ours = false;
-                if (!pool || virStoragePoolIsActive(pool) != 1) {
-                        if (err)
-                                *err = strdup(virt_last_error());
-                        if (pool)
-                                virStoragePoolFree(pool);
-                        return -1;
-                }
-        }
+        virStoragePoolPtr pool = remote_dir_pool(dst, dir, false, &ours, &built, &errnum, err);
+        if (!pool)
+                return errnum == ENOENT ? 0 : -1;
         virStorageVolPtr *vols = NULL;
         int n = virStoragePoolListAllVolumes(pool, &vols, 0);
         if (n >= 0) {

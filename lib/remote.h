@@ -20,10 +20,18 @@
 #pragma once
 
 #include <libvirt/libvirt.h>
+#include <stdbool.h>
 
 #include "config.h"
 #include "domxml.h"
 #include "preflight.h"
+
+/* A storage pool on directory dir of c: a new transient `dir` pool (*ours;
+ * with build, the directory is created when missing: *built), or the
+ * active pool already on it (leave it be). NULL with *errnum ENOENT (dir
+ * missing and not build), EIO (*err, optional: libvirt's message) or
+ * ENOMEM. Destroy the pool when *ours. */
+virStoragePoolPtr remote_dir_pool(virConnectPtr c, const char *dir, bool build, bool *ours, bool *built, int *errnum, char **err);
 
 /* 1 migkit's hook is installed on dst (an entry named *migkit* in
  * <hooks_dir>/qemu.d), 0 it is not (or that directory does not exist), -1

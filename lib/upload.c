@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "upload.h"
+
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "remote.h"
+#include "util.h"
+#include "virt.h"
+
+#define CHUNK (256 * 1024)
+
+static int fail(char **err, int code, const char *fmt, ...) _printf_(3, 4);
+static int fail(char **err, int code, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        if (err && vasprintf(err, fmt, ap) < 0)
+                *err = NULL;
+        va_end(ap);
+        return code;
+}
+
+static int split(const char *path, char **dir, char **base)
+{
+        _cleanup_free_ char *a = strdup(path), *b = strdup(path);
+        if (!a || !b)
+                return -ENOMEM;
+        *dir = strdup(dirname(a));
+        *base = strdup(basename(b));
+        return *dir && *base ? 0 : -ENOMEM;
+}
+
+/* Reads the volume back and compares it with the local file fd (from its
+ * start). 1 identical, 0 different, -1 libvirt error. */
+static int same_bytes(virConnectPtr c, virStorageVolPtr vol, int fd, unsigned long long size)
+{
+        virStreamPtr st = virStreamNew(c, 0);
+        _cleanup_free_ char *a = malloc(CHUNK), *b = malloc(CHUNK);
+        unsigned long long off = 0;
+        int r = 1;
+        if (!st || !a || !b || virStorageVolDownload(vol, st, 0, size, 0) < 0) {
+                if (st)
+                        virStreamFree(st);
+                return -1;
+        }
+        for (;;) {
+                int n = virStreamRecv(st, a, CHUNK);
+                if (n < 0) {
+                        r = -1;
+                        break;
+                }
+                if (n == 0)
+                        break;
+                if (pread(fd, b, (size_t)n, (off_t)off) != n || memcmp(a, b, (size_t)n) != 0)
+                        r = 0; /* go on reading: the stream must be drained */
+                off += (unsigned long long)n;
+        }
+        if (r == 1 && off != size)
+                r = 0;
+        if (r < 0)
+                virStreamAbort(st);
+        else
+                virStreamFinish(st);
+        virStreamFree(st);
+        return r;
+}
+
+static int send_file(virConnectPtr c, virStorageVolPtr vol, int fd, unsigned long long size)
+{
+        virStreamPtr st = virStreamNew(c, 0);
+        _cleanup_free_ char *buf = malloc(CHUNK);
+        unsigned long long off = 0;
+        if (!st || !buf || virStorageVolUpload(vol, st, 0, size, 0) < 0) {
+                if (st)
+                        virStreamFree(st);
+                return -1;
+        }
+        while (off < size) {
+                ssize_t n = pread(fd, buf, CHUNK, (off_t)off);
+                if (n <= 0)
+                        break;
+                if (virStreamSend(st, buf, (size_t)n) < 0) {
+                        virStreamAbort(st);
+                        virStreamFree(st);
+                        return -1;
+                }
+                off += (unsigned long long)n;
+        }
+        int r = off == size ? virStreamFinish(st) : (virStreamAbort(st), -1);
+        virStreamFree(st);
+        return r;
+}
+
+int upload_file(virConnectPtr dst, const char *path, struct upload *ret, char **err)
+{
+        _cleanup_free_ char *dir = NULL, *base = NULL, *volxml = NULL;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        bool ours = false, built = false;
+        int errnum, r;
+
+        memset(ret, 0, sizeof(*ret));
+        if (err)
+                *err = NULL;
+        if (split(path, &dir, &base) < 0)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return fail(err, -errno, "cannot read %s here: %s", path, strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return fail(err, -EINVAL, "%s is not a regular file", path);
+        unsigned long long size = (unsigned long long)st.st_size;
+
+        _cleanup_free_ char *perr = NULL;
+        virStoragePoolPtr pool = remote_dir_pool(dst, dir, true, &ours, &built, &errnum, &perr);
+        if (!pool)
+                return fail(err, -errnum, "cannot open %s on the destination as a storage pool: %s", dir, perr ? perr : strerror(errnum));
+        virStorageVolPtr vol = virStorageVolLookupByName(pool, base);
+        if (vol) { /* there already: identical is fine, anything else is not ours to replace */
+                virStorageVolInfo info;
+                int same = virStorageVolGetInfo(vol, &info) == 0 && info.capacity == size ? same_bytes(dst, vol, fd, size) : 0;
+                r = same == 1 ? 0
+                    : same == 0 ? fail(err, -EEXIST, "the destination already has a different %s: left alone", path)
+                                : fail(err, -EIO, "cannot read %s on the destination: %s", path, virt_last_error());
+                goto out;
+        }
+        if (asprintf(&volxml,
+                     "<volume type='file'><name>%s</name><capacity unit='bytes'>%llu</capacity><allocation unit='bytes'>%llu</allocation>"
+                     "<target><format type='raw'/><permissions><mode>0644</mode></permissions></target></volume>",
+                     base, size, size) < 0) {
+                r = -ENOMEM;
+                goto out;
+        }
+        vol = virStorageVolCreateXML(pool, volxml, 0);
+        if (!vol) {
+                r = fail(err, -EIO, "cannot create %s on the destination: %s", path, virt_last_error());
+                goto out;
+        }
+        if (send_file(dst, vol, fd, size) < 0) {
+                r = fail(err, -EIO, "cannot send %s to the destination: %s", path, virt_last_error());
+                virStorageVolDelete(vol, 0);
+                goto out;
+        }
+        int same = same_bytes(dst, vol, fd, size);
+        if (same != 1) {
+                r = fail(err, same == 0 ? -EBADMSG : -EIO, "%s on the destination %s; removed it again", path,
+                         same == 0 ? "differs from this host's after the copy" : "cannot be read back");
+                virStorageVolDelete(vol, 0);
+                goto out;
+        }
+        ret->path = strdup(path);
+        ret->size = size;
+        ret->created_dir = built;
+        r = ret->path ? 1 : -ENOMEM;
+        built = false; /* recorded: undone by upload_undo, not here */
+out:
+        if (vol)
+                virStorageVolFree(vol);
+        if (built && r <= 0)
+                virStoragePoolDelete(pool, 0); /* the directory built for nothing (empty) */
+        if (ours)
+                virStoragePoolDestroy(pool);
+        virStoragePoolFree(pool);
+        return r;
+}
+
+int upload_undo(virConnectPtr dst, const struct upload *u, char **err)
+{
+        _cleanup_free_ char *dir = NULL, *base = NULL, *perr = NULL;
+        bool ours, built;
+        int errnum, r = 0;
+
+        if (err)
+                *err = NULL;
+        if (split(u->path, &dir, &base) < 0)
+                return -ENOMEM;
+        virStoragePoolPtr pool = remote_dir_pool(dst, dir, false, &ours, &built, &errnum, &perr);
+        if (!pool)
+                return errnum == ENOENT ? 0 : fail(err, -EIO, "cannot open %s on the destination: %s", dir, perr ? perr : strerror(errnum));
+        virStorageVolPtr vol = virStorageVolLookupByName(pool, base);
+        if (vol && virStorageVolDelete(vol, 0) < 0)
+                r = fail(err, -EIO, "cannot remove %s from the destination: %s", u->path, virt_last_error());
+        if (vol)
+                virStorageVolFree(vol);
+        /* A directory built for this copy goes too, with what the failed
+         * attempt left in it (QEMU's console log): nothing else can have
+         * put files there since. Only through a pool of our own. */
+        if (r == 0 && u->created_dir && ours) {
+                virStorageVolPtr *vols = NULL;
+                int n = virStoragePoolListAllVolumes(pool, &vols, 0);
+                for (int i = 0; i < n; i++) {
+                        virStorageVolDelete(vols[i], 0);
+                        virStorageVolFree(vols[i]);
+                }
+                free(vols);
+                if (virStoragePoolDelete(pool, 0) < 0)
+                        r = fail(err, -EIO, "cannot remove %s from the destination: %s", dir, virt_last_error());
+        }
+        if (ours)
+                virStoragePoolDestroy(pool);
+        virStoragePoolFree(pool);
+        return r;
+}
+
+void upload_free(struct upload *u)
+{
+        free(u->path);
+        memset(u, 0, sizeof(*u));
+}
