@@ -15,6 +15,7 @@
 #include "dest.h"
 #include "domxml.h"
 #include "journal.h"
+#include "limit.h"
 #include "log.h"
 #include "proof.h"
 #include "dispatch.h"
@@ -57,13 +58,41 @@ static int read_domain(struct hook_ctx *c)
 static int hand_over(struct hook_ctx *c, enum proof_kind kind, const char *action, const char *detail);
 static int load_config(struct hook_ctx *c, const char *path);
 
+/* [limits] incoming: past the limit, refuse before anything is created;
+ * else this migration is recorded as in flight (limit.h). */
+static int admit_incoming(struct hook_ctx *c)
+{
+        struct limit_incoming *l = NULL;
+        size_t n = 0;
+        int r = limit_incoming_begin(&c->cfg, c->dom->uuid, c->dom->name, c->report != NULL, &l, &n);
+        if (r == -EBUSY) {
+                _cleanup_free_ char *who = limit_incoming_describe(l, n);
+                limit_incoming_free(l, n);
+                return log_error("domain %s: refusing the incoming migration: this host already has %zu incoming "
+                                 "migration%s in flight, its limit ([limits] incoming = %u in %s): %s; retry when one "
+                                 "has finished, or raise the limit; nothing was changed, the guest stays on its source",
+                                 c->dom->name, n, n == 1 ? "" : "s", c->cfg.limit_incoming,
+                                 c->cfg.file ? c->cfg.file : "the built-in defaults", who ? who : "?");
+        }
+        if (r < 0)
+                return log_error_errno(r, "domain %s: cannot record the incoming migration in %s/incoming ([limits] incoming): "
+                                       "%m; refusing before creating anything (free space there, or set [paths] state)",
+                                       c->dom->name, c->cfg.state_dir);
+        return 0;
+}
+
 /* Destination of an incoming migration: prepare everything the guest needs
  * and rewrite the XML if the config drive is missing here. */
 static int op_migrate_begin(struct hook_ctx *c)
 {
         struct dest d = { .cfg = &c->cfg, .dom = c->dom, .report = c->report };
-        bool applying = false;
+        bool applying = false, admitted = false;
         int r = dest_plan(&d, true);
+
+        if (r == 0) {
+                r = admit_incoming(c);
+                admitted = r == 0 && !c->report;
+        }
 
         /* A new incoming migration voids any older proof about this guest,
          * so no cleanup decided on one can remove what is prepared now, and
@@ -110,6 +139,8 @@ static int op_migrate_begin(struct hook_ctx *c)
                         fprintf(c->report, "rewritten XML:\n%s", out);
         }
         dest_done(&d);
+        if (r < 0 && admitted)
+                (void)limit_incoming_end(&c->cfg, c->dom->uuid);
 
         /* Our failure aborts the migration and libvirt calls no further hook
          * for it (no release): undo what this attempt created right away. */
@@ -191,6 +222,8 @@ static int hand_over(struct hook_ctx *c, enum proof_kind kind, const char *actio
  * migkit-watch's lifecycle events decide. */
 static int op_release_end(struct hook_ctx *c)
 {
+        /* Whatever happened, no incoming migration of it is in flight now. */
+        (void)limit_incoming_end(&c->cfg, c->dom->uuid);
         if (streq(c->extra, "migrated"))
                 return hand_over(c, PROOF_MIGRATED, "source", "release end migrated");
 

@@ -261,15 +261,14 @@ static char *incoming_dir(const struct mk_config *cfg)
         return path_join(cfg->state_dir, "incoming");
 }
 
+/* The lock is the state directory itself (flock on its fd): no lock file,
+ * so a full or read-only state directory gains nothing from a refusal. */
 static int lock_incoming(const struct mk_config *cfg)
 {
         int r = mkdir_p(cfg->state_dir, 0700);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *p = path_join(cfg->state_dir, "incoming.lock");
-        if (!p)
-                return -ENOMEM;
-        int fd = open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        int fd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         while (flock(fd, LOCK_EX) < 0)
@@ -291,7 +290,8 @@ void limit_incoming_free(struct limit_incoming *l, size_t n)
 }
 
 /* The list, with the lock held by the caller. */
-static int list_locked(const struct mk_config *cfg, const char *skip_uuid, struct limit_incoming **ret, size_t *ret_n)
+static int list_locked(const struct mk_config *cfg, const char *skip_uuid, bool gc, struct limit_incoming **ret,
+                       size_t *ret_n)
 {
         _cleanup_free_ char *dir = incoming_dir(cfg), *boot = boot_id(cfg);
         struct limit_incoming *l = NULL;
@@ -324,7 +324,8 @@ static int list_locked(const struct mk_config *cfg, const char *skip_uuid, struc
                 bool live = sz > 0 && kv_parse(text, "migkit-incoming", "1", record_line, &rec) == 0 &&
                             streq_ptr(rec.uuid, de->d_name) && record_in_flight(cfg, &rec, boot, now);
                 if (!live) {
-                        (void)unlink(p); /* over, stale or garbage: it no longer counts */
+                        if (gc)
+                                (void)unlink(p); /* over, stale or garbage: it no longer counts */
                         record_free(&rec);
                         continue;
                 }
@@ -356,7 +357,7 @@ int limit_incoming_list(const struct mk_config *cfg, const char *skip_uuid, stru
                 *ret_n = 0;
                 return lk;
         }
-        return list_locked(cfg, skip_uuid, ret, ret_n);
+        return list_locked(cfg, skip_uuid, true, ret, ret_n);
 }
 
 int limit_incoming_begin(const struct mk_config *cfg, const char *uuid, const char *name, bool dry_run,
@@ -374,10 +375,11 @@ int limit_incoming_begin(const struct mk_config *cfg, const char *uuid, const ch
                 return 0;
         if (!uuid_is_valid(uuid) || !name_is_safe(name) || strchr(name, '\n'))
                 return -EINVAL;
-        _cleanup_close_ int lk = lock_incoming(cfg);
-        if (lk < 0)
+        /* A dry run reads only: no lock file, no state directory. */
+        _cleanup_close_ int lk = dry_run ? -1 : lock_incoming(cfg);
+        if (lk < 0 && !dry_run)
                 return lk;
-        r = list_locked(cfg, uuid, &l, &n);
+        r = list_locked(cfg, uuid, !dry_run, &l, &n);
         if (r < 0)
                 return r;
         if (n >= cfg->limit_incoming) {
@@ -395,14 +397,16 @@ int limit_incoming_begin(const struct mk_config *cfg, const char *uuid, const ch
         _cleanup_free_ char *dir = incoming_dir(cfg), *boot = boot_id(cfg), *text = NULL;
         if (!dir || !boot)
                 return -ENOMEM;
+        bool made = access(dir, F_OK) < 0;
         r = mkdir_p(dir, 0700);
         if (r < 0)
                 return r;
         int len = asprintf(&text, "migkit-incoming 1\nuuid %s\nname %s\nstarted %lld\nboot %s\n", uuid, name,
                            (long long)time(NULL), *boot ? boot : "-");
-        if (len < 0)
-                return -ENOMEM;
-        return write_file_atomic(dir, uuid, text, (size_t)len, 0600, 0);
+        r = len < 0 ? -ENOMEM : write_file_atomic(dir, uuid, text, (size_t)len, 0600, 0);
+        if (r < 0 && made)
+                (void)rmdir(dir); /* leave the state directory as it was */
+        return r;
 }
 
 int limit_incoming_end(const struct mk_config *cfg, const char *uuid)

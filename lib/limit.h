@@ -18,7 +18,7 @@
  * time libvirt needs to start the incoming QEMU (2 x [hook] deadline + 60 s:
  * another hook refused `migrate begin`). The hook drops it at `release end`
  * (the incoming migration failed) too. Counting and recording happen under
- * flock(<state>/incoming.lock), so concurrent hooks cannot both take the
+ * flock() on the state directory, so concurrent hooks cannot both take the
  * last place. Only files are read: the hook never calls libvirt.
  */
 #pragma once

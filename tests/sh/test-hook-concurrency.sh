@@ -23,6 +23,8 @@ cat > "$T/migkit.conf" <<EOC
 instances = $I
 state = $S
 run = $T/run
+[limits]
+incoming = 0
 EOC
 export MIGKIT_CONFIG=$T/migkit.conf
 uuid() { printf 'c0c0c0c0-0000-4000-8000-%012d' "$1"; }

@@ -26,6 +26,8 @@ mtu = ${MTU:-1400}
 $*
 [paths]
 run = ${RUN:-$T/run}
+[limits]
+incoming = 0
 EOC
 }
 write_conf

@@ -171,7 +171,8 @@ if mount -t tmpfs -o size=64k,mode=0700 migkit-full "$S" 2>/dev/null; then
         before=$(snapshot | grep -v -e '^state/lock' -e '^state ')
         "$hook" "$NAME" migrate begin - < "$T/ok.xml" > "$T/out" 2> "$T/err"; rc=$?
         after=$(snapshot | grep -v -e '^state/lock' -e '^state ')
-        if [ "$rc" = 1 ] && grep -qF "cannot write a journal in $S/journal: No space left on device; refusing before creating anything" "$T/err" &&
+        if [ "$rc" = 1 ] && grep -qF -e "cannot write a journal in $S/journal: No space left on device; refusing before creating anything" \
+                   -e "cannot record the incoming migration in $S/incoming ([limits] incoming): No space left on device; refusing before creating anything" "$T/err" &&
            [ ! -s "$T/out" ] &&
            [ "$before" = "$after" ]; then
                 pass "a full state directory: migrate begin refuses before creating anything, naming $S and ENOSPC"
