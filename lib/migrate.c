@@ -14,6 +14,7 @@
 #include "dispatch.h"
 #include "domxml.h"
 #include "instdir.h"
+#include "limit.h"
 #include "log.h"
 #include "preflight.h"
 #include "progress.h"
@@ -557,6 +558,15 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
                                           res->dest_uri, nf, nf == 1 ? "" : "s");
         } else if (!dst)
                 return set_result(res, MIGRATE_REFUSED, "cannot connect to %s: %s", res->dest_uri, dst_err ? dst_err : "?");
+
+        /* [limits] outgoing: a slot held until this function returns (limit.h). */
+        _cleanup_(limit_outgoing_release) int slot = -1;
+        _cleanup_free_ char *slot_err = NULL;
+        r = limit_outgoing_acquire(cfg, res->name, migrate_abort_requested, out.mode == MIGRATE_OUT_QUIET ? NULL : stderr,
+                                   &slot, &slot_err);
+        if (r < 0)
+                return r == -ENOMEM ? r : set_result(res, r == -ECANCELED ? MIGRATE_ABORTED : MIGRATE_REFUSED, "%s",
+                                                     slot_err ? slot_err : "no outgoing slot ([limits] outgoing)");
 
         r = migrate_build(cfg, o, &flags, &params, &nparams, &warnings);
         if (r < 0)
