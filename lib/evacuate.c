@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <libvirt/virterror.h>
 
+#include "limit.h"
 #include "log.h"
 #include "util.h"
 
@@ -24,9 +25,17 @@ static void *worker(void *arg)
 {
         struct shared *sh = arg;
         for (;;) {
+                /* [limits] outgoing: the slot first, so START is when the
+                 * migration really starts (migrate_run() nests in it). */
+                int slot = -1;
+                _cleanup_free_ char *slot_err = NULL;
+                int q = limit_outgoing_acquire(sh->cfg, "evacuate", migrate_abort_requested, NULL, &slot, &slot_err);
+                if (q == -ECANCELED)
+                        return NULL;
                 pthread_mutex_lock(&sh->lock);
                 if (sh->next >= sh->n || migrate_abort_requested()) {
                         pthread_mutex_unlock(&sh->lock);
+                        limit_outgoing_release(&slot);
                         return NULL;
                 }
                 size_t i = sh->next++, best = 0;
@@ -43,11 +52,17 @@ static void *worker(void *arg)
                 struct migrate_opts o = *sh->base;
                 o.domain = it->name;
                 o.dest = sh->dests[best];
-                if (migrate_run(sh->cfg, &o, &it->res) < 0) {
+                if (q < 0) {
+                        it->res.status = MIGRATE_REFUSED;
+                        it->res.name = strdup(it->name);
+                        it->res.downtime_ms = -1;
+                        it->res.error = TAKE_PTR(slot_err);
+                } else if (migrate_run(sh->cfg, &o, &it->res) < 0) {
                         it->res.status = MIGRATE_FAILED;
                         it->res.error = strdup("could not run the migration (out of resources)");
                 }
                 it->end_ms = now_ms() - sh->t0;
+                limit_outgoing_release(&slot);
         }
 }
 
@@ -109,6 +124,10 @@ int evacuate_run(const struct mk_config *cfg, const struct migrate_opts *base, c
 
         if (parallel < 1)
                 parallel = 1;
+        if (cfg->limit_outgoing && parallel > cfg->limit_outgoing) {
+                log_info("--parallel %u: at most %u at once ([limits] outgoing)", parallel, cfg->limit_outgoing);
+                parallel = cfg->limit_outgoing;
+        }
         if (parallel > (unsigned)nd)
                 parallel = nd ? (unsigned)nd : 1;
         pthread_t *th = calloc(parallel, sizeof(*th));
