@@ -10,6 +10,7 @@
 
 #include "cleanup.h"
 #include "dispatch.h"
+#include "instdir.h"
 #include "journal.h"
 #include "log.h"
 #include "proof.h"
@@ -152,6 +153,27 @@ struct watch_decision watch_decide_found(int state, int reason, const struct wat
         }
 }
 
+struct watch_decision watch_decide_leftover(int state, const struct watch_facts *f)
+{
+        if (f->journal)
+                return decision(0, 0, "an incoming migration's journal names it: the journal decides");
+        if (state != -1)
+                return decision(0, 0, "libvirt has the domain here");
+        if (f->migrated_proof)
+                return decision(WATCH_RUN_SOURCE, 0, "a migrated proof is on record");
+        if (f->pending_source)
+                return decision(0, 0, "a pending source cleanup is on record (see migkit-cleanup status)");
+        return decision(WATCH_PENDING_SOURCE, WATCH_PENDING_LEFT_UNPROVEN,
+                        "the domain left this host without a recorded migrated event: nothing is guessed");
+}
+
+bool watch_event_keeps_incoming(int event, int detail)
+{
+        if (event == VIR_DOMAIN_EVENT_STARTED)
+                return detail == VIR_DOMAIN_EVENT_STARTED_MIGRATED;
+        return event == VIR_DOMAIN_EVENT_SHUTDOWN;
+}
+
 char *watch_pending_text(int pending, const char *uuid)
 {
         char *s = NULL;
@@ -176,6 +198,14 @@ char *watch_pending_text(int pending, const char *uuid)
                 n = asprintf(&s, "post-copy migration failed: the guest is paused with its state split between the hosts; "
                              "recover it (virsh migrate --postcopy-resume), then run `migkit-cleanup commit %s` if it "
                              "ends up running here, or `migkit-cleanup proof %s incoming-failed` if not", uuid, uuid);
+                break;
+        case WATCH_PENDING_LEFT_UNPROVEN:
+                n = asprintf(&s, "awaiting proof: the domain left this host (libvirt here no longer knows it) without a "
+                             "recorded migrated event (migkit-watch was not connected, and libvirt < 10.5 passes '-' "
+                             "to the release hook for a migration and a shutdown alike); its instance directory is "
+                             "kept: if the guest runs on another host, run `migkit-cleanup proof %s migrated` then "
+                             "`migkit-cleanup source %s`; if it was deleted here, check the directory and remove it "
+                             "by hand", uuid, uuid);
                 break;
         default:
                 return NULL;
@@ -488,6 +518,15 @@ static void act(struct watch *w, const char *uuid, const char *name, const char 
                 snprintf(detail, sizeof(detail), "event %s", what);
                 prove_and_run(w, &l, uuid, name, PROOF_MIGRATED, detail, a & WATCH_RUN_SOURCE, "source");
         }
+        if ((a & WATCH_RUN_SOURCE) && !(a & WATCH_PROOF_MIGRATED)) {
+                /* a proof already on record: the job re-checks everything */
+                if (dispatch_cleanup(w->cfg, "source", uuid) == 0)
+                        say(&l, "started cleanup source");
+                else {
+                        l.failed = true;
+                        say(&l, "could not start cleanup source (run `migkit-cleanup source %s`)", uuid);
+                }
+        }
         if (a & WATCH_PROOF_FAILED) {
                 char detail[192];
                 snprintf(detail, sizeof(detail), "event %s: %s", what, d->why ? d->why : "");
@@ -502,6 +541,16 @@ static void act(struct watch *w, const char *uuid, const char *name, const char 
                         say(&l, "could not record the pending rollback (%s)", strerror(-r));
                 } else
                         say(&l, "recorded pending rollback (see migkit-cleanup status)");
+        }
+        if (a & WATCH_PENDING_SOURCE) {
+                _cleanup_free_ char *text = watch_pending_text(d->pending, uuid);
+                char *reasons[] = { text, NULL };
+                int r = text ? pending_record(w->cfg->state_dir, uuid, "source", name, reasons) : -ENOMEM;
+                if (r < 0) {
+                        l.failed = true;
+                        say(&l, "could not record the pending source cleanup (%s)", strerror(-r));
+                } else
+                        say(&l, "recorded pending source cleanup, nothing removed (see migkit status)");
         }
         if (l.len == 0)
                 say(&l, "nothing to do");
@@ -533,13 +582,18 @@ static void gather(struct watch *w, const char *uuid, struct journal *j, struct 
         f->incoming_seen = strv_contains(w->incoming, uuid);
         if (proof_load(w->cfg->state_dir, uuid, &p) == 0) {
                 f->failed_proof = p.kind == PROOF_INCOMING_FAILED;
+                f->migrated_proof = p.kind == PROOF_MIGRATED;
                 proof_free(&p);
         }
-        _cleanup_free_ char *pend = NULL;
+        _cleanup_free_ char *pend = NULL, *pend_src = NULL;
         if (asprintf(&pend, "%s/pending/%s.rollback", w->cfg->state_dir, uuid) >= 0)
                 f->pending = access(pend, F_OK) == 0;
         else
                 pend = NULL;
+        if (asprintf(&pend_src, "%s/pending/%s.source", w->cfg->state_dir, uuid) >= 0)
+                f->pending_source = access(pend_src, F_OK) == 0;
+        else
+                pend_src = NULL;
         f->connected_since = w->connected_since;
 }
 
@@ -566,7 +620,7 @@ static void handle_event(struct watch *w, const struct item *it)
         }
         if (started_in && current)
                 strv_add(&w->incoming, it->uuid);
-        else
+        else if (!current || !watch_event_keeps_incoming(it->event, it->detail))
                 strv_remove(w->incoming, it->uuid);
         act(w, it->uuid, it->name, what, &d, &j);
 }
@@ -622,7 +676,89 @@ static void handle_found(struct watch *w, const char *uuid)
         act(w, uuid, name, what, &d, &j);
 }
 
-static void scan(struct watch *w)
+/* At (re)connect: an instance directory no journal names, against
+ * libvirt's view (watch_decide_leftover). */
+static void handle_leftover(struct watch *w, const char *uuid)
+{
+        _cleanup_(journal_free) struct journal j = { 0 };
+        struct watch_facts f;
+        int state = -1;
+
+        virDomainPtr dom = virDomainLookupByUUIDString(w->conn, uuid);
+        if (dom) {
+                virDomainFree(dom);
+                return; /* defined or running here: nothing left behind */
+        }
+        virErrorPtr e = virGetLastError();
+        if (!e || e->code != VIR_ERR_NO_DOMAIN) {
+                log_warning("uuid %s: cannot ask libvirt about the domain of instance directory %s/%s: %s; asking again in %d s",
+                            uuid, w->cfg->instances_path, uuid, virGetLastErrorMessage(), RETRY_MS / 1000);
+                arm(w->retry_timer, RETRY_MS);
+                return;
+        }
+        gather(w, uuid, &j, &f);
+        struct watch_decision d = watch_decide_leftover(state, &f);
+        if (!d.actions)
+                return; /* one line per leftover at most: quiet when nothing is done */
+        act(w, uuid, NULL, "at connect, not-defined, instance directory left", &d, &j);
+}
+
+/* Instance directories whose domain libvirt does not know here (a guest
+ * that left while no migrated event was recorded) become pending source
+ * items; pending source items whose directory is gone are cleared. Nothing
+ * is removed. Not on a shared filesystem: there every host sees every
+ * guest's directory. */
+static void scan_instances(struct watch *w)
+{
+        _cleanup_strv_ char **uuids = NULL, **pend = NULL;
+        _cleanup_free_ char *pdir = path_join(w->cfg->state_dir, "pending");
+        struct dirent *de;
+
+        if (!pdir)
+                return (void)log_error_errno(ENOMEM, "out of memory");
+        DIR *d = opendir(pdir);
+        if (d) {
+                while ((de = readdir(d))) {
+                        size_t n = strlen(de->d_name);
+                        if (n == 36 + 7 && streq(de->d_name + 36, ".source")) {
+                                char u[37];
+                                memcpy(u, de->d_name, 36);
+                                u[36] = 0;
+                                if (uuid_is_valid(u) && strv_push(&pend, u) < 0)
+                                        break;
+                        }
+                }
+                closedir(d);
+        }
+        for (size_t i = 0; pend && pend[i]; i++)
+                if (instance_dir_exists(w->cfg, pend[i]) == 0 && pending_clear(w->cfg->state_dir, pend[i], "source") > 0)
+                        log_info("uuid %s: %s/%s is gone; cleared its pending source cleanup", pend[i],
+                                 w->cfg->instances_path, pend[i]);
+
+        int sh = fs_is_shared(w->cfg, w->cfg->instances_path, NULL, NULL);
+        if (sh != 0) {
+                if (sh < 0 && sh != -ENOENT)
+                        log_warning_errno(sh, "cannot tell whether %s is on a shared filesystem: %m; not looking for "
+                                          "instance directories left behind", w->cfg->instances_path);
+                return;
+        }
+        d = opendir(w->cfg->instances_path);
+        if (!d) {
+                if (errno != ENOENT)
+                        log_warning_errno(errno, "cannot list the instance directories in %s: %m", w->cfg->instances_path);
+                return;
+        }
+        while ((de = readdir(d)))
+                if (uuid_is_valid(de->d_name) &&
+                    (de->d_type == DT_DIR || (de->d_type == DT_UNKNOWN && instance_dir_exists(w->cfg, de->d_name) == 1)) &&
+                    strv_push(&uuids, de->d_name) < 0)
+                        break;
+        closedir(d);
+        for (size_t i = 0; uuids && uuids[i] && w->conn; i++)
+                handle_leftover(w, uuids[i]);
+}
+
+static void scan_journals(struct watch *w)
 {
         _cleanup_free_ char *dir = path_join(w->cfg->state_dir, "journal");
         _cleanup_strv_ char **uuids = NULL;
@@ -642,6 +778,13 @@ static void scan(struct watch *w)
         closedir(d);
         for (size_t i = 0; uuids && uuids[i] && w->conn; i++)
                 handle_found(w, uuids[i]);
+}
+
+static void scan(struct watch *w)
+{
+        scan_journals(w);
+        if (w->conn)
+                scan_instances(w);
 }
 
 static void do_work(struct watch *w)

@@ -13,6 +13,10 @@
  *                "incoming-failed", job `rollback`; when the watcher was
  *                not connected all that time it cannot know: a pending
  *                item says so, nothing is guessed.
+ *   leftovers    at (re)connect, an instance directory no journal names whose
+ *                domain libvirt no longer knows here (it left while no
+ *                migrated event was recorded): a pending source item that
+ *                says so; nothing is removed (watch_decide_leftover).
  * Post-copy: resumed/postcopy means the guest runs here while its memory
  * still arrives; nothing is committed until resumed/migrated, and a guest
  * whose post-copy began is never rolled back automatically (its state was
@@ -47,6 +51,8 @@ struct watch_facts {
                                     and no other event of the guest since */
         bool failed_proof;       /* an incoming-failed proof is on record */
         bool pending;            /* a pending rollback is on record (its reason stays) */
+        bool migrated_proof;     /* a migrated proof is on record */
+        bool pending_source;     /* a pending source cleanup is on record (its reason stays) */
         time_t connected_since;  /* when the current connection's event subscription
                                     began; 0 when not connected */
 };
@@ -62,6 +68,7 @@ enum {
         WATCH_PROOF_FAILED = 1 << 6,   /* proof "incoming-failed" by watch */
         WATCH_RUN_ROLLBACK = 1 << 7,   /* job `rollback` (only with the proof recorded) */
         WATCH_PENDING = 1 << 8,        /* pending rollback, reason watch_pending_text(pending) */
+        WATCH_PENDING_SOURCE = 1 << 9, /* pending source cleanup, reason watch_pending_text(pending) */
 };
 
 /* Why an outcome is left to a person. */
@@ -71,6 +78,7 @@ enum watch_pending {
         WATCH_PENDING_NOT_SEEN,        /* connected, but no incoming QEMU start was seen */
         WATCH_PENDING_POSTCOPY,        /* stopped after post-copy began */
         WATCH_PENDING_POSTCOPY_FAILED, /* post-copy failed: the guest is paused, split between hosts */
+        WATCH_PENDING_LEFT_UNPROVEN,   /* source: the domain left this host, no migrated event on record */
 };
 
 struct watch_decision {
@@ -90,6 +98,25 @@ struct watch_decision watch_decide_event(int event, int detail, const struct wat
  * domain. Events missed while disconnected are never guessed at: only a
  * guest running here (not in post-copy) counts as arrived. Pure. */
 struct watch_decision watch_decide_found(int state, int reason, const struct watch_facts *f);
+
+/* Decides, at (re)connect, what an instance directory <instances>/<uuid>
+ * means when no journal names it: state as for watch_decide_found (-1: libvirt
+ * does not know the domain here). A domain libvirt no longer knows, with no
+ * proof and nothing pending, left this host while no migrated event was
+ * recorded (migkit-watch not connected; libvirt < 10.5 passes '-' to the
+ * release hook): nothing is guessed, a pending source item says so
+ * (WATCH_PENDING_SOURCE, WATCH_PENDING_LEFT_UNPROVEN). With a migrated
+ * proof on record, the source job is started again (it re-checks
+ * everything). Pure. */
+struct watch_decision watch_decide_leftover(int state, const struct watch_facts *f);
+
+/* Whether an event of a guest keeps "started/migrated was seen" (incoming_seen)
+ * for the stop that follows: started/migrated itself and any shutdown event (QEMU
+ * going down: libvirt destroying the incoming QEMU of a failed migration
+ * sends shutdown/host before stopped/destroyed). Any other event (defined,
+ * resumed, suspended, ...) may mean the migration completed: it ends it.
+ * Pure. */
+bool watch_event_keeps_incoming(int event, int detail);
 
 /* The reason recorded with a pending rollback, naming uuid and the command
  * that settles it. malloc'ed; NULL on ENOMEM or for WATCH_PENDING_NONE. */

@@ -98,6 +98,26 @@ check "no proof recorded, no job started" bash -c "[ -z \"\$(ls -A '$S/proof' 2>
 check "a second run keeps the pending item as it is" grep -qF "domain guest ($U2): at connect, not-defined: nothing to do; a pending rollback is on record" "$T/out"
 rm -rf "$S/journal" "$S/pending"
 
+# --- an instance directory left by a guest that migrated away unseen ---------
+# (libvirt 9.0's release hook passes '-'; migkit-watch was stopped): at the
+# next connection it is neither removed nor forgotten: pending, with why.
+UL=5b1e2c3d-4e5f-4a6b-9c7d-8e9fa0b1c2d3
+mkdir -p "$I/$UL" "$I/$U" && echo x > "$I/$UL/console.log"
+"$mw" --once --uri "test://$T/node.xml" > "$T/out" 2>&1
+check "a leftover instance directory whose domain libvirt does not know: a pending source item, nothing removed" \
+        bash -c "grep -qF '($UL): at connect, not-defined, instance directory left: recorded pending source cleanup' '$T/out' &&
+                 [ -e '$S/pending/$UL.source' ] && [ -e '$I/$UL/console.log' ] && [ ! -e '$S/proof/$UL' ] && [ ! -e '$T/cleanup-ran' ]"
+check "the directory of a domain libvirt has here is left alone" [ ! -e "$S/pending/$U.source" ]
+"${build}/migkit" status > "$T/status" 2>&1
+rc=$?
+check "migkit status lists it as pending (exit 3), awaiting proof, with what to run" \
+        bash -c "[ $rc = 3 ] && grep -qF 'pending source $UL' '$T/status' && grep -qF 'awaiting proof' '$T/status' &&
+                 grep -qF 'migkit-cleanup proof $UL migrated' '$T/status'"
+rm -r "$I/$UL"
+"$mw" --once --uri "test://$T/node.xml" > "$T/out" 2>&1
+check "once the directory is gone (removed by hand), the pending item goes too" [ ! -e "$S/pending/$UL.source" ]
+rm -rf "$S/journal" "$S/pending" "$I/$U"
+
 # --- a private libvirtd -----------------------------------------------------
 if ! [ -x /usr/sbin/libvirtd ] || ! command -v virsh >/dev/null; then
         skip "migkit-watch against a libvirtd: libvirtd or virsh is not installed (apt-get install libvirt-daemon-system)"

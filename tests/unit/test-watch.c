@@ -327,6 +327,75 @@ static void test_texts(void **state)
         assert_null(watch_pending_text(WATCH_PENDING_NONE, U1));
 }
 
+/* A failed incoming migration whose source went away (its libvirtd
+ * restarted): the destination's libvirt destroys the incoming QEMU and sends
+ * started/migrated, shutdown/host, stopped/destroyed. The shutdown event
+ * must not hide the incoming start: the stop is the proof of failure. */
+static void test_incoming_kept_across_shutdown(void **state)
+{
+        (void)state;
+        assert_true(watch_event_keeps_incoming(VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_MIGRATED));
+        for (int d = 0; d < 3; d++) /* finished, guest, host */
+                assert_true(watch_event_keeps_incoming(VIR_DOMAIN_EVENT_SHUTDOWN, d));
+        /* anything that may mean the migration completed ends it */
+        assert_false(watch_event_keeps_incoming(VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED));
+        for (int d = 0; d < 4; d++)
+                assert_false(watch_event_keeps_incoming(VIR_DOMAIN_EVENT_DEFINED, d));
+        for (int d = 0; d < 5; d++)
+                assert_false(watch_event_keeps_incoming(VIR_DOMAIN_EVENT_RESUMED, d));
+        for (int d = 0; d < 9; d++)
+                assert_false(watch_event_keeps_incoming(VIR_DOMAIN_EVENT_SUSPENDED, d));
+        for (int d = 0; d < 7; d++)
+                assert_false(watch_event_keeps_incoming(VIR_DOMAIN_EVENT_STOPPED, d));
+        assert_false(watch_event_keeps_incoming(VIR_DOMAIN_EVENT_UNDEFINED, 0));
+        /* and the stop after it, seen throughout: rollback with proof */
+        assert_int_equal(ev(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED, seen_throughout()),
+                         WATCH_PROOF_FAILED | WATCH_RUN_ROLLBACK);
+}
+
+/* An instance directory with no journal, at (re)connect. */
+static void test_leftover_rows(void **state)
+{
+        struct watch_facts f = { .connected_since = 900 };
+        struct watch_decision d;
+        (void)state;
+        /* libvirt no longer knows the domain, nothing on record: pending, never a job */
+        d = watch_decide_leftover(-1, &f);
+        assert_int_equal(d.actions, WATCH_PENDING_SOURCE);
+        assert_int_equal(d.pending, WATCH_PENDING_LEFT_UNPROVEN);
+        /* known here in any state: nothing */
+        for (int st = VIR_DOMAIN_NOSTATE; st <= VIR_DOMAIN_PMSUSPENDED; st++)
+                assert_int_equal(watch_decide_leftover(st, &f).actions, 0);
+        /* a journal decides (watch_decide_found) */
+        f.journal = true;
+        assert_int_equal(watch_decide_leftover(-1, &f).actions, 0);
+        /* a pending item keeps its reason */
+        f = (struct watch_facts){ .pending_source = true };
+        assert_int_equal(watch_decide_leftover(-1, &f).actions, 0);
+        /* a migrated proof on record: the job again (it re-checks), never a new proof */
+        f = (struct watch_facts){ .migrated_proof = true, .pending_source = true };
+        assert_int_equal(watch_decide_leftover(-1, &f).actions, WATCH_RUN_SOURCE);
+        assert_int_equal(watch_decide_leftover(VIR_DOMAIN_SHUTOFF, &f).actions, 0);
+        /* an incoming-failed proof alone proves nothing about leaving */
+        f = (struct watch_facts){ .failed_proof = true };
+        assert_int_equal(watch_decide_leftover(-1, &f).actions, WATCH_PENDING_SOURCE);
+        /* no row ever records a proof or starts a rollback */
+        for (int bits = 0; bits < 32; bits++)
+                for (int st = -1; st <= VIR_DOMAIN_PMSUSPENDED; st++) {
+                        f = (struct watch_facts){ .journal = bits & 1, .migrated_proof = bits & 2, .failed_proof = bits & 4,
+                                                  .pending_source = bits & 8, .pending = bits & 16 };
+                        unsigned a = watch_decide_leftover(st, &f).actions;
+                        assert_int_equal(a & ~(unsigned)(WATCH_PENDING_SOURCE | WATCH_RUN_SOURCE), 0);
+                }
+
+        _cleanup_free_ char *t = watch_pending_text(WATCH_PENDING_LEFT_UNPROVEN, U1);
+        assert_non_null(t);
+        assert_non_null(strstr(t, "awaiting proof"));
+        assert_non_null(strstr(t, "migkit-cleanup proof " U1 " migrated"));
+        assert_non_null(strstr(t, "migkit-cleanup source " U1));
+        assert_null(strchr(t, '\n'));
+}
+
 /* ---- the plumbing, in this process, against the test driver ---------------- */
 
 static char root[] = "/tmp/migkit-test-watch.XXXXXX";
@@ -341,6 +410,8 @@ static int setup(void **state)
         free(cfg.state_dir);
         free(cfg.run_dir);
         free(cfg.cleanup_program);
+        free(cfg.instances_path);
+        cfg.instances_path = pathf("%s/instances", root);
         cfg.state_dir = pathf("%s/state", root);
         cfg.run_dir = pathf("%s/run", root);
         /* a job started by mistake would leave a mark */
@@ -504,6 +575,48 @@ static void test_plumbing(void **state)
         watch_free(w);
 }
 
+/* Instance directories at (re)connect: one whose domain libvirt does not
+ * know becomes a pending source item (nothing removed, no job); one of a
+ * known domain is left alone; once the leftover is gone, the pending item
+ * goes too. */
+static void test_leftover_plumbing(void **state)
+{
+        static const char known[] = "6695eb01-f6a4-8304-79aa-97f2502e193f"; /* test:///default's own domain */
+        static const char left[] = "5b1e2c3d-4e5f-4a6b-9c7d-8e9fa0b1c2d3";
+        struct watch *w;
+        (void)state;
+
+        _cleanup_free_ char *dl = pathf("%s/instances/%s", root, left), *dk = pathf("%s/instances/%s", root, known);
+        _cleanup_free_ char *pl = pathf("%s/state/pending/%s.source", root, left);
+        _cleanup_free_ char *pk = pathf("%s/state/pending/%s.source", root, known);
+        _cleanup_free_ char *idir = pathf("%s/instances", root);
+        (void)mkdir(idir, 0755);
+        assert_int_equal(mkdir(dl, 0755), 0);
+        assert_int_equal(mkdir(dk, 0755), 0);
+
+        assert_int_equal(watch_new(&cfg, "test:///default", &w), 0);
+        assert_int_equal(watch_run(w, true), 0); /* --once: connect, reconcile, disconnect */
+        _cleanup_free_ char *text = NULL;
+        assert_true(read_full_file(pl, 65536, &text) > 0);
+        assert_non_null(strstr(text, "awaiting proof"));
+        assert_false(exists(pk));
+        assert_true(exists(dl));
+        _cleanup_free_ char *nojob = pathf("%s/no-cleanup-expected", root);
+        assert_false(exists(nojob));
+
+        /* again: the item keeps its first time and reason, nothing else happens */
+        assert_int_equal(watch_run(w, true), 0);
+        assert_true(exists(pl));
+        assert_true(exists(dl));
+
+        /* the operator removed the directory: resolved */
+        assert_int_equal(rmdir(dl), 0);
+        assert_int_equal(watch_run(w, true), 0);
+        assert_false(exists(pl));
+        assert_int_equal(rmdir(dk), 0);
+        watch_free(w);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -517,6 +630,9 @@ int main(void)
                 cmocka_unit_test(test_invariants_exhaustive),
                 cmocka_unit_test(test_texts),
                 cmocka_unit_test(test_plumbing),
+                cmocka_unit_test(test_leftover_plumbing),
+                cmocka_unit_test(test_incoming_kept_across_shutdown),
+                cmocka_unit_test(test_leftover_rows),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
