@@ -95,6 +95,24 @@ static int send_file(virConnectPtr c, virStorageVolPtr vol, int fd, unsigned lon
         return r;
 }
 
+/* Removes the empty directory dir on c: libvirt deletes a pool's directory
+ * only for an inactive, defined pool, so one is defined for that moment
+ * (after any transient pool on dir is gone) and undefined again. */
+static int remove_dir(virConnectPtr c, const char *dir, char **err)
+{
+        _cleanup_free_ char *xml = NULL;
+        if (asprintf(&xml, "<pool type='dir'><name>migkit-rm-%d-%lx</name><target><path>%s</path></target></pool>", (int)getpid(),
+                     (unsigned long)now_ms(), dir) < 0)
+                return -ENOMEM;
+        virStoragePoolPtr p = virStoragePoolDefineXML(c, xml, 0);
+        if (!p)
+                return fail(err, -EIO, "cannot remove %s from the destination: %s", dir, virt_last_error());
+        int r = virStoragePoolDelete(p, 0) < 0 ? fail(err, -EIO, "cannot remove %s from the destination: %s", dir, virt_last_error()) : 0;
+        virStoragePoolUndefine(p);
+        virStoragePoolFree(p);
+        return r;
+}
+
 int upload_file(virConnectPtr dst, const char *path, struct upload *ret, char **err)
 {
         _cleanup_free_ char *dir = NULL, *base = NULL, *volxml = NULL;
@@ -160,11 +178,11 @@ int upload_file(virConnectPtr dst, const char *path, struct upload *ret, char **
 out:
         if (vol)
                 virStorageVolFree(vol);
-        if (built && r <= 0)
-                virStoragePoolDelete(pool, 0); /* the directory built for nothing (empty) */
         if (ours)
                 virStoragePoolDestroy(pool);
         virStoragePoolFree(pool);
+        if (built && r <= 0)
+                remove_dir(dst, dir, NULL); /* the directory built for nothing (empty) */
         return r;
 }
 
@@ -189,7 +207,8 @@ int upload_undo(virConnectPtr dst, const struct upload *u, char **err)
         /* A directory built for this copy goes too, with what the failed
          * attempt left in it (QEMU's console log): nothing else can have
          * put files there since. Only through a pool of our own. */
-        if (r == 0 && u->created_dir && ours) {
+        bool rmdir = r == 0 && u->created_dir && ours;
+        if (rmdir) {
                 virStorageVolPtr *vols = NULL;
                 int n = virStoragePoolListAllVolumes(pool, &vols, 0);
                 for (int i = 0; i < n; i++) {
@@ -197,13 +216,11 @@ int upload_undo(virConnectPtr dst, const struct upload *u, char **err)
                         virStorageVolFree(vols[i]);
                 }
                 free(vols);
-                if (virStoragePoolDelete(pool, 0) < 0)
-                        r = fail(err, -EIO, "cannot remove %s from the destination: %s", dir, virt_last_error());
         }
         if (ours)
                 virStoragePoolDestroy(pool);
         virStoragePoolFree(pool);
-        return r;
+        return rmdir ? remove_dir(dst, dir, err) : r;
 }
 
 void upload_free(struct upload *u)
