@@ -20,6 +20,7 @@
 
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 30000
+#define LEFT_UNPROVEN_PREFIX "awaiting proof:" /* starts the reason of WATCH_PENDING_LEFT_UNPROVEN */
 #define RETRY_MS 60000         /* a fix-up or commit that failed is tried again */
 #define COMMIT_LOCK_MS 1000    /* a running migkit-cleanup of the guest: hand the commit over */
 
@@ -200,7 +201,7 @@ char *watch_pending_text(int pending, const char *uuid)
                              "ends up running here, or `migkit-cleanup proof %s incoming-failed` if not", uuid, uuid);
                 break;
         case WATCH_PENDING_LEFT_UNPROVEN:
-                n = asprintf(&s, "awaiting proof: the domain left this host (libvirt here no longer knows it) without a "
+                n = asprintf(&s, LEFT_UNPROVEN_PREFIX " the domain left this host (libvirt here no longer knows it) without a "
                              "recorded migrated event (migkit-watch was not connected, and libvirt < 10.5 passes '-' "
                              "to the release hook for a migration and a shutdown alike); its instance directory is "
                              "kept: if the guest runs on another host, run `migkit-cleanup proof %s migrated` then "
@@ -686,8 +687,16 @@ static void handle_leftover(struct watch *w, const char *uuid)
 
         virDomainPtr dom = virDomainLookupByUUIDString(w->conn, uuid);
         if (dom) {
+                /* defined or running here (e.g. it came back): nothing left
+                 * behind; a pending item this watcher recorded is moot */
                 virDomainFree(dom);
-                return; /* defined or running here: nothing left behind */
+                _cleanup_free_ char *p = NULL, *text = NULL;
+                if (asprintf(&p, "%s/pending/%s.source", w->cfg->state_dir, uuid) >= 0 &&
+                    read_full_file(p, 65536, &text) >= 0 && text && strstr(text, LEFT_UNPROVEN_PREFIX) &&
+                    pending_clear(w->cfg->state_dir, uuid, "source") > 0)
+                        log_info("uuid %s: libvirt has the domain here again; cleared its pending source cleanup "
+                                 "(awaiting proof)", uuid);
+                return;
         }
         virErrorPtr e = virGetLastError();
         if (!e || e->code != VIR_ERR_NO_DOMAIN) {
