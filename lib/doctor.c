@@ -877,26 +877,6 @@ void doctor_print(const struct preflight *p, FILE *f, int flags)
 
 void doctor_print_json(const struct preflight *p, FILE *f, const char *host)
 {
-        struct json j;
-        json_init(&j, f);
-        json_object_begin(&j);
-        json_kv_string(&j, "host", host);
-        json_key(&j, "ready");
-        json_bool(&j, p->n_fail == 0);
-        json_kv_int(&j, "failed", (long long)p->n_fail);
-        json_kv_int(&j, "warnings", (long long)p->n_warn);
-        json_key(&j, "checks");
-        json_array_begin(&j);
-        for (size_t i = 0; i < p->n; i++) {
-                const struct check_result *c = &p->v[i];
-                json_object_begin(&j);
-                json_kv_string(&j, "check", c->name);
-                json_kv_string(&j, "status", check_status_to_string(c->status));
-                json_kv_string(&j, "message", c->message);
-                json_kv_string(&j, "fix", c->status == CHECK_OK ? NULL : c->fix);
-                json_object_end(&j);
-        }
-        json_array_end(&j);
-        json_object_end(&j);
-        (void)json_end(&j);
+        const char *fields[] = { "host", host, NULL };
+        preflight_print_json_fields(p, f, fields);
 }

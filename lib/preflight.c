@@ -337,13 +337,13 @@ void preflight_print(const struct preflight *p, FILE *f)
         }
 }
 
-void preflight_print_json(const struct preflight *p, FILE *f, const char *domain, const char *dest_uri)
+void preflight_print_json_fields(const struct preflight *p, FILE *f, const char *const *fields)
 {
         struct json j;
         json_init(&j, f);
         json_object_begin(&j);
-        json_kv_string(&j, "domain", domain);
-        json_kv_string(&j, "destination", dest_uri);
+        for (size_t i = 0; fields && fields[i]; i += 2)
+                json_kv_string(&j, fields[i], fields[i + 1]);
         json_key(&j, "ready");
         json_bool(&j, p->n_fail == 0);
         json_kv_int(&j, "failed", (long long)p->n_fail);
@@ -356,12 +356,18 @@ void preflight_print_json(const struct preflight *p, FILE *f, const char *domain
                 json_kv_string(&j, "check", c->name);
                 json_kv_string(&j, "status", check_status_to_string(c->status));
                 json_kv_string(&j, "message", c->message);
-                json_kv_string(&j, "fix", c->fix);
+                json_kv_string(&j, "fix", c->status == CHECK_OK ? NULL : c->fix);
                 json_object_end(&j);
         }
         json_array_end(&j);
         json_object_end(&j);
-        json_end(&j);
+        (void)json_end(&j);
+}
+
+void preflight_print_json(const struct preflight *p, FILE *f, const char *domain, const char *dest_uri)
+{
+        const char *fields[] = { "domain", domain, "destination", dest_uri, NULL };
+        preflight_print_json_fields(p, f, fields);
 }
 
 void preflight_free(struct preflight *p)

@@ -47,6 +47,9 @@ void preflight_print(const struct preflight *p, FILE *f);
  * "failed", "warnings", "checks": [{"check", "status", "message", "fix"}]}. */
 void preflight_print_json(const struct preflight *p, FILE *f, const char *domain, const char *dest_uri);
 
+/* The same with other leading string fields: key, value, ..., NULL. */
+void preflight_print_json_fields(const struct preflight *p, FILE *f, const char *const *fields);
+
 /* Appends one result (fix may be NULL). Returns 0 or -ENOMEM. */
 int preflight_add(struct preflight *p, int status, const char *name, const char *fix, const char *fmt, ...)
         __attribute__((format(printf, 5, 6)));
