@@ -164,6 +164,8 @@ struct watch_decision watch_decide_leftover(int state, const struct watch_facts 
                 return decision(WATCH_RUN_SOURCE, 0, "a migrated proof is on record");
         if (f->pending_source)
                 return decision(0, 0, "a pending source cleanup is on record (see migkit-cleanup status)");
+        if (f->departure_seen)
+                return decision(0, 0, "its stop or undefine was seen: not a missed migration");
         return decision(WATCH_PENDING_SOURCE, WATCH_PENDING_LEFT_UNPROVEN,
                         "the domain left this host without a recorded migrated event: nothing is guessed");
 }
@@ -262,6 +264,7 @@ struct watch {
         size_t n_queue;
         char **incoming;           /* started/migrated seen on this connection */
         char **arrived, **postcopy;
+        char **gone_seen;          /* stopped or undefined seen, no start or define since */
         unsigned n_events, n_decisions;
 };
 
@@ -581,6 +584,7 @@ static void gather(struct watch *w, const char *uuid, struct journal *j, struct 
         f->arrived |= strv_contains(w->arrived, uuid);
         f->postcopy |= strv_contains(w->postcopy, uuid);
         f->incoming_seen = strv_contains(w->incoming, uuid);
+        f->departure_seen = strv_contains(w->gone_seen, uuid);
         if (proof_load(w->cfg->state_dir, uuid, &p) == 0) {
                 f->failed_proof = p.kind == PROOF_INCOMING_FAILED;
                 f->migrated_proof = p.kind == PROOF_MIGRATED;
@@ -619,6 +623,13 @@ static void handle_event(struct watch *w, const struct item *it)
                 strv_remove(w->arrived, it->uuid);
                 strv_remove(w->postcopy, it->uuid);
         }
+        /* A departure this watcher saw was decided on then (a migration
+         * away proven, anything else not one); one it did not see is
+         * reported as a leftover at the next connection. */
+        if (it->event == VIR_DOMAIN_EVENT_STOPPED || it->event == VIR_DOMAIN_EVENT_UNDEFINED)
+                strv_add(&w->gone_seen, it->uuid);
+        else if (it->event == VIR_DOMAIN_EVENT_STARTED || it->event == VIR_DOMAIN_EVENT_DEFINED)
+                strv_remove(w->gone_seen, it->uuid);
         if (started_in && current)
                 strv_add(&w->incoming, it->uuid);
         else if (!current || !watch_event_keeps_incoming(it->event, it->detail))
@@ -965,6 +976,7 @@ void watch_free(struct watch *w)
         strv_free(w->incoming);
         strv_free(w->arrived);
         strv_free(w->postcopy);
+        strv_free(w->gone_seen);
         free(w->uri);
         free(w);
 }

@@ -53,6 +53,8 @@ struct watch_facts {
         bool pending;            /* a pending rollback is on record (its reason stays) */
         bool migrated_proof;     /* a migrated proof is on record */
         bool pending_source;     /* a pending source cleanup is on record (its reason stays) */
+        bool departure_seen;     /* this watcher saw the guest stop or be undefined here (and
+                                    no start or define since): nothing was missed */
         time_t connected_since;  /* when the current connection's event subscription
                                     began; 0 when not connected */
 };
@@ -102,7 +104,8 @@ struct watch_decision watch_decide_found(int state, int reason, const struct wat
 /* Decides, at (re)connect, what an instance directory <instances>/<uuid>
  * means when no journal names it: state as for watch_decide_found (-1: libvirt
  * does not know the domain here). A domain libvirt no longer knows, with no
- * proof and nothing pending, left this host while no migrated event was
+ * proof, nothing pending and no stop or undefine of it seen by this watcher
+ * (a migration away would have been proven then), left this host while no migrated event was
  * recorded (migkit-watch not connected; libvirt < 10.5 passes '-' to the
  * release hook): nothing is guessed, a pending source item says so
  * (WATCH_PENDING_SOURCE, WATCH_PENDING_LEFT_UNPROVEN). With a migrated

@@ -373,6 +373,10 @@ static void test_leftover_rows(void **state)
         /* a pending item keeps its reason */
         f = (struct watch_facts){ .pending_source = true };
         assert_int_equal(watch_decide_leftover(-1, &f).actions, 0);
+        /* its stop or undefine was seen by this watcher: nothing was missed
+         * (virsh undefine keeping the directory is not a migration) */
+        f = (struct watch_facts){ .departure_seen = true };
+        assert_int_equal(watch_decide_leftover(-1, &f).actions, 0);
         /* a migrated proof on record: the job again (it re-checks), never a new proof */
         f = (struct watch_facts){ .migrated_proof = true, .pending_source = true };
         assert_int_equal(watch_decide_leftover(-1, &f).actions, WATCH_RUN_SOURCE);
@@ -381,10 +385,10 @@ static void test_leftover_rows(void **state)
         f = (struct watch_facts){ .failed_proof = true };
         assert_int_equal(watch_decide_leftover(-1, &f).actions, WATCH_PENDING_SOURCE);
         /* no row ever records a proof or starts a rollback */
-        for (int bits = 0; bits < 32; bits++)
+        for (int bits = 0; bits < 64; bits++)
                 for (int st = -1; st <= VIR_DOMAIN_PMSUSPENDED; st++) {
                         f = (struct watch_facts){ .journal = bits & 1, .migrated_proof = bits & 2, .failed_proof = bits & 4,
-                                                  .pending_source = bits & 8, .pending = bits & 16 };
+                                                  .pending_source = bits & 8, .pending = bits & 16, .departure_seen = bits & 32 };
                         unsigned a = watch_decide_leftover(st, &f).actions;
                         assert_int_equal(a & ~(unsigned)(WATCH_PENDING_SOURCE | WATCH_RUN_SOURCE), 0);
                 }
@@ -621,6 +625,40 @@ static void test_leftover_plumbing(void **state)
         assert_int_equal(pending_record(cfg.state_dir, known, "source", "test", moot), 0);
         assert_int_equal(watch_run(w, true), 0);
         assert_false(exists(pk));
+
+        /* a guest this watcher saw being destroyed and undefined (its
+         * directory kept): not a missed migration, nothing recorded at the
+         * next connection; seen by a watcher that was not there, it is */
+        static const char undef[] = "7c1e2c3d-4e5f-4a6b-9c7d-8e9fa0b1c2d4";
+        _cleanup_free_ char *du = pathf("%s/instances/%s", root, undef);
+        _cleanup_free_ char *pu = pathf("%s/state/pending/%s.source", root, undef);
+        int timer = virEventAddTimeout(50, tick, NULL, NULL);
+        assert_true(timer >= 0);
+        assert_int_equal(watch_connect(w), 0);
+        settle(w);
+        assert_int_equal(mkdir(du, 0755), 0);
+        virConnectPtr c = virConnectOpen("test:///default");
+        assert_non_null(c);
+        _cleanup_free_ char *xu = guest_xml("undefined-here", undef);
+        virDomainPtr dom = virDomainDefineXML(c, xu);
+        assert_non_null(dom);
+        assert_int_equal(virDomainCreate(dom), 0);
+        assert_int_equal(virDomainDestroy(dom), 0);
+        assert_int_equal(virDomainUndefine(dom), 0);
+        virDomainFree(dom);
+        unsigned before = watch_decisions_made(w);
+        run_until(w, before + 4);
+        assert_int_equal(watch_connect(w), 0); /* a reconnection, same process */
+        settle(w);
+        assert_false(exists(pu));
+        virConnectClose(c);
+        virEventRemoveTimeout(timer);
+        struct watch *w2;
+        assert_int_equal(watch_new(&cfg, "test:///default", &w2), 0);
+        assert_int_equal(watch_run(w2, true), 0); /* a new watcher: it cannot know */
+        assert_true(exists(pu));
+        watch_free(w2);
+        assert_int_equal(rmdir(du), 0);
 
         /* the operator removed the directory: resolved */
         assert_int_equal(rmdir(dl), 0);
