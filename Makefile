@@ -195,4 +195,4 @@ clean:
 # Feature fragments (packages, fuzzing): each adds its own targets.
 include $(wildcard mk/*.mk)
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(O) -name '*.d' -type f 2>/dev/null)
