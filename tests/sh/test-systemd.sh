@@ -241,6 +241,11 @@ else
                 echo "mount -t overlay overlay -o lowerdir=$D/usr/libexec:/usr/libexec /usr/libexec"
                 echo "mount -t overlay overlay -o lowerdir=/etc,upperdir=$W/etc-up,workdir=$W/etc-work /etc"
                 echo "mount -t overlay overlay -o lowerdir=/var,upperdir=$W/var-up,workdir=$W/var-work /var"
+                # a /tmp of its own (PrivateTmp= directories die with the
+                # namespace), with this test's directory still at its path
+                echo "mkdir /run/mk-w && mount --bind $W /run/mk-w"
+                echo 'mount -t tmpfs tmpfs /tmp'
+                echo "mkdir -p $W && mount --bind /run/mk-w $W"
                 echo 'ip link set lo up'
                 echo "export SYSTEMD_UNIT_PATH=$W/units container=migkit-test"
                 echo "exec /lib/systemd/systemd --system --unit=mk-test.target --log-target=console --log-level=notice < /dev/null > $W/pid1.log 2>&1"
