@@ -85,9 +85,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
         struct fixture *f = *state;
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", f->root);
-        int r = system(cmd);
+        int r = rm_tree(f->root);
         config_free(&f->cfg);
         free(f->inst);
         free(f->state);

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "util.h"
+#include "testutil.h"
 
 static char tmpdir[] = "/tmp/migkit-test-config.XXXXXX";
 
@@ -22,10 +23,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-        char cmd[128];
         (void)state;
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-        return system(cmd);
+        return rm_tree(tmpdir);
 }
 
 static char *write_conf(const char *name, const char *text, mode_t mode)

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "instdir.h"
 #include "util.h"
+#include "testutil.h"
 
 #define UUID "4a6b2c1e-9f3d-4b8a-a1c2-3d4e5f607182"
 
@@ -39,9 +40,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
         struct fixture *f = *state;
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", f->root);
-        int r = system(cmd);
+        int r = rm_tree(f->root);
         config_free(&f->cfg);
         free(f);
         return r;

@@ -23,10 +23,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-        char cmd[128];
         (void)state;
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-        return system(cmd);
+        return rm_tree(root);
 }
 
 static void test_roundtrip(void **state)

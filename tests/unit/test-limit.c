@@ -14,6 +14,7 @@
 #include "config.h"
 #include "limit.h"
 #include "util.h"
+#include "testutil.h"
 
 static char root[] = "/tmp/migkit-test-limit.XXXXXX";
 static struct mk_config cfg;
@@ -32,11 +33,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-        char cmd[128];
         (void)state;
         config_free(&cfg);
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-        return system(cmd);
+        return rm_tree(root);
 }
 
 static void fresh(void)

@@ -31,10 +31,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-        char cmd[128];
         (void)state;
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-        return system(cmd);
+        return rm_tree(tmpdir);
 }
 
 

@@ -427,11 +427,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-        char cmd[128];
         (void)state;
         config_free(&cfg);
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-        return system(cmd);
+        return rm_tree(root);
 }
 
 static void tick(int timer, void *opaque)

@@ -35,3 +35,11 @@ static inline bool exists(const char *path)
         struct stat st;
         return lstat(path, &st) == 0;
 }
+
+/* Removes a test's scratch tree (rm -rf). Returns system()'s status. */
+static inline int rm_tree(const char *path)
+{
+        char cmd[4200];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", path);
+        return system(cmd);
+}
