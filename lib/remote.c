@@ -35,24 +35,58 @@ static char *xml_string(const char *xml, const char *expr)
         return s;
 }
 
-static char *dev_string(virNodeDevicePtr dev, const char *expr)
-{
-        _cleanup_free_ char *xml = virNodeDeviceGetXMLDesc(dev, 0);
-        return xml ? xml_string(xml, expr) : NULL;
-}
-
+/* Node devices of one capability with what the checks need of each, read
+ * once when listed (every XML is a round trip to the destination). */
 struct devs {
-        virNodeDevicePtr *v;
         int n;
+        char **name, **parent; /* parent: "" when none */
+        char **val;            /* the string value of the listing's expression */
 };
 
 static void devs_free(struct devs *d)
 {
-        for (int i = 0; i < d->n; i++)
-                virNodeDeviceFree(d->v[i]);
-        free(d->v);
-        d->v = NULL;
-        d->n = 0;
+        for (int i = 0; i < d->n; i++) {
+                free(d->name[i]);
+                free(d->parent[i]);
+                free(d->val[i]);
+        }
+        free(d->name);
+        free(d->parent);
+        free(d->val);
+        memset(d, 0, sizeof(*d));
+}
+
+/* Lists dst's node devices with capability flags and reads expr of each.
+ * 0, -1 (libvirt's error) or -ENOMEM. */
+static int list_devs(virConnectPtr dst, unsigned flags, const char *expr, struct devs *d)
+{
+        virNodeDevicePtr *v = NULL;
+        int n = virConnectListAllNodeDevices(dst, &v, flags), r = 0;
+        memset(d, 0, sizeof(*d));
+        if (n < 0)
+                return -1;
+        d->name = calloc((size_t)n + 1, sizeof(char *));
+        d->parent = calloc((size_t)n + 1, sizeof(char *));
+        d->val = calloc((size_t)n + 1, sizeof(char *));
+        if (!d->name || !d->parent || !d->val)
+                r = -ENOMEM;
+        for (int i = 0; i < n; i++) {
+                if (r == 0) {
+                        const char *nm = virNodeDeviceGetName(v[i]), *pa = virNodeDeviceGetParent(v[i]);
+                        _cleanup_free_ char *xml = virNodeDeviceGetXMLDesc(v[i], 0);
+                        d->name[i] = strdup(nm ? nm : "");
+                        d->parent[i] = strdup(pa ? pa : "");
+                        d->val[i] = xml ? xml_string(xml, expr) : strdup("");
+                        d->n = i + 1;
+                        if (!d->name[i] || !d->parent[i] || !d->val[i])
+                                r = -ENOMEM;
+                }
+                virNodeDeviceFree(v[i]);
+        }
+        free(v);
+        if (r < 0)
+                devs_free(d);
+        return r;
 }
 
 /* ---------------------------------------------------------------- the hook */
@@ -202,43 +236,31 @@ static int check_bridges(struct preflight *p, const struct mk_config *cfg, virCo
 
 /* ---------------------------------------------------------------- LUNs */
 
-static int list_devs(virConnectPtr dst, unsigned flags, struct devs *d)
-{
-        d->v = NULL;
-        d->n = virConnectListAllNodeDevices(dst, &d->v, flags);
-        return d->n < 0 ? -1 : 0;
-}
-
 /* Is the LUN of source s visible among dst's node devices? 1 yes, 0 no. */
-static int lun_visible(const struct fc_source *s, struct devs *storage, struct devs *targets, struct devs *luns)
+static int lun_visible(const struct fc_source *s, const struct devs *storage, const struct devs *targets, const struct devs *luns)
 {
         if (s->kind == FC_SRC_PATH) {
                 for (int i = 0; i < targets->n; i++) {
-                        _cleanup_free_ char *w = dev_string(targets->v[i], "string(//capability[@type='fc_remote_port']/wwpn)");
                         uint64_t wwpn;
-                        if (!w || fc_parse_wwpn(w, &wwpn) < 0 || wwpn != s->wwpn)
+                        if (fc_parse_wwpn(targets->val[i], &wwpn) < 0 || wwpn != s->wwpn)
                                 continue;
-                        const char *tname = virNodeDeviceGetName(targets->v[i]);
-                        for (int j = 0; j < luns->n; j++) {
-                                const char *parent = virNodeDeviceGetParent(luns->v[j]);
-                                _cleanup_free_ char *l = dev_string(luns->v[j], "string(/device/capability[@type='scsi']/lun)");
-                                if (parent && tname && streq(parent, tname) && l && *l && strtoull(l, NULL, 10) == s->lun)
+                        for (int j = 0; j < luns->n; j++)
+                                if (streq(luns->parent[j], targets->name[i]) && *luns->val[j] &&
+                                    strtoull(luns->val[j], NULL, 10) == s->lun)
                                         return 1;
-                        }
                 }
                 return 0;
         }
-        for (int i = 0; i < storage->n; i++) {
-                _cleanup_free_ char *serial = dev_string(storage->v[i], "string(/device/capability[@type='storage']/serial)");
-                if (serial && *serial && strcasecmp(serial, s->wwid) == 0)
+        for (int i = 0; i < storage->n; i++)
+                if (*storage->val[i] && strcasecmp(storage->val[i], s->wwid) == 0)
                         return 1;
-        }
         return 0;
 }
 
 static int check_luns(struct preflight *p, virConnectPtr dst, const struct domxml *d)
 {
         struct devs storage = { 0 }, targets = { 0 }, luns = { 0 }, hbas = { 0 };
+        _cleanup_free_ char *hba_list = NULL; /* "scsi_host5 (wwpn ...), ..." */
         bool listed = false;
         int r = 0;
 
@@ -255,14 +277,29 @@ static int check_luns(struct preflight *p, virConnectPtr dst, const struct domxm
                 }
                 if (!listed) {
                         listed = true;
-                        if (list_devs(dst, VIR_CONNECT_LIST_NODE_DEVICES_CAP_STORAGE, &storage) < 0 ||
-                            list_devs(dst, VIR_CONNECT_LIST_NODE_DEVICES_CAP_SCSI_TARGET, &targets) < 0 ||
-                            list_devs(dst, VIR_CONNECT_LIST_NODE_DEVICES_CAP_SCSI, &luns) < 0 ||
-                            list_devs(dst, VIR_CONNECT_LIST_NODE_DEVICES_CAP_FC_HOST, &hbas) < 0) {
-                                r = preflight_add(p, CHECK_WARN, "luns", NULL, "cannot list the destination's node devices: %s",
-                                                  virt_last_error());
+                        if ((r = list_devs(dst, VIR_CONNECT_LIST_NODE_DEVICES_CAP_STORAGE,
+                                           "string(/device/capability[@type='storage']/serial)", &storage)) < 0 ||
+                            (r = list_devs(dst, VIR_CONNECT_LIST_NODE_DEVICES_CAP_SCSI_TARGET,
+                                           "string(//capability[@type='fc_remote_port']/wwpn)", &targets)) < 0 ||
+                            (r = list_devs(dst, VIR_CONNECT_LIST_NODE_DEVICES_CAP_SCSI, "string(/device/capability[@type='scsi']/lun)",
+                                           &luns)) < 0 ||
+                            (r = list_devs(dst, VIR_CONNECT_LIST_NODE_DEVICES_CAP_FC_HOST, "string(//capability[@type='fc_host']/wwpn)",
+                                           &hbas)) < 0) {
+                                if (r == -1)
+                                        r = preflight_add(p, CHECK_WARN, "luns", NULL, "cannot list the destination's node devices: %s",
+                                                          virt_last_error());
                                 break;
                         }
+                        for (int j = 0; j < hbas.n && r >= 0; j++) { /* what the hook there will rescan, said once */
+                                char *nl = NULL;
+                                if (asprintf(&nl, "%s%s%s (wwpn %s)", hba_list ? hba_list : "", hba_list ? ", " : "", hbas.name[j],
+                                             *hbas.val[j] ? hbas.val[j] : "?") < 0)
+                                        r = -ENOMEM;
+                                free(hba_list);
+                                hba_list = nl;
+                        }
+                        if (r < 0)
+                                break;
                 }
                 char what[FC_WWID_MAX + 64];
                 if (s.kind == FC_SRC_PATH)
@@ -279,22 +316,9 @@ static int check_luns(struct preflight *p, virConnectPtr dst, const struct domxm
                                           "%s (%s) is not visible on the destination, which has no FC HBA to rescan", dk->source, what);
                         continue;
                 }
-                _cleanup_free_ char *list = NULL;
-                for (int j = 0; j < hbas.n; j++) {
-                        _cleanup_free_ char *w = dev_string(hbas.v[j], "string(//capability[@type='fc_host']/wwpn)");
-                        char *nl = NULL;
-                        if (asprintf(&nl, "%s%s%s (wwpn %s)", list ? list : "", list ? ", " : "", virNodeDeviceGetName(hbas.v[j]),
-                                     w && *w ? w : "?") < 0) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        free(list);
-                        list = nl;
-                }
-                if (r >= 0)
-                        r = preflight_add(p, CHECK_WILL_FIX, name, NULL,
-                                          "%s (%s) is not visible on the destination yet: migkit's hook there rescans %s at migrate begin",
-                                          dk->source, what, list ? list : "its HBAs");
+                r = preflight_add(p, CHECK_WILL_FIX, name, NULL,
+                                  "%s (%s) is not visible on the destination yet: migkit's hook there rescans %s at migrate begin",
+                                  dk->source, what, hba_list);
         }
         devs_free(&storage);
         devs_free(&targets);
