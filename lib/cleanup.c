@@ -160,16 +160,14 @@ static int refuse(const struct mk_config *cfg, const struct cleanup_opts *o, con
 static int libvirt_forgot(const struct mk_config *cfg, const struct cleanup_opts *o, const char *uuid,
                           const char *action, const char *name)
 {
-        struct timespec start, now;
-        clock_gettime(CLOCK_MONOTONIC, &start);
+        uint64_t start = now_ms();
         for (;;) {
                 struct virt_domain d;
                 _cleanup_free_ char *err = NULL;
                 int r = virt_domain_lookup(cfg->libvirt_uri, uuid, &d, &err);
                 if (r == 0)
                         return 0;
-                clock_gettime(CLOCK_MONOTONIC, &now);
-                long long waited = (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
+                uint64_t waited = now_ms() - start;
                 if (waited + 500 <= cfg->cleanup_settle_ms && !o->dry_run) {
                         if (r > 0)
                                 virt_domain_free(&d);

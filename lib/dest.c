@@ -397,16 +397,9 @@ struct fc_run {
         uint64_t until;
 };
 
-static uint64_t mono_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static unsigned left_ms(const struct fc_run *run)
 {
-        uint64_t now = mono_ms();
+        uint64_t now = now_ms();
         return now >= run->until ? 0 : (unsigned)(run->until - now);
 }
 
@@ -457,7 +450,7 @@ static void ask_map(struct fc_run *run, struct dest_lun *l, unsigned *tries)
                 /* multipathd may not have handled the path's uevent yet, and
                  * learning a path makes no event: ask again after a short
                  * back-off (100 ms, doubling) */
-                l->retry_at = mono_ms() + (100ULL << *tries);
+                l->retry_at = now_ms() + (100ULL << *tries);
                 l->map_retry = ++*tries < MAP_TRIES;
                 return;
         }
@@ -480,7 +473,7 @@ static void advance(struct fc_run *run, struct udevwait *w, const int *wi, unsig
                         continue;
                 if (l->stage == 0 && udevwait_present(w, (size_t)wi[2 * i]))
                         l->stage = 1;
-                if (l->stage == 1 && l->map && (!l->map_asked || (l->map_retry && mono_ms() >= l->retry_at))) {
+                if (l->stage == 1 && l->map && (!l->map_asked || (l->map_retry && now_ms() >= l->retry_at))) {
                         l->map_asked = true;
                         ask_map(run, l, &tries[i]);
                 }
@@ -504,7 +497,7 @@ int dest_fc_apply(struct dest *d)
         _cleanup_udevwait_ struct udevwait *w = NULL;
         _cleanup_free_ int *wi = NULL;
         _cleanup_free_ unsigned *tries = NULL;
-        uint64_t t0 = mono_ms();
+        uint64_t t0 = now_ms();
         int r;
 
         d->fc_missing = d->fc_write_errors = 0;
@@ -583,7 +576,7 @@ int dest_fc_apply(struct dest *d)
                 advance(&run, w, wi, tries);
                 if (all_settled(d))
                         break;
-                uint64_t now = mono_ms(), wake = run.until;
+                uint64_t now = now_ms(), wake = run.until;
                 if (now >= run.until)
                         break;
                 for (size_t i = 0; i < d->n_luns; i++)
@@ -594,7 +587,7 @@ int dest_fc_apply(struct dest *d)
         if (run.mp)
                 mpath_close(run.mp);
 
-        unsigned took = (unsigned)(mono_ms() - t0);
+        unsigned took = (unsigned)(now_ms() - t0);
         _cleanup_free_ char *hbas = fc_hbas_describe(&d->fc_plan);
         for (size_t i = 0; i < d->n_luns; i++) {
                 struct dest_lun *l = &d->luns[i];

@@ -35,7 +35,7 @@ struct dest_lun {
         int stage;               /* 0 waiting for paths_link, 1 waiting for path/glob, 2 done */
         bool map_asked;
         bool map_retry;          /* multipathd said fail/timeout: ask again at retry_at */
-        unsigned long long retry_at; /* CLOCK_MONOTONIC ms */
+        unsigned long long retry_at; /* now_ms() */
         char *error;             /* why it cannot appear (decided), NULL if it may */
 };
 

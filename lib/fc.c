@@ -658,13 +658,6 @@ static int spawn_worker(const struct fc_plan *plan, unsigned host, int out)
         return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EAGAIN;
 }
 
-static uint64_t mono_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int fc_plan_apply(struct fc_plan *plan, unsigned timeout_ms)
 {
         int p[2], r = 0;
@@ -698,9 +691,9 @@ int fc_plan_apply(struct fc_plan *plan, unsigned timeout_ms)
                 }
         }
 
-        uint64_t until = mono_ms() + timeout_ms;
+        uint64_t until = now_ms() + timeout_ms;
         while (pending > 0) {
-                uint64_t now = mono_ms();
+                uint64_t now = now_ms();
                 if (now >= until)
                         break;
                 struct pollfd pfd = { .fd = in, .events = POLLIN };

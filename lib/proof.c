@@ -197,7 +197,6 @@ void proof_free(struct proof *p)
 int uuid_lock(const char *state_dir, const char *uuid, unsigned timeout_ms)
 {
         _cleanup_free_ char *dir = path_join(state_dir, "lock");
-        struct timespec start, now;
         int r;
 
         if (!dir)
@@ -216,15 +215,13 @@ int uuid_lock(const char *state_dir, const char *uuid, unsigned timeout_ms)
         _cleanup_close_ int fd = openat(dfd, uuid, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
         if (fd < 0)
                 return -errno;
-        clock_gettime(CLOCK_MONOTONIC, &start);
+        uint64_t start = now_ms();
         for (;;) {
                 if (flock(fd, LOCK_EX | LOCK_NB) == 0)
                         return TAKE_FD(fd);
                 if (errno != EWOULDBLOCK && errno != EINTR)
                         return -errno;
-                clock_gettime(CLOCK_MONOTONIC, &now);
-                long long waited = (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
-                if (waited >= timeout_ms)
+                if (now_ms() - start >= timeout_ms)
                         return -EAGAIN;
                 usleep(10000);
         }

@@ -28,7 +28,8 @@ static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
 #define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
 #define TAKE_FD(fd) ({ int _fd = (fd); (fd) = -1; _fd; })
 
-/* CLOCK_MONOTONIC in milliseconds: for intervals and deadlines. */
+/* CLOCK_MONOTONIC in milliseconds: the one clock for intervals, timeouts and
+ * deadlines (never the wall clock, which jumps). */
 static inline uint64_t now_ms(void)
 {
         struct timespec ts;
