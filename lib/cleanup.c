@@ -13,6 +13,7 @@
 #include "log.h"
 #include "proof.h"
 #include "quarantine.h"
+#include "state.h"
 #include "util.h"
 #include "validate.h"
 #include "virt.h"
@@ -41,14 +42,6 @@ static FILE *report(const struct cleanup_opts *o)
 
 /* ---- pending records ---------------------------------------------------- */
 
-static char *pending_path(const char *state_dir, const char *uuid, const char *action)
-{
-        char *p;
-        if (asprintf(&p, "%s/pending/%s.%s", state_dir, uuid, action) < 0)
-                return NULL;
-        return p;
-}
-
 static bool action_ok(const char *action)
 {
         return streq(action, "source") || streq(action, "rollback");
@@ -63,7 +56,7 @@ static void flatten(char *s)
 
 int pending_record(const char *state_dir, const char *uuid, const char *action, const char *name, char *const *reasons)
 {
-        _cleanup_free_ char *dir = path_join(state_dir, "pending"), *path = NULL, *old = NULL, *text = NULL;
+        _cleanup_free_ char *dir = NULL, *path = NULL, *old = NULL, *text = NULL;
         _cleanup_free_ char *fname = NULL, *nm = name ? strdup(name) : NULL;
         long long since = 0;
         time_t now = time(NULL);
@@ -73,7 +66,8 @@ int pending_record(const char *state_dir, const char *uuid, const char *action, 
 
         if (!uuid_is_valid(uuid) || !action_ok(action))
                 return -EINVAL;
-        if (!dir || !(path = pending_path(state_dir, uuid, action)) || (name && !nm))
+        if (!(fname = state_pending_name(uuid, action)) || !(path = state_path(state_dir, STATE_PENDING, fname)) ||
+            (name && !nm))
                 return -ENOMEM;
         if (read_full_file(path, PENDING_MAX, &old) >= 0) {
                 char *s = strstr(old, "\nsince ");
@@ -102,26 +96,20 @@ int pending_record(const char *state_dir, const char *uuid, const char *action, 
         }
         if (fclose(f) != 0)
                 return -ENOMEM;
-        r = mkdir_p(dir, 0700);
+        r = state_area_create(state_dir, STATE_PENDING, &dir);
         if (r < 0)
                 return r;
-        if (asprintf(&fname, "%s.%s", uuid, action) < 0) {
-                fname = NULL;
-                return -ENOMEM;
-        }
         return write_file_atomic(dir, fname, text, len, 0600, 0);
 }
 
 int pending_clear(const char *state_dir, const char *uuid, const char *action)
 {
-        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ char *name = NULL;
         if (!uuid_is_valid(uuid) || !action_ok(action))
                 return -EINVAL;
-        if (!(path = pending_path(state_dir, uuid, action)))
+        if (!(name = state_pending_name(uuid, action)))
                 return -ENOMEM;
-        if (unlink(path) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        return 1;
+        return state_remove(state_dir, STATE_PENDING, name, false);
 }
 
 /* Logs a refusal and records it as pending (not in a dry run). */
@@ -191,26 +179,6 @@ static int libvirt_forgot(const struct mk_config *cfg, const struct cleanup_opts
 }
 
 /* ---- source ------------------------------------------------------------- */
-
-static char *journal_path(const struct mk_config *cfg, const char *uuid)
-{
-        char *p;
-        if (asprintf(&p, "%s/journal/%s", cfg->state_dir, uuid) < 0)
-                return NULL;
-        return p;
-}
-
-/* 1 if a journal file exists for uuid, 0 if not, -errno. */
-static int journal_exists(const struct mk_config *cfg, const char *uuid)
-{
-        _cleanup_free_ char *p = journal_path(cfg, uuid);
-        struct stat st;
-        if (!p)
-                return -ENOMEM;
-        if (lstat(p, &st) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        return 1;
-}
 
 /* What to do about a quarantine refusal, after the detail that names it. */
 static const char *quarantine_advice(int r)
@@ -291,7 +259,7 @@ int cleanup_source(const struct mk_config *cfg, const char *uuid, const struct c
                 return refuse(cfg, o, uuid, A, name, "the proof on record (by %s) says %s, not migrated",
                               p.by, proof_kind_to_string(p.kind));
 
-        r = journal_exists(cfg, uuid);
+        r = state_exists(cfg->state_dir, STATE_JOURNAL, uuid);
         if (r != 0)
                 return refuse(cfg, o, uuid, A, name,
                               r > 0 ? "an incoming migration of this guest to this host is unresolved (%s/journal/%s); "
@@ -326,7 +294,7 @@ int cleanup_source(const struct mk_config *cfg, const char *uuid, const struct c
                 return CLEANUP_DONE;
         }
 
-        _cleanup_close_ int lock = uuid_lock(cfg->state_dir, uuid, o->lock_timeout_ms);
+        _cleanup_close_ int lock = state_lock(cfg->state_dir, uuid, o->lock_timeout_ms);
         if (lock == -EAGAIN)
                 return log_error_errno(EAGAIN, "%s: another migkit-cleanup holds the lock of this guest; try again later", l.s);
         if (lock < 0)
@@ -342,7 +310,7 @@ int cleanup_source(const struct mk_config *cfg, const char *uuid, const struct c
         if (proof_unchanged(cfg->state_dir, &p) <= 0)
                 return refuse(cfg, o, uuid, A, name,
                               "the proof was cleared or replaced meanwhile (a new incoming migration of this guest?)");
-        if (journal_exists(cfg, uuid) != 0)
+        if (state_exists(cfg->state_dir, STATE_JOURNAL, uuid) != 0)
                 return refuse(cfg, o, uuid, A, name, "an incoming migration of this guest to this host started meanwhile");
 
         _cleanup_free_ char *reason = NULL;
@@ -559,7 +527,7 @@ int cleanup_rollback(const struct mk_config *cfg, const char *uuid, const struct
 
         if (!uuid_is_valid(uuid))
                 return log_error_errno(EINVAL, "'%s' is not a UUID; refusing", uuid);
-        if (!(jpath = journal_path(cfg, uuid)))
+        if (!(jpath = state_path(cfg->state_dir, STATE_JOURNAL, uuid)))
                 return log_error_errno(ENOMEM, "out of memory");
         int pr = proof_load(cfg->state_dir, uuid, &p);
         r = stat_id(jpath, &jst);
@@ -614,7 +582,7 @@ int cleanup_rollback(const struct mk_config *cfg, const char *uuid, const struct
         struct rollback rb = { .cfg = cfg, .o = o, .uuid = uuid, .name = name, .l = l };
         _cleanup_close_ int lock = -1;
         if (!o->dry_run) {
-                lock = uuid_lock(cfg->state_dir, uuid, o->lock_timeout_ms);
+                lock = state_lock(cfg->state_dir, uuid, o->lock_timeout_ms);
                 if (lock == -EAGAIN)
                         return log_error_errno(EAGAIN, "%s: another migkit-cleanup holds the lock of this guest; try again later", l.s);
                 if (lock < 0)
@@ -671,9 +639,9 @@ int cleanup_commit(const struct mk_config *cfg, const char *uuid, const struct c
 
         if (!uuid_is_valid(uuid))
                 return log_error_errno(EINVAL, "'%s' is not a UUID; refusing", uuid);
-        if (!(jpath = journal_path(cfg, uuid)))
+        if (!(jpath = state_path(cfg->state_dir, STATE_JOURNAL, uuid)))
                 return log_error_errno(ENOMEM, "out of memory");
-        int r = journal_exists(cfg, uuid);
+        int r = state_exists(cfg->state_dir, STATE_JOURNAL, uuid);
         if (r < 0)
                 return log_error_errno(r, "uuid %s: cannot check the journal %s: %m", uuid, jpath);
         if (o->dry_run) {
@@ -681,7 +649,7 @@ int cleanup_commit(const struct mk_config *cfg, const char *uuid, const struct c
                         uuid, jpath);
                 return r > 0 ? CLEANUP_DONE : CLEANUP_NOTHING;
         }
-        _cleanup_close_ int lock = uuid_lock(cfg->state_dir, uuid, o->lock_timeout_ms);
+        _cleanup_close_ int lock = state_lock(cfg->state_dir, uuid, o->lock_timeout_ms);
         if (lock == -EAGAIN)
                 return log_error_errno(EAGAIN, "uuid %s: another migkit-cleanup holds the lock of this guest; try again later", uuid);
         if (lock < 0)
@@ -721,7 +689,7 @@ int cleanup_purge(const struct mk_config *cfg, unsigned long long retention_ms, 
         int r;
 
         if (!o->dry_run) {
-                lock = uuid_lock(cfg->state_dir, "purge", 0);
+                lock = state_lock(cfg->state_dir, STATE_LOCK_PURGE, 0);
                 if (lock == -EAGAIN) {
                         log_info("another purge is running; nothing to do");
                         return CLEANUP_NOTHING;
@@ -785,38 +753,10 @@ static void json_strv(struct json *j, const char *key, char *const *l)
         json_array_end(j);
 }
 
-/* The names in <state>/<sub> (sorted), or an empty list. */
-static int state_names(const char *state_dir, const char *sub, char ***ret)
-{
-        _cleanup_free_ char *dir = path_join(state_dir, sub);
-        _cleanup_strv_ char **l = calloc(1, sizeof(char *));
-        struct dirent **list = NULL;
-
-        if (!dir || !l)
-                return -ENOMEM;
-        int n = scandir(dir, &list, NULL, alphasort);
-        if (n < 0) {
-                if (errno != ENOENT)
-                        return -errno;
-                n = 0;
-        }
-        int r = 0;
-        for (int i = 0; i < n; i++) {
-                if (r == 0 && list[i]->d_name[0] != '.' && strv_push(&l, list[i]->d_name) < 0)
-                        r = -ENOMEM;
-                free(list[i]);
-        }
-        free(list);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(l);
-        return 0;
-}
-
 static int status_pending(const struct mk_config *cfg, struct sout *o)
 {
         _cleanup_strv_ char **names = NULL;
-        int n = 0, r = state_names(cfg->state_dir, "pending", &names);
+        int n = 0, r = state_list(cfg->state_dir, STATE_PENDING, &names);
         if (r < 0)
                 return r;
         for (size_t i = 0; names[i]; i++) {
@@ -824,10 +764,8 @@ static int status_pending(const struct mk_config *cfg, struct sout *o)
                 _cleanup_strv_ char **reasons = calloc(1, sizeof(char *));
                 const char *uuid = NULL, *action = NULL, *name = NULL;
                 long long since = 0;
-                if (!reasons || asprintf(&path, "%s/pending/%s", cfg->state_dir, names[i]) < 0) {
-                        path = NULL;
+                if (!reasons || !(path = state_path(cfg->state_dir, STATE_PENDING, names[i])))
                         return -ENOMEM;
-                }
                 if (read_full_file(path, PENDING_MAX, &text) < 0)
                         continue;
                 char *save = NULL;
@@ -873,7 +811,7 @@ static int status_pending(const struct mk_config *cfg, struct sout *o)
 static int status_journals(const struct mk_config *cfg, struct sout *o)
 {
         _cleanup_strv_ char **names = NULL;
-        int n = 0, r = state_names(cfg->state_dir, "journal", &names);
+        int n = 0, r = state_list(cfg->state_dir, STATE_JOURNAL, &names);
         if (r < 0)
                 return r;
         for (size_t i = 0; names[i]; i++) {
@@ -920,7 +858,7 @@ static int status_journals(const struct mk_config *cfg, struct sout *o)
 static int status_proofs(const struct mk_config *cfg, struct sout *o)
 {
         _cleanup_strv_ char **names = NULL;
-        int n = 0, r = state_names(cfg->state_dir, "proof", &names);
+        int n = 0, r = state_list(cfg->state_dir, STATE_PROOF, &names);
         if (r < 0)
                 return r;
         for (size_t i = 0; names[i]; i++) {

@@ -632,36 +632,6 @@ static bool file_exists(const char *path, void *userdata)
         return stat(path, &st) == 0 || errno != ENOENT;
 }
 
-/* Can a journal be written at all? A block of the state directory's
- * filesystem is taken and given back (an O_TMPFILE, or a named file removed
- * at once), so a full or read-only state directory is found before anything
- * is created: a bridge or directory that no journal lists is debris no
- * rollback would ever remove. Returns 0 or -errno. */
-static int journal_probe(const char *state_dir, const char *uuid)
-{
-        static const char block[4096];
-        _cleanup_free_ char *dir = path_join(state_dir, "journal"), *tmp = NULL;
-        int r;
-
-        if (!dir)
-                return -ENOMEM;
-        r = mkdir_p(dir, 0700);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-        if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-                if (asprintf(&tmp, "%s/.probe-%s-%d", dir, uuid, (int)getpid()) < 0)
-                        return -ENOMEM;
-                fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-                if (fd >= 0)
-                        (void)unlink(tmp);
-        }
-        if (fd < 0)
-                return -errno;
-        r = write_all(fd, block, sizeof(block));
-        return r < 0 ? r : 0;
-}
-
 /* The journal could not be written after all (the filesystem filled up
  * meanwhile): undoes what this call created, which nothing else knows of.
  * Returns how many of them could not be removed. */

@@ -1,17 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "journal.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 
+#include "state.h"
 #include "util.h"
 #include "validate.h"
 
 #define JOURNAL_MAX (1 << 20)
-
-static char *journal_dir(const char *state_dir)
-{
-        return path_join(state_dir, "journal");
-}
 
 static const char *const mark_keys[] = {
         [JOURNAL_QEMU_STARTED] = "qemu-started",
@@ -65,13 +62,13 @@ static int journal_line(const char *key, const char *val, void *userdata)
 
 int journal_load(const char *state_dir, const char *uuid, struct journal *j)
 {
-        _cleanup_free_ char *dir = journal_dir(state_dir), *path = NULL, *text = NULL;
+        _cleanup_free_ char *path = NULL, *text = NULL;
         ssize_t n;
 
         memset(j, 0, sizeof(*j));
         if (!uuid_is_valid(uuid))
                 return -EINVAL;
-        if (!dir || !(path = path_join(dir, uuid)))
+        if (!(path = state_path(state_dir, STATE_JOURNAL, uuid)))
                 return -ENOMEM;
         n = read_full_file(path, JOURNAL_MAX, &text);
         if (n < 0)
@@ -114,12 +111,10 @@ static void buf_add(struct buf *b, const char *key, const char *fmt, ...)
 
 int journal_save(const char *state_dir, const struct journal *j)
 {
-        _cleanup_free_ char *dir = journal_dir(state_dir);
+        _cleanup_free_ char *dir = NULL;
         struct buf b = { 0 };
         int r;
 
-        if (!dir)
-                return -ENOMEM;
         if (!j->uuid || !uuid_is_valid(j->uuid))
                 return -EINVAL;
         buf_add(&b, "migkit-journal", "1");
@@ -141,13 +136,36 @@ int journal_save(const char *state_dir, const struct journal *j)
         _cleanup_free_ char *data = b.data;
         if (b.bad)
                 return -EINVAL;
-        r = mkdir_p(dir, 0700);
+        r = state_area_create(state_dir, STATE_JOURNAL, &dir);
         if (r < 0)
                 return r;
         /* Not fsync()ed: it would double the hook's run time, and losing
          * the journal in a crash is safe (what it lists is then left in
          * place, never removed without it); the rename keeps it whole. */
         return write_file_atomic(dir, j->uuid, data, b.len, 0600, 0);
+}
+
+int journal_probe(const char *state_dir, const char *uuid)
+{
+        static const char block[4096];
+        _cleanup_free_ char *dir = NULL, *tmp = NULL;
+        int r;
+
+        r = state_area_create(state_dir, STATE_JOURNAL, &dir);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+                if (asprintf(&tmp, "%s/.probe-%s-%d", dir, uuid, (int)getpid()) < 0)
+                        return -ENOMEM;
+                fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (fd >= 0)
+                        (void)unlink(tmp);
+        }
+        if (fd < 0)
+                return -errno;
+        r = write_all(fd, block, sizeof(block));
+        return r < 0 ? r : 0;
 }
 
 int journal_set_mark(const char *state_dir, const char *uuid, enum journal_mark m, time_t t)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The per-domain journal: what migkit created or changed on this host for an
  * incoming migration, so that a failed migration can be undone exactly and
- * nothing else. One small text file per domain UUID under
- * <state>/journal/, replaced atomically.
+ * nothing else. One small text file per domain UUID,
+ * <state>/journal/<uuid> (state.h), replaced atomically.
  *
  * Format, one item per line, values without newlines:
  *   migkit-journal 1
@@ -53,6 +53,14 @@ int journal_load(const char *state_dir, const char *uuid, struct journal *j);
 /* Writes the journal atomically (not durably: see journal.c), creating <state_dir>/journal (0700) if
  * needed. Returns 0 or -errno (-EINVAL if a value contains a newline). */
 int journal_save(const char *state_dir, const struct journal *j);
+
+/* Can a journal be written at all? A block of the state directory's
+ * filesystem is taken and given back (an O_TMPFILE, or a named file removed
+ * at once), so a full or read-only state directory is found before anything
+ * is created: a bridge or directory that no journal lists is debris no
+ * rollback would ever remove. uuid names the probe file where O_TMPFILE is
+ * not supported. Returns 0 or -errno. */
+int journal_probe(const char *state_dir, const char *uuid);
 
 /* True if the journal records nothing created or changed. */
 bool journal_is_empty(const struct journal *j);

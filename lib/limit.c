@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "limit.h"
 
-#include <dirent.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "state.h"
 #include "util.h"
 #include "validate.h"
 
@@ -20,9 +20,7 @@ static __thread unsigned held; /* slots this thread holds (1 + nested) */
 
 static int slot_open(const struct mk_config *cfg, unsigned i)
 {
-        char name[32];
-        snprintf(name, sizeof(name), "outgoing.%u", i);
-        _cleanup_free_ char *p = path_join(cfg->state_dir, name);
+        _cleanup_free_ char *p = state_outgoing_path(cfg->state_dir, i);
         if (!p)
                 return -ENOMEM;
         int fd = open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -57,9 +55,8 @@ static char *slot_holders(const struct mk_config *cfg)
 {
         _cleanup_strv_ char **l = NULL;
         for (unsigned i = 0; i < cfg->limit_outgoing; i++) {
-                char name[32], *text = NULL, *item = NULL;
-                snprintf(name, sizeof(name), "outgoing.%u", i);
-                _cleanup_free_ char *p = path_join(cfg->state_dir, name);
+                char *text = NULL, *item = NULL;
+                _cleanup_free_ char *p = state_outgoing_path(cfg->state_dir, i);
                 if (!p || read_full_file(p, 512, &text) <= 0) {
                         free(text);
                         continue;
@@ -256,30 +253,6 @@ static bool record_in_flight(const struct mk_config *cfg, const struct record *r
         return s != 0;
 }
 
-static char *incoming_dir(const struct mk_config *cfg)
-{
-        return path_join(cfg->state_dir, "incoming");
-}
-
-/* The lock is the state directory itself (flock on its fd): no lock file,
- * so a full or read-only state directory gains nothing from a refusal. */
-static int lock_incoming(const struct mk_config *cfg)
-{
-        int r = mkdir_p(cfg->state_dir, 0700);
-        if (r < 0)
-                return r;
-        int fd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        while (flock(fd, LOCK_EX) < 0)
-                if (errno != EINTR) {
-                        r = -errno;
-                        close(fd);
-                        return r;
-                }
-        return fd;
-}
-
 void limit_incoming_free(struct limit_incoming *l, size_t n)
 {
         for (size_t i = 0; l && i < n; i++) {
@@ -293,26 +266,26 @@ void limit_incoming_free(struct limit_incoming *l, size_t n)
 static int list_locked(const struct mk_config *cfg, const char *skip_uuid, bool gc, struct limit_incoming **ret,
                        size_t *ret_n)
 {
-        _cleanup_free_ char *dir = incoming_dir(cfg), *boot = boot_id(cfg);
+        _cleanup_free_ char *boot = boot_id(cfg);
+        _cleanup_strv_ char **names = NULL;
         struct limit_incoming *l = NULL;
         size_t n = 0;
         time_t now = time(NULL);
 
         *ret = NULL;
         *ret_n = 0;
-        if (!dir || !boot)
+        if (!boot)
                 return -ENOMEM;
-        DIR *d = opendir(dir);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
-        struct dirent *de;
-        int r = 0;
-        while (r == 0 && (de = readdir(d))) {
-                if (!uuid_is_valid(de->d_name))
-                        continue; /* ".", "..", temp files */
-                if (skip_uuid && streq(de->d_name, skip_uuid))
+        int r = state_list(cfg->state_dir, STATE_INCOMING, &names);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; r == 0 && names[i]; i++) {
+                const char *name = names[i];
+                if (!uuid_is_valid(name))
+                        continue; /* temp files */
+                if (skip_uuid && streq(name, skip_uuid))
                         continue;
-                _cleanup_free_ char *p = path_join(dir, de->d_name), *text = NULL;
+                _cleanup_free_ char *p = state_path(cfg->state_dir, STATE_INCOMING, name), *text = NULL;
                 struct record rec = { 0 };
                 if (!p) {
                         r = -ENOMEM;
@@ -322,7 +295,7 @@ static int list_locked(const struct mk_config *cfg, const char *skip_uuid, bool 
                 if (sz == -ENOENT)
                         continue;
                 bool live = sz > 0 && kv_parse(text, "migkit-incoming", "1", record_line, &rec) == 0 &&
-                            streq_ptr(rec.uuid, de->d_name) && record_in_flight(cfg, &rec, boot, now);
+                            streq_ptr(rec.uuid, name) && record_in_flight(cfg, &rec, boot, now);
                 if (!live) {
                         if (gc)
                                 (void)unlink(p); /* over, stale or garbage: it no longer counts */
@@ -339,7 +312,6 @@ static int list_locked(const struct mk_config *cfg, const char *skip_uuid, bool 
                 l[n++] = (struct limit_incoming){ .uuid = TAKE_PTR(rec.uuid), .name = TAKE_PTR(rec.name), .started = rec.started };
                 record_free(&rec);
         }
-        closedir(d);
         if (r < 0) {
                 limit_incoming_free(l, n);
                 return r;
@@ -351,7 +323,7 @@ static int list_locked(const struct mk_config *cfg, const char *skip_uuid, bool 
 
 int limit_incoming_list(const struct mk_config *cfg, const char *skip_uuid, struct limit_incoming **ret, size_t *ret_n)
 {
-        _cleanup_close_ int lk = lock_incoming(cfg);
+        _cleanup_close_ int lk = state_lock_all(cfg->state_dir);
         if (lk < 0) {
                 *ret = NULL;
                 *ret_n = 0;
@@ -376,7 +348,7 @@ int limit_incoming_begin(const struct mk_config *cfg, const char *uuid, const ch
         if (!uuid_is_valid(uuid) || !name_is_safe(name) || strchr(name, '\n'))
                 return -EINVAL;
         /* A dry run reads only: no lock file, no state directory. */
-        _cleanup_close_ int lk = dry_run ? -1 : lock_incoming(cfg);
+        _cleanup_close_ int lk = dry_run ? -1 : state_lock_all(cfg->state_dir);
         if (lk < 0 && !dry_run)
                 return lk;
         r = list_locked(cfg, uuid, !dry_run, &l, &n);
@@ -394,11 +366,11 @@ int limit_incoming_begin(const struct mk_config *cfg, const char *uuid, const ch
         if (dry_run)
                 return 0;
 
-        _cleanup_free_ char *dir = incoming_dir(cfg), *boot = boot_id(cfg), *text = NULL;
+        _cleanup_free_ char *dir = state_area_path(cfg->state_dir, STATE_INCOMING), *boot = boot_id(cfg), *text = NULL;
         if (!dir || !boot)
                 return -ENOMEM;
         bool made = access(dir, F_OK) < 0;
-        r = mkdir_p(dir, 0700);
+        r = state_area_create(cfg->state_dir, STATE_INCOMING, NULL);
         if (r < 0)
                 return r;
         int len = asprintf(&text, "migkit-incoming 1\nuuid %s\nname %s\nstarted %lld\nboot %s\n", uuid, name,
@@ -413,12 +385,8 @@ int limit_incoming_end(const struct mk_config *cfg, const char *uuid)
 {
         if (!uuid_is_valid(uuid))
                 return -EINVAL;
-        _cleanup_free_ char *dir = incoming_dir(cfg), *p = NULL;
-        if (!dir || !(p = path_join(dir, uuid)))
-                return -ENOMEM;
-        if (unlink(p) < 0 && errno != ENOENT)
-                return -errno;
-        return 0;
+        int r = state_remove(cfg->state_dir, STATE_INCOMING, uuid, false);
+        return r < 0 ? r : 0;
 }
 
 char *limit_incoming_describe(const struct limit_incoming *l, size_t n)

@@ -4,9 +4,9 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <strings.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 
+#include "state.h"
 #include "util.h"
 #include "validate.h"
 
@@ -50,12 +50,10 @@ static bool value_ok(const char *s)
 
 int proof_record(const char *state_dir, const struct proof *p)
 {
-        _cleanup_free_ char *dir = path_join(state_dir, "proof"), *text = NULL;
+        _cleanup_free_ char *dir = NULL, *text = NULL;
         const char *kind = proof_kind_to_string(p->kind);
         int r, n;
 
-        if (!dir)
-                return -ENOMEM;
         if (!p->uuid || !uuid_is_valid(p->uuid) || !kind || !p->by || !proof_by_is_valid(p->by))
                 return -EINVAL;
         if ((p->name && (!*p->name || !value_ok(p->name))) || (p->detail && !value_ok(p->detail)))
@@ -68,7 +66,7 @@ int proof_record(const char *state_dir, const struct proof *p)
                 text = NULL;
                 return -ENOMEM;
         }
-        r = mkdir_p(dir, 0700);
+        r = state_area_create(state_dir, STATE_PROOF, &dir);
         if (r < 0)
                 return r;
         /* Durable: a proof is what allows a removal after a crash too. */
@@ -119,10 +117,8 @@ int proof_load(const char *state_dir, const char *uuid, struct proof *p)
         p->kind = -1;
         if (!uuid_is_valid(uuid))
                 return -EINVAL;
-        if (asprintf(&path, "%s/proof/%s", state_dir, uuid) < 0) {
-                path = NULL;
+        if (!(path = state_path(state_dir, STATE_PROOF, uuid)))
                 return -ENOMEM;
-        }
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
         if (fd < 0)
                 return errno == ELOOP ? -EBADMSG : -errno;
@@ -154,10 +150,8 @@ int proof_unchanged(const char *state_dir, const struct proof *p)
         _cleanup_free_ char *path = NULL;
         struct stat st;
 
-        if (!p->uuid || asprintf(&path, "%s/proof/%s", state_dir, p->uuid) < 0) {
-                path = NULL;
+        if (!p->uuid || !(path = state_path(state_dir, STATE_PROOF, p->uuid)))
                 return -ENOMEM;
-        }
         if (lstat(path, &st) < 0)
                 return errno == ENOENT ? 0 : -errno;
         return st.st_dev == p->dev && st.st_ino == p->ino;
@@ -165,23 +159,11 @@ int proof_unchanged(const char *state_dir, const struct proof *p)
 
 int proof_clear(const char *state_dir, const char *uuid)
 {
-        _cleanup_free_ char *path = NULL;
-
         if (!uuid_is_valid(uuid))
                 return -EINVAL;
-        if (asprintf(&path, "%s/proof/%s", state_dir, uuid) < 0) {
-                path = NULL;
-                return -ENOMEM;
-        }
-        if (unlink(path) < 0)
-                return errno == ENOENT ? 0 : -errno;
         /* Durably gone: a proof that came back after a crash could outlive
          * the start of a new incoming migration. */
-        _cleanup_free_ char *dir = path_join(state_dir, "proof");
-        _cleanup_close_ int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-        if (dfd >= 0)
-                (void)fsync(dfd);
-        return 1;
+        return state_remove(state_dir, STATE_PROOF, uuid, true);
 }
 
 void proof_free(struct proof *p)
@@ -194,42 +176,9 @@ void proof_free(struct proof *p)
         p->kind = -1;
 }
 
-int uuid_lock(const char *state_dir, const char *uuid, unsigned timeout_ms)
-{
-        _cleanup_free_ char *dir = path_join(state_dir, "lock");
-        int r;
-
-        if (!dir)
-                return -ENOMEM;
-        /* "purge" is the only other name in there: UUIDs only here. */
-        if (!uuid_is_valid(uuid) && !streq(uuid, "purge"))
-                return -EINVAL;
-        r = mkdir_p(dir, 0700);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return -errno;
-        /* Lock files are never removed: unlinking a lock file races with
-         * whoever opened it just before. They are empty. */
-        _cleanup_close_ int fd = openat(dfd, uuid, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-        if (fd < 0)
-                return -errno;
-        uint64_t start = now_ms();
-        for (;;) {
-                if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-                        return TAKE_FD(fd);
-                if (errno != EWOULDBLOCK && errno != EINTR)
-                        return -errno;
-                if (now_ms() - start >= timeout_ms)
-                        return -EAGAIN;
-                usleep(10000);
-        }
-}
-
 int proof_incoming_begin(const char *state_dir, const char *uuid, unsigned timeout_ms)
 {
-        _cleanup_close_ int lock = uuid_lock(state_dir, uuid, timeout_ms);
+        _cleanup_close_ int lock = state_lock(state_dir, uuid, timeout_ms);
         if (lock < 0)
                 return lock;
         int r = proof_clear(state_dir, uuid);

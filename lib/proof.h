@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Proofs and per-domain locks in the state directory, shared by the hook,
+/* Proofs in the state directory, shared by the hook,
  * migkit-watch, the driver and migkit-cleanup. No libvirt, no libmount: the
  * hook may use all of it.
  *
@@ -18,9 +18,9 @@
  *   name <domain name>          (optional)
  *   detail <one line of text>   (optional, e.g. "release end migrated")
  *
- * The per-domain lock is an flock(2) on <state>/lock/<uuid>; migkit-cleanup
- * holds it around each decisive re-check and the removal that follows, and
- * the hook takes it briefly at `migrate begin` to clear stale proofs
+ * The per-domain lock (state_lock, state.h): migkit-cleanup holds it around
+ * each decisive re-check and the removal that follows, and the hook takes
+ * it briefly at `migrate begin` to clear stale proofs
  * (proof_incoming_begin), so a proof can never outlive the start of a new
  * incoming migration of the same guest. */
 #pragma once
@@ -74,11 +74,6 @@ int proof_unchanged(const char *state_dir, const struct proof *p);
 int proof_clear(const char *state_dir, const char *uuid);
 
 void proof_free(struct proof *p);
-
-/* Takes the exclusive lock of uuid, waiting at most timeout_ms (0: do not
- * wait). Returns the lock's file descriptor (close it to unlock), -EAGAIN
- * if another process still holds it after the timeout, or -errno. */
-int uuid_lock(const char *state_dir, const char *uuid, unsigned timeout_ms);
 
 /* For the hook at `migrate begin` of an incoming migration, before it
  * creates anything: takes the lock of uuid (waiting at most timeout_ms),

@@ -14,6 +14,7 @@
 #include "journal.h"
 #include "log.h"
 #include "proof.h"
+#include "state.h"
 #include "util.h"
 #include "validate.h"
 #include "virt.h"
@@ -590,15 +591,9 @@ static void gather(struct watch *w, const char *uuid, struct journal *j, struct 
                 f->migrated_proof = p.kind == PROOF_MIGRATED;
                 proof_free(&p);
         }
-        _cleanup_free_ char *pend = NULL, *pend_src = NULL;
-        if (asprintf(&pend, "%s/pending/%s.rollback", w->cfg->state_dir, uuid) >= 0)
-                f->pending = access(pend, F_OK) == 0;
-        else
-                pend = NULL;
-        if (asprintf(&pend_src, "%s/pending/%s.source", w->cfg->state_dir, uuid) >= 0)
-                f->pending_source = access(pend_src, F_OK) == 0;
-        else
-                pend_src = NULL;
+        _cleanup_free_ char *pend = state_pending_name(uuid, "rollback"), *pend_src = state_pending_name(uuid, "source");
+        f->pending = pend && state_exists(w->cfg->state_dir, STATE_PENDING, pend) > 0;
+        f->pending_source = pend_src && state_exists(w->cfg->state_dir, STATE_PENDING, pend_src) > 0;
         f->connected_since = w->connected_since;
 }
 
@@ -701,8 +696,8 @@ static void handle_leftover(struct watch *w, const char *uuid)
                 /* defined or running here (e.g. it came back): nothing left
                  * behind; a pending item this watcher recorded is moot */
                 virDomainFree(dom);
-                _cleanup_free_ char *p = NULL, *text = NULL;
-                if (asprintf(&p, "%s/pending/%s.source", w->cfg->state_dir, uuid) >= 0 &&
+                _cleanup_free_ char *n = state_pending_name(uuid, "source"), *p = NULL, *text = NULL;
+                if (n && (p = state_path(w->cfg->state_dir, STATE_PENDING, n)) &&
                     read_full_file(p, 65536, &text) >= 0 && text && strstr(text, LEFT_UNPROVEN_PREFIX) &&
                     pending_clear(w->cfg->state_dir, uuid, "source") > 0)
                         log_info("uuid %s: libvirt has the domain here again; cleared its pending source cleanup "
@@ -731,29 +726,17 @@ static void handle_leftover(struct watch *w, const char *uuid)
 static void scan_instances(struct watch *w)
 {
         _cleanup_strv_ char **uuids = NULL, **pend = NULL;
-        _cleanup_free_ char *pdir = path_join(w->cfg->state_dir, "pending");
         struct dirent *de;
 
-        if (!pdir)
-                return (void)log_error_errno(ENOMEM, "out of memory");
-        DIR *d = opendir(pdir);
-        if (d) {
-                while ((de = readdir(d))) {
-                        size_t n = strlen(de->d_name);
-                        if (n == 36 + 7 && streq(de->d_name + 36, ".source")) {
-                                char u[37];
-                                memcpy(u, de->d_name, 36);
-                                u[36] = 0;
-                                if (uuid_is_valid(u) && strv_push(&pend, u) < 0)
-                                        break;
-                        }
-                }
-                closedir(d);
+        if (state_list(w->cfg->state_dir, STATE_PENDING, &pend) < 0)
+                pend = NULL;
+        for (size_t i = 0; pend && pend[i]; i++) {
+                char u[37];
+                const char *action;
+                if (state_pending_split(pend[i], u, &action) == 0 && streq(action, "source") &&
+                    instance_dir_exists(w->cfg, u) == 0 && pending_clear(w->cfg->state_dir, u, "source") > 0)
+                        log_info("uuid %s: %s/%s is gone; cleared its pending source cleanup", u, w->cfg->instances_path, u);
         }
-        for (size_t i = 0; pend && pend[i]; i++)
-                if (instance_dir_exists(w->cfg, pend[i]) == 0 && pending_clear(w->cfg->state_dir, pend[i], "source") > 0)
-                        log_info("uuid %s: %s/%s is gone; cleared its pending source cleanup", pend[i],
-                                 w->cfg->instances_path, pend[i]);
 
         int sh = fs_is_shared(w->cfg, w->cfg->instances_path, NULL, NULL);
         if (sh != 0) {
@@ -762,7 +745,7 @@ static void scan_instances(struct watch *w)
                                           "instance directories left behind", w->cfg->instances_path);
                 return;
         }
-        d = opendir(w->cfg->instances_path);
+        DIR *d = opendir(w->cfg->instances_path);
         if (!d) {
                 if (errno != ENOENT)
                         log_warning_errno(errno, "cannot list the instance directories in %s: %m", w->cfg->instances_path);
@@ -780,24 +763,16 @@ static void scan_instances(struct watch *w)
 
 static void scan_journals(struct watch *w)
 {
-        _cleanup_free_ char *dir = path_join(w->cfg->state_dir, "journal");
-        _cleanup_strv_ char **uuids = NULL;
-        struct dirent *de;
+        _cleanup_strv_ char **names = NULL;
 
-        if (!dir)
-                return (void)log_error_errno(ENOMEM, "out of memory");
-        DIR *d = opendir(dir);
-        if (!d) {
-                if (errno != ENOENT)
-                        log_warning_errno(errno, "cannot list the journals in %s: %m", dir);
+        int r = state_list(w->cfg->state_dir, STATE_JOURNAL, &names);
+        if (r < 0) {
+                log_warning_errno(r, "cannot list the journals in %s/journal: %m", w->cfg->state_dir);
                 return;
         }
-        while ((de = readdir(d)))
-                if (uuid_is_valid(de->d_name) && strv_push(&uuids, de->d_name) < 0)
-                        break;
-        closedir(d);
-        for (size_t i = 0; uuids && uuids[i] && w->conn; i++)
-                handle_found(w, uuids[i]);
+        for (size_t i = 0; names[i] && w->conn; i++)
+                if (uuid_is_valid(names[i]))
+                        handle_found(w, names[i]);
 }
 
 static void scan(struct watch *w)

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "proof.h"
 #include "quarantine.h"
+#include "state.h"
 #include "util.h"
 #include "testutil.h"
 #include "virt.h"
@@ -349,7 +350,7 @@ static void test_lock_and_incoming(void **state)
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
-                int l = uuid_lock(f->state, UUID, 0);
+                int l = state_lock(f->state, UUID, 0);
                 char c = l >= 0 ? 'y' : 'n';
                 (void)!write(pipefd[1], &c, 1);
                 usleep(600000);
@@ -358,7 +359,7 @@ static void test_lock_and_incoming(void **state)
         char c;
         assert_int_equal(read(pipefd[0], &c, 1), 1);
         assert_int_equal(c, 'y');
-        assert_int_equal(uuid_lock(f->state, UUID, 0), -EAGAIN);
+        assert_int_equal(state_lock(f->state, UUID, 0), -EAGAIN);
         assert_int_equal(proof_incoming_begin(f->state, UUID, 100), -EAGAIN);
         struct proof p;
         assert_int_equal(proof_load(f->state, UUID, &p), 0); /* untouched while locked */
@@ -371,10 +372,10 @@ static void test_lock_and_incoming(void **state)
         assert_int_equal(proof_load(f->state, UUID, &p), -ENOENT);
         assert_int_equal(cleanup_source(&f->cfg, UUID, &f->o), CLEANUP_REFUSED);
         assert_true(exists(f->dir));
-        int l = uuid_lock(f->state, UUID, 0);
+        int l = state_lock(f->state, UUID, 0);
         assert_true(l >= 0);
         close(l);
-        assert_int_equal(uuid_lock(f->state, "../x", 0), -EINVAL);
+        assert_int_equal(state_lock(f->state, "../x", 0), -EINVAL);
 }
 
 /* ---- rollback ---- */
