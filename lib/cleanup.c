@@ -11,14 +11,13 @@
 #include "journal.h"
 #include "json.h"
 #include "log.h"
+#include "pending.h"
 #include "proof.h"
 #include "quarantine.h"
 #include "state.h"
 #include "util.h"
 #include "validate.h"
 #include "virt.h"
-
-#define PENDING_MAX (64 << 10)
 
 /* "domain NAME (uuid UUID)" or "uuid UUID": how every message starts. */
 struct label {
@@ -38,78 +37,6 @@ static struct label mklabel(const char *name, const char *uuid)
 static FILE *report(const struct cleanup_opts *o)
 {
         return o->report ? o->report : stdout;
-}
-
-/* ---- pending records ---------------------------------------------------- */
-
-static bool action_ok(const char *action)
-{
-        return streq(action, "source") || streq(action, "rollback");
-}
-
-static void flatten(char *s)
-{
-        for (char *p = s; *p; p++)
-                if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                        *p = ' ';
-}
-
-int pending_record(const char *state_dir, const char *uuid, const char *action, const char *name, char *const *reasons)
-{
-        _cleanup_free_ char *dir = NULL, *path = NULL, *old = NULL, *text = NULL;
-        _cleanup_free_ char *fname = NULL, *nm = name ? strdup(name) : NULL;
-        long long since = 0;
-        time_t now = time(NULL);
-        size_t len = 0;
-        FILE *f;
-        int r;
-
-        if (!uuid_is_valid(uuid) || !action_ok(action))
-                return -EINVAL;
-        if (!(fname = state_pending_name(uuid, action)) || !(path = state_path(state_dir, STATE_PENDING, fname)) ||
-            (name && !nm))
-                return -ENOMEM;
-        if (read_full_file(path, PENDING_MAX, &old) >= 0) {
-                char *s = strstr(old, "\nsince ");
-                if (s)
-                        since = strtoll(s + 7, NULL, 10);
-        }
-        if (since <= 0)
-                since = now;
-        f = open_memstream(&text, &len);
-        if (!f)
-                return -ENOMEM;
-        fprintf(f, "migkit-pending 1\nuuid %s\naction %s\n", uuid, action);
-        if (nm) {
-                flatten(nm);
-                fprintf(f, "name %s\n", nm);
-        }
-        fprintf(f, "since %lld\ntime %lld\n", since, (long long)now);
-        for (size_t i = 0; reasons && reasons[i]; i++) {
-                _cleanup_free_ char *rs = strdup(reasons[i]);
-                if (!rs) {
-                        fclose(f);
-                        return -ENOMEM;
-                }
-                flatten(rs);
-                fprintf(f, "reason %s\n", rs);
-        }
-        if (fclose(f) != 0)
-                return -ENOMEM;
-        r = state_area_create(state_dir, STATE_PENDING, &dir);
-        if (r < 0)
-                return r;
-        return write_file_atomic(dir, fname, text, len, 0600, 0);
-}
-
-int pending_clear(const char *state_dir, const char *uuid, const char *action)
-{
-        _cleanup_free_ char *name = NULL;
-        if (!uuid_is_valid(uuid) || !action_ok(action))
-                return -EINVAL;
-        if (!(name = state_pending_name(uuid, action)))
-                return -ENOMEM;
-        return state_remove(state_dir, STATE_PENDING, name, false);
 }
 
 /* Logs a refusal and records it as pending (not in a dry run). */
@@ -760,48 +687,28 @@ static int status_pending(const struct mk_config *cfg, struct sout *o)
         if (r < 0)
                 return r;
         for (size_t i = 0; names[i]; i++) {
-                _cleanup_free_ char *path = NULL, *text = NULL, *joined = NULL;
-                _cleanup_strv_ char **reasons = calloc(1, sizeof(char *));
-                const char *uuid = NULL, *action = NULL, *name = NULL;
-                long long since = 0;
-                if (!reasons || !(path = state_path(cfg->state_dir, STATE_PENDING, names[i])))
-                        return -ENOMEM;
-                if (read_full_file(path, PENDING_MAX, &text) < 0)
-                        continue;
-                char *save = NULL;
-                for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                        char *val = strchr(line, ' ');
-                        if (!val)
-                                continue;
-                        *val++ = 0;
-                        if (streq(line, "uuid"))
-                                uuid = val;
-                        else if (streq(line, "action"))
-                                action = val;
-                        else if (streq(line, "name"))
-                                name = val;
-                        else if (streq(line, "since"))
-                                since = strtoll(val, NULL, 10);
-                        else if (streq(line, "reason") && strv_push(&reasons, val) < 0)
-                                return -ENOMEM;
-                }
-                if (!uuid || !action)
+                _cleanup_(pending_free) struct pending p = { 0 };
+                _cleanup_free_ char *joined = NULL;
+                r = pending_load(cfg->state_dir, names[i], &p);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
                         continue;
                 if (o->j) {
                         json_object_begin(o->j);
-                        json_kv_string(o->j, "action", action);
-                        json_kv_string(o->j, "uuid", uuid);
-                        json_kv_string(o->j, "name", name);
-                        json_kv_int(o->j, "since", since);
-                        json_kv_int(o->j, "age", (long long)o->now - since);
-                        json_strv(o->j, "reasons", reasons);
+                        json_kv_string(o->j, "action", p.action);
+                        json_kv_string(o->j, "uuid", p.uuid);
+                        json_kv_string(o->j, "name", p.name);
+                        json_kv_int(o->j, "since", p.since);
+                        json_kv_int(o->j, "age", (long long)o->now - p.since);
+                        json_strv(o->j, "reasons", p.reasons);
                         json_object_end(o->j);
                 } else {
                         char age[32];
-                        if (!(joined = strv_join(reasons, "; ")))
+                        if (!(joined = strv_join(p.reasons, "; ")))
                                 return -ENOMEM;
-                        fmt_age(age, sizeof(age), (long long)o->now - since);
-                        fprintf(o->f, "pending %s %s %s for %s: %s\n", action, uuid, name ? name : "-", age, joined);
+                        fmt_age(age, sizeof(age), (long long)o->now - p.since);
+                        fprintf(o->f, "pending %s %s %s for %s: %s\n", p.action, p.uuid, p.name ? p.name : "-", age, joined);
                 }
                 n++;
         }

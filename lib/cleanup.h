@@ -126,13 +126,6 @@ enum {
  * -errno. */
 int cleanup_status_ex(const struct mk_config *cfg, FILE *f, time_t now, int flags, struct cleanup_counts *counts);
 
-/* Records (replaces) the pending item <state>/pending/<uuid>.<action> with
- * its reasons (a NULL-terminated list), keeping the time it was first
- * recorded. name may be NULL. Returns 0 or -errno. */
-int pending_record(const char *state_dir, const char *uuid, const char *action, const char *name, char *const *reasons);
-/* Removes it. Returns 1 if there was one, 0 if not, -errno. */
-int pending_clear(const char *state_dir, const char *uuid, const char *action);
-
 /* Lists the ports of bridge through <sysfs_root>/class/net/<bridge>/brif,
  * after checking that <sysfs_root>/class/net/<bridge>/ifindex is ifindex
  * (sysfs shows the network namespace it was mounted in, which need not be

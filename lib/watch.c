@@ -13,6 +13,7 @@
 #include "instdir.h"
 #include "journal.h"
 #include "log.h"
+#include "pending.h"
 #include "proof.h"
 #include "state.h"
 #include "util.h"
@@ -591,9 +592,8 @@ static void gather(struct watch *w, const char *uuid, struct journal *j, struct 
                 f->migrated_proof = p.kind == PROOF_MIGRATED;
                 proof_free(&p);
         }
-        _cleanup_free_ char *pend = state_pending_name(uuid, "rollback"), *pend_src = state_pending_name(uuid, "source");
-        f->pending = pend && state_exists(w->cfg->state_dir, STATE_PENDING, pend) > 0;
-        f->pending_source = pend_src && state_exists(w->cfg->state_dir, STATE_PENDING, pend_src) > 0;
+        f->pending = pending_exists(w->cfg->state_dir, uuid, "rollback");
+        f->pending_source = pending_exists(w->cfg->state_dir, uuid, "source");
         f->connected_since = w->connected_since;
 }
 
@@ -683,6 +683,20 @@ static void handle_found(struct watch *w, const char *uuid)
         act(w, uuid, name, what, &d, &j);
 }
 
+/* Is the pending source item of uuid one this watcher recorded because the
+ * domain left unseen (WATCH_PENDING_LEFT_UNPROVEN)? */
+static bool left_unproven_pending(struct watch *w, const char *uuid)
+{
+        _cleanup_(pending_free) struct pending p = { 0 };
+        _cleanup_free_ char *name = state_pending_name(uuid, "source");
+        if (!name || pending_load(w->cfg->state_dir, name, &p) < 0)
+                return false;
+        for (size_t i = 0; p.reasons[i]; i++)
+                if (strstr(p.reasons[i], LEFT_UNPROVEN_PREFIX))
+                        return true;
+        return false;
+}
+
 /* At (re)connect: an instance directory no journal names, against
  * libvirt's view (watch_decide_leftover). */
 static void handle_leftover(struct watch *w, const char *uuid)
@@ -696,10 +710,7 @@ static void handle_leftover(struct watch *w, const char *uuid)
                 /* defined or running here (e.g. it came back): nothing left
                  * behind; a pending item this watcher recorded is moot */
                 virDomainFree(dom);
-                _cleanup_free_ char *n = state_pending_name(uuid, "source"), *p = NULL, *text = NULL;
-                if (n && (p = state_path(w->cfg->state_dir, STATE_PENDING, n)) &&
-                    read_full_file(p, 65536, &text) >= 0 && text && strstr(text, LEFT_UNPROVEN_PREFIX) &&
-                    pending_clear(w->cfg->state_dir, uuid, "source") > 0)
+                if (left_unproven_pending(w, uuid) && pending_clear(w->cfg->state_dir, uuid, "source") > 0)
                         log_info("uuid %s: libvirt has the domain here again; cleared its pending source cleanup "
                                  "(awaiting proof)", uuid);
                 return;

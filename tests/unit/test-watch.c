@@ -13,6 +13,7 @@
 #include <libvirt/libvirt.h>
 
 #include "cleanup.h"
+#include "pending.h"
 #include "config.h"
 #include "journal.h"
 #include "log.h"
