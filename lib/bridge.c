@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bridge.h"
 
+#include <dirent.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 
 #include "util.h"
+#include "validate.h"
 
 /* A link with all its attributes (stats are filtered out) fits many times. */
 #define RECV_SIZE 32768
@@ -342,4 +344,57 @@ int bridge_delete(const char *name)
         if (r < 0)
                 return r;
         return 1;
+}
+
+int bridge_ports(const char *sysfs_root, const char *bridge, unsigned ifindex, char ***ret_ports)
+{
+        _cleanup_free_ char *base = NULL, *path = NULL, *text = NULL;
+        _cleanup_strv_ char **ports = calloc(1, sizeof(char *));
+        struct dirent *de;
+        int n = 0;
+
+        if (ret_ports)
+                *ret_ports = NULL;
+        if (!ports)
+                return -ENOMEM;
+        if (ifname_invalid_reason(bridge))
+                return -EINVAL;
+        if (asprintf(&base, "%s/class/net/%s", sysfs_root, bridge) < 0) {
+                base = NULL;
+                return -ENOMEM;
+        }
+        if (!(path = path_join(base, "ifindex")))
+                return -ENOMEM;
+        ssize_t len = read_full_file(path, 64, &text);
+        if (len < 0)
+                return (int)len;
+        char *end;
+        errno = 0;
+        unsigned long idx = strtoul(text, &end, 10);
+        if (errno || end == text || (*end && *end != '\n'))
+                return -EBADMSG;
+        if (idx != ifindex)
+                return -ESTALE;
+        free(path);
+        if (!(path = path_join(base, "brif")))
+                return -ENOMEM;
+        DIR *d = opendir(path);
+        if (!d)
+                return -errno;
+        while ((errno = 0, de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (strv_push(&ports, de->d_name) < 0) {
+                        closedir(d);
+                        return -ENOMEM;
+                }
+                n++;
+        }
+        int r = errno ? -errno : 0;
+        closedir(d);
+        if (r < 0)
+                return r;
+        if (ret_ports)
+                *ret_ports = TAKE_PTR(ports);
+        return n;
 }

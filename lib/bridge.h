@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Linux bridges over rtnetlink (libmnl), in the caller's network namespace.
  * Each call opens its own netlink socket, so calls may run concurrently from
- * several processes. Nothing here logs; errors are returned as -errno. */
+ * several processes; bridge_ports reads sysfs. Nothing here logs; errors
+ * are returned as -errno. */
 #pragma once
 
 #include <stdbool.h>
@@ -39,3 +40,11 @@ int bridge_create(const char *name, unsigned mtu, char **ext_err);
  * touched). Returns 1 if deleted, 0 if it did not exist, -EMEDIUMTYPE if it is
  * not a bridge, -EINVAL for a bad name as link_get, or -errno. */
 int bridge_delete(const char *name);
+
+/* Lists the ports of bridge through <sysfs_root>/class/net/<bridge>/brif,
+ * after checking that <sysfs_root>/class/net/<bridge>/ifindex is ifindex
+ * (sysfs shows the network namespace it was mounted in, which need not be
+ * ours). Returns the number of ports and *ret_ports (optional, sorted), or
+ * -ESTALE on an ifindex mismatch, -ENOENT if sysfs does not show it as a
+ * bridge, or -errno. */
+int bridge_ports(const char *sysfs_root, const char *bridge, unsigned ifindex, char ***ret_ports);

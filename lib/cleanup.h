@@ -125,11 +125,3 @@ enum {
  * empty and named in "errors". Returns the number of items or the first
  * -errno. */
 int cleanup_status_ex(const struct mk_config *cfg, FILE *f, time_t now, int flags, struct cleanup_counts *counts);
-
-/* Lists the ports of bridge through <sysfs_root>/class/net/<bridge>/brif,
- * after checking that <sysfs_root>/class/net/<bridge>/ifindex is ifindex
- * (sysfs shows the network namespace it was mounted in, which need not be
- * ours). Returns the number of ports and *ret_ports (optional, sorted), or
- * -ESTALE on an ifindex mismatch, -ENOENT if sysfs does not show it as a
- * bridge, or -errno. */
-int bridge_ports(const char *sysfs_root, const char *bridge, unsigned ifindex, char ***ret_ports);

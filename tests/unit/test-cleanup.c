@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "bridge.h"
 #include "cleanup.h"
 #include "config.h"
 #include "journal.h"
