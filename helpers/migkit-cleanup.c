@@ -13,6 +13,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "proof.h"
+#include "status.h"
 #include "util.h"
 #include "validate.h"
 
@@ -257,7 +258,7 @@ int main(int argc, char **argv)
         else if (streq(cmd, "purge"))
                 r = cleanup_purge(&cfg, retention ? retention_ms : cfg.quarantine_retention_ms, &co);
         else if (streq(cmd, "status")) {
-                r = cleanup_status(&cfg, stdout, time(NULL));
+                r = status_print(&cfg, stdout, time(NULL));
                 if (r < 0)
                         log_error_errno(r, "cannot read the state in %s or the quarantine in %s: %m", cfg.state_dir, cfg.instances_path);
                 else if (r == 0 && verbose > 0)

@@ -6,12 +6,12 @@
 #include <signal.h>
 #include <stdio.h>
 
-#include "cleanup.h"
 #include "config.h"
 #include "doctor.h"
 #include "evacuate.h"
 #include "log.h"
 #include "migrate.h"
+#include "status.h"
 #include "swapvol.h"
 #include "util.h"
 #include "virt.h"
@@ -144,8 +144,8 @@ static int verb_status(int argc, char **argv)
                 return EXIT_FAIL;
         }
 
-        struct cleanup_counts c;
-        r = cleanup_status_ex(&cfg, stdout, time(NULL), json ? CLEANUP_STATUS_JSON : 0, &c);
+        struct status_counts c;
+        r = status_print_ex(&cfg, stdout, time(NULL), json ? STATUS_JSON : 0, &c);
         if (!json) {
                 if (c.pending + c.journals + c.proofs + c.quarantined == 0 && r >= 0)
                         printf("nothing pending, no journals, no proofs, nothing quarantined\n");

@@ -22,6 +22,7 @@
 #include "proof.h"
 #include "quarantine.h"
 #include "state.h"
+#include "status.h"
 #include "util.h"
 #include "testutil.h"
 #include "virt.h"
@@ -633,7 +634,7 @@ static void test_status(void **state)
         assert_int_equal(mkdir(d2, 0755), 0);
         assert_int_equal(quarantine_dir(&f->cfg, UUID2, "test reason", "inst-2", 0, NULL, NULL), 1);
         FILE *s = open_memstream(&out, &len);
-        assert_int_equal(cleanup_status(&f->cfg, s, now), 4);
+        assert_int_equal(status_print(&f->cfg, s, now), 4);
         fclose(s);
         assert_non_null(strstr(out, "pending source " UUID " - for "));
         assert_non_null(strstr(out, ": no proof that the guest runs elsewhere"));
