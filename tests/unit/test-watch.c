@@ -13,10 +13,11 @@
 #include <libvirt/libvirt.h>
 
 #include "cleanup.h"
-#include "pending.h"
 #include "config.h"
 #include "journal.h"
+#include "lifecycle.h"
 #include "log.h"
+#include "pending.h"
 #include "testutil.h"
 #include "util.h"
 #include "watch.h"
