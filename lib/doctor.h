@@ -29,7 +29,7 @@
 #include <libvirt/libvirt.h>
 
 #include "config.h"
-#include "preflight.h"
+#include "checks.h"
 
 struct doctor_opts {
         /* The configuration failed to load: its message (the config check

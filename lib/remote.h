@@ -24,7 +24,7 @@
 
 #include "config.h"
 #include "domxml.h"
-#include "preflight.h"
+#include "checks.h"
 
 /* A storage pool on directory dir of c: a new transient `dir` pool (*ours;
  * with build, the directory is created when missing: *built), or the
