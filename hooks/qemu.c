@@ -197,11 +197,11 @@ static int hand_over(struct hook_ctx *c, enum proof_kind kind, const char *actio
 {
         struct proof p = { .uuid = c->dom->uuid, .name = c->dom->name, .kind = kind, .by = (char *)"hook",
                            .detail = (char *)detail };
-        int r = proof_record(c->cfg.state_dir, &p);
-        if (r < 0)
+        bool recorded;
+        int r = dispatch_handover(&c->cfg, &p, action, &recorded);
+        if (!recorded)
                 return log_error_errno(r, "domain %s: cannot record the proof in %s: %m; nothing will be cleaned up",
                                        c->dom->name, c->cfg.state_dir);
-        r = dispatch_cleanup(&c->cfg, action, c->dom->uuid);
         if (r < 0)
                 return log_error("domain %s: %s; the %s proof is recorded, run `migkit-cleanup %s %s` by hand",
                                  c->dom->name, detail, proof_kind_to_string(kind), action, c->dom->uuid);

@@ -58,6 +58,15 @@ static int direct(const struct mk_config *cfg, const char *action, const char *u
         return 0;
 }
 
+int dispatch_handover(const struct mk_config *cfg, const struct proof *p, const char *action, bool *ret_recorded)
+{
+        int r = proof_record(cfg->state_dir, p);
+        *ret_recorded = r == 0;
+        if (r < 0 || !action)
+                return r;
+        return dispatch_cleanup(cfg, action, p->uuid);
+}
+
 int dispatch_cleanup(const struct mk_config *cfg, const char *action, const char *uuid)
 {
         if (!dispatch_action_is_valid(action) || !uuid || !uuid_is_valid(uuid))

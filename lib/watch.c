@@ -238,6 +238,10 @@ static bool fixup(struct watch *w, struct line *l, const char *uuid, char *const
         return true;
 }
 
+/* In process, unlike the cleanups (the rule is in dispatch.h): a commit
+ * only drops the journal and stale records in the state directory, which
+ * this sandbox may write, and must not wait; a migkit-cleanup holding the
+ * guest's lock gets it as a job instead. */
 static bool commit(struct watch *w, struct line *l, const char *uuid)
 {
         struct cleanup_opts o = { .lock_timeout_ms = COMMIT_LOCK_MS };
@@ -261,8 +265,9 @@ static void prove_and_run(struct watch *w, struct line *l, const char *uuid, con
 {
         struct proof p = { .uuid = (char *)uuid, .name = (char *)name, .kind = kind, .by = (char *)"watch",
                            .detail = (char *)detail };
-        int r = proof_record(w->cfg->state_dir, &p);
-        if (r < 0) {
+        bool recorded;
+        int r = dispatch_handover(w->cfg, &p, run ? action : NULL, &recorded);
+        if (!recorded) {
                 l->failed = true;
                 say(l, "could not record the proof in %s/proof (%s); nothing started", w->cfg->state_dir, strerror(-r));
                 return;
@@ -273,7 +278,7 @@ static void prove_and_run(struct watch *w, struct line *l, const char *uuid, con
                 say(l, "recorded proof %s", proof_kind_to_string(kind));
         if (!run)
                 return;
-        if (dispatch_cleanup(w->cfg, action, uuid) == 0)
+        if (r == 0)
                 say(l, "started cleanup %s", action);
         else {
                 l->failed = true;
