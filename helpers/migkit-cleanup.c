@@ -11,19 +11,12 @@
 #include "cleanup.h"
 #include "config.h"
 #include "dispatch.h"
+#include "exitcode.h"
 #include "log.h"
 #include "proof.h"
 #include "status.h"
 #include "util.h"
 #include "validate.h"
-
-enum {
-        EXIT_OK = 0,      /* done, or nothing to do */
-        EXIT_FAIL = 1,    /* an error: could not finish (see the message) */
-        EXIT_USAGE = 2,
-        EXIT_REFUSED = 3, /* a safety rule kept something; recorded, see `status` */
-        EXIT_BUSY = 4,    /* another migkit-cleanup holds this guest's lock */
-};
 
 #define LOCK_TIMEOUT_MS 60000
 
@@ -76,15 +69,15 @@ static void usage(FILE *f)
 static int outcome_to_exit(int r)
 {
         if (r == -EAGAIN)
-                return EXIT_BUSY;
+                return MIGKIT_EXIT_BUSY;
         if (r < 0)
-                return EXIT_FAIL;
+                return MIGKIT_EXIT_FAILED;
         switch (r) {
         case CLEANUP_DONE:
         case CLEANUP_NOTHING:
-                return EXIT_OK;
+                return MIGKIT_EXIT_OK;
         default:
-                return EXIT_REFUSED;
+                return MIGKIT_EXIT_REFUSED;
         }
 }
 
@@ -170,7 +163,7 @@ int main(int argc, char **argv)
         _cleanup_free_ char *joined = NULL;
         if (join_wait_arg(&argc, argv, &args, &joined) < 0) {
                 fprintf(stderr, "migkit-cleanup: error: out of memory\n");
-                return EXIT_FAIL;
+                return MIGKIT_EXIT_FAILED;
         }
         argv = args;
         while ((o = getopt_long(argc, argv, "nc:vqhV", opts, NULL)) >= 0)
@@ -183,7 +176,7 @@ int main(int argc, char **argv)
                                 co.lock_timeout_ms = UINT32_MAX; /* about 49 days: as long as it takes */
                         else if (parse_duration_ms(optarg, &co.lock_timeout_ms) < 0) {
                                 fprintf(stderr, "migkit-cleanup: error: --wait '%s' is not a duration such as 0, 5s or 2min\n", optarg);
-                                return EXIT_USAGE;
+                                return MIGKIT_EXIT_USAGE;
                         }
                         break;
                 case OPT_BY: by = optarg; break;
@@ -191,16 +184,16 @@ int main(int argc, char **argv)
                 case OPT_DETAIL: detail = optarg; break;
                 case 'v': verbose++; break;
                 case 'q': verbose = 0; break;
-                case 'h': usage(stdout); return EXIT_OK;
-                case 'V': printf("migkit-cleanup %s\n", MIGKIT_VERSION); return EXIT_OK;
-                default: usage(stderr); return EXIT_USAGE;
+                case 'h': usage(stdout); return MIGKIT_EXIT_OK;
+                case 'V': printf("migkit-cleanup %s\n", MIGKIT_VERSION); return MIGKIT_EXIT_OK;
+                default: usage(stderr); return MIGKIT_EXIT_USAGE;
                 }
         /* Spawned detached by the hook, stderr goes nowhere: syslog too. */
         log_open("migkit-cleanup", verbose, !isatty(STDERR_FILENO));
 
         if (optind >= argc) {
                 usage(stderr);
-                return EXIT_USAGE;
+                return MIGKIT_EXIT_USAGE;
         }
         const char *cmd = argv[optind++];
         int nargs = argc - optind;
@@ -213,7 +206,7 @@ int main(int argc, char **argv)
                         log_error("run takes one argument ACTION-UUID with ACTION source, rollback or commit, got '%s'",
                                   nargs >= 1 ? argv[optind] : "");
                         usage(stderr);
-                        return EXIT_USAGE;
+                        return MIGKIT_EXIT_USAGE;
                 }
                 cmd = run_action;
                 argv[optind] = (char *)dash + 1;
@@ -226,27 +219,27 @@ int main(int argc, char **argv)
                 else
                         log_error("unknown command '%s'", cmd);
                 usage(stderr);
-                return EXIT_USAGE;
+                return MIGKIT_EXIT_USAGE;
         }
         if (retention && !streq(cmd, "purge")) {
                 log_error("--retention only applies to purge");
-                return EXIT_USAGE;
+                return MIGKIT_EXIT_USAGE;
         }
         unsigned retention_ms = 0;
         if (retention && parse_duration_ms(retention, &retention_ms) < 0) {
                 log_error("--retention '%s' is not a duration such as 0, 90s, 12h or 7d", retention);
-                return EXIT_USAGE;
+                return MIGKIT_EXIT_USAGE;
         }
         _cleanup_free_ char *uuid = NULL;
         if (want_uuid && !(uuid = uuid_arg(argv[optind])))
-                return EXIT_USAGE;
+                return MIGKIT_EXIT_USAGE;
 
         struct mk_config cfg;
         _cleanup_free_ char *err = NULL;
         r = config_load(&cfg, config, &err);
         if (r < 0) {
                 log_error_errno(r, "%s; check it with: migkit-hook --check-config", err ? err : "cannot load the configuration");
-                return EXIT_FAIL;
+                return MIGKIT_EXIT_FAILED;
         }
 
         if (streq(cmd, "source"))
@@ -270,7 +263,7 @@ int main(int argc, char **argv)
                 if (kind < 0 || !proof_by_is_valid(by)) {
                         log_error("proof: kind must be migrated or incoming-failed and --by one of hook, watch, driver, operator");
                         config_free(&cfg);
-                        return EXIT_USAGE;
+                        return MIGKIT_EXIT_USAGE;
                 }
                 if (co.dry_run) {
                         printf("uuid %s: would record a %s proof by %s\n", uuid, argv[optind + 1], by);

@@ -14,20 +14,12 @@
 
 #include "config.h"
 #include "dest.h"
+#include "exitcode.h"
 #include "domxml.h"
 #include "fc.h"
 #include "log.h"
 #include "mpath.h"
 #include "util.h"
-
-enum {
-        EXIT_OK = 0,        /* every device is there (without --wait: the scans were written) */
-        EXIT_FAIL = 1,      /* an error: configuration, sysfs, a scan write that failed */
-        EXIT_USAGE = 2,
-        EXIT_MISSING = 3,   /* --wait: a device is still missing at the end */
-        EXIT_NOSCAN = 4,    /* nothing can make a device appear: no FC HBA sees the target, wildcard-scan is off, ... */
-        EXIT_REFUSED = 5,   /* --remove: the LUN is in use (holders, mounts, open, a local domain); nothing done */
-};
 
 #define SCAN_TIMEOUT_MS 60000
 
@@ -253,18 +245,18 @@ static int remove_lun(const struct mk_config *cfg, const struct local_domains *l
 {
         struct fc_lun l;
         struct fc_plan plan = { 0 };
-        int r, code = EXIT_OK;
+        int r, code = MIGKIT_EXIT_OK;
 
         r = fc_lun_find(cfg->sysfs_root, wwid, &l);
         if (r < 0) {
                 fc_lun_free(&l);
                 log_error_errno(r, "WWID %s: cannot read its SCSI devices in %s: %m", wwid, cfg->sysfs_root);
-                return EXIT_FAIL;
+                return MIGKIT_EXIT_FAILED;
         }
         if (l.n_paths == 0) {
                 printf("WWID %s: no SCSI path on this host; nothing to remove\n", wwid);
                 fc_lun_free(&l);
-                return EXIT_OK;
+                return MIGKIT_EXIT_OK;
         }
         if ((r = fc_lun_check_mounts(&l, cfg->mountinfo)) < 0)
                 r = strv_push(&l.blockers, "the mount table cannot be read");
@@ -275,20 +267,20 @@ static int remove_lun(const struct mk_config *cfg, const struct local_domains *l
         if (r < 0) {
                 fc_lun_free(&l);
                 log_error_errno(ENOMEM, "out of memory");
-                return EXIT_FAIL;
+                return MIGKIT_EXIT_FAILED;
         }
         if (l.blockers) {
                 _cleanup_free_ char *why = strv_join(l.blockers, "; ");
                 printf("refused WWID %s: %s\n", wwid, why ? why : "in use");
                 log_error("WWID %s is in use, nothing removed: %s", wwid, why ? why : "?");
                 fc_lun_free(&l);
-                return EXIT_REFUSED;
+                return MIGKIT_EXIT_FC_IN_USE;
         }
         r = fc_plan_remove(cfg->sysfs_root, &l, &plan);
         if (r < 0) {
                 fc_lun_free(&l);
                 log_error_errno(r, "WWID %s: cannot plan the removal: %m", wwid);
-                return EXIT_FAIL;
+                return MIGKIT_EXIT_FAILED;
         }
         /* the map first: its paths must not vanish under a live map */
         if (l.map[0] && dry)
@@ -308,12 +300,12 @@ static int remove_lun(const struct mk_config *cfg, const struct local_domains *l
                 if (r < 0 || mpath_reply_classify(reply) != MPATH_REPLY_OK) {
                         log_error("WWID %s: multipathd did not remove map %s (%s); its paths are left alone",
                                   wwid, l.map_name, r == -ENOENT && err ? err : r < 0 ? strerror(-r) : reply);
-                        code = EXIT_FAIL;
+                        code = MIGKIT_EXIT_FAILED;
                 }
         }
-        if (code == EXIT_OK && dry)
+        if (code == MIGKIT_EXIT_OK && dry)
                 fc_plan_print(&plan, stdout, "would ");
-        else if (code == EXIT_OK) {
+        else if (code == MIGKIT_EXIT_OK) {
                 fc_plan_apply(&plan, SCAN_TIMEOUT_MS);
                 for (size_t i = 0; i < plan.n_writes; i++) {
                         const struct fc_write *w = &plan.writes[i];
@@ -322,7 +314,7 @@ static int remove_lun(const struct mk_config *cfg, const struct local_domains *l
                         else {
                                 printf("failed to write '1' to %s: %s\n", w->path, strerror(-w->result));
                                 log_error_errno(w->result, "WWID %s: cannot delete path %s: %m", wwid, w->path);
-                                code = EXIT_FAIL;
+                                code = MIGKIT_EXIT_FAILED;
                         }
                 }
         }
@@ -334,8 +326,10 @@ static int remove_lun(const struct mk_config *cfg, const struct local_domains *l
 /* The exit code that matters most: an error, then a refusal. */
 static int worse(int a, int b)
 {
-        static const int rank[] = { [EXIT_OK] = 0, [EXIT_MISSING] = 1, [EXIT_NOSCAN] = 2, [EXIT_REFUSED] = 3, [EXIT_FAIL] = 4,
-                                    [EXIT_USAGE] = 5 };
+        static const int rank[] = {
+                [MIGKIT_EXIT_OK] = 0, [MIGKIT_EXIT_FC_MISSING] = 1, [MIGKIT_EXIT_FC_NOSCAN] = 2,
+                [MIGKIT_EXIT_FC_IN_USE] = 3, [MIGKIT_EXIT_FAILED] = 4, [MIGKIT_EXIT_USAGE] = 5,
+        };
         return rank[a] >= rank[b] ? a : b;
 }
 
@@ -343,7 +337,7 @@ static int do_remove(struct mk_config *cfg, const struct fc_source *src, const s
 {
         _cleanup_strv_ char **wwids = NULL;
         struct local_domains ld = { 0 };
-        int code = EXIT_OK, r = 0;
+        int code = MIGKIT_EXIT_OK, r = 0;
 
         if (src->kind == FC_SRC_PATH) {
                 r = fc_wwids_of_target_lun(cfg->sysfs_root, src->wwpn, src->lun, &wwids);
@@ -357,7 +351,7 @@ static int do_remove(struct mk_config *cfg, const struct fc_source *src, const s
                         r = source_wwids(cfg, dom->disks[i].source, &wwids);
         if (r < 0) {
                 log_error_errno(r, "cannot read the SCSI devices in %s: %m", cfg->sysfs_root);
-                return EXIT_FAIL;
+                return MIGKIT_EXIT_FAILED;
         }
         if (dom && !wwids)
                 printf("no block disk of domain %s names a LUN with a SCSI path on this host; nothing to remove\n", dom->name);
@@ -405,22 +399,22 @@ int main(int argc, char **argv)
                 case 'w':
                         if (parse_wait(optarg, &wait_ms) < 0) {
                                 fprintf(stderr, "migkit-fcscan: --wait '%s': give whole seconds from 0 to 3600\n", optarg);
-                                return EXIT_USAGE;
+                                return MIGKIT_EXIT_USAGE;
                         }
                         break;
                 case 'n': dry = true; break;
                 case 'c': config = optarg; break;
                 case 'v': verbose++; break;
                 case 'q': verbose = 0; break;
-                case 'h': usage(stdout); return EXIT_OK;
-                case 'V': printf("migkit-fcscan %s\n", MIGKIT_VERSION); return EXIT_OK;
-                default: usage(stderr); return EXIT_USAGE;
+                case 'h': usage(stdout); return MIGKIT_EXIT_OK;
+                case 'V': printf("migkit-fcscan %s\n", MIGKIT_VERSION); return MIGKIT_EXIT_OK;
+                default: usage(stderr); return MIGKIT_EXIT_USAGE;
                 }
         int modes = !!wwpn + !!wwid + !!xmlfile;
         if (optind < argc || modes != 1 || !!wwpn != !!lun) {
                 fprintf(stderr, "migkit-fcscan: give exactly one of --wwpn with --lun, --wwid, or --domain-xml\n");
                 usage(stderr);
-                return EXIT_USAGE;
+                return MIGKIT_EXIT_USAGE;
         }
         log_open("migkit-fcscan", verbose, false);
 
@@ -428,19 +422,19 @@ int main(int argc, char **argv)
         if (wwpn) {
                 if (fc_parse_wwpn(wwpn, &src.wwpn) < 0) {
                         log_error("--wwpn '%s' is not a WWPN: give 16 hex digits such as 0x5006016839a01c4e", wwpn);
-                        return EXIT_USAGE;
+                        return MIGKIT_EXIT_USAGE;
                 }
                 if (fc_parse_lun(lun, &src.lun) < 0) {
                         log_error("--lun '%s' is not a LUN: give the decimal kernel LUN number (no leading 0) "
                                   "or udev's 0x<16 hex digits> form", lun);
-                        return EXIT_USAGE;
+                        return MIGKIT_EXIT_USAGE;
                 }
                 src.kind = FC_SRC_PATH;
         } else if (wwid) {
                 if (!fc_name_is_valid(wwid) || !strchr("1238", wwid[0])) {
                         log_error("--wwid '%s' is not a WWID as udev writes it (3 + NAA hex digits, such as "
                                   "3600601604d903a00e8e4b3c7b6a6e811)", wwid);
-                        return EXIT_USAGE;
+                        return MIGKIT_EXIT_USAGE;
                 }
                 strcpy(src.wwid, wwid);
                 src.kind = FC_SRC_WWID;
@@ -451,14 +445,14 @@ int main(int argc, char **argv)
         r = config_load(&cfg, config, &err);
         if (r < 0) {
                 log_error("%s", err ? err : "cannot load the configuration");
-                return EXIT_FAIL;
+                return MIGKIT_EXIT_FAILED;
         }
         cfg.fc_rescan = true; /* [fc] rescan is about the hook; here the operator asks */
 
         _cleanup_domxml_ struct domxml *dom = NULL;
         if (xmlfile && load_domain(xmlfile, cfg.max_xml_bytes, &dom) < 0) {
                 config_free(&cfg);
-                return EXIT_FAIL;
+                return MIGKIT_EXIT_FAILED;
         }
 
         if (remove) {
@@ -484,20 +478,20 @@ int main(int argc, char **argv)
         if (r >= 0)
                 r = dest_fc_plan(&d);
 
-        int code = EXIT_OK;
+        int code = MIGKIT_EXIT_OK;
         if (r < 0)
-                code = EXIT_FAIL;
+                code = MIGKIT_EXIT_FAILED;
         else {
                 r = dest_fc_apply(&d);
                 bool hopeless = false;
                 for (size_t i = 0; i < d.n_luns; i++)
                         hopeless |= d.luns[i].error != NULL;
                 if (d.fc_write_errors)
-                        code = EXIT_FAIL;
+                        code = MIGKIT_EXIT_FAILED;
                 else if (hopeless)
-                        code = EXIT_NOSCAN;
+                        code = MIGKIT_EXIT_FC_NOSCAN;
                 else if (!dry && wait_ms && d.fc_missing)
-                        code = EXIT_MISSING;
+                        code = MIGKIT_EXIT_FC_MISSING;
                 if (d.n_luns == 0 && xmlfile)
                         printf("no block disk of domain %s is missing\n", dom->name);
         }

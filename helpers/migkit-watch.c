@@ -9,15 +9,10 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "exitcode.h"
 #include "log.h"
 #include "util.h"
 #include "watch.h"
-
-enum {
-        EXIT_OK = 0,
-        EXIT_FAIL = 1,
-        EXIT_USAGE = 2,
-};
 
 static void usage(FILE *f)
 {
@@ -44,7 +39,10 @@ static void usage(FILE *f)
                 "      --once           connect, reconcile the journals once, and exit (exit 1\n"
                 "                       when libvirt cannot be reached)\n"
                 "  -v, --verbose        more output;  -q, --quiet  only warnings and errors\n"
-                "  -h, --help           this text;    -V, --version  print the version\n");
+                "  -h, --help           this text;    -V, --version  print the version\n"
+                "\n"
+                "Exit status: 0 stopped by SIGTERM or SIGINT (--once: done), 1 error (--once:\n"
+                "libvirt cannot be reached), 2 usage.\n");
 }
 
 static int write_pidfile(const char *path)
@@ -91,18 +89,18 @@ int main(int argc, char **argv)
                 case OPT_ONCE: once = true; break;
                 case 'v': verbose++; break;
                 case 'q': verbose = 0; break;
-                case 'h': usage(stdout); return EXIT_OK;
-                case 'V': printf("migkit-watch %s\n", MIGKIT_VERSION); return EXIT_OK;
-                default: usage(stderr); return EXIT_USAGE;
+                case 'h': usage(stdout); return MIGKIT_EXIT_OK;
+                case 'V': printf("migkit-watch %s\n", MIGKIT_VERSION); return MIGKIT_EXIT_OK;
+                default: usage(stderr); return MIGKIT_EXIT_USAGE;
                 }
         if (optind < argc) {
                 fprintf(stderr, "migkit-watch: error: unexpected argument '%s'\n", argv[optind]);
                 usage(stderr);
-                return EXIT_USAGE;
+                return MIGKIT_EXIT_USAGE;
         }
         if (uri && !*uri) {
                 fprintf(stderr, "migkit-watch: error: --uri needs a libvirt URI such as qemu:///system\n");
-                return EXIT_USAGE;
+                return MIGKIT_EXIT_USAGE;
         }
         /* Under systemd stderr already is the journal (JOURNAL_STREAM):
          * syslog as well would log every line twice. */
@@ -113,14 +111,14 @@ int main(int argc, char **argv)
         r = config_load(&cfg, config, &err);
         if (r < 0) {
                 log_error_errno(r, "%s; check it with: migkit-hook --check-config", err ? err : "cannot load the configuration");
-                return EXIT_FAIL;
+                return MIGKIT_EXIT_FAILED;
         }
         if (pidfile && !once) {
                 r = write_pidfile(pidfile);
                 if (r < 0) {
                         log_error_errno(r, "cannot write the pid file %s: %m", pidfile);
                         config_free(&cfg);
-                        return EXIT_FAIL;
+                        return MIGKIT_EXIT_FAILED;
                 }
         }
 
@@ -134,5 +132,5 @@ int main(int argc, char **argv)
         if (pidfile && !once)
                 (void)unlink(pidfile);
         config_free(&cfg);
-        return r < 0 ? EXIT_FAIL : EXIT_OK;
+        return r < 0 ? MIGKIT_EXIT_FAILED : MIGKIT_EXIT_OK;
 }

@@ -9,19 +9,13 @@
 #include "config.h"
 #include "doctor.h"
 #include "evacuate.h"
+#include "exitcode.h"
 #include "log.h"
 #include "migrate.h"
 #include "status.h"
 #include "swapvol.h"
 #include "util.h"
 #include "virt.h"
-
-enum {
-        EXIT_OK = 0,
-        EXIT_FAIL = 1,      /* an error (see the message) */
-        EXIT_USAGE = 2,
-        EXIT_ATTENTION = 3, /* status: something is pending (refused or left for later) */
-};
 
 struct verb {
         const char *name;
@@ -73,9 +67,11 @@ static void usage(FILE *f)
                 "`migkit COMMAND --help` describes a command. The configuration is\n"
                 "$MIGKIT_CONFIG or " MIGKIT_CONFIG_PATH " unless --config names another.\n"
                 "\n"
-                "Exit status: 0 done, 1 error (migrate: the migration failed), 2 usage;\n"
-                "status: 3 when something is pending; migrate, check: 3 refused by the checks;\n"
-                "migrate, evacuate, swap-volume: 130 aborted on request (Ctrl-C, SIGTERM).\n");
+                "Exit status: 0 done, 1 error (migrate: the migration failed; evacuate: some\n"
+                "guests did not migrate), 2 usage; 3 status: something is pending; migrate,\n"
+                "check: refused by the checks; doctor: a check failed; swap-volume: refused\n"
+                "(no such domain or disk); 130 migrate, evacuate, swap-volume: aborted on\n"
+                "request (Ctrl-C, SIGTERM).\n");
 }
 
 /* ---- status ------------------------------------------------------------- */
@@ -127,13 +123,13 @@ static int verb_status(int argc, char **argv)
                 switch (o) {
                 case 'c': config = optarg; break;
                 case 'j': json = true; break;
-                case 'h': status_usage(stdout); return EXIT_OK;
-                default: status_usage(stderr); return EXIT_USAGE;
+                case 'h': status_usage(stdout); return MIGKIT_EXIT_OK;
+                default: status_usage(stderr); return MIGKIT_EXIT_USAGE;
                 }
         if (optind < argc) {
                 log_error("status takes no arguments, got '%s'", argv[optind]);
                 status_usage(stderr);
-                return EXIT_USAGE;
+                return MIGKIT_EXIT_USAGE;
         }
 
         struct mk_config cfg;
@@ -141,7 +137,7 @@ static int verb_status(int argc, char **argv)
         int r = config_load(&cfg, config, &err);
         if (r < 0) {
                 log_error_errno(r, "%s; check it with: migkit-hook --check-config", err ? err : "cannot load the configuration");
-                return EXIT_FAIL;
+                return MIGKIT_EXIT_FAILED;
         }
 
         struct status_counts c;
@@ -160,8 +156,8 @@ static int verb_status(int argc, char **argv)
                                 cfg.state_dir, cfg.instances_path, r == -EACCES ? " (run as root)" : "");
         config_free(&cfg);
         if (r < 0)
-                return EXIT_FAIL;
-        return c.pending > 0 ? EXIT_ATTENTION : EXIT_OK;
+                return MIGKIT_EXIT_FAILED;
+        return c.pending > 0 ? MIGKIT_EXIT_PENDING : MIGKIT_EXIT_OK;
 }
 
 /* ---- migrate, check, evacuate, swap-volume (the logic is in lib/migrate.c,
@@ -265,28 +261,28 @@ static int parse_drv(int argc, char **argv, struct drv_args *a, bool evacuate)
         while ((c = getopt_long(argc, argv, "c:qh", migrate_long_opts, NULL)) >= 0)
                 switch (c) {
                 case 'c': a->config = optarg; break;
-                case 'h': a->help = true; return EXIT_OK;
+                case 'h': a->help = true; return MIGKIT_EXIT_OK;
                 case 'q': a->o.output = MIGRATE_OUT_QUIET; break;
                 case OPT_JSON: a->o.output = MIGRATE_OUT_JSON; break;
                 case OPT_CONNECT: a->o.source_uri = optarg; break;
                 case OPT_BANDWIDTH:
-                        if (parse_uint(optarg, "--bandwidth", 1000000, &v) < 0) return EXIT_USAGE;
+                        if (parse_uint(optarg, "--bandwidth", 1000000, &v) < 0) return MIGKIT_EXIT_USAGE;
                         a->o.bandwidth = (int)v;
                         break;
                 case OPT_DOWNTIME:
-                        if (parse_uint(optarg, "--max-downtime", 60000, &v) < 0) return EXIT_USAGE;
+                        if (parse_uint(optarg, "--max-downtime", 60000, &v) < 0) return MIGKIT_EXIT_USAGE;
                         a->o.max_downtime_ms = (int)v;
                         break;
                 case OPT_COMPLETION:
-                        if (parse_uint(optarg, "--completion-timeout", 86400, &v) < 0) return EXIT_USAGE;
+                        if (parse_uint(optarg, "--completion-timeout", 86400, &v) < 0) return MIGKIT_EXIT_USAGE;
                         a->o.completion_timeout_ms = (int)(v * 1000);
                         break;
                 case OPT_STALL:
-                        if (parse_uint(optarg, "--stall-timeout", 86400, &v) < 0) return EXIT_USAGE;
+                        if (parse_uint(optarg, "--stall-timeout", 86400, &v) < 0) return MIGKIT_EXIT_USAGE;
                         a->o.stall_ms = (int)(v * 1000);
                         break;
                 case OPT_INTERVAL:
-                        if (parse_uint(optarg, "--interval", 600, &v) < 0 || v == 0) return EXIT_USAGE;
+                        if (parse_uint(optarg, "--interval", 600, &v) < 0 || v == 0) return MIGKIT_EXIT_USAGE;
                         a->o.interval_ms = v * 1000;
                         break;
                 case OPT_POSTCOPY: a->o.postcopy = 1; break;
@@ -294,11 +290,11 @@ static int parse_drv(int argc, char **argv, struct drv_args *a, bool evacuate)
                 case OPT_AC: a->o.auto_converge = 1; break;
                 case OPT_NO_AC: a->o.auto_converge = 0; break;
                 case OPT_COPY:
-                        if (strv_push(&a->copy, optarg) < 0) return EXIT_FAIL;
+                        if (strv_push(&a->copy, optarg) < 0) return MIGKIT_EXIT_FAILED;
                         break;
                 case OPT_TUNNELLED: a->o.tunnelled = true; break;
                 case OPT_PARALLEL_CONN:
-                        if (parse_uint(optarg, "--parallel-connections", 64, &v) < 0) return EXIT_USAGE;
+                        if (parse_uint(optarg, "--parallel-connections", 64, &v) < 0) return MIGKIT_EXIT_USAGE;
                         a->o.parallel = v;
                         break;
                 case OPT_COMPRESS: a->o.compress = true; break;
@@ -308,7 +304,7 @@ static int parse_drv(int argc, char **argv, struct drv_args *a, bool evacuate)
                         ssize_t r = read_full_file(optarg, 4 << 20, &a->dest_xml);
                         if (r < 0) {
                                 log_error_errno((int)r, "--dest-xml %s: cannot read: %m", optarg);
-                                return EXIT_USAGE;
+                                return MIGKIT_EXIT_USAGE;
                         }
                         a->o.dest_xml = a->dest_xml;
                         break;
@@ -320,12 +316,12 @@ static int parse_drv(int argc, char **argv, struct drv_args *a, bool evacuate)
                 case OPT_PARALLEL:
                         if (!evacuate) {
                                 log_error("--parallel is an option of evacuate; for streams use --parallel-connections");
-                                return EXIT_USAGE;
+                                return MIGKIT_EXIT_USAGE;
                         }
-                        if (parse_uint(optarg, "--parallel", 64, &v) < 0 || v == 0) return EXIT_USAGE;
+                        if (parse_uint(optarg, "--parallel", 64, &v) < 0 || v == 0) return MIGKIT_EXIT_USAGE;
                         a->parallel = v;
                         break;
-                default: return EXIT_USAGE;
+                default: return MIGKIT_EXIT_USAGE;
                 }
         a->o.copy_disks = a->copy;
         return -1;
@@ -381,23 +377,23 @@ static int verb_migrate(int argc, char **argv)
                 migrate_usage(stdout);
         else if (ret < 0 && argc - optind != 2) {
                 log_error("migrate takes DOMAIN and DEST");
-                ret = EXIT_USAGE;
+                ret = MIGKIT_EXIT_USAGE;
         }
-        if (ret == EXIT_USAGE)
+        if (ret == MIGKIT_EXIT_USAGE)
                 migrate_usage(stderr);
         if (ret >= 0)
                 goto out;
         a.o.domain = argv[optind];
         a.o.dest = argv[optind + 1];
         if (load_config(a.config, &cfg) < 0) {
-                ret = EXIT_FAIL;
+                ret = MIGKIT_EXIT_FAILED;
                 goto out;
         }
         catch_signals();
         int r = migrate_run(&cfg, &a.o, &res);
         if (r < 0) {
                 log_error_errno(r, "%s: cannot run the migration: %m", a.o.domain);
-                ret = EXIT_FAIL;
+                ret = MIGKIT_EXIT_FAILED;
         } else {
                 if (res.status != MIGRATE_OK && res.error)
                         log_error("%s: %s%s%s", res.name ? res.name : a.o.domain, res.error, res.after ? "\n  " : "",
@@ -438,18 +434,18 @@ static int verb_check(int argc, char **argv)
                 check_usage(stdout);
         else if (ret < 0 && argc - optind != 2) {
                 log_error("check takes DOMAIN and DEST");
-                ret = EXIT_USAGE;
+                ret = MIGKIT_EXIT_USAGE;
         }
-        if (ret == EXIT_USAGE)
+        if (ret == MIGKIT_EXIT_USAGE)
                 check_usage(stderr);
         if (ret >= 0)
                 goto out;
         if (load_config(a.config, &cfg) < 0) {
-                ret = EXIT_FAIL;
+                ret = MIGKIT_EXIT_FAILED;
                 goto out;
         }
         int r = migrate_check(&cfg, argv[optind], argv[optind + 1], a.o.source_uri, a.copy, a.o.output == MIGRATE_OUT_JSON, stdout);
-        ret = r < 0 ? EXIT_FAIL : r > 0 ? MIGKIT_EXIT_REFUSED : EXIT_OK;
+        ret = r < 0 ? MIGKIT_EXIT_FAILED : r > 0 ? MIGKIT_EXIT_REFUSED : MIGKIT_EXIT_OK;
         config_free(&cfg);
 out:
         strv_free(a.copy);
@@ -483,16 +479,16 @@ static int verb_evacuate(int argc, char **argv)
                 evacuate_usage(stdout);
         else if (ret < 0 && argc - optind < 1) {
                 log_error("evacuate takes at least one DEST");
-                ret = EXIT_USAGE;
+                ret = MIGKIT_EXIT_USAGE;
         }
-        if (ret == EXIT_USAGE)
+        if (ret == MIGKIT_EXIT_USAGE)
                 evacuate_usage(stderr);
         if (ret >= 0)
                 goto out;
         if (a.o.output == MIGRATE_OUT_AUTO)
                 a.o.output = MIGRATE_OUT_LINES; /* several at once: no bar */
         if (load_config(a.config, &cfg) < 0) {
-                ret = EXIT_FAIL;
+                ret = MIGKIT_EXIT_FAILED;
                 goto out;
         }
         catch_signals();
@@ -500,13 +496,13 @@ static int verb_evacuate(int argc, char **argv)
         size_t n;
         int r = evacuate_run(&cfg, &a.o, argv + optind, a.parallel, &items, &n);
         if (r < 0)
-                ret = EXIT_FAIL;
+                ret = MIGKIT_EXIT_FAILED;
         else {
                 if (n == 0)
                         printf("no running guest to evacuate\n");
                 else
                         evacuate_print(items, n, stdout);
-                ret = migrate_abort_requested() ? MIGKIT_EXIT_ABORTED : r > 0 ? EXIT_FAIL : EXIT_OK;
+                ret = migrate_abort_requested() ? MIGKIT_EXIT_ABORTED : r > 0 ? MIGKIT_EXIT_FAILED : MIGKIT_EXIT_OK;
                 evacuate_free(items, n);
         }
         config_free(&cfg);
@@ -540,14 +536,14 @@ static int verb_swap_volume(int argc, char **argv)
                 swap_usage(stdout);
         else if (ret < 0 && argc - optind != 3) {
                 log_error("swap-volume takes DOMAIN, DISK and NEW-PATH");
-                ret = EXIT_USAGE;
+                ret = MIGKIT_EXIT_USAGE;
         }
-        if (ret == EXIT_USAGE)
+        if (ret == MIGKIT_EXIT_USAGE)
                 swap_usage(stderr);
         if (ret >= 0)
                 goto out;
         if (load_config(a.config, &cfg) < 0) {
-                ret = EXIT_FAIL;
+                ret = MIGKIT_EXIT_FAILED;
                 goto out;
         }
         catch_signals();
@@ -555,8 +551,8 @@ static int verb_swap_volume(int argc, char **argv)
                                    .source_uri = a.o.source_uri, .output = a.o.output,
                                    .bandwidth = a.o.bandwidth > 0 ? (unsigned)a.o.bandwidth : 0 };
         int r = swapvol_run(&cfg, &so);
-        ret = r < 0 ? EXIT_FAIL : r == SWAPVOL_OK ? EXIT_OK : r == SWAPVOL_REFUSED ? MIGKIT_EXIT_REFUSED
-                                                : r == SWAPVOL_ABORTED ? MIGKIT_EXIT_ABORTED : EXIT_FAIL;
+        ret = r < 0 ? MIGKIT_EXIT_FAILED : r == SWAPVOL_OK ? MIGKIT_EXIT_OK : r == SWAPVOL_REFUSED ? MIGKIT_EXIT_REFUSED
+                                                : r == SWAPVOL_ABORTED ? MIGKIT_EXIT_ABORTED : MIGKIT_EXIT_FAILED;
         config_free(&cfg);
 out:
         strv_free(a.copy);
@@ -619,13 +615,13 @@ static int verb_doctor(int argc, char **argv)
                 case 'C': uri = optarg; break;
                 case 'j': json = true; break;
                 case 'q': quiet = true; break;
-                case 'h': doctor_usage(stdout); return EXIT_OK;
-                default: doctor_usage(stderr); return EXIT_USAGE;
+                case 'h': doctor_usage(stdout); return MIGKIT_EXIT_OK;
+                default: doctor_usage(stderr); return MIGKIT_EXIT_USAGE;
                 }
         if (optind < argc) {
                 log_error("doctor takes no arguments, got '%s'", argv[optind]);
                 doctor_usage(stderr);
-                return EXIT_USAGE;
+                return MIGKIT_EXIT_USAGE;
         }
 
         struct mk_config cfg;
@@ -636,7 +632,7 @@ static int verb_doctor(int argc, char **argv)
                 if (!err && asprintf(&err, "cannot load the configuration: %s", strerror(-r)) < 0)
                         err = NULL;
                 if (config_defaults(&cfg) < 0)
-                        return log_error_errno(-ENOMEM, "out of memory"), EXIT_FAIL;
+                        return log_error_errno(-ENOMEM, "out of memory"), MIGKIT_EXIT_FAILED;
                 d.config_error = err ? err : "cannot load the configuration";
         }
         virt_quiet_errors();
@@ -650,7 +646,7 @@ static int verb_doctor(int argc, char **argv)
         r = doctor_run(&cfg, &d, &p);
         if (r < 0) {
                 config_free(&cfg);
-                return log_error_errno(r, "doctor: %m"), EXIT_FAIL;
+                return log_error_errno(r, "doctor: %m"), MIGKIT_EXIT_FAILED;
         }
         char host[256] = "";
         (void)gethostname(host, sizeof(host) - 1);
@@ -658,10 +654,10 @@ static int verb_doctor(int argc, char **argv)
                 doctor_print_json(&p, stdout, host);
         else
                 doctor_print(&p, stdout, quiet ? DOCTOR_QUIET : 0);
-        int ret = p.n_fail ? MIGKIT_EXIT_REFUSED : EXIT_OK;
+        int ret = p.n_fail ? MIGKIT_EXIT_REFUSED : MIGKIT_EXIT_OK;
         if (fflush(stdout) != 0) {
                 log_error_errno(-errno, "cannot write the report: %m");
-                ret = EXIT_FAIL;
+                ret = MIGKIT_EXIT_FAILED;
         }
         preflight_free(&p);
         config_free(&cfg);
@@ -676,16 +672,16 @@ int main(int argc, char **argv)
 
         if (argc < 2) {
                 usage(stderr);
-                return EXIT_USAGE;
+                return MIGKIT_EXIT_USAGE;
         }
         const char *cmd = argv[1];
         if (streq(cmd, "-h") || streq(cmd, "--help") || streq(cmd, "help")) {
                 usage(stdout);
-                return EXIT_OK;
+                return MIGKIT_EXIT_OK;
         }
         if (streq(cmd, "-V") || streq(cmd, "--version")) {
                 printf("migkit %s\n", MIGKIT_VERSION);
-                return EXIT_OK;
+                return MIGKIT_EXIT_OK;
         }
         for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
                 if (streq(cmd, verbs[i].name))
@@ -695,5 +691,5 @@ int main(int argc, char **argv)
         else
                 log_error("unknown command '%s'", cmd);
         usage(stderr);
-        return EXIT_USAGE;
+        return MIGKIT_EXIT_USAGE;
 }

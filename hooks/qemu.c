@@ -13,6 +13,7 @@
 #include "config.h"
 #include "deadline.h"
 #include "dest.h"
+#include "exitcode.h"
 #include "domxml.h"
 #include "journal.h"
 #include "limit.h"
@@ -21,12 +22,6 @@
 #include "dispatch.h"
 #include "util.h"
 #include "validate.h"
-
-enum {
-        EXIT_OK = 0,
-        EXIT_FAIL = 1,  /* makes libvirt abort the operation and show our stderr */
-        EXIT_USAGE = 2,
-};
 
 struct hook_ctx {
         const char *domain, *op, *subop, *extra;
@@ -252,7 +247,7 @@ static int rollback_after_deadline(const char *uuid)
         log_open("migkit-hook", 0, true);
         if (!uuid_is_valid(uuid) || load_config(&c, NULL) < 0) {
                 config_free(&c.cfg);
-                return EXIT_FAIL;
+                return MIGKIT_EXIT_FAILED;
         }
         r = journal_load(c.cfg.state_dir, uuid, &j);
         if (r == 0 && !journal_is_empty(&j) && !j.qemu_started && !j.postcopy && !j.arrived) {
@@ -263,7 +258,7 @@ static int rollback_after_deadline(const char *uuid)
         }
         journal_free(&j);
         config_free(&c.cfg);
-        return r < 0 ? EXIT_FAIL : EXIT_OK;
+        return r < 0 ? MIGKIT_EXIT_FAILED : MIGKIT_EXIT_OK;
 }
 
 static const struct handler {
@@ -301,7 +296,7 @@ static int run_handler(struct hook_ctx *c, const struct handler *h)
         int r;
 
         deadline_start(c->cfg.hook_deadline_ms);
-        r = deadline_arm_watchdog(500, h->never_fail ? EXIT_OK : EXIT_FAIL, overrun);
+        r = deadline_arm_watchdog(500, h->never_fail ? MIGKIT_EXIT_OK : MIGKIT_EXIT_FAILED, overrun);
         if (r < 0)
                 return log_error_errno(r, "cannot arm the deadline watchdog: %m");
         r = read_domain(c);
@@ -318,14 +313,14 @@ static int hook_main(int argc, char **argv)
 
         (void)argc;
         if (!h)
-                return EXIT_OK; /* reconnect, start, stopped, ...: nothing to do, never fail */
+                return MIGKIT_EXIT_OK; /* reconnect, start, stopped, ...: nothing to do, never fail */
         log_open("migkit-hook", isatty(STDERR_FILENO) ? 1 : 0, true);
         r = load_config(&c, NULL);
         if (r == 0)
                 r = run_handler(&c, h);
         domxml_free(c.dom);
         config_free(&c.cfg);
-        return r < 0 && !h->never_fail ? EXIT_FAIL : EXIT_OK;
+        return r < 0 && !h->never_fail ? MIGKIT_EXIT_FAILED : MIGKIT_EXIT_OK;
 }
 
 static void usage(FILE *f)
@@ -346,7 +341,10 @@ static void usage(FILE *f)
                 "                       print the rewritten XML\n"
                 "  -v, --verbose        more output\n"
                 "  -h, --help           this text\n"
-                "  -V, --version        print the version\n");
+                "  -V, --version        print the version\n"
+                "\n"
+                "Exit status: 0 done or nothing to do, 1 failed (libvirt aborts the operation\n"
+                "and shows the message), 2 usage.\n");
 }
 
 int main(int argc, char **argv)
@@ -376,9 +374,9 @@ int main(int argc, char **argv)
                 case 'd': act = ACT_DUMP; break;
                 case 'n': act = ACT_DRY; break;
                 case 'v': verbose++; break;
-                case 'h': usage(stdout); return EXIT_OK;
-                case 'V': printf("migkit-hook %s\n", MIGKIT_VERSION); return EXIT_OK;
-                default: usage(stderr); return EXIT_USAGE;
+                case 'h': usage(stdout); return MIGKIT_EXIT_OK;
+                case 'V': printf("migkit-hook %s\n", MIGKIT_VERSION); return MIGKIT_EXIT_OK;
+                default: usage(stderr); return MIGKIT_EXIT_USAGE;
                 }
         log_open("migkit-hook", verbose, false);
 
@@ -386,7 +384,7 @@ int main(int argc, char **argv)
         if (act == ACT_CHECK || act == ACT_DUMP) {
                 if (argc - optind > 1) {
                         usage(stderr);
-                        return EXIT_USAGE;
+                        return MIGKIT_EXIT_USAGE;
                 }
                 r = load_config(&c, optind < argc ? argv[optind] : NULL);
                 if (r == 0 && act == ACT_DUMP)
@@ -394,23 +392,23 @@ int main(int argc, char **argv)
                 else if (r == 0)
                         printf("%s: OK\n", c.cfg.file ? c.cfg.file : "built-in defaults (no configuration file)");
                 config_free(&c.cfg);
-                return r < 0 ? EXIT_FAIL : EXIT_OK;
+                return r < 0 ? MIGKIT_EXIT_FAILED : MIGKIT_EXIT_OK;
         }
         if (act != ACT_DRY || optind >= argc || argc - optind > 2) {
                 usage(stderr);
-                return EXIT_USAGE;
+                return MIGKIT_EXIT_USAGE;
         }
         c.op = argv[optind];
         c.subop = optind + 1 < argc ? argv[optind + 1] : "begin";
         const struct handler *h = find_handler(c.op, c.subop);
         if (!h) {
                 printf("%s %s: migkit does nothing for this operation\n", c.op, c.subop);
-                return EXIT_OK;
+                return MIGKIT_EXIT_OK;
         }
         if (h->never_fail) {
                 printf("%s %s: not simulated by --dry-run (it records a proof and starts migkit-cleanup; "
                        "see migkit-cleanup --dry-run)\n", c.op, c.subop);
-                return EXIT_OK;
+                return MIGKIT_EXIT_OK;
         }
         r = load_config(&c, NULL);
         if (r == 0)
@@ -419,5 +417,5 @@ int main(int argc, char **argv)
                 printf("%s %s for domain %s (uuid %s): done planning; nothing was changed\n", c.op, c.subop, c.dom->name, c.dom->uuid);
         domxml_free(c.dom);
         config_free(&c.cfg);
-        return r < 0 ? EXIT_FAIL : EXIT_OK;
+        return r < 0 ? MIGKIT_EXIT_FAILED : MIGKIT_EXIT_OK;
 }

@@ -17,6 +17,7 @@
 #include <libvirt/libvirt.h>
 
 #include "config.h"
+#include "exitcode.h"
 
 enum migrate_output {
         MIGRATE_OUT_AUTO,   /* a bar on a terminal, lines otherwise */
@@ -71,16 +72,7 @@ struct migrate_result {
         bool cleanup_started;
 };
 
-/* Exit codes of the migkit subcommands that migrate. */
-enum {
-        MIGKIT_EXIT_OK = 0,
-        MIGKIT_EXIT_FAILED = 1,
-        MIGKIT_EXIT_USAGE = 2,
-        MIGKIT_EXIT_REFUSED = 3,
-        MIGKIT_EXIT_ABORTED = 130,
-};
-
-/* The exit code for a result status. */
+/* The exit code (exitcode.h) for a result status. */
 int migrate_exit_code(int status);
 
 /* Builds the destination URI: dest itself if it contains "://", otherwise
