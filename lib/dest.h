@@ -11,32 +11,13 @@
 
 #include "config.h"
 #include "domxml.h"
+#include "destfc.h"
 #include "fc.h"
 #include "journal.h"
 
 struct dest_bridge {
         char *name;
         unsigned mtu;
-};
-
-/* A block disk whose source is missing on this host: what to scan for and
- * what to wait for. */
-struct dest_lun {
-        char *disk;              /* for messages: target dev ("vdb") or what the operator named */
-        char *source;            /* as the XML names it, NULL if none (migkit-fcscan --wwpn) */
-        char *path;              /* what must appear below the /dev root (NULL: glob) */
-        char *glob_dir, *glob;   /* or any entry of glob_dir matching glob (--wwpn without a PCI address) */
-        char *paths_link;        /* a map's member path link to wait for before asking multipathd, or NULL */
-        struct fc_source src;
-        long req;                /* index in dest.fc_reqs, -1 if nothing is scanned for it */
-        bool map;                /* ask multipathd for src.map once its paths exist */
-        bool have_paths;         /* SCSI devices with its WWID already exist (sysfs) */
-        /* progress (dest_fc_apply) */
-        int stage;               /* 0 waiting for paths_link, 1 waiting for path/glob, 2 done */
-        bool map_asked;
-        bool map_retry;          /* multipathd said fail/timeout: ask again at retry_at */
-        unsigned long long retry_at; /* now_ms() */
-        char *error;             /* why it cannot appear (decided), NULL if it may */
 };
 
 struct dest {
@@ -80,27 +61,5 @@ int dest_plan(struct dest *d, bool with_dir);
  * existing journal is extended but none is started.
  * Returns 0 or -errno after logging. */
 int dest_apply(struct dest *d, bool strip, bool journal_create);
-
-/* Adds a missing LUN to scan for and wait for. disk names it in messages;
- * source is the XML's source (NULL if none); path is what must appear below
- * the /dev root, or NULL for a FC_SRC_PATH source to wait for any by-path
- * link of that WWPN and LUN, or for a FC_SRC_WWID/FC_SRC_MAP one to wait
- * for its by-id scsi-/dm-uuid-mpath- link. Reads sysfs (is the WWID there
- * already?), touches nothing. Returns 0 or -ENOMEM. */
-int dest_fc_add(struct dest *d, const char *disk, const char *source, const char *path, const struct fc_source *src);
-
-/* Adds every <disk type='block'> of d->dom whose source is missing below
- * the /dev root (when [fc] rescan = yes), then plans the sysfs writes for all
- * LUNs added so far. Touches nothing. Returns 0 or -errno after logging. */
-int dest_fc_plan(struct dest *d);
-
-/* Carries out dest_fc_plan's plan: starts watching for the devices, writes
- * the scans (one thread per HBA), asks multipathd for the maps once their
- * paths exist, and waits for every device in one event loop, within
- * fc_wait_ms and the hook's deadline. With d->report it only says what it
- * would do. Sets fc_missing and fc_write_errors; logs a message per missing
- * LUN naming the disk, WWPN/LUN or WWID, the HBAs scanned and what to do.
- * Returns 0, or -ENODEV when a LUN is missing and [fc] on-missing = fail. */
-int dest_fc_apply(struct dest *d);
 
 void dest_done(struct dest *d);
