@@ -245,12 +245,27 @@ static int report_plan(struct dest *d)
         return 0;
 }
 
+/* One dest_fc_apply() run: the device watches, the multipathd connection,
+ * the time budget. Freed in one place, fc_run_done(). */
 struct fc_run {
         struct dest *d;
         struct mpath *mp;
         bool mp_tried;
-        uint64_t until;
+        uint64_t t0, until;
+        struct udevwait *w;
+        int *wi;           /* per LUN: the watch of its paths link (or -1), then of its device */
+        unsigned *tries;   /* per LUN: multipathd asked so many times */
 };
+
+static void fc_run_done(struct fc_run *run)
+{
+        if (run->mp)
+                mpath_close(run->mp);
+        if (run->w)
+                udevwait_free(run->w);
+        free(run->wi);
+        free(run->tries);
+}
 
 static unsigned left_ms(const struct fc_run *run)
 {
@@ -319,20 +334,20 @@ static void ask_map(struct fc_run *run, struct dest_lun *l, unsigned *tries)
 }
 
 /* Moves each LUN on as far as what is present allows. */
-static void advance(struct fc_run *run, struct udevwait *w, const int *wi, unsigned *tries)
+static void advance(struct fc_run *run)
 {
         struct dest *d = run->d;
         for (size_t i = 0; i < d->n_luns; i++) {
                 struct dest_lun *l = &d->luns[i];
                 if (l->error || l->stage == 2)
                         continue;
-                if (l->stage == 0 && udevwait_present(w, (size_t)wi[2 * i]))
+                if (l->stage == 0 && udevwait_present(run->w, (size_t)run->wi[2 * i]))
                         l->stage = 1;
                 if (l->stage == 1 && l->map && (!l->map_asked || (l->map_retry && now_ms() >= l->retry_at))) {
                         l->map_asked = true;
-                        ask_map(run, l, &tries[i]);
+                        ask_map(run, l, &run->tries[i]);
                 }
-                if (!l->error && l->stage == 1 && udevwait_present(w, (size_t)wi[2 * i + 1]))
+                if (!l->error && l->stage == 1 && udevwait_present(run->w, (size_t)run->wi[2 * i + 1]))
                         l->stage = 2;
         }
 }
@@ -345,38 +360,20 @@ static bool all_settled(const struct dest *d)
         return true;
 }
 
-int dest_fc_apply(struct dest *d)
+/* Starts watching for every LUN's devices, before anything is scanned, so
+ * that no event is lost. Returns 0 or -errno after logging. */
+static int watch_luns(struct fc_run *run)
 {
-        const struct mk_config *cfg = d->cfg;
-        struct fc_run run = { .d = d };
-        _cleanup_udevwait_ struct udevwait *w = NULL;
-        _cleanup_free_ int *wi = NULL;
-        _cleanup_free_ unsigned *tries = NULL;
-        uint64_t t0 = now_ms();
-        int r;
-
-        d->fc_missing = d->fc_write_errors = 0;
-        if (d->n_luns == 0)
-                return 0;
-        if (d->report)
-                return report_plan(d);
-
-        /* the hook keeps a little time to answer libvirt after the wait */
-        unsigned dl = deadline_remaining_ms(), budget = d->fc_wait_ms;
-        if (d->fc_no_wait)
-                budget = 0;
-        else if (!budget)
-                budget = dl == UINT32_MAX ? 30000 : dl > 300 ? dl - 300 : 0;
-        run.until = t0 + budget;
-
-        /* Watch before scanning, so that no event is lost. */
-        r = udevwait_new(&w);
-        wi = calloc(2 * d->n_luns, sizeof(*wi));
-        tries = calloc(d->n_luns, sizeof(*tries));
-        if (r < 0 || !wi || !tries)
+        struct dest *d = run->d;
+        int r = udevwait_new(&run->w);
+        run->wi = calloc(2 * d->n_luns, sizeof(*run->wi));
+        run->tries = calloc(d->n_luns, sizeof(*run->tries));
+        if (r < 0 || !run->wi || !run->tries)
                 return log_error_errno(r < 0 ? r : -ENOMEM, "cannot watch for devices (inotify/udev monitor): %m");
         for (size_t i = 0; i < d->n_luns; i++) {
                 struct dest_lun *l = &d->luns[i];
+                struct udevwait *w = run->w;
+                int *wi = run->wi;
                 wi[2 * i] = l->paths_link ? udevwait_add(w, l->paths_link) : -1;
                 wi[2 * i + 1] = l->path ? udevwait_add(w, l->path) : l->glob ? udevwait_add_glob(w, l->glob_dir, l->glob) : -1;
                 if (wi[2 * i] < -1 || wi[2 * i + 1] < 0) {
@@ -386,9 +383,17 @@ int dest_fc_apply(struct dest *d)
                 }
                 l->stage = l->paths_link ? 0 : 1;
         }
+        return 0;
+}
 
-        unsigned st = d->fc_scan_timeout_ms ? d->fc_scan_timeout_ms : left_ms(&run);
-        r = fc_plan_apply(&d->fc_plan, st);
+/* Writes the planned scans (one worker per HBA, within the scan timeout)
+ * and says how each went; when every write was refused, the LUNs they were
+ * for cannot appear. */
+static void write_scans(struct fc_run *run)
+{
+        struct dest *d = run->d;
+        unsigned st = d->fc_scan_timeout_ms ? d->fc_scan_timeout_ms : left_ms(run);
+        (void)fc_plan_apply(&d->fc_plan, st);
         for (size_t i = 0; i < d->fc_plan.n_writes; i++) {
                 const struct fc_write *fw = &d->fc_plan.writes[i];
                 int len = (int)strcspn(fw->data, "\n");
@@ -420,29 +425,40 @@ int dest_fc_apply(struct dest *d)
                     asprintf(&l->error, "every scan write failed (%s)", strerror(-d->fc_plan.writes[0].result)) < 0)
                         l->error = NULL;
         }
+}
 
-        /* One event loop for every LUN: the first look, then each event. */
-        r = udevwait_next(w, 0);
+/* One event loop for every LUN: the first look, then each event, until
+ * every LUN is there or hopeless, or the budget is spent. */
+static void wait_luns(struct fc_run *run)
+{
+        struct dest *d = run->d;
+        int r = udevwait_next(run->w, 0);
         for (;;) {
                 if (r < 0) {
                         log_warning_errno(r, "waiting for devices failed: %m");
                         break;
                 }
-                advance(&run, w, wi, tries);
+                advance(run);
                 if (all_settled(d))
                         break;
-                uint64_t now = now_ms(), wake = run.until;
-                if (now >= run.until)
+                uint64_t now = now_ms(), wake = run->until;
+                if (now >= run->until)
                         break;
                 for (size_t i = 0; i < d->n_luns; i++)
                         if (!d->luns[i].error && d->luns[i].map_retry && d->luns[i].retry_at < wake)
                                 wake = d->luns[i].retry_at;
-                r = udevwait_next(w, wake > now ? (unsigned)(wake - now) : 0);
+                r = udevwait_next(run->w, wake > now ? (unsigned)(wake - now) : 0);
         }
-        if (run.mp)
-                mpath_close(run.mp);
+}
 
-        unsigned took = (unsigned)(now_ms() - t0);
+/* One line per LUN: there, or missing with what was scanned, the HBAs and
+ * what to do. Counts the missing ones; returns -ENODEV when one is missing
+ * and [fc] on-missing = fail. */
+static int report_luns(struct fc_run *run)
+{
+        struct dest *d = run->d;
+        const struct mk_config *cfg = d->cfg;
+        unsigned took = (unsigned)(now_ms() - run->t0);
         _cleanup_free_ char *hbas = fc_hbas_describe(&d->fc_plan);
         for (size_t i = 0; i < d->n_luns; i++) {
                 struct dest_lun *l = &d->luns[i];
@@ -477,6 +493,32 @@ int dest_fc_apply(struct dest *d)
         if (d->fc_missing && cfg->fc_on_missing == FC_ON_MISSING_FAIL)
                 return -ENODEV;
         return 0;
+}
+
+int dest_fc_apply(struct dest *d)
+{
+        _cleanup_(fc_run_done) struct fc_run run = { .d = d, .t0 = now_ms() };
+
+        d->fc_missing = d->fc_write_errors = 0;
+        if (d->n_luns == 0)
+                return 0;
+        if (d->report)
+                return report_plan(d);
+
+        /* the hook keeps a little time to answer libvirt after the wait */
+        unsigned dl = deadline_remaining_ms(), budget = d->fc_wait_ms;
+        if (d->fc_no_wait)
+                budget = 0;
+        else if (!budget)
+                budget = dl == UINT32_MAX ? 30000 : dl > 300 ? dl - 300 : 0;
+        run.until = run.t0 + budget;
+
+        int r = watch_luns(&run);
+        if (r < 0)
+                return r;
+        write_scans(&run);
+        wait_luns(&run);
+        return report_luns(&run);
 }
 
 void dest_fc_done(struct dest *d)
