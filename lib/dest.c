@@ -201,38 +201,28 @@ static void journal_early_save(const struct dest *d, struct journal *j, bool jou
         (void)journal_save(d->cfg->state_dir, j);
 }
 
-int dest_apply(struct dest *d, bool strip, bool journal_create)
+/* One dest_apply() run: the journal being extended and what this call
+ * created, freed in one place (apply_done). */
+struct apply {
+        struct dest *d;
+        struct journal j;
+        bool journaled;          /* what is created is recorded in the journal */
+        bool dirty;              /* something was created or changed */
+        char **made_bridges;     /* created by this call */
+        char *made_dir;
+};
+
+static void apply_done(struct apply *a)
 {
-        struct journal j = { 0 };
-        bool have_journal = false, dirty = false;
-        _cleanup_strv_ char **made_bridges = NULL;
-        _cleanup_free_ char *made_dir = NULL;
+        journal_free(&a->j);
+        strv_free(a->made_bridges);
+        free(a->made_dir);
+}
+
+static int apply_bridges(struct apply *a)
+{
+        struct dest *d = a->d;
         int r = 0, q;
-
-        if (!d->report) {
-                q = journal_load(d->cfg->state_dir, d->dom->uuid, &j);
-                if (q == 0)
-                        have_journal = true;
-                else if (q != -ENOENT)
-                        log_warning_errno(q, "domain %s: ignoring unreadable journal for %s in %s: %m",
-                                          d->dom->name, d->dom->uuid, d->cfg->state_dir);
-        }
-
-        /* Block disks (FC LUNs) that are missing: scan, wait, multipath.
-         * First: it is the step that can fail at the deadline, and it
-         * creates nothing to undo, so a failure leaves no debris. */
-        if (strip)
-                r = dest_fc_apply(d);
-
-        /* Whatever is created below must be recorded: make sure it can be. */
-        bool must_record = !d->report && (have_journal || journal_create) && (d->n_bridges > 0 || d->create_dir);
-        if (r == 0 && must_record) {
-                q = journal_probe(d->cfg->state_dir, d->dom->uuid);
-                if (q < 0)
-                        r = log_error_errno(q, "domain %s: cannot write a journal in %s/journal: %m; refusing before creating "
-                                            "anything (free space there, or set [paths] state)", d->dom->name, d->cfg->state_dir);
-        }
-
         for (size_t i = 0; i < d->n_bridges && r == 0; i++) {
                 const struct dest_bridge *b = &d->bridges[i];
                 _cleanup_free_ char *ext = NULL;
@@ -246,76 +236,129 @@ int dest_apply(struct dest *d, bool strip, bool journal_create)
                                             d->dom->name, b->name, b->mtu, ext ? ext : "", ext ? ": " : "");
                 else if (q > 0) {
                         log_info("domain %s: created bridge %s (MTU %u, up)", d->dom->name, b->name, b->mtu);
-                        dirty = true;
+                        a->dirty = true;
                         d->n_created++;
-                        if (journal_record(&j.bridges, b->name) < 0 || strv_push(&made_bridges, b->name) < 0)
+                        if (journal_record(&a->j.bridges, b->name) < 0 || strv_push(&a->made_bridges, b->name) < 0)
                                 r = log_error_errno(ENOMEM, "out of memory");
                         else
-                                journal_early_save(d, &j, have_journal || journal_create);
+                                journal_early_save(d, &a->j, a->journaled);
                 }
         }
-
-        if (r == 0 && d->create_dir) {
-                _cleanup_free_ char *dir = path_join(d->cfg->instances_path, d->dom->uuid);
-                if (!dir)
-                        r = log_error_errno(ENOMEM, "out of memory");
-                else if (d->report)
-                        fprintf(d->report, "would create instance directory %s (owner %s:%s, mode %04o)\n", dir,
-                                d->cfg->instance_owner, d->cfg->instance_group, d->cfg->instance_mode);
-                else {
-                        q = instance_dir_create(d->cfg, d->dom->uuid, d->uid, d->gid);
-                        if (q < 0)
-                                r = log_error_errno(q, "domain %s: cannot create instance directory %s: %m", d->dom->name, dir);
-                        else if (q > 0) {
-                                log_info("domain %s: created instance directory %s", d->dom->name, dir);
-                                dirty = true;
-                                d->n_created++;
-                                if (journal_record(&j.dirs, dir) < 0 || !(made_dir = strdup(dir)))
-                                        r = log_error_errno(ENOMEM, "out of memory");
-                                else
-                                        journal_early_save(d, &j, have_journal || journal_create);
-                        }
-                }
-        }
-
-        if (r == 0 && strip && d->cfg->strip_missing) {
-                _cleanup_strv_ char **stripped = NULL;
-                q = domxml_strip_missing_config_drives(d->dom, d->cfg->config_drive_names, file_exists, NULL, &stripped);
-                if (q < 0)
-                        r = log_error_errno(q, "domain %s: cannot rewrite the config drive: %m", d->dom->name);
-                for (size_t i = 0; q > 0 && stripped && stripped[i]; i++) {
-                        d->xml_changed = true;
-                        if (d->report) {
-                                fprintf(d->report, "would remove the <source> of cdrom %s (file missing on this host)\n", stripped[i]);
-                                continue;
-                        }
-                        log_info("domain %s: removed the <source> of cdrom %s (file missing on this host)", d->dom->name, stripped[i]);
-                        dirty = true;
-                        if (journal_record(&j.stripped, stripped[i]) < 0)
-                                r = log_error_errno(ENOMEM, "out of memory");
-                }
-        }
-
-        /* Record even after a failure: what was created must be undoable. */
-        if (!d->report && dirty && (have_journal || journal_create)) {
-                if (!j.uuid && !(j.uuid = strdup(d->dom->uuid)))
-                        q = -ENOMEM;
-                else if (!j.name && !(j.name = strdup(d->dom->name)))
-                        q = -ENOMEM;
-                else {
-                        if (!j.started)
-                                j.started = time(NULL);
-                        q = journal_save(d->cfg->state_dir, &j);
-                }
-                if (q < 0 && r == 0) {
-                        size_t left = undo_unrecorded(d, made_bridges, made_dir);
-                        r = log_error_errno(q, "domain %s: cannot write the journal in %s/journal: %m; %s",
-                                            d->dom->name, d->cfg->state_dir,
-                                            left ? "what could not be removed is named above" : "removed what this call had created");
-                }
-        }
-        journal_free(&j);
         return r;
+}
+
+static int apply_dir(struct apply *a)
+{
+        struct dest *d = a->d;
+        int r = 0, q;
+        _cleanup_free_ char *dir = path_join(d->cfg->instances_path, d->dom->uuid);
+        if (!dir)
+                r = log_error_errno(ENOMEM, "out of memory");
+        else if (d->report)
+                fprintf(d->report, "would create instance directory %s (owner %s:%s, mode %04o)\n", dir,
+                        d->cfg->instance_owner, d->cfg->instance_group, d->cfg->instance_mode);
+        else {
+                q = instance_dir_create(d->cfg, d->dom->uuid, d->uid, d->gid);
+                if (q < 0)
+                        r = log_error_errno(q, "domain %s: cannot create instance directory %s: %m", d->dom->name, dir);
+                else if (q > 0) {
+                        log_info("domain %s: created instance directory %s", d->dom->name, dir);
+                        a->dirty = true;
+                        d->n_created++;
+                        if (journal_record(&a->j.dirs, dir) < 0 || !(a->made_dir = strdup(dir)))
+                                r = log_error_errno(ENOMEM, "out of memory");
+                        else
+                                journal_early_save(d, &a->j, a->journaled);
+                }
+        }
+        return r;
+}
+
+static int apply_strip(struct apply *a)
+{
+        struct dest *d = a->d;
+        _cleanup_strv_ char **stripped = NULL;
+        int r = 0;
+        int q = domxml_strip_missing_config_drives(d->dom, d->cfg->config_drive_names, file_exists, NULL, &stripped);
+        if (q < 0)
+                r = log_error_errno(q, "domain %s: cannot rewrite the config drive: %m", d->dom->name);
+        for (size_t i = 0; q > 0 && stripped && stripped[i]; i++) {
+                d->xml_changed = true;
+                if (d->report) {
+                        fprintf(d->report, "would remove the <source> of cdrom %s (file missing on this host)\n", stripped[i]);
+                        continue;
+                }
+                log_info("domain %s: removed the <source> of cdrom %s (file missing on this host)", d->dom->name, stripped[i]);
+                a->dirty = true;
+                if (journal_record(&a->j.stripped, stripped[i]) < 0)
+                        r = log_error_errno(ENOMEM, "out of memory");
+        }
+        return r;
+}
+
+/* Records what was created, even after a failure (r < 0): it must be
+ * undoable. When the journal cannot be written, undoes what this call
+ * created. Returns r, or the failure to record. */
+static int apply_record(struct apply *a, int r)
+{
+        struct dest *d = a->d;
+        struct journal *j = &a->j;
+        int q;
+        if (d->report || !a->dirty || !a->journaled)
+                return r;
+        if (!j->uuid && !(j->uuid = strdup(d->dom->uuid)))
+                q = -ENOMEM;
+        else if (!j->name && !(j->name = strdup(d->dom->name)))
+                q = -ENOMEM;
+        else {
+                if (!j->started)
+                        j->started = time(NULL);
+                q = journal_save(d->cfg->state_dir, j);
+        }
+        if (q < 0 && r == 0) {
+                size_t left = undo_unrecorded(d, a->made_bridges, a->made_dir);
+                r = log_error_errno(q, "domain %s: cannot write the journal in %s/journal: %m; %s",
+                                    d->dom->name, d->cfg->state_dir,
+                                    left ? "what could not be removed is named above" : "removed what this call had created");
+        }
+        return r;
+}
+
+int dest_apply(struct dest *d, bool strip, bool journal_create)
+{
+        _cleanup_(apply_done) struct apply a = { .d = d, .journaled = journal_create };
+        int r = 0, q;
+
+        if (!d->report) {
+                q = journal_load(d->cfg->state_dir, d->dom->uuid, &a.j);
+                if (q == 0)
+                        a.journaled = true;
+                else if (q != -ENOENT)
+                        log_warning_errno(q, "domain %s: ignoring unreadable journal for %s in %s: %m",
+                                          d->dom->name, d->dom->uuid, d->cfg->state_dir);
+        }
+
+        /* Block disks (FC LUNs) that are missing: scan, wait, multipath.
+         * First: it is the step that can fail at the deadline, and it
+         * creates nothing to undo, so a failure leaves no debris. */
+        if (strip)
+                r = dest_fc_apply(d);
+
+        /* Whatever is created below must be recorded: make sure it can be. */
+        bool must_record = !d->report && a.journaled && (d->n_bridges > 0 || d->create_dir);
+        if (r == 0 && must_record) {
+                q = journal_probe(d->cfg->state_dir, d->dom->uuid);
+                if (q < 0)
+                        r = log_error_errno(q, "domain %s: cannot write a journal in %s/journal: %m; refusing before creating "
+                                            "anything (free space there, or set [paths] state)", d->dom->name, d->cfg->state_dir);
+        }
+        if (r == 0)
+                r = apply_bridges(&a);
+        if (r == 0 && d->create_dir)
+                r = apply_dir(&a);
+        if (r == 0 && strip && d->cfg->strip_missing)
+                r = apply_strip(&a);
+        return apply_record(&a, r);
 }
 
 void dest_done(struct dest *d)
