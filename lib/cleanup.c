@@ -2,6 +2,7 @@
 #include "cleanup.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 
@@ -35,6 +36,21 @@ static struct label mklabel(const char *name, const char *uuid)
 static FILE *report(const struct cleanup_opts *o)
 {
         return o->report ? o->report : stdout;
+}
+
+/* A step found nothing against going on (not an outcome). */
+#define STEP_OK INT_MAX
+
+/* Takes the guest's lock (state_lock). Returns its fd, or -errno after
+ * saying so (-EAGAIN: another migkit-cleanup holds it past the wait). */
+static int lock_guest(const struct mk_config *cfg, const struct cleanup_opts *o, const char *uuid, const char *label)
+{
+        int lock = state_lock(cfg->state_dir, uuid, o->lock_timeout_ms);
+        if (lock == -EAGAIN)
+                return log_error_errno(EAGAIN, "%s: another migkit-cleanup holds the lock of this guest; try again later", label);
+        if (lock < 0)
+                return log_error_errno(lock, "%s: cannot take the lock in %s/lock: %m", label, cfg->state_dir);
+        return lock;
 }
 
 /* Logs a refusal and records it as pending (not in a dry run). */
@@ -139,20 +155,37 @@ static struct qreason qreason(int r, const char *path, const char *detail)
         return q;
 }
 
-int cleanup_source(const struct mk_config *cfg, const char *uuid, const struct cleanup_opts *o)
-{
-        _cleanup_free_ char *dir = path_join(cfg->instances_path, uuid), *detail = NULL, *qpath = NULL;
-        _cleanup_(proof_free) struct proof p = { 0 };
-        const char *A = "source";
-        int r;
+/* One source cleanup: what it knows so far. */
+struct source {
+        const struct mk_config *cfg;
+        const struct cleanup_opts *o;
+        const char *uuid;
+        const char *name;     /* domain name, from the proof, or NULL */
+        struct label l;
+        char *dir;            /* <instances>/<uuid> */
+        struct proof p;
+        int proof_r;          /* what proof_load() said */
+        char *detail;         /* quarantine_dir()'s detail of the last refusal */
+};
 
-        if (!uuid_is_valid(uuid))
-                return log_error_errno(EINVAL, "'%s' is not a UUID; refusing", uuid);
-        if (!dir)
-                return log_error_errno(ENOMEM, "out of memory");
-        r = proof_load(cfg->state_dir, uuid, &p);
-        const char *name = r == 0 ? p.name : NULL;
-        struct label l = mklabel(name, uuid);
+static void source_done(struct source *s)
+{
+        free(s->dir);
+        proof_free(&s->p);
+        free(s->detail);
+}
+
+/* Before anything is asked or locked: the directory, the proof, the
+ * journal, and whether quarantine_dir() would move the directory. Returns
+ * STEP_OK or the outcome. */
+static int source_check(struct source *s)
+{
+        const struct mk_config *cfg = s->cfg;
+        const struct cleanup_opts *o = s->o;
+        const char *uuid = s->uuid, *name = s->name, *dir = s->dir, *A = "source";
+        const struct label l = s->l;
+        const struct proof p = s->p;
+        int r = s->proof_r;
 
         /* Already gone (or never here): nothing to do, whatever else holds. */
         int e = instance_dir_exists(cfg, uuid);
@@ -192,9 +225,10 @@ int cleanup_source(const struct mk_config *cfg, const char *uuid, const struct c
                                     : "cannot check for a journal in %s/journal/%s", cfg->state_dir, uuid);
 
         /* Everything about the directory, without moving it. */
-        r = quarantine_dir(cfg, uuid, NULL, NULL, QUARANTINE_DRY_RUN, NULL, &detail);
+        r = quarantine_dir(cfg, uuid, NULL, NULL, QUARANTINE_DRY_RUN, NULL, &s->detail);
         if (r == -EREMOTE) {
-                log_notice("%s: %s is left in place: %s; the destination uses these files", l.s, dir, detail ? detail : "shared filesystem");
+                log_notice("%s: %s is left in place: %s; the destination uses these files", l.s, dir,
+                           s->detail ? s->detail : "shared filesystem");
                 if (!o->dry_run) {
                         if (proof_unchanged(cfg->state_dir, &p) > 0)
                                 (void)proof_clear(cfg->state_dir, uuid);
@@ -203,30 +237,28 @@ int cleanup_source(const struct mk_config *cfg, const char *uuid, const struct c
                 return CLEANUP_NOTHING;
         }
         if (r < 0)
-                return refuse(cfg, o, uuid, A, name, "%s", qreason(r, dir, detail).s);
+                return refuse(cfg, o, uuid, A, name, "%s", qreason(r, dir, s->detail).s);
         if (r == 0) {
                 log_info("%s: %s does not exist; nothing to do", l.s, dir);
                 return CLEANUP_NOTHING;
         }
+        return STEP_OK;
+}
 
-        r = libvirt_forgot(cfg, o, uuid, A, name);
-        if (r != 0)
-                return r;
+/* Under the guest's lock: re-checks what may have changed while libvirt
+ * was asked, then moves the directory to the quarantine. Returns the
+ * outcome. */
+static int source_move(struct source *s)
+{
+        const struct mk_config *cfg = s->cfg;
+        const struct cleanup_opts *o = s->o;
+        const char *uuid = s->uuid, *name = s->name, *dir = s->dir, *A = "source";
+        const struct label l = s->l;
+        const struct proof p = s->p;
+        _cleanup_free_ char *qpath = NULL;
+        int r;
 
-        if (o->dry_run) {
-                fprintf(report(o), "%s: would move %s to %s/%s/ (proof: %s by %s)\n", l.s, dir, cfg->instances_path,
-                        QUARANTINE_DIR, proof_kind_to_string(p.kind), p.by);
-                return CLEANUP_DONE;
-        }
-
-        _cleanup_close_ int lock = state_lock(cfg->state_dir, uuid, o->lock_timeout_ms);
-        if (lock == -EAGAIN)
-                return log_error_errno(EAGAIN, "%s: another migkit-cleanup holds the lock of this guest; try again later", l.s);
-        if (lock < 0)
-                return log_error_errno(lock, "%s: cannot take the lock in %s/lock: %m", l.s, cfg->state_dir);
-
-        /* Under the lock: re-check what may have changed while libvirt was
-         * asked. A new incoming migration clears the proof first. */
+        /* A new incoming migration clears the proof first. */
         if (instance_dir_exists(cfg, uuid) == 0) {
                 log_info("%s: %s does not exist any more; nothing to do", l.s, dir);
                 (void)pending_clear(cfg->state_dir, uuid, A);
@@ -242,32 +274,77 @@ int cleanup_source(const struct mk_config *cfg, const char *uuid, const struct c
         if (asprintf(&reason, "source cleanup: the guest migrated away (proof by %s at %lld%s%s)", p.by,
                      (long long)p.time, p.detail ? ": " : "", p.detail ? p.detail : "") < 0)
                 reason = NULL;
-        free(detail);
-        detail = NULL;
-        r = quarantine_dir(cfg, uuid, reason ? reason : "source cleanup", name, 0, &qpath, &detail);
+        free(s->detail);
+        s->detail = NULL;
+        r = quarantine_dir(cfg, uuid, reason ? reason : "source cleanup", name, 0, &qpath, &s->detail);
         if (r == 0) {
                 log_info("%s: %s does not exist any more; nothing to do", l.s, dir);
                 return CLEANUP_NOTHING;
         }
         if (r < 0)
-                return refuse(cfg, o, uuid, A, name, "%s", qreason(r, dir, detail).s);
+                return refuse(cfg, o, uuid, A, name, "%s", qreason(r, dir, s->detail).s);
         (void)proof_clear(cfg->state_dir, uuid);
         (void)pending_clear(cfg->state_dir, uuid, A);
         log_notice("%s: moved %s to %s (the guest migrated away; undo with: mv %s %s)", l.s, dir, qpath, qpath, dir);
         return CLEANUP_DONE;
 }
 
+int cleanup_source(const struct mk_config *cfg, const char *uuid, const struct cleanup_opts *o)
+{
+        _cleanup_(source_done) struct source s = { .cfg = cfg, .o = o, .uuid = uuid };
+        int r;
+
+        if (!uuid_is_valid(uuid))
+                return log_error_errno(EINVAL, "'%s' is not a UUID; refusing", uuid);
+        if (!(s.dir = path_join(cfg->instances_path, uuid)))
+                return log_error_errno(ENOMEM, "out of memory");
+        s.proof_r = proof_load(cfg->state_dir, uuid, &s.p);
+        s.name = s.proof_r == 0 ? s.p.name : NULL;
+        s.l = mklabel(s.name, uuid);
+
+        r = source_check(&s);
+        if (r != STEP_OK)
+                return r;
+        r = libvirt_forgot(cfg, o, uuid, "source", s.name);
+        if (r != 0)
+                return r;
+        if (o->dry_run) {
+                fprintf(report(o), "%s: would move %s to %s/%s/ (proof: %s by %s)\n", s.l.s, s.dir, cfg->instances_path,
+                        QUARANTINE_DIR, proof_kind_to_string(s.p.kind), s.p.by);
+                return CLEANUP_DONE;
+        }
+        _cleanup_close_ int lock = lock_guest(cfg, o, uuid, s.l.s);
+        if (lock < 0)
+                return lock;
+        return source_move(&s);
+}
+
 /* ---- rollback ----------------------------------------------------------- */
 
+/* One rollback: what it knows so far and what it leaves. */
 struct rollback {
         const struct mk_config *cfg;
         const struct cleanup_opts *o;
         const char *uuid, *name;
         struct label l;
+        char *jpath;           /* <state>/journal/<uuid> */
+        struct stat jst;       /* its identity when it was read */
+        struct journal j;
+        struct proof p;
+        int proof_r;           /* what proof_load() said */
         struct journal keep;   /* items left for a later run */
         char **reasons;        /* why, one per item kept */
         unsigned removed;
 };
+
+static void rollback_done(struct rollback *rb)
+{
+        free(rb->jpath);
+        journal_free(&rb->j);
+        proof_free(&rb->p);
+        journal_free(&rb->keep);
+        strv_free(rb->reasons);
+}
 
 static void keep_item(struct rollback *rb, char ***list, const char *item, const char *fmt, ...) _printf_(4, 5);
 static void keep_item(struct rollback *rb, char ***list, const char *item, const char *fmt, ...)
@@ -388,40 +465,18 @@ static bool same_file(const struct stat *a, const struct stat *b)
                a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-int cleanup_rollback(const struct mk_config *cfg, const char *uuid, const struct cleanup_opts *o)
+/* Before anything is asked or locked: what the journal and the proof say.
+ * Returns STEP_OK or the outcome. */
+static int rollback_check(struct rollback *rb)
 {
-        _cleanup_(journal_free) struct journal j = { 0 };
-        _cleanup_(proof_free) struct proof p = { 0 };
-        _cleanup_free_ char *jpath = NULL;
-        struct stat jst, jst2;
-        const char *A = "rollback";
-        int r;
+        const struct mk_config *cfg = rb->cfg;
+        const struct cleanup_opts *o = rb->o;
+        const char *uuid = rb->uuid, *name = rb->name, *A = "rollback";
+        const struct journal j = rb->j;
+        const struct proof p = rb->p;
+        int pr = rb->proof_r;
 
-        if (!uuid_is_valid(uuid))
-                return log_error_errno(EINVAL, "'%s' is not a UUID; refusing", uuid);
-        if (!(jpath = state_path(cfg->state_dir, STATE_JOURNAL, uuid)))
-                return log_error_errno(ENOMEM, "out of memory");
-        int pr = proof_load(cfg->state_dir, uuid, &p);
-        r = stat_id(jpath, &jst);
-        if (r == 0)
-                r = journal_load(cfg->state_dir, uuid, &j);
-        const char *name = j.name ? j.name : pr == 0 ? p.name : NULL;
-        struct label l = mklabel(name, uuid);
-        if (r == -ENOENT) {
-                log_info("%s: no journal in %s: nothing was created here for an incoming migration, or it succeeded; nothing to do",
-                         l.s, jpath);
-                if (!o->dry_run) {
-                        (void)pending_clear(cfg->state_dir, uuid, A);
-                        if (pr == 0 && p.kind == PROOF_INCOMING_FAILED && proof_unchanged(cfg->state_dir, &p) > 0)
-                                (void)proof_clear(cfg->state_dir, uuid);
-                }
-                return CLEANUP_NOTHING;
-        }
-        if (r < 0)
-                return refuse(cfg, o, uuid, A, name, "the journal %s cannot be read: %s", jpath,
-                              r == -EBADMSG ? "malformed" : strerror(-r));
-
-        /* Second line of defence behind migkit-watch's own rule (invariant 6). */
+        /* Second line of defence behind migkit-watch's own rule (doc/design.md, invariant 6). */
         if (j.arrived)
                 return refuse(cfg, o, uuid, A, name,
                               "the journal says the guest arrived here (migration completed at %lld); a guest that "
@@ -446,62 +501,112 @@ int cleanup_rollback(const struct mk_config *cfg, const char *uuid, const struct
                 return refuse(cfg, o, uuid, A, name,
                               "the proof (by %s at %lld) is older than this attempt's journal (started %lld); "
                               "it belongs to an earlier attempt", p.by, (long long)p.time, (long long)j.started);
+        return STEP_OK;
+}
 
-        r = libvirt_forgot(cfg, o, uuid, A, name);
-        if (r != 0)
-                return r;
+/* Under the guest's lock: the proof and the journal must be the very ones
+ * read before. Returns STEP_OK or the outcome. */
+static int rollback_recheck(struct rollback *rb)
+{
+        struct stat jst2;
+        if (proof_unchanged(rb->cfg->state_dir, &rb->p) <= 0)
+                return refuse(rb->cfg, rb->o, rb->uuid, "rollback", rb->name,
+                              "the proof was cleared or replaced meanwhile (a new incoming migration of this guest?)");
+        if (stat_id(rb->jpath, &jst2) < 0 || !same_file(&rb->jst, &jst2))
+                return refuse(rb->cfg, rb->o, rb->uuid, "rollback", rb->name, "the journal %s changed meanwhile (a new attempt?)",
+                              rb->jpath);
+        return STEP_OK;
+}
 
-        struct rollback rb = { .cfg = cfg, .o = o, .uuid = uuid, .name = name, .l = l };
-        _cleanup_close_ int lock = -1;
-        if (!o->dry_run) {
-                lock = state_lock(cfg->state_dir, uuid, o->lock_timeout_ms);
-                if (lock == -EAGAIN)
-                        return log_error_errno(EAGAIN, "%s: another migkit-cleanup holds the lock of this guest; try again later", l.s);
-                if (lock < 0)
-                        return log_error_errno(lock, "%s: cannot take the lock in %s/lock: %m", l.s, cfg->state_dir);
-                if (proof_unchanged(cfg->state_dir, &p) <= 0)
-                        return refuse(cfg, o, uuid, A, name,
-                                      "the proof was cleared or replaced meanwhile (a new incoming migration of this guest?)");
-                if (stat_id(jpath, &jst2) < 0 || !same_file(&jst, &jst2))
-                        return refuse(cfg, o, uuid, A, name, "the journal %s changed meanwhile (a new attempt?)", jpath);
-        }
+/* After the items: drops the journal, the proof and the pending item when
+ * nothing is left, or keeps what is left in the journal and records why.
+ * Returns the outcome. */
+static int rollback_finish(struct rollback *rb)
+{
+        const struct mk_config *cfg = rb->cfg;
+        const char *uuid = rb->uuid, *jpath = rb->jpath, *A = "rollback";
+        const struct label l = rb->l;
+        int r;
 
-        for (size_t i = 0; j.bridges && j.bridges[i]; i++)
-                rollback_bridge(&rb, j.bridges[i]);
-        for (size_t i = 0; j.dirs && j.dirs[i]; i++)
-                rollback_dir(&rb, j.dirs[i]);
-        /* Stripped cdrom sources changed only the failed domain's XML,
-         * which is gone with it: nothing to undo on this host. */
-
-        int ret;
-        if (o->dry_run)
-                ret = CLEANUP_DONE;
-        else if (!rb.keep.dirs && !rb.keep.bridges) {
+        if (rb->o->dry_run)
+                return CLEANUP_DONE;
+        if (!rb->keep.dirs && !rb->keep.bridges) {
                 if (unlink(jpath) < 0 && errno != ENOENT)
                         log_warning_errno(errno, "%s: cannot remove the journal %s: %m", l.s, jpath);
                 (void)proof_clear(cfg->state_dir, uuid);
                 (void)pending_clear(cfg->state_dir, uuid, A);
-                log_notice("%s: rolled back the failed incoming migration (%u item%s removed)", l.s, rb.removed,
-                           rb.removed == 1 ? "" : "s");
-                ret = CLEANUP_DONE;
-        } else {
-                /* The journal keeps what is left, so a later run retries
-                 * exactly that; the proof stays for it. */
-                rb.keep.uuid = j.uuid;
-                rb.keep.name = j.name;
-                rb.keep.started = j.started;
-                r = journal_save(cfg->state_dir, &rb.keep);
-                rb.keep.uuid = rb.keep.name = NULL;
-                if (r < 0)
-                        log_warning_errno(r, "%s: cannot rewrite the journal %s: %m", l.s, jpath);
-                r = pending_record(cfg->state_dir, uuid, A, name, rb.reasons);
-                if (r < 0)
-                        log_warning_errno(r, "%s: cannot record the pending rollback in %s/pending: %m", l.s, cfg->state_dir);
-                ret = CLEANUP_PARTIAL;
+                log_notice("%s: rolled back the failed incoming migration (%u item%s removed)", l.s, rb->removed,
+                           rb->removed == 1 ? "" : "s");
+                return CLEANUP_DONE;
         }
-        journal_free(&rb.keep);
-        strv_free(rb.reasons);
-        return ret;
+        /* The journal keeps what is left, so a later run retries exactly
+         * that; the proof stays for it. */
+        rb->keep.uuid = rb->j.uuid;
+        rb->keep.name = rb->j.name;
+        rb->keep.started = rb->j.started;
+        r = journal_save(cfg->state_dir, &rb->keep);
+        rb->keep.uuid = rb->keep.name = NULL;
+        if (r < 0)
+                log_warning_errno(r, "%s: cannot rewrite the journal %s: %m", l.s, jpath);
+        r = pending_record(cfg->state_dir, uuid, A, rb->name, rb->reasons);
+        if (r < 0)
+                log_warning_errno(r, "%s: cannot record the pending rollback in %s/pending: %m", l.s, cfg->state_dir);
+        return CLEANUP_PARTIAL;
+}
+
+int cleanup_rollback(const struct mk_config *cfg, const char *uuid, const struct cleanup_opts *o)
+{
+        _cleanup_(rollback_done) struct rollback rb = { .cfg = cfg, .o = o, .uuid = uuid };
+        const char *A = "rollback";
+        int r;
+
+        if (!uuid_is_valid(uuid))
+                return log_error_errno(EINVAL, "'%s' is not a UUID; refusing", uuid);
+        if (!(rb.jpath = state_path(cfg->state_dir, STATE_JOURNAL, uuid)))
+                return log_error_errno(ENOMEM, "out of memory");
+        rb.proof_r = proof_load(cfg->state_dir, uuid, &rb.p);
+        r = stat_id(rb.jpath, &rb.jst);
+        if (r == 0)
+                r = journal_load(cfg->state_dir, uuid, &rb.j);
+        rb.name = rb.j.name ? rb.j.name : rb.proof_r == 0 ? rb.p.name : NULL;
+        rb.l = mklabel(rb.name, uuid);
+        if (r == -ENOENT) {
+                log_info("%s: no journal in %s: nothing was created here for an incoming migration, or it succeeded; nothing to do",
+                         rb.l.s, rb.jpath);
+                if (!o->dry_run) {
+                        (void)pending_clear(cfg->state_dir, uuid, A);
+                        if (rb.proof_r == 0 && rb.p.kind == PROOF_INCOMING_FAILED && proof_unchanged(cfg->state_dir, &rb.p) > 0)
+                                (void)proof_clear(cfg->state_dir, uuid);
+                }
+                return CLEANUP_NOTHING;
+        }
+        if (r < 0)
+                return refuse(cfg, o, uuid, A, rb.name, "the journal %s cannot be read: %s", rb.jpath,
+                              r == -EBADMSG ? "malformed" : strerror(-r));
+
+        r = rollback_check(&rb);
+        if (r != STEP_OK)
+                return r;
+        r = libvirt_forgot(cfg, o, uuid, A, rb.name);
+        if (r != 0)
+                return r;
+        _cleanup_close_ int lock = -1;
+        if (!o->dry_run) {
+                lock = lock_guest(cfg, o, uuid, rb.l.s);
+                if (lock < 0)
+                        return lock;
+                r = rollback_recheck(&rb);
+                if (r != STEP_OK)
+                        return r;
+        }
+
+        for (size_t i = 0; rb.j.bridges && rb.j.bridges[i]; i++)
+                rollback_bridge(&rb, rb.j.bridges[i]);
+        for (size_t i = 0; rb.j.dirs && rb.j.dirs[i]; i++)
+                rollback_dir(&rb, rb.j.dirs[i]);
+        /* Stripped cdrom sources changed only the failed domain's XML,
+         * which is gone with it: nothing to undo on this host. */
+        return rollback_finish(&rb);
 }
 
 int cleanup_commit(const struct mk_config *cfg, const char *uuid, const struct cleanup_opts *o)
@@ -521,11 +626,9 @@ int cleanup_commit(const struct mk_config *cfg, const char *uuid, const struct c
                         uuid, jpath);
                 return r > 0 ? CLEANUP_DONE : CLEANUP_NOTHING;
         }
-        _cleanup_close_ int lock = state_lock(cfg->state_dir, uuid, o->lock_timeout_ms);
-        if (lock == -EAGAIN)
-                return log_error_errno(EAGAIN, "uuid %s: another migkit-cleanup holds the lock of this guest; try again later", uuid);
+        _cleanup_close_ int lock = lock_guest(cfg, o, uuid, mklabel(NULL, uuid).s);
         if (lock < 0)
-                return log_error_errno(lock, "uuid %s: cannot take the lock in %s/lock: %m", uuid, cfg->state_dir);
+                return lock;
         (void)pending_clear(cfg->state_dir, uuid, "rollback");
         if (proof_load(cfg->state_dir, uuid, &p) == 0 && p.kind == PROOF_INCOMING_FAILED) {
                 log_warning("uuid %s: dropping the incoming-failed proof (by %s): the migration was reported successful", uuid, p.by);
