@@ -6,6 +6,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -148,65 +149,108 @@ static void drop_new_file(const struct swapvol_opts *o, bool existed)
                 log_warning("%s: cannot remove %s, which the cancelled copy created: %m; remove it by hand", o->domain, o->new_path);
 }
 
-int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
-{
-        const char *uri = o->source_uri ? o->source_uri : cfg->libvirt_uri;
-        _cleanup_(virt_conn_closep) virConnectPtr c = NULL;
-        _cleanup_(virt_dom_freep) virDomainPtr dom = NULL;
-        _cleanup_free_ char *xml = NULL, *fmt = NULL, *dest_xml = NULL;
-        FILE *out = o->out ? o->out : stdout;
-        int mode = o->output == MIGRATE_OUT_AUTO ? (isatty(fileno(out)) ? MIGRATE_OUT_AUTO : MIGRATE_OUT_LINES) : o->output;
-        struct stat st;
+/* One swap: the connection, the domain and how far it got, freed in one
+ * place (swap_done). */
+struct swap {
+        const struct swapvol_opts *o;
+        const char *uri;
+        virConnectPtr c;
+        virDomainPtr dom;
+        char *xml;            /* the running definition before the copy */
+        FILE *out;
+        int mode;             /* enum migrate_output */
+        bool exists;          /* new_path existed before (reused, never removed) */
+        bool is_block;
+        unsigned long long t0;
+};
 
-        virt_quiet_errors();
+static void swap_done(struct swap *s)
+{
+        virt_dom_freep(&s->dom);
+        virt_conn_closep(&s->c);
+        free(s->xml);
+}
+
+/* A step found nothing against going on (not a swapvol_status). */
+#define STEP_OK INT_MAX
+
+/* The running domain and its disk. Returns STEP_OK or a swapvol_status. */
+static int swap_open(struct swap *s)
+{
+        const struct swapvol_opts *o = s->o;
+        const char *uri = s->uri;
+
         if (o->new_path[0] != '/') {
                 log_error("%s: the new path must be absolute", o->new_path);
                 return SWAPVOL_REFUSED;
         }
-        c = virConnectOpen(uri);
-        if (!c) {
+        s->c = virConnectOpen(uri);
+        if (!s->c) {
                 log_error("cannot connect to libvirt at %s: %s", uri, virt_last_error());
                 return SWAPVOL_REFUSED;
         }
-        dom = virDomainLookupByUUIDString(c, o->domain);
-        if (!dom)
-                dom = virDomainLookupByName(c, o->domain);
-        if (!dom || virDomainIsActive(dom) != 1) {
+        s->dom = virDomainLookupByUUIDString(s->c, o->domain);
+        if (!s->dom)
+                s->dom = virDomainLookupByName(s->c, o->domain);
+        if (!s->dom || virDomainIsActive(s->dom) != 1) {
                 log_error("%s: no such running domain at %s", o->domain, uri);
                 return SWAPVOL_REFUSED;
         }
-        xml = virDomainGetXMLDesc(dom, 0);
-        if (!xml) {
+        s->xml = virDomainGetXMLDesc(s->dom, 0);
+        if (!s->xml) {
                 log_error("%s: cannot read its XML: %s", o->domain, virt_last_error());
                 return SWAPVOL_FAILED;
         }
         _cleanup_free_ char *probe = NULL;
-        if (swapvol_rewrite_xml(xml, o->disk, o->new_path, false, &probe) == -ENOENT) {
+        if (swapvol_rewrite_xml(s->xml, o->disk, o->new_path, false, &probe) == -ENOENT) {
                 log_error("%s has no disk %s (name it by its target, see virsh domblklist %s)", o->domain, o->disk, o->domain);
                 return SWAPVOL_REFUSED;
         }
-        bool exists = stat(o->new_path, &st) == 0, is_block = exists && S_ISBLK(st.st_mode);
-        fmt = disk_format(xml, o->disk);
-        if (asprintf(&dest_xml, "<disk type='%s'><driver type='%s'/><source %s='%s'/></disk>", is_block ? "block" : "file",
-                     fmt ? fmt : "raw", is_block ? "dev" : "file", o->new_path) < 0)
+        return STEP_OK;
+}
+
+/* Starts the block copy job. Returns STEP_OK, a swapvol_status or -errno. */
+static int swap_start(struct swap *s)
+{
+        const struct swapvol_opts *o = s->o;
+        _cleanup_free_ char *fmt = NULL, *dest_xml = NULL;
+        struct stat st;
+
+        s->exists = stat(o->new_path, &st) == 0;
+        s->is_block = s->exists && S_ISBLK(st.st_mode);
+        fmt = disk_format(s->xml, o->disk);
+        if (asprintf(&dest_xml, "<disk type='%s'><driver type='%s'/><source %s='%s'/></disk>", s->is_block ? "block" : "file",
+                     fmt ? fmt : "raw", s->is_block ? "dev" : "file", o->new_path) < 0)
                 return -ENOMEM;
         /* TRANSIENT_JOB: libvirt refuses a copy job of a persistent domain
          * otherwise (the job would not survive a restart of the guest); the
          * persistent definition is updated here after the pivot instead */
-        unsigned flags = VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB | (exists ? VIR_DOMAIN_BLOCK_COPY_REUSE_EXT : 0);
+        unsigned flags = VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB | (s->exists ? VIR_DOMAIN_BLOCK_COPY_REUSE_EXT : 0);
         virTypedParameterPtr params = NULL;
         int np = 0, maxp = 0;
         if (o->bandwidth)
                 virTypedParamsAddULLong(&params, &np, &maxp, VIR_DOMAIN_BLOCK_COPY_BANDWIDTH, (unsigned long long)o->bandwidth << 20);
-        if (virDomainBlockCopy(dom, o->disk, dest_xml, params, np, flags) < 0) {
+        if (virDomainBlockCopy(s->dom, o->disk, dest_xml, params, np, flags) < 0) {
                 log_error("%s: cannot start copying disk %s to %s: %s", o->domain, o->disk, o->new_path, virt_last_error());
                 virTypedParamsFree(params, np);
                 return SWAPVOL_FAILED;
         }
         virTypedParamsFree(params, np);
-        sv_event(out, mode, o, "start", 0, NULL, "copying disk %s to %s%s", o->disk, o->new_path, exists ? " (reusing it)" : "");
+        sv_event(s->out, s->mode, o, "start", 0, NULL, "copying disk %s to %s%s", o->disk, o->new_path,
+                 s->exists ? " (reusing it)" : "");
+        return STEP_OK;
+}
 
-        unsigned long long t0 = now_ms(), last = 0;
+/* Follows the copy, with progress, until the mirror is in sync (STEP_OK),
+ * an abort request or a failure (the copy is cancelled: a swapvol_status). */
+static int swap_follow(struct swap *s)
+{
+        const struct swapvol_opts *o = s->o;
+        virDomainPtr dom = s->dom;
+        FILE *out = s->out;
+        int mode = s->mode;
+        unsigned long long t0 = s->t0 = now_ms(), last = 0;
+
         for (;;) {
                 virDomainBlockJobInfo info;
                 int r = virDomainGetBlockJobInfo(dom, o->disk, &info, 0);
@@ -214,7 +258,7 @@ int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
                         if (virDomainBlockJobAbort(dom, o->disk, 0) < 0)
                                 log_error("%s: could not cancel the copy of %s: %s", o->domain, o->disk, virt_last_error());
                         else
-                                drop_new_file(o, exists);
+                                drop_new_file(o, s->exists);
                         if (mode == MIGRATE_OUT_AUTO)
                                 fputc('\n', out);
                         log_error("%s: copy of disk %s cancelled on request; the guest stays on its old disk", o->domain, o->disk);
@@ -223,12 +267,12 @@ int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
                 if (r < 0) {
                         log_error("%s: cannot follow the copy of %s: %s", o->domain, o->disk, virt_last_error());
                         if (virDomainBlockJobAbort(dom, o->disk, 0) == 0)
-                                drop_new_file(o, exists);
+                                drop_new_file(o, s->exists);
                         return SWAPVOL_FAILED;
                 }
                 if (r == 0) {
                         log_error("%s: the copy job of %s ended before it was ready (see the libvirt log)", o->domain, o->disk);
-                        drop_new_file(o, exists);
+                        drop_new_file(o, s->exists);
                         return SWAPVOL_FAILED;
                 }
                 unsigned long long t = now_ms();
@@ -253,11 +297,21 @@ int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
         }
         if (mode == MIGRATE_OUT_AUTO)
                 fputc('\n', out);
+        return STEP_OK;
+}
+
+/* Pivots the guest onto the copy and waits until it runs there. Returns
+ * STEP_OK or SWAPVOL_FAILED (before the pivot: cancelled, on its old disk). */
+static int swap_pivot(struct swap *s)
+{
+        const struct swapvol_opts *o = s->o;
+        virDomainPtr dom = s->dom;
+
         if (virDomainBlockJobAbort(dom, o->disk, VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT) < 0) {
                 log_error("%s: pivot of %s to %s failed: %s; cancelling, the guest stays on its old disk", o->domain, o->disk,
                           o->new_path, virt_last_error());
                 if (virDomainBlockJobAbort(dom, o->disk, 0) == 0)
-                        drop_new_file(o, exists);
+                        drop_new_file(o, s->exists);
                 return SWAPVOL_FAILED;
         }
         /* the pivot completes asynchronously: wait for the job to go */
@@ -272,22 +326,54 @@ int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
                 log_error("%s: after the pivot the running definition does not name %s", o->domain, o->new_path);
                 return SWAPVOL_FAILED;
         }
-        sv_event(out, mode, o, "pivot", now_ms() - t0, NULL, "disk %s now runs on %s (%.1f s)", o->disk, o->new_path,
-                 (now_ms() - t0) / 1000.0);
+        sv_event(s->out, s->mode, o, "pivot", now_ms() - s->t0, NULL, "disk %s now runs on %s (%.1f s)", o->disk, o->new_path,
+                 (now_ms() - s->t0) / 1000.0);
+        return STEP_OK;
+}
 
-        if (virDomainIsPersistent(dom) == 1) {
-                _cleanup_free_ char *inactive = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE), *nx = NULL;
-                int r = inactive ? swapvol_rewrite_xml(inactive, o->disk, o->new_path, is_block, &nx) : -EIO;
-                virDomainPtr d2 = r == 0 ? virDomainDefineXML(c, nx) : NULL;
+/* The persistent definition names the new path too. Returns SWAPVOL_OK or
+ * SWAPVOL_FAILED. */
+static int swap_persist(struct swap *s)
+{
+        const struct swapvol_opts *o = s->o;
+
+        if (virDomainIsPersistent(s->dom) == 1) {
+                unsigned flags = VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE;
+                _cleanup_free_ char *inactive = virDomainGetXMLDesc(s->dom, flags), *nx = NULL;
+                int r = inactive ? swapvol_rewrite_xml(inactive, o->disk, o->new_path, s->is_block, &nx) : -EIO;
+                virDomainPtr d2 = r == 0 ? virDomainDefineXML(s->c, nx) : NULL;
                 if (!d2) {
                         log_error("%s: the guest runs on %s but its persistent definition still names the old disk: %s; "
-                                  "fix it with virsh edit %s", o->domain, o->new_path, r == 0 ? virt_last_error() : strerror(-r), o->domain);
+                                  "fix it with virsh edit %s", o->domain, o->new_path, r == 0 ? virt_last_error() : strerror(-r),
+                                  o->domain);
                         return SWAPVOL_FAILED;
                 }
                 virDomainFree(d2);
-                sv_event(out, mode, o, "persistent", now_ms() - t0, NULL, "persistent definition updated: disk %s is %s", o->disk,
-                         o->new_path);
+                sv_event(s->out, s->mode, o, "persistent", now_ms() - s->t0, NULL, "persistent definition updated: disk %s is %s",
+                         o->disk, o->new_path);
         }
-        fflush(out);
+        fflush(s->out);
         return SWAPVOL_OK;
+}
+
+int swapvol_run(const struct mk_config *cfg, const struct swapvol_opts *o)
+{
+        FILE *out = o->out ? o->out : stdout;
+        _cleanup_(swap_done) struct swap s = {
+                .o = o, .uri = o->source_uri ? o->source_uri : cfg->libvirt_uri, .out = out,
+                .mode = o->output == MIGRATE_OUT_AUTO ? (isatty(fileno(out)) ? MIGRATE_OUT_AUTO : MIGRATE_OUT_LINES) : o->output,
+        };
+        int r;
+
+        virt_quiet_errors();
+        r = swap_open(&s);
+        if (r == STEP_OK)
+                r = swap_start(&s);
+        if (r == STEP_OK)
+                r = swap_follow(&s);
+        if (r == STEP_OK)
+                r = swap_pivot(&s);
+        if (r == STEP_OK)
+                r = swap_persist(&s);
+        return r;
 }
