@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "cleanup.h"
+#include "cli.h"
 #include "config.h"
 #include "dispatch.h"
 #include "exitcode.h"
@@ -138,7 +139,26 @@ static char *uuid_arg(const char *s)
         return u;
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for. */
+struct args {
+        struct cleanup_opts co;
+        const char *config, *retention, *by, *name, *detail;
+        const char *cmd;          /* source, rollback, commit, proof, purge, status */
+        char *run_action;         /* run ACTION-UUID: ACTION */
+        char *uuid;               /* lower-cased */
+        const char *kind;         /* proof: the kind as given */
+        unsigned retention_ms;
+        int verbose;
+};
+
+static void args_done(struct args *a)
+{
+        free(a->run_action);
+        free(a->uuid);
+}
+
+/* The options. Returns -1 to go on, or an exit code. */
+static int parse_options(int argc, char **argv, struct args *a)
 {
         enum { OPT_RETENTION = 0x100, OPT_BY, OPT_NAME, OPT_DETAIL, OPT_WAIT };
         static const struct option opts[] = {
@@ -155,60 +175,54 @@ int main(int argc, char **argv)
                 { "version", no_argument, NULL, 'V' },
                 {},
         };
-        struct cleanup_opts co = { .lock_timeout_ms = LOCK_TIMEOUT_MS };
-        const char *config = NULL, *retention = NULL, *by = "operator", *name = NULL, *detail = NULL;
-        int verbose = 1, o, r;
+        int o;
 
-        _cleanup_free_ char **args = NULL;
-        _cleanup_free_ char *joined = NULL;
-        if (join_wait_arg(&argc, argv, &args, &joined) < 0) {
-                fprintf(stderr, "migkit-cleanup: error: out of memory\n");
-                return MIGKIT_EXIT_FAILED;
-        }
-        argv = args;
         while ((o = getopt_long(argc, argv, "nc:vqhV", opts, NULL)) >= 0)
                 switch (o) {
-                case 'n': co.dry_run = true; break;
-                case 'c': config = optarg; break;
-                case OPT_RETENTION: retention = optarg; break;
+                case 'n': a->co.dry_run = true; break;
+                case 'c': a->config = optarg; break;
+                case OPT_RETENTION: a->retention = optarg; break;
                 case OPT_WAIT:
                         if (!optarg)
-                                co.lock_timeout_ms = UINT32_MAX; /* about 49 days: as long as it takes */
-                        else if (parse_duration_ms(optarg, &co.lock_timeout_ms) < 0) {
+                                a->co.lock_timeout_ms = UINT32_MAX; /* about 49 days: as long as it takes */
+                        else if (parse_duration_ms(optarg, &a->co.lock_timeout_ms) < 0) {
                                 fprintf(stderr, "migkit-cleanup: error: --wait '%s' is not a duration such as 0, 5s or 2min\n", optarg);
                                 return MIGKIT_EXIT_USAGE;
                         }
                         break;
-                case OPT_BY: by = optarg; break;
-                case OPT_NAME: name = optarg; break;
-                case OPT_DETAIL: detail = optarg; break;
-                case 'v': verbose++; break;
-                case 'q': verbose = 0; break;
+                case OPT_BY: a->by = optarg; break;
+                case OPT_NAME: a->name = optarg; break;
+                case OPT_DETAIL: a->detail = optarg; break;
+                case 'v': a->verbose++; break;
+                case 'q': a->verbose = 0; break;
                 case 'h': usage(stdout); return MIGKIT_EXIT_OK;
                 case 'V': printf("migkit-cleanup %s\n", MIGKIT_VERSION); return MIGKIT_EXIT_OK;
                 default: usage(stderr); return MIGKIT_EXIT_USAGE;
                 }
-        /* Spawned detached by the hook, stderr goes nowhere: syslog too. */
-        log_open("migkit-cleanup", verbose, !isatty(STDERR_FILENO));
+        return -1;
+}
 
+/* The command and its arguments, from argv[optind]. Returns -1 to go on,
+ * or an exit code after saying what is wrong. */
+static int parse_command(int argc, char **argv, struct args *a)
+{
         if (optind >= argc) {
                 usage(stderr);
                 return MIGKIT_EXIT_USAGE;
         }
         const char *cmd = argv[optind++];
         int nargs = argc - optind;
-        _cleanup_free_ char *run_action = NULL;
         if (streq(cmd, "run")) {
                 /* run ACTION-UUID: the instance of migkit-cleanup@.service */
                 const char *dash = nargs == 1 ? strchr(argv[optind], '-') : NULL;
-                if (!dash || !(run_action = strndup(argv[optind], (size_t)(dash - argv[optind]))) ||
-                    !dispatch_action_is_valid(run_action)) {
+                if (!dash || !(a->run_action = strndup(argv[optind], (size_t)(dash - argv[optind]))) ||
+                    !dispatch_action_is_valid(a->run_action)) {
                         log_error("run takes one argument ACTION-UUID with ACTION source, rollback or commit, got '%s'",
                                   nargs >= 1 ? argv[optind] : "");
                         usage(stderr);
                         return MIGKIT_EXIT_USAGE;
                 }
-                cmd = run_action;
+                cmd = a->run_action;
                 argv[optind] = (char *)dash + 1;
         }
         bool want_uuid = streq(cmd, "source") || streq(cmd, "rollback") || streq(cmd, "commit") || streq(cmd, "proof");
@@ -221,61 +235,102 @@ int main(int argc, char **argv)
                 usage(stderr);
                 return MIGKIT_EXIT_USAGE;
         }
-        if (retention && !streq(cmd, "purge")) {
+        if (a->retention && !streq(cmd, "purge")) {
                 log_error("--retention only applies to purge");
                 return MIGKIT_EXIT_USAGE;
         }
-        unsigned retention_ms = 0;
-        if (retention && parse_duration_ms(retention, &retention_ms) < 0) {
-                log_error("--retention '%s' is not a duration such as 0, 90s, 12h or 7d", retention);
+        if (a->retention && parse_duration_ms(a->retention, &a->retention_ms) < 0) {
+                log_error("--retention '%s' is not a duration such as 0, 90s, 12h or 7d", a->retention);
                 return MIGKIT_EXIT_USAGE;
         }
-        _cleanup_free_ char *uuid = NULL;
-        if (want_uuid && !(uuid = uuid_arg(argv[optind])))
+        if (want_uuid && !(a->uuid = uuid_arg(argv[optind])))
                 return MIGKIT_EXIT_USAGE;
+        if (streq(cmd, "proof"))
+                a->kind = argv[optind + 1];
+        a->cmd = cmd;
+        return -1;
+}
 
-        struct mk_config cfg;
-        _cleanup_free_ char *err = NULL;
-        r = config_load(&cfg, config, &err);
-        if (r < 0) {
-                log_error_errno(r, "%s; check it with: migkit-hook --check-config", err ? err : "cannot load the configuration");
-                return MIGKIT_EXIT_FAILED;
+/* proof UUID KIND: are the kind and --by ones migkit knows? */
+static bool proof_args_valid(const struct args *a)
+{
+        if (proof_kind_from_string(a->kind) >= 0 && proof_by_is_valid(a->by))
+                return true;
+        log_error("proof: kind must be migrated or incoming-failed and --by one of hook, watch, driver, operator");
+        return false;
+}
+
+/* proof UUID KIND: records what the operator saw. Returns an outcome or
+ * -errno. */
+static int record_proof(const struct mk_config *cfg, const struct args *a)
+{
+        struct proof p = { .uuid = a->uuid, .kind = proof_kind_from_string(a->kind), .by = (char *)a->by,
+                           .name = (char *)a->name, .detail = (char *)a->detail };
+        int r;
+
+        if (a->co.dry_run) {
+                printf("uuid %s: would record a %s proof by %s\n", a->uuid, a->kind, a->by);
+                return CLEANUP_DONE;
         }
+        r = proof_record(cfg->state_dir, &p);
+        if (r < 0)
+                log_error_errno(r, "uuid %s: cannot record the proof in %s/proof: %m", a->uuid, cfg->state_dir);
+        else
+                log_info("uuid %s: recorded a %s proof by %s", a->uuid, a->kind, a->by);
+        return r;
+}
+
+/* Runs the command. Returns an outcome or -errno. */
+static int run_command(const struct mk_config *cfg, const struct args *a)
+{
+        const char *cmd = a->cmd;
+        int r;
 
         if (streq(cmd, "source"))
-                r = cleanup_source(&cfg, uuid, &co);
-        else if (streq(cmd, "rollback"))
-                r = cleanup_rollback(&cfg, uuid, &co);
-        else if (streq(cmd, "commit"))
-                r = cleanup_commit(&cfg, uuid, &co);
-        else if (streq(cmd, "purge"))
-                r = cleanup_purge(&cfg, retention ? retention_ms : cfg.quarantine_retention_ms, &co);
-        else if (streq(cmd, "status")) {
-                r = status_print(&cfg, stdout, time(NULL));
-                if (r < 0)
-                        log_error_errno(r, "cannot read the state in %s or the quarantine in %s: %m", cfg.state_dir, cfg.instances_path);
-                else if (r == 0 && verbose > 0)
-                        printf("nothing pending, no journals, no proofs, nothing quarantined\n");
-                r = r < 0 ? r : CLEANUP_DONE;
-        } else {
-                int kind = proof_kind_from_string(argv[optind + 1]);
-                struct proof p = { .uuid = uuid, .kind = kind, .by = (char *)by, .name = (char *)name, .detail = (char *)detail };
-                if (kind < 0 || !proof_by_is_valid(by)) {
-                        log_error("proof: kind must be migrated or incoming-failed and --by one of hook, watch, driver, operator");
-                        config_free(&cfg);
-                        return MIGKIT_EXIT_USAGE;
-                }
-                if (co.dry_run) {
-                        printf("uuid %s: would record a %s proof by %s\n", uuid, argv[optind + 1], by);
-                        r = CLEANUP_DONE;
-                } else {
-                        r = proof_record(cfg.state_dir, &p);
-                        if (r < 0)
-                                log_error_errno(r, "uuid %s: cannot record the proof in %s/proof: %m", uuid, cfg.state_dir);
-                        else
-                                log_info("uuid %s: recorded a %s proof by %s", uuid, argv[optind + 1], by);
-                }
+                return cleanup_source(cfg, a->uuid, &a->co);
+        if (streq(cmd, "rollback"))
+                return cleanup_rollback(cfg, a->uuid, &a->co);
+        if (streq(cmd, "commit"))
+                return cleanup_commit(cfg, a->uuid, &a->co);
+        if (streq(cmd, "purge"))
+                return cleanup_purge(cfg, a->retention ? a->retention_ms : cfg->quarantine_retention_ms, &a->co);
+        if (streq(cmd, "proof"))
+                return record_proof(cfg, a);
+        r = status_print(cfg, stdout, time(NULL));
+        if (r < 0)
+                log_error_errno(r, "cannot read the state in %s or the quarantine in %s: %m", cfg->state_dir, cfg->instances_path);
+        else if (r == 0 && a->verbose > 0)
+                printf("nothing pending, no journals, no proofs, nothing quarantined\n");
+        return r < 0 ? r : CLEANUP_DONE;
+}
+
+int main(int argc, char **argv)
+{
+        _cleanup_(args_done) struct args a = { .co.lock_timeout_ms = LOCK_TIMEOUT_MS, .by = "operator", .verbose = 1 };
+        _cleanup_free_ char **args = NULL;
+        _cleanup_free_ char *joined = NULL;
+        struct mk_config cfg;
+        int r;
+
+        if (join_wait_arg(&argc, argv, &args, &joined) < 0) {
+                fprintf(stderr, "migkit-cleanup: error: out of memory\n");
+                return MIGKIT_EXIT_FAILED;
         }
+        r = parse_options(argc, args, &a);
+        if (r >= 0)
+                return r;
+        /* Spawned detached by the hook, stderr goes nowhere: syslog too. */
+        log_open("migkit-cleanup", a.verbose, !isatty(STDERR_FILENO));
+        r = parse_command(argc, args, &a);
+        if (r >= 0)
+                return r;
+        if (cli_load_config(&cfg, a.config) < 0)
+                return MIGKIT_EXIT_FAILED;
+        if (streq(a.cmd, "proof") && !proof_args_valid(&a)) {
+                config_free(&cfg);
+                return MIGKIT_EXIT_USAGE;
+        }
+        r = run_command(&cfg, &a);
         config_free(&cfg);
         return outcome_to_exit(r);
 }

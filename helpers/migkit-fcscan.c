@@ -366,7 +366,16 @@ static int do_remove(struct mk_config *cfg, const struct fc_source *src, const s
         return code;
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for. */
+struct args {
+        const char *config, *wwpn, *lun, *wwid, *xmlfile;
+        unsigned wait_ms;
+        bool dry, remove;
+        int verbose;
+};
+
+/* Returns -1 to go on, or an exit code. */
+static int parse_args(int argc, char **argv, struct args *a)
 {
         enum { OPT_WWPN = 0x100, OPT_LUN, OPT_WWID, OPT_XML, OPT_REMOVE };
         static const struct option opts[] = {
@@ -384,96 +393,85 @@ int main(int argc, char **argv)
                 { "version", no_argument, NULL, 'V' },
                 {},
         };
-        const char *config = NULL, *wwpn = NULL, *lun = NULL, *wwid = NULL, *xmlfile = NULL;
-        unsigned wait_ms = 0;
-        bool dry = false, remove = false;
-        int verbose = 1, o, r;
+        int o;
 
         while ((o = getopt_long(argc, argv, "w:nc:vqhV", opts, NULL)) >= 0)
                 switch (o) {
-                case OPT_WWPN: wwpn = optarg; break;
-                case OPT_LUN: lun = optarg; break;
-                case OPT_WWID: wwid = optarg; break;
-                case OPT_XML: xmlfile = optarg; break;
-                case OPT_REMOVE: remove = true; break;
+                case OPT_WWPN: a->wwpn = optarg; break;
+                case OPT_LUN: a->lun = optarg; break;
+                case OPT_WWID: a->wwid = optarg; break;
+                case OPT_XML: a->xmlfile = optarg; break;
+                case OPT_REMOVE: a->remove = true; break;
                 case 'w':
-                        if (parse_wait(optarg, &wait_ms) < 0) {
+                        if (parse_wait(optarg, &a->wait_ms) < 0) {
                                 fprintf(stderr, "migkit-fcscan: --wait '%s': give whole seconds from 0 to 3600\n", optarg);
                                 return MIGKIT_EXIT_USAGE;
                         }
                         break;
-                case 'n': dry = true; break;
-                case 'c': config = optarg; break;
-                case 'v': verbose++; break;
-                case 'q': verbose = 0; break;
+                case 'n': a->dry = true; break;
+                case 'c': a->config = optarg; break;
+                case 'v': a->verbose++; break;
+                case 'q': a->verbose = 0; break;
                 case 'h': usage(stdout); return MIGKIT_EXIT_OK;
                 case 'V': printf("migkit-fcscan %s\n", MIGKIT_VERSION); return MIGKIT_EXIT_OK;
                 default: usage(stderr); return MIGKIT_EXIT_USAGE;
                 }
-        int modes = !!wwpn + !!wwid + !!xmlfile;
-        if (optind < argc || modes != 1 || !!wwpn != !!lun) {
+        int modes = !!a->wwpn + !!a->wwid + !!a->xmlfile;
+        if (optind < argc || modes != 1 || !!a->wwpn != !!a->lun) {
                 fprintf(stderr, "migkit-fcscan: give exactly one of --wwpn with --lun, --wwid, or --domain-xml\n");
                 usage(stderr);
                 return MIGKIT_EXIT_USAGE;
         }
-        log_open("migkit-fcscan", verbose, false);
+        return -1;
+}
 
-        struct fc_source src = { 0 };
-        if (wwpn) {
-                if (fc_parse_wwpn(wwpn, &src.wwpn) < 0) {
-                        log_error("--wwpn '%s' is not a WWPN: give 16 hex digits such as 0x5006016839a01c4e", wwpn);
+/* --wwpn and --lun, or --wwid, as a source to scan for (FC_SRC_NONE for
+ * --domain-xml). Returns -1 to go on, or an exit code after saying why. */
+static int parse_source(const struct args *a, struct fc_source *src)
+{
+        *src = (struct fc_source){ 0 };
+        if (a->wwpn) {
+                if (fc_parse_wwpn(a->wwpn, &src->wwpn) < 0) {
+                        log_error("--wwpn '%s' is not a WWPN: give 16 hex digits such as 0x5006016839a01c4e", a->wwpn);
                         return MIGKIT_EXIT_USAGE;
                 }
-                if (fc_parse_lun(lun, &src.lun) < 0) {
+                if (fc_parse_lun(a->lun, &src->lun) < 0) {
                         log_error("--lun '%s' is not a LUN: give the decimal kernel LUN number (no leading 0) "
-                                  "or udev's 0x<16 hex digits> form", lun);
+                                  "or udev's 0x<16 hex digits> form", a->lun);
                         return MIGKIT_EXIT_USAGE;
                 }
-                src.kind = FC_SRC_PATH;
-        } else if (wwid) {
-                if (!fc_name_is_valid(wwid) || !strchr("1238", wwid[0])) {
+                src->kind = FC_SRC_PATH;
+        } else if (a->wwid) {
+                if (!fc_name_is_valid(a->wwid) || !strchr("1238", a->wwid[0])) {
                         log_error("--wwid '%s' is not a WWID as udev writes it (3 + NAA hex digits, such as "
-                                  "3600601604d903a00e8e4b3c7b6a6e811)", wwid);
+                                  "3600601604d903a00e8e4b3c7b6a6e811)", a->wwid);
                         return MIGKIT_EXIT_USAGE;
                 }
-                strcpy(src.wwid, wwid);
-                src.kind = FC_SRC_WWID;
+                strcpy(src->wwid, a->wwid);
+                src->kind = FC_SRC_WWID;
         }
+        return -1;
+}
 
-        struct mk_config cfg;
-        _cleanup_free_ char *err = NULL;
-        r = config_load(&cfg, config, &err);
-        if (r < 0) {
-                log_error("%s", err ? err : "cannot load the configuration");
-                return MIGKIT_EXIT_FAILED;
-        }
-        cfg.fc_rescan = true; /* [fc] rescan is about the hook; here the operator asks */
+/* Scans for src or the missing block disks of dom, and waits (--wait).
+ * Returns the exit code. */
+static int do_scan(struct mk_config *cfg, struct fc_source *src, struct domxml *dom, const struct args *a)
+{
+        struct dest d = { .cfg = cfg, .dom = dom, .report = a->dry ? stdout : NULL, .out = a->dry ? NULL : stdout,
+                          .fc_wait_ms = a->wait_ms, .fc_no_wait = !a->wait_ms, .fc_scan_timeout_ms = SCAN_TIMEOUT_MS };
+        int r = 0;
 
-        _cleanup_domxml_ struct domxml *dom = NULL;
-        if (xmlfile && load_domain(xmlfile, cfg.max_xml_bytes, &dom) < 0) {
-                config_free(&cfg);
-                return MIGKIT_EXIT_FAILED;
-        }
-
-        if (remove) {
-                int code = do_remove(&cfg, &src, dom, dry);
-                config_free(&cfg);
-                return code;
-        }
-
-        struct dest d = { .cfg = &cfg, .dom = dom, .report = dry ? stdout : NULL, .out = dry ? NULL : stdout,
-                          .fc_wait_ms = wait_ms, .fc_no_wait = !wait_ms, .fc_scan_timeout_ms = SCAN_TIMEOUT_MS };
-        if (src.kind == FC_SRC_WWID && cfg.fc_multipath != FC_MULTIPATH_NO) {
+        if (src->kind == FC_SRC_WWID && cfg->fc_multipath != FC_MULTIPATH_NO) {
                 /* a map when multipath-tools is there (auto), or always (yes) */
                 struct mpath *m = NULL;
-                if (cfg.fc_multipath == FC_MULTIPATH_YES || mpath_open(cfg.fc_libmpathcmd, &m, NULL) == 0) {
-                        src.kind = FC_SRC_MAP;
-                        strcpy(src.map, src.wwid);
+                if (cfg->fc_multipath == FC_MULTIPATH_YES || mpath_open(cfg->fc_libmpathcmd, &m, NULL) == 0) {
+                        src->kind = FC_SRC_MAP;
+                        strcpy(src->map, src->wwid);
                 }
                 if (m)
                         mpath_close(m);
         }
-        if (src.kind != FC_SRC_NONE && (r = dest_fc_add(&d, src.kind == FC_SRC_PATH ? "wwpn" : "wwid", NULL, NULL, &src)) < 0)
+        if (src->kind != FC_SRC_NONE && (r = dest_fc_add(&d, src->kind == FC_SRC_PATH ? "wwpn" : "wwid", NULL, NULL, src)) < 0)
                 log_error_errno(r, "out of memory");
         if (r >= 0)
                 r = dest_fc_plan(&d);
@@ -490,12 +488,43 @@ int main(int argc, char **argv)
                         code = MIGKIT_EXIT_FAILED;
                 else if (hopeless)
                         code = MIGKIT_EXIT_FC_NOSCAN;
-                else if (!dry && wait_ms && d.fc_missing)
+                else if (!a->dry && a->wait_ms && d.fc_missing)
                         code = MIGKIT_EXIT_FC_MISSING;
-                if (d.n_luns == 0 && xmlfile)
+                if (d.n_luns == 0 && a->xmlfile)
                         printf("no block disk of domain %s is missing\n", dom->name);
         }
         dest_done(&d);
+        return code;
+}
+
+int main(int argc, char **argv)
+{
+        struct args a = { .verbose = 1 };
+        struct fc_source src;
+        int code = parse_args(argc, argv, &a);
+        if (code >= 0)
+                return code;
+        log_open("migkit-fcscan", a.verbose, false);
+        code = parse_source(&a, &src);
+        if (code >= 0)
+                return code;
+
+        struct mk_config cfg;
+        _cleanup_free_ char *err = NULL;
+        int r = config_load(&cfg, a.config, &err);
+        if (r < 0) {
+                log_error("%s", err ? err : "cannot load the configuration");
+                return MIGKIT_EXIT_FAILED;
+        }
+        cfg.fc_rescan = true; /* [fc] rescan is about the hook; here the operator asks */
+
+        _cleanup_domxml_ struct domxml *dom = NULL;
+        if (a.xmlfile && load_domain(a.xmlfile, cfg.max_xml_bytes, &dom) < 0)
+                code = MIGKIT_EXIT_FAILED;
+        else if (a.remove)
+                code = do_remove(&cfg, &src, dom, a.dry);
+        else
+                code = do_scan(&cfg, &src, dom, &a);
         config_free(&cfg);
         return code;
 }

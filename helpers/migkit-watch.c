@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "cli.h"
 #include "config.h"
 #include "exitcode.h"
 #include "log.h"
@@ -107,12 +108,8 @@ int main(int argc, char **argv)
         log_open("migkit-watch", verbose, !getenv("JOURNAL_STREAM"));
 
         struct mk_config cfg;
-        _cleanup_free_ char *err = NULL;
-        r = config_load(&cfg, config, &err);
-        if (r < 0) {
-                log_error_errno(r, "%s; check it with: migkit-hook --check-config", err ? err : "cannot load the configuration");
+        if (cli_load_config(&cfg, config) < 0)
                 return MIGKIT_EXIT_FAILED;
-        }
         if (pidfile && !once) {
                 r = write_pidfile(pidfile);
                 if (r < 0) {

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "cli.h"
 #include "config.h"
 #include "doctor.h"
 #include "evacuate.h"
@@ -133,15 +134,11 @@ static int verb_status(int argc, char **argv)
         }
 
         struct mk_config cfg;
-        _cleanup_free_ char *err = NULL;
-        int r = config_load(&cfg, config, &err);
-        if (r < 0) {
-                log_error_errno(r, "%s; check it with: migkit-hook --check-config", err ? err : "cannot load the configuration");
+        if (cli_load_config(&cfg, config) < 0)
                 return MIGKIT_EXIT_FAILED;
-        }
 
         struct status_counts c;
-        r = status_print_ex(&cfg, stdout, time(NULL), json ? STATUS_JSON : 0, &c);
+        int r = status_print_ex(&cfg, stdout, time(NULL), json ? STATUS_JSON : 0, &c);
         if (!json) {
                 if (c.pending + c.journals + c.proofs + c.quarantined == 0 && r >= 0)
                         printf("nothing pending, no journals, no proofs, nothing quarantined\n");
@@ -341,13 +338,34 @@ static void catch_signals(void)
         sigaction(SIGTERM, &sa, NULL);
 }
 
-static int load_config(const char *path, struct mk_config *cfg)
+static void drv_args_done(struct drv_args *a)
 {
-        _cleanup_free_ char *err = NULL;
-        int r = config_load(cfg, path, &err);
-        if (r < 0)
-                log_error_errno(r, "%s; check it with: migkit-hook --check-config", err ? err : "cannot load the configuration");
-        return r;
+        strv_free(a->copy);
+        free(a->dest_xml);
+}
+
+/* What migrate, check, evacuate and swap-volume do first: the options,
+ * exactly nargs positional arguments (at least one when nargs is -1), the
+ * usage for --help or a mistake (saying what the verb takes), and the
+ * configuration. Returns -1 to go on (then free *cfg), or an exit code. */
+static int drv_begin(int argc, char **argv, struct drv_args *a, bool evacuate, int nargs, const char *takes,
+                     void (*verb_usage)(FILE *), struct mk_config *cfg)
+{
+        int ret = parse_drv(argc, argv, a, evacuate);
+        int n = argc - optind;
+        if (a->help)
+                verb_usage(stdout);
+        else if (ret < 0 && (nargs < 0 ? n < 1 : n != nargs)) {
+                log_error("%s", takes);
+                ret = MIGKIT_EXIT_USAGE;
+        }
+        if (ret == MIGKIT_EXIT_USAGE)
+                verb_usage(stderr);
+        if (ret >= 0)
+                return ret;
+        if (cli_load_config(cfg, a->config) < 0)
+                return MIGKIT_EXIT_FAILED;
+        return -1;
 }
 
 static void migrate_usage(FILE *f)
@@ -369,26 +387,14 @@ static void migrate_usage(FILE *f)
 
 static int verb_migrate(int argc, char **argv)
 {
-        struct drv_args a = { 0 };
+        _cleanup_(drv_args_done) struct drv_args a = { 0 };
         struct mk_config cfg;
         struct migrate_result res;
-        int ret = parse_drv(argc, argv, &a, false);
-        if (a.help)
-                migrate_usage(stdout);
-        else if (ret < 0 && argc - optind != 2) {
-                log_error("migrate takes DOMAIN and DEST");
-                ret = MIGKIT_EXIT_USAGE;
-        }
-        if (ret == MIGKIT_EXIT_USAGE)
-                migrate_usage(stderr);
+        int ret = drv_begin(argc, argv, &a, false, 2, "migrate takes DOMAIN and DEST", migrate_usage, &cfg);
         if (ret >= 0)
-                goto out;
+                return ret;
         a.o.domain = argv[optind];
         a.o.dest = argv[optind + 1];
-        if (load_config(a.config, &cfg) < 0) {
-                ret = MIGKIT_EXIT_FAILED;
-                goto out;
-        }
         catch_signals();
         int r = migrate_run(&cfg, &a.o, &res);
         if (r < 0) {
@@ -404,9 +410,6 @@ static int verb_migrate(int argc, char **argv)
                 migrate_result_free(&res);
         }
         config_free(&cfg);
-out:
-        strv_free(a.copy);
-        free(a.dest_xml);
         return ret;
 }
 
@@ -427,29 +430,14 @@ static void check_usage(FILE *f)
 
 static int verb_check(int argc, char **argv)
 {
-        struct drv_args a = { 0 };
+        _cleanup_(drv_args_done) struct drv_args a = { 0 };
         struct mk_config cfg;
-        int ret = parse_drv(argc, argv, &a, false);
-        if (a.help)
-                check_usage(stdout);
-        else if (ret < 0 && argc - optind != 2) {
-                log_error("check takes DOMAIN and DEST");
-                ret = MIGKIT_EXIT_USAGE;
-        }
-        if (ret == MIGKIT_EXIT_USAGE)
-                check_usage(stderr);
+        int ret = drv_begin(argc, argv, &a, false, 2, "check takes DOMAIN and DEST", check_usage, &cfg);
         if (ret >= 0)
-                goto out;
-        if (load_config(a.config, &cfg) < 0) {
-                ret = MIGKIT_EXIT_FAILED;
-                goto out;
-        }
+                return ret;
         int r = migrate_check(&cfg, argv[optind], argv[optind + 1], a.o.source_uri, a.copy, a.o.output == MIGRATE_OUT_JSON, stdout);
         ret = r < 0 ? MIGKIT_EXIT_FAILED : r > 0 ? MIGKIT_EXIT_REFUSED : MIGKIT_EXIT_OK;
         config_free(&cfg);
-out:
-        strv_free(a.copy);
-        free(a.dest_xml);
         return ret;
 }
 
@@ -472,25 +460,13 @@ static void evacuate_usage(FILE *f)
 
 static int verb_evacuate(int argc, char **argv)
 {
-        struct drv_args a = { 0 };
+        _cleanup_(drv_args_done) struct drv_args a = { 0 };
         struct mk_config cfg;
-        int ret = parse_drv(argc, argv, &a, true);
-        if (a.help)
-                evacuate_usage(stdout);
-        else if (ret < 0 && argc - optind < 1) {
-                log_error("evacuate takes at least one DEST");
-                ret = MIGKIT_EXIT_USAGE;
-        }
-        if (ret == MIGKIT_EXIT_USAGE)
-                evacuate_usage(stderr);
+        int ret = drv_begin(argc, argv, &a, true, -1, "evacuate takes at least one DEST", evacuate_usage, &cfg);
         if (ret >= 0)
-                goto out;
+                return ret;
         if (a.o.output == MIGRATE_OUT_AUTO)
                 a.o.output = MIGRATE_OUT_LINES; /* several at once: no bar */
-        if (load_config(a.config, &cfg) < 0) {
-                ret = MIGKIT_EXIT_FAILED;
-                goto out;
-        }
         catch_signals();
         struct evacuate_item *items;
         size_t n;
@@ -506,9 +482,6 @@ static int verb_evacuate(int argc, char **argv)
                 evacuate_free(items, n);
         }
         config_free(&cfg);
-out:
-        strv_free(a.copy);
-        free(a.dest_xml);
         return ret;
 }
 
@@ -529,23 +502,11 @@ static void swap_usage(FILE *f)
 
 static int verb_swap_volume(int argc, char **argv)
 {
-        struct drv_args a = { 0 };
+        _cleanup_(drv_args_done) struct drv_args a = { 0 };
         struct mk_config cfg;
-        int ret = parse_drv(argc, argv, &a, false);
-        if (a.help)
-                swap_usage(stdout);
-        else if (ret < 0 && argc - optind != 3) {
-                log_error("swap-volume takes DOMAIN, DISK and NEW-PATH");
-                ret = MIGKIT_EXIT_USAGE;
-        }
-        if (ret == MIGKIT_EXIT_USAGE)
-                swap_usage(stderr);
+        int ret = drv_begin(argc, argv, &a, false, 3, "swap-volume takes DOMAIN, DISK and NEW-PATH", swap_usage, &cfg);
         if (ret >= 0)
-                goto out;
-        if (load_config(a.config, &cfg) < 0) {
-                ret = MIGKIT_EXIT_FAILED;
-                goto out;
-        }
+                return ret;
         catch_signals();
         struct swapvol_opts so = { .domain = argv[optind], .disk = argv[optind + 1], .new_path = argv[optind + 2],
                                    .source_uri = a.o.source_uri, .output = a.o.output,
@@ -554,9 +515,6 @@ static int verb_swap_volume(int argc, char **argv)
         ret = r < 0 ? MIGKIT_EXIT_FAILED : r == SWAPVOL_OK ? MIGKIT_EXIT_OK : r == SWAPVOL_REFUSED ? MIGKIT_EXIT_REFUSED
                                                 : r == SWAPVOL_ABORTED ? MIGKIT_EXIT_ABORTED : MIGKIT_EXIT_FAILED;
         config_free(&cfg);
-out:
-        strv_free(a.copy);
-        free(a.dest_xml);
         return ret;
 }
 

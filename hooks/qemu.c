@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "cli.h"
 #include "config.h"
 #include "deadline.h"
 #include "dest.h"
@@ -51,7 +52,6 @@ static int read_domain(struct hook_ctx *c)
 }
 
 static int hand_over(struct hook_ctx *c, enum proof_kind kind, const char *action, const char *detail);
-static int load_config(struct hook_ctx *c, const char *path);
 
 /* [limits] incoming: past the limit, refuse before anything is created;
  * else this migration is recorded as in flight (limit.h). */
@@ -245,7 +245,7 @@ static int rollback_after_deadline(const char *uuid)
         int r;
 
         log_open("migkit-hook", 0, true);
-        if (!uuid_is_valid(uuid) || load_config(&c, NULL) < 0) {
+        if (!uuid_is_valid(uuid) || cli_load_config(&c.cfg, NULL) < 0) {
                 config_free(&c.cfg);
                 return MIGKIT_EXIT_FAILED;
         }
@@ -280,15 +280,6 @@ static const struct handler *find_handler(const char *op, const char *subop)
         return NULL;
 }
 
-static int load_config(struct hook_ctx *c, const char *path)
-{
-        _cleanup_free_ char *err = NULL;
-        int r = config_load(&c->cfg, path, &err);
-        if (r < 0)
-                return log_error_errno(r, "%s; check it with: migkit-hook --check-config", err ? err : "cannot load the configuration");
-        return 0;
-}
-
 static int run_handler(struct hook_ctx *c, const struct handler *h)
 {
         static const char overrun[] = "migkit-hook: error: deadline ([hook] deadline) exceeded; giving up, "
@@ -315,7 +306,7 @@ static int hook_main(int argc, char **argv)
         if (!h)
                 return MIGKIT_EXIT_OK; /* reconnect, start, stopped, ...: nothing to do, never fail */
         log_open("migkit-hook", isatty(STDERR_FILENO) ? 1 : 0, true);
-        r = load_config(&c, NULL);
+        r = cli_load_config(&c.cfg, NULL);
         if (r == 0)
                 r = run_handler(&c, h);
         domxml_free(c.dom);
@@ -386,7 +377,7 @@ int main(int argc, char **argv)
                         usage(stderr);
                         return MIGKIT_EXIT_USAGE;
                 }
-                r = load_config(&c, optind < argc ? argv[optind] : NULL);
+                r = cli_load_config(&c.cfg, optind < argc ? argv[optind] : NULL);
                 if (r == 0 && act == ACT_DUMP)
                         config_dump(&c.cfg, stdout);
                 else if (r == 0)
@@ -410,7 +401,7 @@ int main(int argc, char **argv)
                        "see migkit-cleanup --dry-run)\n", c.op, c.subop);
                 return MIGKIT_EXIT_OK;
         }
-        r = load_config(&c, NULL);
+        r = cli_load_config(&c.cfg, NULL);
         if (r == 0)
                 r = run_handler(&c, h);
         if (r == 0 && c.dom)
