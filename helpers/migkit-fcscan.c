@@ -17,6 +17,7 @@
 #include "exitcode.h"
 #include "domxml.h"
 #include "fc.h"
+#include "fclun.h"
 #include "log.h"
 #include "mpath.h"
 #include "util.h"

@@ -18,7 +18,6 @@
 
 #include <libvirt/virterror.h>
 
-static void closedirp(DIR **d) { if (*d) closedir(*d); }
 static int strcmpp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* What the local guests use, gathered once from libvirt. */

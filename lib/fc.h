@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* FC SAN LUNs: from a block disk's source name to the targeted SCSI scans
- * that make it appear. Everything is read from and written to sysfs below a
+/* FC SAN LUNs: the targeted SCSI scans that make a LUN appear (what a block
+ * disk's source name says is in fcname.h; removing a LUN in fclun.h). Everything is read from and written to sysfs below a
  * root prefix (the configuration's [paths] sysfs), so the same code runs on
  * committed fake trees. Planning (fc_plan_build) only reads; applying
  * (fc_plan_apply) performs exactly the writes of the plan, so a dry run
@@ -11,44 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define FC_WWID_MAX 128
-
-enum fc_source_kind {
-        FC_SRC_NONE, /* not a name migkit can scan for (sdX, dm-N, scsi-S<serial>, a file...) */
-        FC_SRC_PATH, /* by-path ...-fc-0x<wwpn>-lun-<lun>: one path through one target port */
-        FC_SRC_WWID, /* by-id wwn-0x<id> or scsi-<wwid>: the LUN, whatever the path */
-        FC_SRC_MAP,  /* dm-uuid-mpath-<wwid>, dm-name-<name>, /dev/mapper/<name>: a multipath map */
-};
-
-struct fc_source {
-        enum fc_source_kind kind;
-        uint64_t wwpn, lun;          /* FC_SRC_PATH; lun is the kernel LUN number (the H:C:T:L L) */
-        char wwid[FC_WWID_MAX + 1];  /* udev/multipath form ("3" + NAA hex), "" if unknown (a map alias) */
-        char map[FC_WWID_MAX + 1];   /* FC_SRC_MAP: what to ask multipathd for (the WWID or the alias) */
-};
-
-/* Parses a WWPN: 16 hex digits, case-insensitive, with or without "0x",
- * optionally written with colons (50:06:01:68:...). Returns 0 or -EINVAL. */
-int fc_parse_wwpn(const char *s, uint64_t *ret);
-
-/* Parses a LUN as udev's by-path writes it: decimal (below 256) or
- * 0x<16 hex digits> for larger LUNs (SAM address form); plain decimal of any
- * size is accepted too. *ret is the kernel LUN number. Returns 0 or -EINVAL. */
-int fc_parse_lun(const char *s, uint64_t *ret);
-
-/* Formats a kernel LUN number the way udev's path_id names it (by-path). */
-void fc_format_lun(uint64_t lun, char *buf, size_t size);
-
-/* True for a WWID or map name that is safe to pass to multipathd and to use
- * in a path: 1..FC_WWID_MAX characters of [A-Za-z0-9._:-]. */
-bool fc_name_is_valid(const char *s);
-
-/* Works out what a block disk's source names: path is the source as the
- * domain XML has it (/dev/disk/by-path/..., /dev/disk/by-id/..., or
- * /dev/mapper/...); a "-partN" suffix is ignored. Returns 0 (ret->kind may be
- * FC_SRC_NONE for names that say nothing scannable) or -EINVAL for a name of
- * a known form that is malformed (bad WWPN or LUN, unsafe characters). */
-int fc_parse_source(const char *path, struct fc_source *ret);
+#include "fcname.h"
 
 /* One scan request, usually one per missing disk. */
 struct fc_scan_req {
@@ -121,47 +84,3 @@ void fc_scan_req_done(struct fc_scan_req *req);
  * wwid in udev form, below <sysfs>/class/scsi_device. Returns their number
  * (>= 0) and, if hctls is not NULL, a strv of "H:C:T:L" names; or -errno. */
 int fc_find_wwid(const char *sysfs, const char *wwid, char ***hctls);
-
-/* ---- removing a LUN that nothing uses any more (source side, opt-in) ---- */
-
-struct fc_lun_path {
-        char hctl[32];           /* "5:0:1:1" */
-        char disk[32];           /* "sdc", "" if it has no block device */
-        unsigned host;
-};
-
-struct fc_lun {
-        char wwid[FC_WWID_MAX + 1];
-        struct fc_lun_path *paths;
-        size_t n_paths;
-        char map[32];            /* the multipath map over the paths ("dm-3"), "" if none */
-        char map_name[FC_WWID_MAX + 1]; /* its dm/name */
-        char **devs;             /* "maj:min" of every path, partition and the map */
-        char **blockers;         /* why it is in use, one phrase each; NULL if nothing found */
-};
-
-/* Finds the SCSI paths of the LUN with this WWID (udev form) below
- * <sysfs>/class/scsi_device, their block devices and partitions, and the
- * multipath map (dm uuid "mpath-<wwid>") holding them, and notes as
- * blockers every other holder: LVM, md, a kpartx partition of the map, a
- * map of another WWID. Returns 0 (l->n_paths may be 0) or -errno. */
-int fc_lun_find(const char *sysfs, const char *wwid, struct fc_lun *l);
-
-/* The WWIDs of the SCSI devices at LUN lun behind target port wwpn (found
- * through class/fc_transport). Returns their number or -errno. */
-int fc_wwids_of_target_lun(const char *sysfs, uint64_t wwpn, uint64_t lun, char ***wwids);
-
-/* Adds a blocker for each mount in mountinfo (a /proc/self/mountinfo file)
- * of one of l->devs. Returns 0 or -errno (the file cannot be read). */
-int fc_lun_check_mounts(struct fc_lun *l, const char *mountinfo);
-
-/* Adds a blocker for each process (below proc, normally /proc) that has one
- * of l->devs open. Returns 0 or -errno. */
-int fc_lun_check_open(struct fc_lun *l, const char *proc);
-
-/* Plans the removal of l's paths: "1" to each <sysfs>/class/scsi_device/
- * <hctl>/device/delete (the map itself goes first, through multipathd).
- * Refuses with -EBUSY if l has blockers. */
-int fc_plan_remove(const char *sysfs, const struct fc_lun *l, struct fc_plan *plan);
-
-void fc_lun_free(struct fc_lun *l);

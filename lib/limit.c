@@ -279,7 +279,7 @@ static int list_locked(const struct mk_config *cfg, const char *skip_uuid, bool 
         int r = state_list(cfg->state_dir, STATE_INCOMING, &names);
         if (r < 0)
                 return r;
-        for (size_t i = 0; r == 0 && names[i]; i++) {
+        for (size_t i = 0; r == 0 && names && names[i]; i++) {
                 const char *name = names[i];
                 if (!uuid_is_valid(name))
                         continue; /* temp files */

@@ -4,7 +4,7 @@
 #include <dlfcn.h>
 
 #include "deadline.h"
-#include "fc.h"
+#include "fcname.h"
 #include "util.h"
 
 struct mpath {

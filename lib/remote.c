@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "fc.h"
+#include "fcname.h"
 #include "util.h"
 #include "virt.h"
 

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "state.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -78,28 +77,8 @@ int state_remove(const char *state_dir, enum state_area a, const char *name, boo
 int state_list(const char *state_dir, enum state_area a, char ***ret)
 {
         _cleanup_free_ char *dir = state_area_path(state_dir, a);
-        _cleanup_strv_ char **l = calloc(1, sizeof(char *));
-        struct dirent **list = NULL;
-
-        if (!dir || !l)
-                return -ENOMEM;
-        int n = scandir(dir, &list, NULL, alphasort);
-        if (n < 0) {
-                if (errno != ENOENT)
-                        return -errno;
-                n = 0;
-        }
-        int r = 0;
-        for (int i = 0; i < n; i++) {
-                if (r == 0 && list[i]->d_name[0] != '.' && strv_push(&l, list[i]->d_name) < 0)
-                        r = -ENOMEM;
-                free(list[i]);
-        }
-        free(list);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(l);
-        return 0;
+        *ret = NULL;
+        return dir ? dir_list(dir, ret) : -ENOMEM;
 }
 
 char *state_pending_name(const char *uuid, const char *action)

@@ -57,8 +57,8 @@ int state_exists(const char *state_dir, enum state_area a, const char *name);
 int state_remove(const char *state_dir, enum state_area a, const char *name, bool durable);
 
 /* The names in <state_dir>/<area>, sorted, without those starting with '.'
- * (temporary files); an empty list when the directory does not exist.
- * Returns 0 with *ret (a NULL-terminated strv) or -errno. */
+ * (temporary files). Returns 0 with *ret (a strv, NULL when there are none
+ * or the directory does not exist) or -errno. */
 int state_list(const char *state_dir, enum state_area a, char ***ret);
 
 /* "<uuid>.<action>", the name of a pending item; NULL on ENOMEM. */

@@ -46,7 +46,7 @@ static int status_pending(const struct mk_config *cfg, struct sout *o)
         int n = 0, r = state_list(cfg->state_dir, STATE_PENDING, &names);
         if (r < 0)
                 return r;
-        for (size_t i = 0; names[i]; i++) {
+        for (size_t i = 0; names && names[i]; i++) {
                 _cleanup_(pending_free) struct pending p = { 0 };
                 _cleanup_free_ char *joined = NULL;
                 r = pending_load(cfg->state_dir, names[i], &p);
@@ -81,7 +81,7 @@ static int status_journals(const struct mk_config *cfg, struct sout *o)
         int n = 0, r = state_list(cfg->state_dir, STATE_JOURNAL, &names);
         if (r < 0)
                 return r;
-        for (size_t i = 0; names[i]; i++) {
+        for (size_t i = 0; names && names[i]; i++) {
                 _cleanup_(journal_free) struct journal j = { 0 };
                 if (!uuid_is_valid(names[i]))
                         continue;
@@ -128,7 +128,7 @@ static int status_proofs(const struct mk_config *cfg, struct sout *o)
         int n = 0, r = state_list(cfg->state_dir, STATE_PROOF, &names);
         if (r < 0)
                 return r;
-        for (size_t i = 0; names[i]; i++) {
+        for (size_t i = 0; names && names[i]; i++) {
                 _cleanup_(proof_free) struct proof p = { 0 };
                 if (!uuid_is_valid(names[i]))
                         continue;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "util.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <fnmatch.h>
@@ -91,6 +92,12 @@ bool strv_fnmatch(char *const *l, const char *name)
         return false;
 }
 
+void ascii_strlower(char *s)
+{
+        for (; *s; s++)
+                *s = (char)tolower((unsigned char)*s);
+}
+
 char *path_join(const char *dir, const char *name)
 {
         size_t dl = strlen(dir);
@@ -104,6 +111,48 @@ char *path_join(const char *dir, const char *name)
         memcpy(r, dir, dl);
         r[dl] = '/';
         strcpy(r + dl + (dl == 1 && dir[0] == '/' ? 0 : 1), name);
+        return r;
+}
+
+bool file_present(const char *dir, const char *name)
+{
+        _cleanup_free_ char *p = path_join(dir, name);
+        struct stat st;
+        return p && stat(p, &st) == 0;
+}
+
+int read_one_line(const char *dir, const char *name, char *buf, size_t size)
+{
+        _cleanup_free_ char *p = path_join(dir, name), *text = NULL;
+        if (!p)
+                return -ENOMEM;
+        ssize_t n = read_full_file(p, 4096, &text);
+        if (n < 0)
+                return (int)n;
+        text[strcspn(text, "\n")] = '\0';
+        if (strlen(text) >= size)
+                return -EBADMSG;
+        strcpy(buf, text);
+        return 0;
+}
+
+int dir_list(const char *dir, char ***ret)
+{
+        _cleanup_strv_ char **l = NULL;
+        struct dirent **names = NULL;
+        int n = scandir(dir, &names, NULL, alphasort), r = 0;
+
+        *ret = NULL;
+        if (n < 0)
+                return errno == ENOENT ? 0 : -errno;
+        for (int i = 0; i < n; i++) {
+                if (r == 0 && names[i]->d_name[0] != '.')
+                        r = strv_push(&l, names[i]->d_name);
+                free(names[i]);
+        }
+        free(names);
+        if (r == 0)
+                *ret = TAKE_PTR(l);
         return r;
 }
 

@@ -2,6 +2,7 @@
 /* Small shared helpers: cleanup attributes, ownership transfer, string lists. */
 #pragma once
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,6 +24,8 @@ static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
 #define _cleanup_fclose_ _cleanup_(fclosep)
+static inline void closedirp(DIR **d) { if (*d) closedir(*d); }
+#define _cleanup_closedir_ _cleanup_(closedirp)
 
 /* Hand ownership over: returns the value and clears the variable. */
 #define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
@@ -56,8 +59,24 @@ char *strv_join(char *const *l, const char *sep);
 /* True if name matches one of the fnmatch(3) globs in l. */
 bool strv_fnmatch(char *const *l, const char *name);
 
+/* Lower-cases the ASCII letters of s in place. */
+void ascii_strlower(char *s);
+
 /* Joins a directory and a name with exactly one '/' between them. */
 char *path_join(const char *dir, const char *name);
+
+/* True if <dir>/<name> exists (stat(2), links followed). */
+bool file_present(const char *dir, const char *name);
+
+/* Reads the small file <dir>/<name> (a sysfs or /proc attribute) into buf
+ * without its trailing newline. Returns 0, -EBADMSG if it does not fit in
+ * size bytes, or -errno. */
+int read_one_line(const char *dir, const char *name, char *buf, size_t size);
+
+/* The names in directory dir, sorted, without those starting with '.'.
+ * Returns 0 with *ret (NULL when there are none, or when dir does not
+ * exist) or -errno. */
+int dir_list(const char *dir, char ***ret);
 
 /* Reads at most max bytes from fd into a NUL-terminated buffer.
  * Returns the length, -EFBIG if the input is longer than max, or -errno. */

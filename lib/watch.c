@@ -569,7 +569,7 @@ static void scan_journals(struct watch *w)
                 log_warning_errno(r, "cannot list the journals in %s/journal: %m", w->cfg->state_dir);
                 return;
         }
-        for (size_t i = 0; names[i] && w->conn; i++)
+        for (size_t i = 0; names && names[i] && w->conn; i++)
                 if (uuid_is_valid(names[i]))
                         handle_found(w, names[i]);
 }

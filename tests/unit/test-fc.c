@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "fc.h"
+#include "fclun.h"
 #include "testutil.h"
 
 #define TGT_A 0x5006016839a01c4eULL
