@@ -11,97 +11,21 @@
  * edit cuts those ranges out of the original text. libxml2's serializer would
  * rewrite every attribute in double quotes; the operator would then see a
  * whole-document diff for a one-line change. domxml_format() re-parses the
- * cut text and uses it only if it gives the same tree as the edited DOM. */
-#include "domxml.h"
+ * cut text and uses it only if it gives the same tree as the edited DOM.
+ *
+ * This file reads what migkit needs from the parsed domain; the bytes and
+ * the libxml2 parse are in domparse.c, the edits and the output in
+ * domedit.c (domxml-priv.h is what they share). */
+#include "domxml-priv.h"
 
 #include <ctype.h>
-#include <libxml/SAX2.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-#include <libxml/xmlsave.h>
-#include <limits.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <strings.h>
 
-#include "util.h"
 #include "validate.h"
 
-#define MAX_ATTRS 1000   /* per element; libvirt writes at most a few dozen */
 #define MTU_MIN 68u     /* ETH_MIN_MTU: the smallest MTU a Linux bridge takes */
 #define MTU_MAX 65535u  /* ETH_MAX_MTU */
-
-#if LIBXML_VERSION >= 21200
-typedef const xmlError *xml_error_t;
-#else
-typedef xmlErrorPtr xml_error_t;
-#endif
-
-/* A byte range [start, end) of the input. */
-struct span {
-        size_t start, end;
-};
-
-struct domxml_priv {
-        char *raw;              /* the input as given */
-        size_t raw_len;
-        struct span *spans;     /* of <source> and <backingStore> elements, indexed by node->_private - 1 */
-        size_t n_spans;
-        bool spans_ok;          /* false: offsets unknown, domxml_format() serializes the tree */
-        struct span *cuts;      /* ranges of raw removed by edits */
-        size_t n_cuts, cuts_cap;
-};
-
-/* What the SAX hooks and the error handler share during one parse. */
-struct parse_state {
-        const char *buf;
-        size_t len;
-        bool record;            /* record spans (not when re-parsing for a check) */
-        bool spans_ok;
-        bool oom;
-        struct span *spans;
-        size_t n_spans;
-        int err_line;           /* the first error libxml2 reported */
-        char *err_msg;
-};
-
-static void *mfree(void *p)
-{
-        free(p);
-        return NULL;
-}
-
-/* Room for element n of an array that grows by doubling (its capacity is
- * implied: n rounded up to a power of two). NULL on ENOMEM, p untouched. */
-static void *grow(void *p, size_t n, size_t size)
-{
-        size_t cap = n ? n * 2 : 1;
-        if (n & (n - 1))
-                return p;
-        if (cap > SIZE_MAX / size)
-                return NULL;
-        return realloc(p, cap * size);
-}
-
-static void xml_free_docp(xmlDoc **p)
-{
-        if (*p)
-                xmlFreeDoc(*p);
-}
-#define _cleanup_xmldoc_ _cleanup_(xml_free_docp)
-
-static void xml_free_ctxtp(xmlParserCtxt **p)
-{
-        if (*p)
-                xmlFreeParserCtxt(*p);
-}
-
-static void xml_freep(xmlChar **p)
-{
-        if (*p)
-                xmlFree(*p);
-}
-#define _cleanup_xmlfree_ _cleanup_(xml_freep)
 
 const char *dom_disk_type_to_string(enum dom_disk_type t)
 {
@@ -130,8 +54,7 @@ static const char *clean(char *buf, size_t size, const char *s)
 }
 #define CLEAN(s) clean((char[72]){ 0 }, 72, (s))
 
-_printf_(2, 3)
-static int set_err(char **err, const char *fmt, ...)
+int dx_set_err(char **err, const char *fmt, ...)
 {
         va_list ap;
         char *m;
@@ -147,21 +70,6 @@ static int set_err(char **err, const char *fmt, ...)
         free(*err);
         *err = m;
         return -EINVAL;
-}
-
-static bool is_elem(const xmlNode *n, const char *name)
-{
-        return n && n->type == XML_ELEMENT_NODE && !n->ns && xmlStrEqual(n->name, BAD_CAST name);
-}
-
-/* The first child element called name (in no namespace, as libvirt's XPath
- * "./name" sees it). */
-static xmlNode *child(const xmlNode *parent, const char *name)
-{
-        for (xmlNode *c = parent ? parent->children : NULL; c; c = c->next)
-                if (is_elem(c, name))
-                        return c;
-        return NULL;
 }
 
 /* Copies attribute name of n into *ret (NULL if absent). 0 or -ENOMEM. */
@@ -194,193 +102,6 @@ static int content(xmlNode *n, char **ret)
         _cleanup_xmlfree_ xmlChar *v = xmlNodeGetContent(n);
         *ret = strdup(v ? (const char *)v : "");
         return *ret ? 0 : -ENOMEM;
-}
-
-/* ---- raw checks and the libxml2 parse ---------------------------------- */
-
-/* Looks at the bytes before libxml2 does: DTDs (hence entity declarations,
- * billion laughs, external entities) are refused here, so libxml2 never
- * gets to expand anything. "<!DOCTYPE" inside a comment or CDATA section is
- * refused as well: libvirt never writes one. */
-static int prescan(const char *buf, size_t len, char **err)
-{
-        const char *p = buf, *end = buf + len, *nul;
-
-        if (len == 0)
-                return set_err(err, "domain XML is empty");
-        if (len > INT_MAX)
-                return set_err(err, "domain XML is too large (%zu bytes)", len);
-        nul = memchr(buf, 0, len);
-        if (nul)
-                return set_err(err, "domain XML contains a NUL byte at offset %zu (binary data or UTF-16/32?)",
-                               (size_t)(nul - buf));
-        if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
-                p += 3;
-        while (p < end && strchr(" \t\r\n", *p))
-                p++;
-        if (p == end || *p != '<')
-                return set_err(err, "domain XML does not start with '<' (it must be UTF-8 XML)");
-        /* libxml2 checks an element's attributes for duplicates pairwise:
-         * 50 000 of them take seconds, 4 MiB of them the whole deadline.
-         * libvirt's elements have a few dozen at most. One linear pass
-         * counts the '=' of each start tag ('<' up to '>'; a '>' inside a
-         * value ends it early, which only undercounts). */
-        const char *tag = NULL;
-        size_t n_eq = 0;
-        for (p = buf; p < end; p++) {
-                if (*p == '<') {
-                        tag = p + 1 < end && p[1] != '!' && p[1] != '?' ? p : NULL;
-                        n_eq = 0;
-                } else if (*p == '>')
-                        tag = NULL;
-                else if (*p == '=' && tag && ++n_eq > MAX_ATTRS)
-                        return set_err(err, "domain XML has an element with more than %d attributes (at offset %zu); "
-                                       "refusing it", MAX_ATTRS, (size_t)(tag - buf));
-        }
-        for (p = buf; (p = memchr(p, '<', (size_t)(end - p))); p++) {
-                if ((size_t)(end - p) < 9 || p[1] != '!')
-                        continue;
-                if (strncasecmp(p + 2, "DOCTYPE", 7) == 0)
-                        return set_err(err, "domain XML contains a <!DOCTYPE> (at offset %zu); "
-                                       "DTDs and entity declarations are refused", (size_t)(p - buf));
-                if (strncasecmp(p + 2, "ENTITY", 6) == 0)
-                        return set_err(err, "domain XML contains an <!ENTITY> declaration (at offset %zu); "
-                                       "DTDs and entity declarations are refused", (size_t)(p - buf));
-        }
-        return 0;
-}
-
-static void on_xml_error(void *data, xml_error_t e)
-{
-        xmlParserCtxt *ctxt = data;
-        struct parse_state *ps = ctxt ? ctxt->_private : NULL;
-
-        if (!ps || !e || e->level < XML_ERR_ERROR || ps->err_msg)
-                return;
-        ps->err_line = e->line;
-        ps->err_msg = strdup(e->message ? e->message : "unknown error");
-        if (!ps->err_msg)
-                ps->oom = true;
-}
-
-/* Offset of the parser in the input, or SIZE_MAX if unknown. O(1) because
- * the input is read as UTF-8 without a converter (checked). */
-static size_t parser_offset(xmlParserCtxt *ctxt, const struct parse_state *ps)
-{
-        long pos;
-
-        if (ctxt->inputNr != 1 || !ctxt->input || (ctxt->input->buf && ctxt->input->buf->encoder))
-                return SIZE_MAX;
-        pos = xmlByteConsumed(ctxt);
-        if (pos <= 0 || (unsigned long)pos > ps->len)
-                return SIZE_MAX;
-        return (size_t)pos;
-}
-
-static void sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
-                      int nb_namespaces, const xmlChar **namespaces, int nb_attributes, int nb_defaulted,
-                      const xmlChar **attributes)
-{
-        xmlParserCtxt *ctxt = ctx;
-        struct parse_state *ps = ctxt->_private;
-        struct span *spans;
-        size_t pos, start, nl;
-
-        xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes, nb_defaulted,
-                              attributes);
-        if (!ps || !ps->record || !ps->spans_ok || uri || !ctxt->node ||
-            !(xmlStrEqual(localname, BAD_CAST "source") || xmlStrEqual(localname, BAD_CAST "backingStore")))
-                return;
-
-        /* The parser stands just after the attributes; the tag starts at the
-         * last '<' before it (attribute values cannot hold a raw '<'). */
-        pos = parser_offset(ctxt, ps);
-        if (pos == SIZE_MAX)
-                goto unknown;
-        for (start = pos; start > 0 && ps->buf[start - 1] != '<'; start--)
-                ;
-        nl = strlen((const char *)localname);
-        if (start == 0 || pos - start < nl || memcmp(ps->buf + start, localname, nl) != 0)
-                goto unknown;
-        spans = grow(ps->spans, ps->n_spans, sizeof(*spans));
-        if (!spans) {
-                ps->oom = true;
-                goto unknown;
-        }
-        ps->spans = spans;
-        spans[ps->n_spans++] = (struct span){ .start = start - 1, .end = 0 };
-        ctxt->node->_private = (void *)(uintptr_t)ps->n_spans;
-        return;
-unknown:
-        ps->spans_ok = false;
-}
-
-static void sax_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
-{
-        xmlParserCtxt *ctxt = ctx;
-        struct parse_state *ps = ctxt->_private;
-        xmlNode *n = ctxt->node;
-
-        /* The parser stands just after "/>" or the end tag's '>'. */
-        if (ps && ps->record && ps->spans_ok && n && n->_private) {
-                size_t i = (uintptr_t)n->_private - 1, pos = parser_offset(ctxt, ps);
-                if (i < ps->n_spans && pos != SIZE_MAX && pos > ps->spans[i].start && ps->buf[pos - 1] == '>')
-                        ps->spans[i].end = pos;
-                else
-                        ps->spans_ok = false;
-        }
-        xmlSAX2EndElementNs(ctx, localname, prefix, uri);
-}
-
-/* Parses buf with libxml2 only (the caller has run prescan()). On success
- * *ret is the document; if record, the spans go to ps. */
-static int parse_doc(const char *buf, size_t len, bool record, struct parse_state *ps, xmlDoc **ret, char **err)
-{
-        _cleanup_(xml_free_ctxtp) xmlParserCtxt *ctxt = NULL;
-        _cleanup_xmldoc_ xmlDoc *doc = NULL;
-        _cleanup_free_ char *msg = NULL;
-        int wellformed, nswellformed;
-
-        *ps = (struct parse_state){ .buf = buf, .len = len, .record = record, .spans_ok = true };
-        ctxt = xmlNewParserCtxt();
-        if (!ctxt || !ctxt->sax)
-                return -ENOMEM;
-        ctxt->_private = ps;
-        ctxt->sax->serror = on_xml_error;       /* per parser: no global handler, nothing on stderr */
-        ctxt->sax->startElementNs = sax_start;
-        ctxt->sax->endElementNs = sax_end;
-        /* No NOENT, DTDLOAD, DTDATTR, XINCLUDE, HUGE; the encoding declaration
-         * is ignored: the input is UTF-8, as libvirt writes it. */
-        doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_IGNORE_ENC);
-        wellformed = ctxt->wellFormed;
-        nswellformed = ctxt->nsWellFormed;
-        if (ps->oom)
-                return -ENOMEM;
-        if (!doc || !wellformed || !nswellformed || ps->err_msg) {
-                if (!doc && !ps->err_msg)
-                        return -ENOMEM;
-                msg = strdup(ps->err_msg ? ps->err_msg : "unknown error");
-                if (!msg)
-                        return -ENOMEM;
-                /* libxml2 messages end in '\n' and may have a second line */
-                for (char *c = msg; *c; c++)
-                        if (iscntrl((unsigned char)*c))
-                                *c = ' ';
-                for (size_t l = strlen(msg); l > 0 && msg[l - 1] == ' '; l--)
-                        msg[l - 1] = 0;
-                return set_err(err, "domain XML is not well-formed: line %d: %s", ps->err_line, msg);
-        }
-        if (doc->intSubset || doc->extSubset)
-                return set_err(err, "domain XML contains a <!DOCTYPE>; DTDs and entity declarations are refused");
-        *ret = TAKE_PTR(doc);
-        return 0;
-}
-
-static void parse_state_done(struct parse_state *ps)
-{
-        free(ps->spans);
-        free(ps->err_msg);
-        *ps = (struct parse_state){ 0 };
 }
 
 /* ---- what migkit needs from the domain ------------------------------ */
@@ -482,7 +203,7 @@ static int parse_iface(struct domxml *d, xmlNode *n, char **err)
         if (r < 0)
                 return r;
         if (!bridge)
-                return set_err(err, "domain XML: <interface type='bridge'>%s%s has no <source bridge='...'>",
+                return dx_set_err(err, "domain XML: <interface type='bridge'>%s%s has no <source bridge='...'>",
                                mac ? " with MAC " : "", mac ? CLEAN(mac) : "");
         snprintf(what, sizeof(what), "interface on bridge '%s'", CLEAN(bridge));
         if (mac)
@@ -493,7 +214,7 @@ static int parse_iface(struct domxml *d, xmlNode *n, char **err)
                 if (r < 0)
                         return r;
                 if (!parse_mtu(size, &v))
-                        return set_err(err, "domain XML: %s has an invalid <mtu size='%s'>; expected a number from %u to %u",
+                        return dx_set_err(err, "domain XML: %s has an invalid <mtu size='%s'>; expected a number from %u to %u",
                                        what, size ? CLEAN(size) : "(none)", MTU_MIN, MTU_MAX);
         }
         struct dom_iface *ni = grow(d->ifaces, d->n_ifaces, sizeof(*ni));
@@ -504,14 +225,7 @@ static int parse_iface(struct domxml *d, xmlNode *n, char **err)
         return 0;
 }
 
-/* Paths in document order, duplicates dropped at the end: O(n log n) even
- * for a hostile document with 100000 chardevs. */
-struct pathlist {
-        char **v;       /* NULL-terminated when n < cap */
-        size_t n, cap;
-};
-
-static void pathlist_done(struct pathlist *l)
+void dx_pathlist_done(struct pathlist *l)
 {
         for (size_t i = 0; i < l->n; i++)
                 free(l->v[i]);
@@ -519,8 +233,7 @@ static void pathlist_done(struct pathlist *l)
         *l = (struct pathlist){ 0 };
 }
 
-/* Takes path (may be NULL or empty: ignored). */
-static int push_file(struct pathlist *l, char *path)
+int dx_push_file(struct pathlist *l, char *path)
 {
         _cleanup_free_ char *p = path;
         if (!p || !*p)
@@ -601,14 +314,14 @@ static int collect_os_files(xmlNode *os, struct pathlist *files)
 
         for (size_t i = 0; i < ARRAY_SIZE(texts); i++) {
                 r = child_content(os, texts[i], &v);
-                if (r < 0 || (r = push_file(files, v)) < 0)
+                if (r < 0 || (r = dx_push_file(files, v)) < 0)
                         return r;
         }
         xmlNode *nvram = child(os, "nvram");
         if (!nvram)
                 return 0;
         r = prop_nonempty(nvram, "template", &v);
-        if (r < 0 || (r = push_file(files, v)) < 0)
+        if (r < 0 || (r = dx_push_file(files, v)) < 0)
                 return r;
         if (child(nvram, "source")) /* libvirt >= 8.5: <nvram type='file'><source file=.../> */
                 r = prop_nonempty(child(nvram, "source"), "file", &v);
@@ -616,7 +329,7 @@ static int collect_os_files(xmlNode *os, struct pathlist *files)
                 r = content(nvram, &v);
         if (r < 0)
                 return r;
-        return push_file(files, v);
+        return dx_push_file(files, v);
 }
 
 static int collect_chardev_files(xmlNode *dev, struct pathlist *files)
@@ -635,16 +348,15 @@ static int collect_chardev_files(xmlNode *dev, struct pathlist *files)
                         r = prop_nonempty(c, "file", &v);
                 else
                         continue;
-                if (r < 0 || (r = push_file(files, v)) < 0)
+                if (r < 0 || (r = dx_push_file(files, v)) < 0)
                         return r;
         }
         return 0;
 }
 
-/* (Re)builds d->files from the tree, in document order. */
-static int collect_files(struct domxml *d)
+int dx_collect_files(struct domxml *d)
 {
-        _cleanup_(pathlist_done) struct pathlist files = { 0 };
+        _cleanup_(dx_pathlist_done) struct pathlist files = { 0 };
         xmlNode *root = xmlDocGetRootElement(d->doc);
         char *v;
         int r = 0;
@@ -658,7 +370,7 @@ static int collect_files(struct domxml *d)
                         if (is_chardev(dev))
                                 r = collect_chardev_files(dev, &files);
                         else if (is_elem(dev, "disk") && (r = disk_file_source(dev, &v)) >= 0)
-                                r = push_file(&files, v);
+                                r = dx_push_file(&files, v);
                 }
         }
         if (r >= 0 && !files.v && !(files.v = calloc(1, sizeof(char *))))
@@ -681,9 +393,9 @@ static int unique_child(xmlNode *root, const char *what, xmlNode **ret, char **e
                 if (is_elem(c, what) && n++ == 0)
                         *ret = c;
         if (n == 0)
-                return set_err(err, "domain XML has no <%s> under <domain>", what);
+                return dx_set_err(err, "domain XML has no <%s> under <domain>", what);
         if (n > 1)
-                return set_err(err, "domain XML has %zu <%s> elements under <domain>; expected exactly one", n, what);
+                return dx_set_err(err, "domain XML has %zu <%s> elements under <domain>; expected exactly one", n, what);
         return 0;
 }
 
@@ -694,11 +406,11 @@ static int parse_domain(struct domxml *d, char **err)
         int r;
 
         if (!root)
-                return set_err(err, "domain XML has no root element");
+                return dx_set_err(err, "domain XML has no root element");
         if (!xmlStrEqual(root->name, BAD_CAST "domain") || root->ns) {
                 const xmlNs *ns = root->ns;
                 const char *prefix = ns && ns->prefix ? (const char *)ns->prefix : NULL;
-                return set_err(err, "domain XML root element is <%s%s%s>%s%s%s, expected libvirt's <domain>",
+                return dx_set_err(err, "domain XML root element is <%s%s%s>%s%s%s, expected libvirt's <domain>",
                                prefix ? CLEAN(prefix) : "", prefix ? ":" : "", CLEAN((const char *)root->name),
                                ns ? " in namespace '" : "", ns && ns->href ? CLEAN((const char *)ns->href) : "",
                                ns ? "'" : "");
@@ -711,10 +423,10 @@ static int parse_domain(struct domxml *d, char **err)
         if (r < 0)
                 return r;
         if (!*d->name)
-                return set_err(err, "domain XML has an empty <name>");
+                return dx_set_err(err, "domain XML has an empty <name>");
         for (const char *c = d->name; *c; c++)
                 if (iscntrl((unsigned char)*c) || *c == '/')
-                        return set_err(err, "domain XML <name> '%s' contains '/' or control characters", CLEAN(d->name));
+                        return dx_set_err(err, "domain XML <name> '%s' contains '/' or control characters", CLEAN(d->name));
 
         r = unique_child(root, "uuid", &node, err);
         if (r < 0)
@@ -723,7 +435,7 @@ static int parse_domain(struct domxml *d, char **err)
         if (r < 0)
                 return r;
         if (!uuid_is_valid(uuid))
-                return set_err(err, "domain XML has an invalid <uuid> '%s': not a UUID (8-4-4-4-12 hex digits)", CLEAN(uuid));
+                return dx_set_err(err, "domain XML has an invalid <uuid> '%s': not a UUID (8-4-4-4-12 hex digits)", CLEAN(uuid));
         for (char *c = uuid; *c; c++)
                 *c = (char)tolower((unsigned char)*c);
         d->uuid = TAKE_PTR(uuid);
@@ -740,7 +452,7 @@ static int parse_domain(struct domxml *d, char **err)
                                 return r;
                 }
         }
-        return collect_files(d);
+        return dx_collect_files(d);
 }
 
 int domxml_parse(const char *buf, size_t len, struct domxml **ret, char **err)
@@ -753,7 +465,7 @@ int domxml_parse(const char *buf, size_t len, struct domxml **ret, char **err)
         if (err)
                 *err = NULL;
         *ret = NULL;
-        r = prescan(buf, len, err);
+        r = dx_prescan(buf, len, err);
         if (r < 0)
                 return r;
 
@@ -767,264 +479,20 @@ int domxml_parse(const char *buf, size_t len, struct domxml **ret, char **err)
         d->priv->raw[len] = 0;
         d->priv->raw_len = len;
 
-        r = parse_doc(d->priv->raw, len, true, &ps, &doc, err);
+        r = dx_parse_doc(d->priv->raw, len, true, &ps, &doc, err);
         if (r == 0) {
                 d->doc = doc;
                 d->priv->spans = TAKE_PTR(ps.spans);
                 d->priv->n_spans = ps.n_spans;
                 d->priv->spans_ok = ps.spans_ok;
         }
-        parse_state_done(&ps);
+        dx_parse_state_done(&ps);
         if (r < 0)
                 return r;
         r = parse_domain(d, err);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(d);
-        return 0;
-}
-
-/* ---- edits ---------------------------------------------------------- */
-
-static bool is_blank_text(const xmlNode *n)
-{
-        return n && n->type == XML_TEXT_NODE && xmlIsBlankNode((xmlNode *)n);
-}
-
-/* Where the cut for element n (and the blank text before it) lies in raw. */
-static bool element_cut(const struct domxml_priv *p, const xmlNode *n, struct span *ret)
-{
-        size_t i = (uintptr_t)n->_private;
-        if (!p->spans_ok || i == 0 || i > p->n_spans || p->spans[i - 1].end == 0)
-                return false;
-        *ret = p->spans[i - 1];
-        if (is_blank_text(n->prev))
-                while (ret->start > 0 && strchr(" \t\r\n", p->raw[ret->start - 1]))
-                        ret->start--;
-        return true;
-}
-
-/* Removes element n and the blank text before it, from the tree and (as a
- * cut) from the text. The caller has made room for one more cut. */
-static void remove_element(struct domxml *d, xmlNode *n)
-{
-        struct domxml_priv *p = d->priv;
-        struct span cut;
-
-        if (element_cut(p, n, &cut))
-                p->cuts[p->n_cuts++] = cut;
-        else
-                p->spans_ok = false;
-        if (is_blank_text(n->prev)) {
-                xmlNode *ws = n->prev;
-                xmlUnlinkNode(ws);
-                xmlFreeNode(ws);
-        }
-        xmlUnlinkNode(n);
-        xmlFreeNode(n);
-}
-
-/* An empty <backingStore/>: libvirt's "no backing chain" terminator. */
-static bool is_terminator(const xmlNode *n)
-{
-        if (!n || n->properties)
-                return false;
-        for (const xmlNode *c = n->children; c; c = c->next)
-                if (!is_blank_text(c))
-                        return false;
-        return true;
-}
-
-/* domxml_strip_disk_source() without updating d->files. */
-static int strip_disk_source(struct domxml *d, size_t i)
-{
-        struct dom_disk *disk;
-        xmlNode *src, *bs;
-
-        if (!d || i >= d->n_disks)
-                return -EINVAL;
-        disk = &d->disks[i];
-        if (!streq_ptr(disk->device, "cdrom"))
-                return -EINVAL;
-        src = child(disk->node, "source");
-        if (!src)
-                return -EINVAL;
-        bs = child(disk->node, "backingStore");
-        if (!is_terminator(bs))
-                bs = NULL;
-
-        /* Allocate first: once the tree is touched nothing may fail. */
-        if (d->priv->n_cuts + 2 > d->priv->cuts_cap) {
-                size_t cap = d->priv->cuts_cap * 2 + 2;
-                struct span *nc = realloc(d->priv->cuts, cap * sizeof(*nc));
-                if (!nc)
-                        return -ENOMEM;
-                d->priv->cuts = nc;
-                d->priv->cuts_cap = cap;
-        }
-
-        remove_element(d, src);
-        if (bs)
-                remove_element(d, bs);
-        disk->source = mfree(disk->source);
-        return 0;
-}
-
-int domxml_strip_disk_source(struct domxml *d, size_t i)
-{
-        int r = strip_disk_source(d, i);
-        /* on ENOMEM the old list stays: it names one file too many */
-        if (r == 0)
-                (void)collect_files(d);
-        return r;
-}
-
-int domxml_strip_missing_config_drives(struct domxml *d, char *const *name_globs,
-                                       bool (*exists)(const char *path, void *userdata), void *userdata,
-                                       char ***stripped)
-{
-        _cleanup_(pathlist_done) struct pathlist list = { 0 };
-        int n = 0, r = 0;
-
-        if (stripped)
-                *stripped = NULL;
-        if (!d || !exists)
-                return -EINVAL;
-        for (size_t i = 0; i < d->n_disks && r >= 0; i++) {
-                struct dom_disk *disk = &d->disks[i];
-                const char *base;
-                char *entry;
-
-                if (disk->type != DOM_DISK_FILE || !streq_ptr(disk->device, "cdrom") || !disk->source)
-                        continue;
-                base = strrchr(disk->source, '/');
-                base = base ? base + 1 : disk->source;
-                if (!strv_fnmatch(name_globs, base) || exists(disk->source, userdata))
-                        continue;
-                if (asprintf(&entry, "%s %s", disk->target ? disk->target : "-", disk->source) < 0)
-                        r = -ENOMEM;
-                else if ((r = push_file(&list, entry)) >= 0 && (r = strip_disk_source(d, i)) >= 0)
-                        n++;
-        }
-        if (n > 0)
-                (void)collect_files(d); /* on ENOMEM the old list stays */
-        if (r < 0)
-                return r;
-        if (stripped) {
-                *stripped = TAKE_PTR(list.v);
-                list.n = 0;
-        }
-        return n;
-}
-
-/* ---- output --------------------------------------------------------- */
-
-/* libxml2's serialization: no declaration, no reformatting. */
-static int save_doc(xmlDoc *doc, char **ret, size_t *len)
-{
-        xmlBuffer *buf = xmlBufferCreate();
-        xmlSaveCtxt *save;
-        int r = 0;
-
-        if (!buf)
-                return -ENOMEM;
-        save = xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_NO_DECL);
-        if (!save)
-                r = -ENOMEM;
-        else {
-                if (xmlSaveDoc(save, doc) < 0)
-                        r = -EIO;
-                if (xmlSaveClose(save) < 0 && r == 0)
-                        r = -EIO;
-        }
-        if (r == 0) {
-                size_t l = (size_t)xmlBufferLength(buf);
-                char *s = malloc(l + 1);
-                if (!s)
-                        r = -ENOMEM;
-                else {
-                        memcpy(s, xmlBufferContent(buf), l);
-                        s[l] = 0;
-                        *ret = s;
-                        *len = l;
-                }
-        }
-        xmlBufferFree(buf);
-        return r;
-}
-
-static int cmp_span(const void *a, const void *b)
-{
-        const struct span *x = a, *y = b;
-        return x->start < y->start ? -1 : x->start > y->start;
-}
-
-/* The input minus the cuts, or NULL (*ret) if the cuts overlap. */
-static int splice(const struct domxml_priv *p, char **ret, size_t *len)
-{
-        _cleanup_free_ struct span *cuts = NULL;
-        _cleanup_free_ char *out = malloc(p->raw_len + 1);
-        size_t at = 0, o = 0;
-
-        *ret = NULL;
-        if (!out)
-                return -ENOMEM;
-        if (p->n_cuts > 0) {
-                cuts = malloc(p->n_cuts * sizeof(*cuts));
-                if (!cuts)
-                        return -ENOMEM;
-                memcpy(cuts, p->cuts, p->n_cuts * sizeof(*cuts));
-                qsort(cuts, p->n_cuts, sizeof(*cuts), cmp_span);
-        }
-        for (size_t i = 0; i < p->n_cuts; i++) {
-                if (cuts[i].start < at || cuts[i].end > p->raw_len || cuts[i].end < cuts[i].start)
-                        return 0;
-                memcpy(out + o, p->raw + at, cuts[i].start - at);
-                o += cuts[i].start - at;
-                at = cuts[i].end;
-        }
-        memcpy(out + o, p->raw + at, p->raw_len - at);
-        o += p->raw_len - at;
-        out[o] = 0;
-        *len = o;
-        *ret = TAKE_PTR(out);
-        return 0;
-}
-
-int domxml_format(const struct domxml *d, char **ret, size_t *len)
-{
-        _cleanup_free_ char *tree = NULL, *text = NULL, *check = NULL;
-        size_t tree_len = 0, text_len = 0, check_len = 0;
-        int r;
-
-        r = save_doc(d->doc, &tree, &tree_len);
-        if (r < 0)
-                return r;
-        if (d->priv && d->priv->raw && d->priv->spans_ok) {
-                r = splice(d->priv, &text, &text_len);
-                if (r < 0)
-                        return r;
-        }
-        if (text && prescan(text, text_len, NULL) == 0) {
-                /* Use the text only if it is the same document. */
-                struct parse_state ps;
-                _cleanup_xmldoc_ xmlDoc *doc = NULL;
-                r = parse_doc(text, text_len, false, &ps, &doc, NULL);
-                parse_state_done(&ps);
-                if (r == -ENOMEM)
-                        return r;
-                if (r == 0)
-                        r = save_doc(doc, &check, &check_len);
-                if (r == -ENOMEM)
-                        return r;
-                if (r == 0 && check_len == tree_len && memcmp(check, tree, tree_len) == 0) {
-                        *len = text_len;
-                        *ret = TAKE_PTR(text);
-                        return 0;
-                }
-        }
-        *len = tree_len;
-        *ret = TAKE_PTR(tree);
         return 0;
 }
 
