@@ -65,6 +65,3 @@ void doctor_print(const struct preflight *p, FILE *f, int flags);
  * "checks": [{"check", "status", "message", "fix"}]}. */
 void doctor_print_json(const struct preflight *p, FILE *f, const char *host);
 
-/* A process's start time in seconds since the epoch, from <proc>/<pid>/stat
- * (field 22, clock ticks after boot) and btime in <proc>/stat. 0 or -errno. */
-int doctor_proc_start_time(const char *proc, int pid, time_t *ret);

@@ -16,6 +16,7 @@
 #include <libvirt/virterror.h>
 
 #include "doctor.h"
+#include "procfs.h"
 #include "testutil.h"
 
 struct fx {
@@ -280,11 +281,11 @@ static void test_proc_start_time(void **state)
         fput(f, "proc/stat", "cpu 1\nbtime 1700000000\n");
         /* a name with spaces and parentheses */
         fput(f, "proc/7/stat", "7 (a) b (c) S 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 %ld 1 1\n", 42 * hz);
-        assert_int_equal(doctor_proc_start_time(f->cfg.proc_root, 7, &t), 0);
+        assert_int_equal(proc_start_time(f->cfg.proc_root, 7, &t), 0);
         assert_int_equal((long long)t, 1700000042LL);
         fput(f, "proc/8/stat", "8 (short) S 1 2\n");
-        assert_int_equal(doctor_proc_start_time(f->cfg.proc_root, 8, &t), -EBADMSG);
-        assert_int_equal(doctor_proc_start_time(f->cfg.proc_root, 9, &t), -ENOENT);
+        assert_int_equal(proc_start_time(f->cfg.proc_root, 8, &t), -EBADMSG);
+        assert_int_equal(proc_start_time(f->cfg.proc_root, 9, &t), -ENOENT);
 }
 
 static void test_libvirt(void **state)
