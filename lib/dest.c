@@ -179,13 +179,6 @@ static size_t undo_unrecorded(const struct dest *d, char **bridges, const char *
         return left;
 }
 
-static int journal_record(char ***list, const char *item)
-{
-        if (strv_contains(*list, item))
-                return 0;
-        return strv_push(list, item);
-}
-
 /* Saves the journal right after each creation, so that a hook the deadline
  * watchdog ends in the next step (a bridge creation that never returns)
  * leaves nothing no journal lists. Best effort: the save at the end of
@@ -238,7 +231,7 @@ static int apply_bridges(struct apply *a)
                         log_info("domain %s: created bridge %s (MTU %u, up)", d->dom->name, b->name, b->mtu);
                         a->dirty = true;
                         d->n_created++;
-                        if (journal_record(&a->j.bridges, b->name) < 0 || strv_push(&a->made_bridges, b->name) < 0)
+                        if (strv_push_unique(&a->j.bridges, b->name) < 0 || strv_push(&a->made_bridges, b->name) < 0)
                                 r = log_error_errno(ENOMEM, "out of memory");
                         else
                                 journal_early_save(d, &a->j, a->journaled);
@@ -265,7 +258,7 @@ static int apply_dir(struct apply *a)
                         log_info("domain %s: created instance directory %s", d->dom->name, dir);
                         a->dirty = true;
                         d->n_created++;
-                        if (journal_record(&a->j.dirs, dir) < 0 || !(a->made_dir = strdup(dir)))
+                        if (strv_push_unique(&a->j.dirs, dir) < 0 || !(a->made_dir = strdup(dir)))
                                 r = log_error_errno(ENOMEM, "out of memory");
                         else
                                 journal_early_save(d, &a->j, a->journaled);
@@ -290,7 +283,7 @@ static int apply_strip(struct apply *a)
                 }
                 log_info("domain %s: removed the <source> of cdrom %s (file missing on this host)", d->dom->name, stripped[i]);
                 a->dirty = true;
-                if (journal_record(&a->j.stripped, stripped[i]) < 0)
+                if (strv_push_unique(&a->j.stripped, stripped[i]) < 0)
                         r = log_error_errno(ENOMEM, "out of memory");
         }
         return r;

@@ -219,3 +219,18 @@ const char *watch_event_name(int event, int detail, char *buf, size_t size)
                 snprintf(buf, size, "event-%d/%d", event, detail);
         return buf;
 }
+
+const char *watch_state_name(int state)
+{
+        switch (state) {
+        case VIR_DOMAIN_RUNNING: return "running";
+        case VIR_DOMAIN_BLOCKED: return "blocked";
+        case VIR_DOMAIN_PAUSED: return "paused";
+        case VIR_DOMAIN_SHUTDOWN: return "shutting-down";
+        case VIR_DOMAIN_SHUTOFF: return "shut-off";
+        case VIR_DOMAIN_CRASHED: return "crashed";
+        case VIR_DOMAIN_PMSUSPENDED: return "pmsuspended";
+        case -1: return "not-defined";
+        default: return "no-state";
+        }
+}

@@ -100,3 +100,7 @@ char *watch_pending_text(int pending, const char *uuid);
 /* "stopped/migrated", "resumed/postcopy", "suspended/postcopy-failed", ...
  * ("event-N/M" for one this build does not know). Returns buf. */
 const char *watch_event_name(int event, int detail, char *buf, size_t size);
+
+/* "running", "paused", "shut-off", ... for a virDomainState, "not-defined"
+ * for -1 (libvirt does not know the domain), "no-state" otherwise. */
+const char *watch_state_name(int state);

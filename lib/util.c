@@ -47,6 +47,24 @@ bool strv_contains(char *const *l, const char *s)
         return false;
 }
 
+int strv_push_unique(char ***l, const char *s)
+{
+        return strv_contains(*l, s) ? 0 : strv_push(l, s);
+}
+
+void strv_remove(char **l, const char *s)
+{
+        size_t i, j;
+        for (i = j = 0; l && l[i]; i++) {
+                if (streq(l[i], s))
+                        free(l[i]);
+                else
+                        l[j++] = l[i];
+        }
+        if (l)
+                l[j] = NULL;
+}
+
 int strv_split(char ***ret, const char *s)
 {
         _cleanup_strv_ char **l = calloc(1, sizeof(char *));

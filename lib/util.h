@@ -52,6 +52,10 @@ size_t strv_length(char *const *l);
 /* Appends a copy of s; returns 0 or -ENOMEM. */
 int strv_push(char ***l, const char *s);
 bool strv_contains(char *const *l, const char *s);
+/* Appends a copy of s unless l already has it; returns 0 or -ENOMEM. */
+int strv_push_unique(char ***l, const char *s);
+/* Removes (and frees) every entry equal to s. */
+void strv_remove(char **l, const char *s);
 /* Splits on commas and whitespace, skipping empty words; returns 0 or -ENOMEM. */
 int strv_split(char ***ret, const char *s);
 /* Joins with sep into a new string, NULL on ENOMEM. */

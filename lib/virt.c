@@ -60,6 +60,17 @@ int virt_event_thread_start(void)
         return event_thread_rc;
 }
 
+const char *virt_close_reason(int reason)
+{
+        switch (reason) {
+        case VIR_CONNECT_CLOSE_REASON_ERROR: return "I/O error";
+        case VIR_CONNECT_CLOSE_REASON_EOF: return "libvirt closed it";
+        case VIR_CONNECT_CLOSE_REASON_KEEPALIVE: return "keepalive timed out";
+        case VIR_CONNECT_CLOSE_REASON_CLIENT: return "closed by us";
+        default: return "unknown reason";
+        }
+}
+
 const char *virt_last_error(void)
 {
         const char *m = virGetLastErrorMessage();

@@ -43,6 +43,9 @@ void virt_dom_freep(virDomainPtr *d);
  * Returns 0, or -1 when libvirt could not set the loop up. */
 int virt_event_thread_start(void);
 
+/* Why libvirt closed a connection (virConnectCloseReason), for a message. */
+const char *virt_close_reason(int reason);
+
 /* libvirt's last error message in this thread, never NULL. */
 const char *virt_last_error(void);
 

@@ -1,82 +1,25 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "watch.h"
+/* migkit-watch's event loop: the connection to libvirt with its close
+ * callback and reconnection, the queue of lifecycle events, the
+ * reconciliation of journals and instance directories at every connection,
+ * and the timers. What a decision leads to is in watchact.c. */
+#include "watch-priv.h"
 
 #include <dirent.h>
-#include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <sys/signalfd.h>
 
-#include "cleanup.h"
-#include "dispatch.h"
 #include "instdir.h"
-#include "journal.h"
-#include "lifecycle.h"
-#include "log.h"
 #include "pending.h"
-#include "proof.h"
 #include "state.h"
-#include "util.h"
 #include "validate.h"
 #include "virt.h"
 
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 30000
-#define RETRY_MS 60000         /* a fix-up or commit that failed is tried again */
-#define COMMIT_LOCK_MS 1000    /* a running migkit-cleanup of the guest: hand the commit over */
 
 /* ---- the watcher --------------------------------------------------------- */
-
-struct item {
-        char uuid[VIR_UUID_STRING_BUFLEN];
-        char *name;
-        int event, detail;
-        unsigned gen;       /* the connection it came on */
-};
-
-struct watch {
-        const struct mk_config *cfg;
-        char *uri;
-        virConnectPtr conn;
-        int cb_id;
-        unsigned gen;              /* counts connections */
-        time_t connected_since;    /* 0 while not connected */
-        unsigned backoff_ms;
-        int work_timer, connect_timer, retry_timer;
-        bool scan_wanted, stop;
-        struct item *queue;
-        size_t n_queue;
-        char **incoming;           /* started/migrated seen on this connection */
-        char **arrived, **postcopy;
-        char **gone_seen;          /* stopped or undefined seen, no start or define since */
-        unsigned n_events, n_decisions;
-};
-
-static void strv_remove(char **l, const char *s)
-{
-        size_t i, j;
-        for (i = j = 0; l && l[i]; i++) {
-                if (streq(l[i], s))
-                        free(l[i]);
-                else
-                        l[j++] = l[i];
-        }
-        if (l)
-                l[j] = NULL;
-}
-
-static void strv_add(char ***l, const char *s)
-{
-        if (!strv_contains(*l, s) && strv_push(l, s) < 0)
-                log_warning_errno(ENOMEM, "out of memory; uuid %s is not remembered", s);
-}
-
-static void arm(int timer, int ms)
-{
-        if (timer >= 0)
-                virEventUpdateTimeout(timer, ms);
-}
 
 /* Whatever libvirt's connection did: the events seen so far are no proof of
  * having seen everything from now on. */
@@ -114,22 +57,11 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
         return 0;
 }
 
-static const char *close_reason(int reason)
-{
-        switch (reason) {
-        case VIR_CONNECT_CLOSE_REASON_ERROR: return "I/O error";
-        case VIR_CONNECT_CLOSE_REASON_EOF: return "libvirt closed it";
-        case VIR_CONNECT_CLOSE_REASON_KEEPALIVE: return "keepalive timed out";
-        case VIR_CONNECT_CLOSE_REASON_CLIENT: return "closed by us";
-        default: return "unknown reason";
-        }
-}
-
 static void on_close(virConnectPtr conn, int reason, void *opaque)
 {
         struct watch *w = opaque;
         (void)conn;
-        log_warning("lost the connection to libvirt at %s (%s); reconnecting", w->uri, close_reason(reason));
+        log_warning("lost the connection to libvirt at %s (%s); reconnecting", w->uri, virt_close_reason(reason));
         forget_connection(w);
         /* The connection is closed from the timer, not inside libvirt's callback. */
         w->backoff_ms = 0;
@@ -181,210 +113,6 @@ int watch_connect(struct watch *w)
         return 0;
 }
 
-/* ---- acting on a decision ------------------------------------------------ */
-
-struct line {
-        char s[1536];
-        size_t len;
-        bool failed;
-};
-
-static void say(struct line *l, const char *fmt, ...) _printf_(2, 3);
-static void say(struct line *l, const char *fmt, ...)
-{
-        va_list ap;
-        if (l->len >= sizeof(l->s) - 1)
-                return;
-        if (l->len > 0)
-                l->len += (size_t)snprintf(l->s + l->len, sizeof(l->s) - l->len, ", ");
-        if (l->len >= sizeof(l->s) - 1)
-                return;
-        va_start(ap, fmt);
-        int n = vsnprintf(l->s + l->len, sizeof(l->s) - l->len, fmt, ap);
-        va_end(ap);
-        if (n > 0)
-                l->len += (size_t)n;
-        if (l->len >= sizeof(l->s))
-                l->len = sizeof(l->s) - 1;
-}
-
-static void mark(struct watch *w, struct line *l, const char *uuid, enum journal_mark m, char ***mem, const char *what,
-                 bool tell)
-{
-        strv_add(mem, uuid);
-        int r = journal_set_mark(w->cfg->state_dir, uuid, m, time(NULL));
-        if (r < 0 && r != -ENOENT) {
-                l->failed = true;
-                say(l, "could not note %s in the journal (%s)", what, strerror(-r));
-        } else if (tell)
-                say(l, "noted %s in the journal", what);
-}
-
-static bool fixup(struct watch *w, struct line *l, const char *uuid, char *const *stripped)
-{
-        _cleanup_strv_ char **done = NULL;
-        _cleanup_free_ char *err = NULL;
-        int r = virt_fixup_persistent(w->conn, uuid, stripped, &done, &err);
-        if (r < 0) {
-                l->failed = true;
-                say(l, "could not fix the persistent definition (%s)", err ? err : strerror(-r));
-                return false;
-        }
-        if (r > 0) {
-                _cleanup_free_ char *list = strv_join(done, ", ");
-                say(l, "removed the stripped config-drive source from the persistent definition (%s)", list ? list : "?");
-        } else if (strv_length(stripped) > 0)
-                say(l, "persistent definition needs no change");
-        return true;
-}
-
-/* In process, unlike the cleanups (the rule is in dispatch.h): a commit
- * only drops the journal and stale records in the state directory, which
- * this sandbox may write, and must not wait; a migkit-cleanup holding the
- * guest's lock gets it as a job instead. */
-static bool commit(struct watch *w, struct line *l, const char *uuid)
-{
-        struct cleanup_opts o = { .lock_timeout_ms = COMMIT_LOCK_MS };
-        int r = cleanup_commit(w->cfg, uuid, &o);
-        if (r == CLEANUP_DONE)
-                say(l, "committed");
-        else if (r == CLEANUP_NOTHING)
-                say(l, "nothing to commit");
-        else if (r == -EAGAIN && dispatch_cleanup(w->cfg, "commit", uuid) == 0)
-                say(l, "started cleanup commit (a migkit-cleanup of the guest holds its lock)");
-        else {
-                l->failed = true;
-                say(l, "could not commit (%s)", r < 0 ? strerror(-r) : "refused");
-                return false;
-        }
-        return true;
-}
-
-static void prove_and_run(struct watch *w, struct line *l, const char *uuid, const char *name, int kind,
-                          const char *detail, bool run, const char *action)
-{
-        struct proof p = { .uuid = (char *)uuid, .name = (char *)name, .kind = kind, .by = (char *)"watch",
-                           .detail = (char *)detail };
-        bool recorded;
-        int r = dispatch_handover(w->cfg, &p, run ? action : NULL, &recorded);
-        if (!recorded) {
-                l->failed = true;
-                say(l, "could not record the proof in %s/proof (%s); nothing started", w->cfg->state_dir, strerror(-r));
-                return;
-        }
-        if (kind == PROOF_MIGRATED)
-                say(l, "recorded proof");
-        else
-                say(l, "recorded proof %s", proof_kind_to_string(kind));
-        if (!run)
-                return;
-        if (r == 0)
-                say(l, "started cleanup %s", action);
-        else {
-                l->failed = true;
-                say(l, "could not start cleanup %s (run `migkit-cleanup %s %s`)", action, action, uuid);
-        }
-}
-
-static void act(struct watch *w, const char *uuid, const char *name, const char *what, const struct watch_decision *d,
-                const struct journal *j)
-{
-        struct line l = { .len = 0 };
-        unsigned a = d->actions;
-        bool fixed = true;
-
-        if (!name || !*name)
-                name = j->name ? j->name : NULL;
-        if (a & WATCH_MARK_POSTCOPY)
-                mark(w, &l, uuid, JOURNAL_POSTCOPY, &w->postcopy, "post-copy", true);
-        if (a & WATCH_MARK_ARRIVED)
-                mark(w, &l, uuid, JOURNAL_ARRIVED, &w->arrived, "the arrival", false); /* "committed" says it */
-        if (a & WATCH_FIXUP)
-                fixed = fixup(w, &l, uuid, j->stripped);
-        if ((a & WATCH_COMMIT) && !fixed)
-                say(&l, "not committed: the journal keeps what to fix; trying again in %d s", RETRY_MS / 1000);
-        else if ((a & WATCH_COMMIT) && !commit(w, &l, uuid))
-                fixed = false;
-        if (!fixed)
-                arm(w->retry_timer, RETRY_MS);
-        if (a & WATCH_PROOF_MIGRATED) {
-                char detail[96];
-                snprintf(detail, sizeof(detail), "event %s", what);
-                prove_and_run(w, &l, uuid, name, PROOF_MIGRATED, detail, a & WATCH_RUN_SOURCE, "source");
-        }
-        if ((a & WATCH_RUN_SOURCE) && !(a & WATCH_PROOF_MIGRATED)) {
-                /* a proof already on record: the job re-checks everything */
-                if (dispatch_cleanup(w->cfg, "source", uuid) == 0)
-                        say(&l, "started cleanup source");
-                else {
-                        l.failed = true;
-                        say(&l, "could not start cleanup source (run `migkit-cleanup source %s`)", uuid);
-                }
-        }
-        if (a & WATCH_PROOF_FAILED) {
-                char detail[192];
-                snprintf(detail, sizeof(detail), "event %s: %s", what, d->why ? d->why : "");
-                prove_and_run(w, &l, uuid, name, PROOF_INCOMING_FAILED, detail, a & WATCH_RUN_ROLLBACK, "rollback");
-        }
-        if (a & WATCH_PENDING) {
-                _cleanup_free_ char *text = watch_pending_text(d->pending, uuid);
-                char *reasons[] = { text, NULL };
-                int r = text ? pending_record(w->cfg->state_dir, uuid, "rollback", name, reasons) : -ENOMEM;
-                if (r < 0) {
-                        l.failed = true;
-                        say(&l, "could not record the pending rollback (%s)", strerror(-r));
-                } else
-                        say(&l, "recorded pending rollback (see migkit-cleanup status)");
-        }
-        if (a & WATCH_PENDING_SOURCE) {
-                _cleanup_free_ char *text = watch_pending_text(d->pending, uuid);
-                char *reasons[] = { text, NULL };
-                int r = text ? pending_record(w->cfg->state_dir, uuid, "source", name, reasons) : -ENOMEM;
-                if (r < 0) {
-                        l.failed = true;
-                        say(&l, "could not record the pending source cleanup (%s)", strerror(-r));
-                } else
-                        say(&l, "recorded pending source cleanup, nothing removed (see migkit status)");
-        }
-        if (l.len == 0)
-                say(&l, "nothing to do");
-        log_internal(l.failed ? LOG_WARNING : LOG_INFO, 0, "domain %s (%s): %s: %s%s%s", name ? name : "-", uuid, what, l.s,
-                     d->why ? "; " : "", d->why ? d->why : "");
-        w->n_decisions++;
-}
-
-/* What the state directory and this process know about uuid. j receives the
- * journal (empty if none). */
-static void gather(struct watch *w, const char *uuid, struct journal *j, struct watch_facts *f)
-{
-        struct proof p;
-        memset(f, 0, sizeof(*f));
-        int r = journal_load(w->cfg->state_dir, uuid, j);
-        if (r == 0) {
-                f->journal = true;
-                f->journal_started = j->started;
-                f->postcopy = j->postcopy > 0;
-                f->arrived = j->arrived > 0;
-        } else if (r != -ENOENT) {
-                /* There is something, but not what it says: never a proof of
-                 * failure (no start time), and nothing to fix. */
-                log_warning_errno(r, "uuid %s: cannot read the journal in %s/journal: %m", uuid, w->cfg->state_dir);
-                f->journal = true;
-        }
-        f->arrived |= strv_contains(w->arrived, uuid);
-        f->postcopy |= strv_contains(w->postcopy, uuid);
-        f->incoming_seen = strv_contains(w->incoming, uuid);
-        f->departure_seen = strv_contains(w->gone_seen, uuid);
-        if (proof_load(w->cfg->state_dir, uuid, &p) == 0) {
-                f->failed_proof = p.kind == PROOF_INCOMING_FAILED;
-                f->migrated_proof = p.kind == PROOF_MIGRATED;
-                proof_free(&p);
-        }
-        f->pending = pending_exists(w->cfg->state_dir, uuid, "rollback");
-        f->pending_source = pending_exists(w->cfg->state_dir, uuid, "source");
-        f->connected_since = w->connected_since;
-}
-
 static void handle_event(struct watch *w, const struct item *it)
 {
         _cleanup_(journal_free) struct journal j = { 0 };
@@ -393,7 +121,7 @@ static void handle_event(struct watch *w, const struct item *it)
         bool current = it->gen == w->gen && w->connected_since > 0;
 
         watch_event_name(it->event, it->detail, what, sizeof(what));
-        gather(w, it->uuid, &j, &f);
+        watch_gather(w, it->uuid, &j, &f);
         if (!current)
                 f.connected_since = 0, f.incoming_seen = false;
         struct watch_decision d = watch_decide_event(it->event, it->detail, &f);
@@ -410,32 +138,34 @@ static void handle_event(struct watch *w, const struct item *it)
          * away proven, anything else not one); one it did not see is
          * reported as a leftover at the next connection. */
         if (it->event == VIR_DOMAIN_EVENT_STOPPED || it->event == VIR_DOMAIN_EVENT_UNDEFINED)
-                strv_add(&w->gone_seen, it->uuid);
+                watch_remember(&w->gone_seen, it->uuid);
         else if (it->event == VIR_DOMAIN_EVENT_STARTED || it->event == VIR_DOMAIN_EVENT_DEFINED)
                 strv_remove(w->gone_seen, it->uuid);
         if (started_in && current)
-                strv_add(&w->incoming, it->uuid);
+                watch_remember(&w->incoming, it->uuid);
         else if (!current || !watch_event_keeps_incoming(it->event, it->detail))
                 strv_remove(w->incoming, it->uuid);
-        act(w, it->uuid, it->name, what, &d, &j);
-}
-
-static const char *state_word(int state)
-{
-        switch (state) {
-        case VIR_DOMAIN_RUNNING: return "running";
-        case VIR_DOMAIN_BLOCKED: return "blocked";
-        case VIR_DOMAIN_PAUSED: return "paused";
-        case VIR_DOMAIN_SHUTDOWN: return "shutting-down";
-        case VIR_DOMAIN_SHUTOFF: return "shut-off";
-        case VIR_DOMAIN_CRASHED: return "crashed";
-        case VIR_DOMAIN_PMSUSPENDED: return "pmsuspended";
-        case -1: return "not-defined";
-        default: return "no-state";
-        }
+        watch_act(w, it->uuid, it->name, what, &d, &j);
 }
 
 /* At (re)connect: one journal against libvirt's view. */
+/* Asks libvirt about the domain of uuid: 1 with *ret when it knows it, 0
+ * when it does not, -1 when it cannot be asked (said, naming what the
+ * domain is looked up for, and asked again later). */
+static int lookup(struct watch *w, const char *uuid, const char *about, virDomainPtr *ret)
+{
+        *ret = virDomainLookupByUUIDString(w->conn, uuid);
+        if (*ret)
+                return 1;
+        virErrorPtr e = virGetLastError();
+        if (e && e->code == VIR_ERR_NO_DOMAIN)
+                return 0;
+        log_warning("uuid %s: cannot ask libvirt about the domain of %s: %s; asking again in %d s", uuid, about,
+                    virGetLastErrorMessage(), RETRY_MS / 1000);
+        arm(w->retry_timer, RETRY_MS);
+        return -1;
+}
+
 static void handle_found(struct watch *w, const char *uuid)
 {
         _cleanup_(journal_free) struct journal j = { 0 };
@@ -443,17 +173,12 @@ static void handle_found(struct watch *w, const char *uuid)
         int state = -1, reason = 0;
         char what[64];
         _cleanup_free_ char *name = NULL;
+        virDomainPtr dom;
 
-        virDomainPtr dom = virDomainLookupByUUIDString(w->conn, uuid);
-        if (!dom) {
-                virErrorPtr e = virGetLastError();
-                if (!e || e->code != VIR_ERR_NO_DOMAIN) {
-                        log_warning("uuid %s: cannot ask libvirt about the domain of its journal: %s; asking again in %d s",
-                                    uuid, virGetLastErrorMessage(), RETRY_MS / 1000);
-                        arm(w->retry_timer, RETRY_MS);
-                        return;
-                }
-        } else {
+        int k = lookup(w, uuid, "its journal", &dom);
+        if (k < 0)
+                return;
+        if (k > 0) {
                 const char *n = virDomainGetName(dom);
                 name = n ? strdup(n) : NULL;
                 int r = virDomainGetState(dom, &state, &reason, 0);
@@ -465,10 +190,10 @@ static void handle_found(struct watch *w, const char *uuid)
                         return;
                 }
         }
-        gather(w, uuid, &j, &f);
+        watch_gather(w, uuid, &j, &f);
         struct watch_decision d = watch_decide_found(state, reason, &f);
-        snprintf(what, sizeof(what), "at connect, %s", state_word(state));
-        act(w, uuid, name, what, &d, &j);
+        snprintf(what, sizeof(what), "at connect, %s", watch_state_name(state));
+        watch_act(w, uuid, name, what, &d, &j);
 }
 
 /* Is the pending source item of uuid one this watcher recorded because the
@@ -492,9 +217,15 @@ static void handle_leftover(struct watch *w, const char *uuid)
         _cleanup_(journal_free) struct journal j = { 0 };
         struct watch_facts f;
         int state = -1;
+        _cleanup_free_ char *about = NULL;
+        virDomainPtr dom;
 
-        virDomainPtr dom = virDomainLookupByUUIDString(w->conn, uuid);
-        if (dom) {
+        if (asprintf(&about, "instance directory %s/%s", w->cfg->instances_path, uuid) < 0)
+                about = NULL;
+        int k = lookup(w, uuid, about ? about : "its instance directory", &dom);
+        if (k < 0)
+                return;
+        if (k > 0) {
                 /* defined or running here (e.g. it came back): nothing left
                  * behind; a pending item this watcher recorded is moot */
                 virDomainFree(dom);
@@ -503,18 +234,11 @@ static void handle_leftover(struct watch *w, const char *uuid)
                                  "(awaiting proof)", uuid);
                 return;
         }
-        virErrorPtr e = virGetLastError();
-        if (!e || e->code != VIR_ERR_NO_DOMAIN) {
-                log_warning("uuid %s: cannot ask libvirt about the domain of instance directory %s/%s: %s; asking again in %d s",
-                            uuid, w->cfg->instances_path, uuid, virGetLastErrorMessage(), RETRY_MS / 1000);
-                arm(w->retry_timer, RETRY_MS);
-                return;
-        }
-        gather(w, uuid, &j, &f);
+        watch_gather(w, uuid, &j, &f);
         struct watch_decision d = watch_decide_leftover(state, &f);
         if (!d.actions)
                 return; /* one line per leftover at most: quiet when nothing is done */
-        act(w, uuid, NULL, "at connect, not-defined, instance directory left", &d, &j);
+        watch_act(w, uuid, NULL, "at connect, not-defined, instance directory left", &d, &j);
 }
 
 /* Instance directories whose domain libvirt does not know here (a guest
