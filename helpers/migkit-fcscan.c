@@ -13,7 +13,7 @@
 #include <sys/sysmacros.h>
 
 #include "config.h"
-#include "dest.h"
+#include "destfc.h"
 #include "exitcode.h"
 #include "domxml.h"
 #include "fc.h"
@@ -458,8 +458,8 @@ static int parse_source(const struct args *a, struct fc_source *src)
  * Returns the exit code. */
 static int do_scan(struct mk_config *cfg, struct fc_source *src, struct domxml *dom, const struct args *a)
 {
-        struct dest d = { .cfg = cfg, .dom = dom, .report = a->dry ? stdout : NULL, .out = a->dry ? NULL : stdout,
-                          .fc_wait_ms = a->wait_ms, .fc_no_wait = !a->wait_ms, .fc_scan_timeout_ms = SCAN_TIMEOUT_MS };
+        struct dest_fc d = { .cfg = cfg, .dom = dom, .report = a->dry ? stdout : NULL, .out = a->dry ? NULL : stdout,
+                             .wait_ms = a->wait_ms, .no_wait = !a->wait_ms, .scan_timeout_ms = SCAN_TIMEOUT_MS };
         int r = 0;
 
         if (src->kind == FC_SRC_WWID && cfg->fc_multipath != FC_MULTIPATH_NO) {
@@ -485,16 +485,16 @@ static int do_scan(struct mk_config *cfg, struct fc_source *src, struct domxml *
                 bool hopeless = false;
                 for (size_t i = 0; i < d.n_luns; i++)
                         hopeless |= d.luns[i].error != NULL;
-                if (d.fc_write_errors)
+                if (d.write_errors)
                         code = MIGKIT_EXIT_FAILED;
                 else if (hopeless)
                         code = MIGKIT_EXIT_FC_NOSCAN;
-                else if (!a->dry && a->wait_ms && d.fc_missing)
+                else if (!a->dry && a->wait_ms && d.missing)
                         code = MIGKIT_EXIT_FC_MISSING;
                 if (d.n_luns == 0 && a->xmlfile)
                         printf("no block disk of domain %s is missing\n", dom->name);
         }
-        dest_done(&d);
+        dest_fc_done(&d);
         return code;
 }
 

@@ -138,6 +138,10 @@ static int plan_dir(struct dest *d)
 int dest_plan(struct dest *d, bool with_dir)
 {
         int r;
+
+        d->fc.cfg = d->cfg;
+        d->fc.dom = d->dom;
+        d->fc.report = d->report;
         for (size_t i = 0; i < d->dom->n_ifaces; i++) {
                 r = plan_bridge(d, &d->dom->ifaces[i]);
                 if (r < 0)
@@ -146,7 +150,7 @@ int dest_plan(struct dest *d, bool with_dir)
         if (!with_dir)
                 return 0;
         r = plan_dir(d);
-        return r < 0 ? r : dest_fc_plan(d);
+        return r < 0 ? r : dest_fc_plan(&d->fc);
 }
 
 static bool file_exists(const char *path, void *userdata)
@@ -335,7 +339,7 @@ int dest_apply(struct dest *d, bool strip, bool journal_create)
          * First: it is the step that can fail at the deadline, and it
          * creates nothing to undo, so a failure leaves no debris. */
         if (strip)
-                r = dest_fc_apply(d);
+                r = dest_fc_apply(&d->fc);
 
         /* Whatever is created below must be recorded: make sure it can be. */
         bool must_record = !d->report && a.journaled && (d->n_bridges > 0 || d->create_dir);
@@ -361,5 +365,5 @@ void dest_done(struct dest *d)
         free(d->bridges);
         d->bridges = NULL;
         d->n_bridges = 0;
-        dest_fc_done(d);
+        dest_fc_done(&d->fc);
 }

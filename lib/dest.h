@@ -12,7 +12,6 @@
 #include "config.h"
 #include "domxml.h"
 #include "destfc.h"
-#include "fc.h"
 #include "journal.h"
 
 struct dest_bridge {
@@ -32,21 +31,11 @@ struct dest {
         struct dest_bridge *bridges; /* to create */
         size_t n_bridges;
 
-        struct dest_lun *luns;      /* missing block disks */
-        size_t n_luns;
-        struct fc_scan_req *fc_reqs;
-        size_t n_fc_reqs;
-        struct fc_plan fc_plan;
-        FILE *out;                  /* migkit-fcscan: a line per write and per device; NULL in the hook */
-        unsigned fc_wait_ms;        /* device wait budget; 0 = until the hook's deadline */
-        bool fc_no_wait;            /* look once, and a device not there yet is no error (fcscan without --wait) */
-        unsigned fc_scan_timeout_ms; /* scan writes; 0 = until the hook's deadline */
+        struct dest_fc fc;          /* the block disks on FC LUNs missing here (destfc.h) */
 
         /* filled by dest_apply */
         bool xml_changed;
         size_t n_created;
-        size_t fc_missing;          /* LUNs still missing after dest_fc_apply */
-        size_t fc_write_errors;     /* sysfs writes that failed */
 };
 
 /* Validates the domain against the configuration and decides what to do.

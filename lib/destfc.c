@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 
 #include "deadline.h"
-#include "dest.h"
 #include "log.h"
 #include "mpath.h"
 #include "udevwait.h"
@@ -63,7 +62,7 @@ static const char *lun_target(const struct dest_lun *l)
         return l->path ? l->path : l->glob;
 }
 
-int dest_fc_add(struct dest *d, const char *disk, const char *source, const char *path, const struct fc_source *src)
+int dest_fc_add(struct dest_fc *d, const char *disk, const char *source, const char *path, const struct fc_source *src)
 {
         const struct mk_config *cfg = d->cfg;
         struct dest_lun *nl = realloc(d->luns, (d->n_luns + 1) * sizeof(*nl));
@@ -123,13 +122,13 @@ int dest_fc_add(struct dest *d, const char *disk, const char *source, const char
 
         /* what to scan */
         if (src->kind == FC_SRC_PATH || (src->wwid[0] && !l->have_paths)) {
-                struct fc_scan_req *nr = realloc(d->fc_reqs, (d->n_fc_reqs + 1) * sizeof(*nr));
+                struct fc_scan_req *nr = realloc(d->reqs, (d->n_reqs + 1) * sizeof(*nr));
                 if (!nr)
                         return -ENOMEM;
-                d->fc_reqs = nr;
-                nr[d->n_fc_reqs] = src->kind == FC_SRC_PATH ? (struct fc_scan_req){ .wwpn = src->wwpn, .lun = src->lun }
+                d->reqs = nr;
+                nr[d->n_reqs] = src->kind == FC_SRC_PATH ? (struct fc_scan_req){ .wwpn = src->wwpn, .lun = src->lun }
                                                             : (struct fc_scan_req){ .any_target = true, .any_lun = true };
-                l->req = (long)d->n_fc_reqs++;
+                l->req = (long)d->n_reqs++;
         } else if (src->kind == FC_SRC_MAP && !src->wwid[0] && !l->map) {
                 if (asprintf(&l->error, "the source names multipath map '%s', which is not a WWID, so there is nothing to "
                              "scan for, and [fc] multipath = no", src->map) < 0)
@@ -138,7 +137,7 @@ int dest_fc_add(struct dest *d, const char *disk, const char *source, const char
         return 0;
 }
 
-static int plan_disk(struct dest *d, const struct dom_disk *disk)
+static int plan_disk(struct dest_fc *d, const struct dom_disk *disk)
 {
         const struct mk_config *cfg = d->cfg;
         const char *name = disk->target ? disk->target : "-";
@@ -176,7 +175,7 @@ static int plan_disk(struct dest *d, const struct dom_disk *disk)
         return 0;
 }
 
-int dest_fc_plan(struct dest *d)
+int dest_fc_plan(struct dest_fc *d)
 {
         const struct mk_config *cfg = d->cfg;
         int r;
@@ -188,7 +187,7 @@ int dest_fc_plan(struct dest *d)
         }
         if (d->n_luns == 0)
                 return 0;
-        r = fc_plan_build(cfg->sysfs_root, cfg->fc_wildcard_scan, cfg->fc_issue_lip, d->fc_reqs, d->n_fc_reqs, &d->fc_plan);
+        r = fc_plan_build(cfg->sysfs_root, cfg->fc_wildcard_scan, cfg->fc_issue_lip, d->reqs, d->n_reqs, &d->plan);
         if (r < 0)
                 return log_error_errno(r, "%s%scannot read the FC HBAs and remote ports in %s/class: %m",
                                        d->dom ? "domain " : "", d->dom ? d->dom->name : "", cfg->sysfs_root);
@@ -196,7 +195,7 @@ int dest_fc_plan(struct dest *d)
                 struct dest_lun *l = &d->luns[i];
                 if (l->error || l->req < 0)
                         continue;
-                const struct fc_scan_req *q = &d->fc_reqs[l->req];
+                const struct fc_scan_req *q = &d->reqs[l->req];
                 /* nothing scanned for it: it can only appear if its paths are there already */
                 if (!q->scanned && !l->have_paths && asprintf(&l->error, "nothing can be scanned for it: %s", q->why) < 0)
                         return log_error_errno(ENOMEM, "out of memory");
@@ -205,7 +204,7 @@ int dest_fc_plan(struct dest *d)
 }
 
 /* The prefix of messages: "domain X: disk vdb (source)". */
-static void lun_prefix(const struct dest *d, const struct dest_lun *l, char *buf, size_t size)
+static void lun_prefix(const struct dest_fc *d, const struct dest_lun *l, char *buf, size_t size)
 {
         char what[2 * FC_WWID_MAX + 64];
         describe_lun(l, what, sizeof(what));
@@ -216,10 +215,10 @@ static void lun_prefix(const struct dest *d, const struct dest_lun *l, char *buf
                          d->dom ? ": " : "", l->disk, l->source, what);
 }
 
-static int report_plan(struct dest *d)
+static int report_plan(struct dest_fc *d)
 {
         size_t hopeless = 0;
-        fc_plan_print(&d->fc_plan, d->report, "would ");
+        fc_plan_print(&d->plan, d->report, "would ");
         for (size_t i = 0; i < d->n_luns; i++) {
                 const struct dest_lun *l = &d->luns[i];
                 char pfx[PATH_MAX];
@@ -239,7 +238,7 @@ static int report_plan(struct dest *d)
                 else
                         fprintf(d->report, "would wait for %s/%s (%s)\n", l->glob_dir, l->glob, l->disk);
         }
-        d->fc_missing = hopeless;
+        d->missing = hopeless;
         if (hopeless && d->cfg->fc_on_missing == FC_ON_MISSING_FAIL)
                 return -ENODEV;
         return 0;
@@ -248,7 +247,7 @@ static int report_plan(struct dest *d)
 /* One dest_fc_apply() run: the device watches, the multipathd connection,
  * the time budget. Freed in one place, fc_run_done(). */
 struct fc_run {
-        struct dest *d;
+        struct dest_fc *d;
         struct mpath *mp;
         bool mp_tried;
         uint64_t t0, until;
@@ -278,7 +277,7 @@ static unsigned left_ms(const struct fc_run *run)
 /* Asks multipathd for l's map; decides l->error or l->map_retry. */
 static void ask_map(struct fc_run *run, struct dest_lun *l, unsigned *tries)
 {
-        struct dest *d = run->d;
+        struct dest_fc *d = run->d;
         const struct mk_config *cfg = d->cfg;
         char pfx[PATH_MAX];
         _cleanup_free_ char *reply = NULL;
@@ -336,7 +335,7 @@ static void ask_map(struct fc_run *run, struct dest_lun *l, unsigned *tries)
 /* Moves each LUN on as far as what is present allows. */
 static void advance(struct fc_run *run)
 {
-        struct dest *d = run->d;
+        struct dest_fc *d = run->d;
         for (size_t i = 0; i < d->n_luns; i++) {
                 struct dest_lun *l = &d->luns[i];
                 if (l->error || l->stage == 2)
@@ -352,7 +351,7 @@ static void advance(struct fc_run *run)
         }
 }
 
-static bool all_settled(const struct dest *d)
+static bool all_settled(const struct dest_fc *d)
 {
         for (size_t i = 0; i < d->n_luns; i++)
                 if (!d->luns[i].error && d->luns[i].stage != 2)
@@ -364,7 +363,7 @@ static bool all_settled(const struct dest *d)
  * that no event is lost. Returns 0 or -errno after logging. */
 static int watch_luns(struct fc_run *run)
 {
-        struct dest *d = run->d;
+        struct dest_fc *d = run->d;
         int r = udevwait_new(&run->w);
         run->wi = calloc(2 * d->n_luns, sizeof(*run->wi));
         run->tries = calloc(d->n_luns, sizeof(*run->tries));
@@ -391,11 +390,11 @@ static int watch_luns(struct fc_run *run)
  * for cannot appear. */
 static void write_scans(struct fc_run *run)
 {
-        struct dest *d = run->d;
-        unsigned st = d->fc_scan_timeout_ms ? d->fc_scan_timeout_ms : left_ms(run);
-        (void)fc_plan_apply(&d->fc_plan, st);
-        for (size_t i = 0; i < d->fc_plan.n_writes; i++) {
-                const struct fc_write *fw = &d->fc_plan.writes[i];
+        struct dest_fc *d = run->d;
+        unsigned st = d->scan_timeout_ms ? d->scan_timeout_ms : left_ms(run);
+        (void)fc_plan_apply(&d->plan, st);
+        for (size_t i = 0; i < d->plan.n_writes; i++) {
+                const struct fc_write *fw = &d->plan.writes[i];
                 int len = (int)strcspn(fw->data, "\n");
                 if (fw->result == 0) {
                         if (d->out)
@@ -404,7 +403,7 @@ static void write_scans(struct fc_run *run)
                                 log_info("wrote '%.*s' to %s", len, fw->data, fw->path);
                         continue;
                 }
-                d->fc_write_errors++;
+                d->write_errors++;
                 if (fw->result == -ETIMEDOUT)
                         log_warning("writing '%.*s' to %s did not return within %u ms; the scan goes on in the background",
                                     len, fw->data, fw->path, st);
@@ -416,13 +415,13 @@ static void write_scans(struct fc_run *run)
 
         /* Every scan write refused (EINVAL: a LUN above the driver's
          * max_lun, ...): what they were for cannot appear; do not wait. */
-        bool all_refused = d->fc_plan.n_writes > 0;
-        for (size_t i = 0; i < d->fc_plan.n_writes; i++)
-                all_refused &= d->fc_plan.writes[i].result < 0 && d->fc_plan.writes[i].result != -ETIMEDOUT;
+        bool all_refused = d->plan.n_writes > 0;
+        for (size_t i = 0; i < d->plan.n_writes; i++)
+                all_refused &= d->plan.writes[i].result < 0 && d->plan.writes[i].result != -ETIMEDOUT;
         for (size_t i = 0; all_refused && i < d->n_luns; i++) {
                 struct dest_lun *l = &d->luns[i];
                 if (!l->error && l->req >= 0 && !l->have_paths &&
-                    asprintf(&l->error, "every scan write failed (%s)", strerror(-d->fc_plan.writes[0].result)) < 0)
+                    asprintf(&l->error, "every scan write failed (%s)", strerror(-d->plan.writes[0].result)) < 0)
                         l->error = NULL;
         }
 }
@@ -431,7 +430,7 @@ static void write_scans(struct fc_run *run)
  * every LUN is there or hopeless, or the budget is spent. */
 static void wait_luns(struct fc_run *run)
 {
-        struct dest *d = run->d;
+        struct dest_fc *d = run->d;
         int r = udevwait_next(run->w, 0);
         for (;;) {
                 if (r < 0) {
@@ -456,10 +455,10 @@ static void wait_luns(struct fc_run *run)
  * and [fc] on-missing = fail. */
 static int report_luns(struct fc_run *run)
 {
-        struct dest *d = run->d;
+        struct dest_fc *d = run->d;
         const struct mk_config *cfg = d->cfg;
         unsigned took = (unsigned)(now_ms() - run->t0);
-        _cleanup_free_ char *hbas = fc_hbas_describe(&d->fc_plan);
+        _cleanup_free_ char *hbas = fc_hbas_describe(&d->plan);
         for (size_t i = 0; i < d->n_luns; i++) {
                 struct dest_lun *l = &d->luns[i];
                 _cleanup_free_ char *globbed = l->path ? NULL : path_join(l->glob_dir, l->glob);
@@ -472,12 +471,12 @@ static int report_luns(struct fc_run *run)
                                 fprintf(d->out, "present %s (%s)\n", target, l->disk);
                         continue;
                 }
-                d->fc_missing++;
+                d->missing++;
                 if (d->out)
                         fprintf(d->out, "missing %s (%s)\n", target, l->disk);
-                if (d->fc_no_wait && !l->error)
+                if (d->no_wait && !l->error)
                         continue;
-                const struct fc_scan_req *q = l->req >= 0 ? &d->fc_reqs[l->req] : NULL;
+                const struct fc_scan_req *q = l->req >= 0 ? &d->reqs[l->req] : NULL;
                 bool fail = cfg->fc_on_missing == FC_ON_MISSING_FAIL;
                 const char *scanned = q && q->scanned ? q->scanned : l->have_paths ? "nothing (its SCSI paths are there)" : "nothing";
                 const char *tail = d->out ? "" : fail ? "; or set [fc] on-missing = warn" : "; continuing ([fc] on-missing = warn)";
@@ -490,24 +489,24 @@ static int report_luns(struct fc_run *run)
                                      "LUN masking of this host's HBA WWPNs on the storage%s",
                                      pfx, target, took, scanned, hbas ? hbas : "?", tail);
         }
-        if (d->fc_missing && cfg->fc_on_missing == FC_ON_MISSING_FAIL)
+        if (d->missing && cfg->fc_on_missing == FC_ON_MISSING_FAIL)
                 return -ENODEV;
         return 0;
 }
 
-int dest_fc_apply(struct dest *d)
+int dest_fc_apply(struct dest_fc *d)
 {
         _cleanup_(fc_run_done) struct fc_run run = { .d = d, .t0 = now_ms() };
 
-        d->fc_missing = d->fc_write_errors = 0;
+        d->missing = d->write_errors = 0;
         if (d->n_luns == 0)
                 return 0;
         if (d->report)
                 return report_plan(d);
 
         /* the hook keeps a little time to answer libvirt after the wait */
-        unsigned dl = deadline_remaining_ms(), budget = d->fc_wait_ms;
-        if (d->fc_no_wait)
+        unsigned dl = deadline_remaining_ms(), budget = d->wait_ms;
+        if (d->no_wait)
                 budget = 0;
         else if (!budget)
                 budget = dl == UINT32_MAX ? 30000 : dl > 300 ? dl - 300 : 0;
@@ -521,7 +520,7 @@ int dest_fc_apply(struct dest *d)
         return report_luns(&run);
 }
 
-void dest_fc_done(struct dest *d)
+void dest_fc_done(struct dest_fc *d)
 {
         for (size_t i = 0; i < d->n_luns; i++) {
                 struct dest_lun *l = &d->luns[i];
@@ -536,10 +535,10 @@ void dest_fc_done(struct dest *d)
         free(d->luns);
         d->luns = NULL;
         d->n_luns = 0;
-        for (size_t i = 0; i < d->n_fc_reqs; i++)
-                fc_scan_req_done(&d->fc_reqs[i]);
-        free(d->fc_reqs);
-        d->fc_reqs = NULL;
-        d->n_fc_reqs = 0;
-        fc_plan_free(&d->fc_plan);
+        for (size_t i = 0; i < d->n_reqs; i++)
+                fc_scan_req_done(&d->reqs[i]);
+        free(d->reqs);
+        d->reqs = NULL;
+        d->n_reqs = 0;
+        fc_plan_free(&d->plan);
 }
