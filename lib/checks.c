@@ -29,8 +29,7 @@ int preflight_add(struct preflight *p, int status, const char *name, const char 
         c->name = strdup(name);
         c->fix = fix ? strdup(fix) : NULL;
         va_start(ap, fmt);
-        if (vasprintf(&c->message, fmt, ap) < 0)
-                c->message = NULL;
+        c->message = strdup_vprintf(fmt, ap);
         va_end(ap);
         p->n++;
         if (!c->name || !c->message || (fix && !c->fix))

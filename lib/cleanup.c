@@ -64,8 +64,7 @@ static int refuse(const struct mk_config *cfg, const struct cleanup_opts *o, con
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&reason, fmt, ap) < 0)
-                reason = NULL;
+        reason = strdup_vprintf(fmt, ap);
         va_end(ap);
         if (o->dry_run) {
                 log_warning("%s: would refuse %s: %s", l.s, action, reason ? reason : "out of memory");
@@ -117,6 +116,23 @@ static int libvirt_forgot(const struct mk_config *cfg, const struct cleanup_opts
                               "cannot ask libvirt (%s) whether the domain is still defined or active here: %s",
                               cfg->libvirt_uri, err ? err : strerror(-r));
         }
+}
+
+/* Refuses unless the proof proof_load() read (it returned r) is of kind
+ * want. A missing proof is refused with "<missing><state>/proof/<uuid>
+ * <sources>". Returns STEP_OK or the outcome. */
+static int check_proof(const struct mk_config *cfg, const struct cleanup_opts *o, const char *uuid, const char *action,
+                       const char *name, int r, const struct proof *p, int want, const char *missing, const char *sources)
+{
+        if (r == -ENOENT)
+                return refuse(cfg, o, uuid, action, name, "%s%s/proof/%s%s", missing, cfg->state_dir, uuid, sources);
+        if (r < 0)
+                return refuse(cfg, o, uuid, action, name, "the proof %s/proof/%s cannot be read: %s", cfg->state_dir, uuid,
+                              r == -EBADMSG ? "malformed" : strerror(-r));
+        if (p->kind != want)
+                return refuse(cfg, o, uuid, action, name, "the proof on record (by %s) says %s, not %s",
+                              p->by, proof_kind_to_string(p->kind), proof_kind_to_string(want));
+        return STEP_OK;
 }
 
 /* ---- source ------------------------------------------------------------- */
@@ -205,17 +221,11 @@ static int source_check(struct source *s)
         if (e < 0)
                 return refuse(cfg, o, uuid, A, name, "%s", qreason(e, dir, NULL).s);
 
-        if (r == -ENOENT)
-                return refuse(cfg, o, uuid, A, name,
-                              "no proof that the guest runs elsewhere (nothing in %s/proof/%s from the hook's "
-                              "'release end migrated', migkit-watch's stopped/migrated event or the driver; "
-                              "a normal shutdown looks the same)", cfg->state_dir, uuid);
-        if (r < 0)
-                return refuse(cfg, o, uuid, A, name, "the proof %s/proof/%s cannot be read: %s", cfg->state_dir, uuid,
-                              r == -EBADMSG ? "malformed" : strerror(-r));
-        if (p.kind != PROOF_MIGRATED)
-                return refuse(cfg, o, uuid, A, name, "the proof on record (by %s) says %s, not migrated",
-                              p.by, proof_kind_to_string(p.kind));
+        r = check_proof(cfg, o, uuid, A, name, r, &p, PROOF_MIGRATED, "no proof that the guest runs elsewhere (nothing in ",
+                        " from the hook's 'release end migrated', migkit-watch's stopped/migrated event or the driver; "
+                        "a normal shutdown looks the same)");
+        if (r != STEP_OK)
+                return r;
 
         r = state_exists(cfg->state_dir, STATE_JOURNAL, uuid);
         if (r != 0)
@@ -352,8 +362,7 @@ static void keep_item(struct rollback *rb, char ***list, const char *item, const
         _cleanup_free_ char *why = NULL;
         va_list ap;
         va_start(ap, fmt);
-        if (vasprintf(&why, fmt, ap) < 0)
-                why = NULL;
+        why = strdup_vprintf(fmt, ap);
         va_end(ap);
         if (strv_push(list, item) < 0 || strv_push(&rb->reasons, why ? why : item) < 0)
                 log_error_errno(ENOMEM, "out of memory");
@@ -486,17 +495,12 @@ static int rollback_check(struct rollback *rb)
                 return refuse(cfg, o, uuid, A, name,
                               "post-copy began at %lld: the guest ran here with part of its memory still on the source; "
                               "check where it runs before removing anything", (long long)j.postcopy);
-        if (pr == -ENOENT)
-                return refuse(cfg, o, uuid, A, name,
-                              "no proof that the incoming migration failed (nothing in %s/proof/%s from the hook's "
-                              "'release end failed', migkit-watch or the driver); a guest that migrated in and "
-                              "stopped later looks the same", cfg->state_dir, uuid);
-        if (pr < 0)
-                return refuse(cfg, o, uuid, A, name, "the proof %s/proof/%s cannot be read: %s", cfg->state_dir, uuid,
-                              pr == -EBADMSG ? "malformed" : strerror(-pr));
-        if (p.kind != PROOF_INCOMING_FAILED)
-                return refuse(cfg, o, uuid, A, name, "the proof on record (by %s) says %s, not incoming-failed",
-                              p.by, proof_kind_to_string(p.kind));
+        int r = check_proof(cfg, o, uuid, A, name, pr, &p, PROOF_INCOMING_FAILED,
+                            "no proof that the incoming migration failed (nothing in ",
+                            " from the hook's 'release end failed', migkit-watch or the driver); a guest that "
+                            "migrated in and stopped later looks the same");
+        if (r != STEP_OK)
+                return r;
         if (p.time < j.started)
                 return refuse(cfg, o, uuid, A, name,
                               "the proof (by %s at %lld) is older than this attempt's journal (started %lld); "

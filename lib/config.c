@@ -186,8 +186,7 @@ static void set_err(struct parse_state *st, int e, const char *fmt, ...)
         if (st->err)
                 return;
         va_start(ap, fmt);
-        if (vasprintf(&st->err, fmt, ap) < 0)
-                st->err = NULL;
+        st->err = strdup_vprintf(fmt, ap);
         va_end(ap);
         st->errno_ = e;
 }

@@ -216,6 +216,18 @@ static void apply_done(struct apply *a)
         free(a->made_dir);
 }
 
+/* This call created item (a bridge, a directory): it goes into the journal
+ * list, saved at once. Returns 0 or -ENOMEM. */
+static int created(struct apply *a, char ***list, const char *item)
+{
+        a->dirty = true;
+        a->d->n_created++;
+        if (strv_push_unique(list, item) < 0)
+                return -ENOMEM;
+        journal_early_save(a->d, &a->j, a->journaled);
+        return 0;
+}
+
 static int apply_bridges(struct apply *a)
 {
         struct dest *d = a->d;
@@ -233,12 +245,8 @@ static int apply_bridges(struct apply *a)
                                             d->dom->name, b->name, b->mtu, ext ? ext : "", ext ? ": " : "");
                 else if (q > 0) {
                         log_info("domain %s: created bridge %s (MTU %u, up)", d->dom->name, b->name, b->mtu);
-                        a->dirty = true;
-                        d->n_created++;
-                        if (strv_push_unique(&a->j.bridges, b->name) < 0 || strv_push(&a->made_bridges, b->name) < 0)
+                        if (created(a, &a->j.bridges, b->name) < 0 || strv_push(&a->made_bridges, b->name) < 0)
                                 r = log_error_errno(ENOMEM, "out of memory");
-                        else
-                                journal_early_save(d, &a->j, a->journaled);
                 }
         }
         return r;
@@ -260,12 +268,8 @@ static int apply_dir(struct apply *a)
                         r = log_error_errno(q, "domain %s: cannot create instance directory %s: %m", d->dom->name, dir);
                 else if (q > 0) {
                         log_info("domain %s: created instance directory %s", d->dom->name, dir);
-                        a->dirty = true;
-                        d->n_created++;
-                        if (strv_push_unique(&a->j.dirs, dir) < 0 || !(a->made_dir = strdup(dir)))
+                        if (created(a, &a->j.dirs, dir) < 0 || !(a->made_dir = strdup(dir)))
                                 r = log_error_errno(ENOMEM, "out of memory");
-                        else
-                                journal_early_save(d, &a->j, a->journaled);
                 }
         }
         return r;

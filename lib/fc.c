@@ -43,17 +43,27 @@ static int cmp_rport(const void *a, const void *b)
         return x->number < y->number ? -1 : x->number > y->number;
 }
 
+/* Opens <sysfs>/<sub> to read its entries: 1 with *ret_dir (its path) and
+ * *ret_d, 0 when it does not exist, or -errno. */
+static int open_class(const char *sysfs, const char *sub, char **ret_dir, DIR **ret_d)
+{
+        if (!(*ret_dir = path_join(sysfs, sub)))
+                return -ENOMEM;
+        *ret_d = opendir(*ret_dir);
+        if (!*ret_d)
+                return errno == ENOENT ? 0 : -errno;
+        return 1;
+}
+
 static int read_hbas(const char *sysfs, struct fc_plan *plan)
 {
-        _cleanup_free_ char *dir = path_join(sysfs, "class/fc_host");
+        _cleanup_free_ char *dir = NULL;
         _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
 
-        if (!dir)
-                return -ENOMEM;
-        d = opendir(dir);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno; /* no FC transport: no FC HBA */
+        int r = open_class(sysfs, "class/fc_host", &dir, &d);
+        if (r <= 0)
+                return r; /* no FC transport: no FC HBA */
         while ((errno = 0, de = readdir(d))) {
                 unsigned host;
                 int len = 0;
@@ -86,17 +96,15 @@ static int read_hbas(const char *sysfs, struct fc_plan *plan)
 
 static int read_rports(const char *sysfs, struct rport **ret, size_t *n_ret)
 {
-        _cleanup_free_ char *dir = path_join(sysfs, "class/fc_remote_ports");
+        _cleanup_free_ char *dir = NULL;
         _cleanup_closedir_ DIR *d = NULL;
         _cleanup_free_ struct rport *rp = NULL;
         size_t n = 0;
         struct dirent *de;
 
-        if (!dir)
-                return -ENOMEM;
-        d = opendir(dir);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
+        int k = open_class(sysfs, "class/fc_remote_ports", &dir, &d);
+        if (k <= 0)
+                return k;
         while ((errno = 0, de = readdir(d))) {
                 struct rport r = { 0 };
                 char buf[64];
@@ -509,17 +517,15 @@ static bool sysfs_wwid_matches(const char *sys, const char *wwid)
 
 int fc_find_wwid(const char *sysfs, const char *wwid, char ***hctls)
 {
-        _cleanup_free_ char *dir = path_join(sysfs, "class/scsi_device");
+        _cleanup_free_ char *dir = NULL;
         _cleanup_closedir_ DIR *d = NULL;
         _cleanup_strv_ char **found = NULL;
         struct dirent *de;
         int n = 0;
 
-        if (!dir)
-                return -ENOMEM;
-        d = opendir(dir);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
+        int r = open_class(sysfs, "class/scsi_device", &dir, &d);
+        if (r <= 0)
+                return r;
         while ((errno = 0, de = readdir(d))) {
                 char buf[256];
                 if (de->d_name[0] == '.')

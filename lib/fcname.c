@@ -107,6 +107,18 @@ static int set_name(char *dst, const char *src)
         return 0;
 }
 
+/* A multipath map by its name (an alias, or a WWID). */
+static int set_map(struct fc_source *ret, const char *name)
+{
+        int r = set_name(ret->map, name);
+        if (r < 0)
+                return r;
+        if (looks_like_wwid(ret->map))
+                strcpy(ret->wwid, ret->map);
+        ret->kind = FC_SRC_MAP;
+        return 0;
+}
+
 int fc_parse_source(const char *path, struct fc_source *ret)
 {
         const char *slash = strrchr(path, '/');
@@ -165,23 +177,14 @@ int fc_parse_source(const char *path, struct fc_source *ret)
                         ret->kind = FC_SRC_MAP;
                         return 0;
                 }
-                if (strncmp(base, "dm-name-", 8) == 0) {
-                        if ((r = set_name(ret->map, base + 8)) < 0)
-                                return r;
-                        if (looks_like_wwid(ret->map))
-                                strcpy(ret->wwid, ret->map);
-                        ret->kind = FC_SRC_MAP;
-                }
+                if (strncmp(base, "dm-name-", 8) == 0)
+                        return set_map(ret, base + 8);
                 return 0;
         }
         if (has_dir_suffix(path, dirlen, "mapper")) {
                 if (streq(base, "control"))
                         return 0;
-                if ((r = set_name(ret->map, slash + 1)) < 0)
-                        return r;
-                if (looks_like_wwid(ret->map))
-                        strcpy(ret->wwid, ret->map);
-                ret->kind = FC_SRC_MAP;
+                return set_map(ret, slash + 1);
         }
         return 0;
 }

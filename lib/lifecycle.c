@@ -158,41 +158,39 @@ bool watch_event_keeps_incoming(int event, int detail)
 
 char *watch_pending_text(int pending, const char *uuid)
 {
-        char *s = NULL;
-        int n = -1;
-        switch (pending) {
-        case WATCH_PENDING_NOT_CONNECTED:
-                n = asprintf(&s, "outcome of the incoming migration not seen (migkit-watch was not connected); check and run "
-                             "`migkit-cleanup proof %s incoming-failed` if it failed (`migkit-cleanup commit %s` if the "
-                             "guest arrived)", uuid, uuid);
-                break;
-        case WATCH_PENDING_NOT_SEEN:
-                n = asprintf(&s, "outcome of the incoming migration not seen (migkit-watch saw no incoming QEMU start of "
-                             "this attempt); check and run `migkit-cleanup proof %s incoming-failed` if it failed "
-                             "(`migkit-cleanup commit %s` if the guest arrived)", uuid, uuid);
-                break;
-        case WATCH_PENDING_POSTCOPY:
-                n = asprintf(&s, "the guest stopped after post-copy had begun (its state was split between the hosts); "
-                             "never rolled back automatically: check where it ran last, then run `migkit-cleanup proof %s "
-                             "incoming-failed` if it did not arrive here, or `migkit-cleanup commit %s` if it did", uuid, uuid);
-                break;
-        case WATCH_PENDING_POSTCOPY_FAILED:
-                n = asprintf(&s, "post-copy migration failed: the guest is paused with its state split between the hosts; "
-                             "recover it (virsh migrate --postcopy-resume), then run `migkit-cleanup commit %s` if it "
-                             "ends up running here, or `migkit-cleanup proof %s incoming-failed` if not", uuid, uuid);
-                break;
-        case WATCH_PENDING_LEFT_UNPROVEN:
-                n = asprintf(&s, LEFT_UNPROVEN_PREFIX " the domain left this host (libvirt here no longer knows it) without a "
-                             "recorded migrated event (migkit-watch was not connected, and libvirt < 10.5 passes '-' "
-                             "to the release hook for a migration and a shutdown alike); its instance directory is "
-                             "kept: if the guest runs on another host, run `migkit-cleanup proof %s migrated` then "
-                             "`migkit-cleanup source %s`; if it was deleted here, check the directory and remove it "
-                             "by hand", uuid, uuid);
-                break;
-        default:
+        /* Each text names the UUID twice: before, uuid, middle, uuid, after. */
+        static const char *const texts[][3] = {
+                [WATCH_PENDING_NOT_CONNECTED] = {
+                        "outcome of the incoming migration not seen (migkit-watch was not connected); check and run "
+                        "`migkit-cleanup proof ", " incoming-failed` if it failed (`migkit-cleanup commit ",
+                        "` if the guest arrived)" },
+                [WATCH_PENDING_NOT_SEEN] = {
+                        "outcome of the incoming migration not seen (migkit-watch saw no incoming QEMU start of "
+                        "this attempt); check and run `migkit-cleanup proof ", " incoming-failed` if it failed "
+                        "(`migkit-cleanup commit ", "` if the guest arrived)" },
+                [WATCH_PENDING_POSTCOPY] = {
+                        "the guest stopped after post-copy had begun (its state was split between the hosts); "
+                        "never rolled back automatically: check where it ran last, then run `migkit-cleanup proof ",
+                        " incoming-failed` if it did not arrive here, or `migkit-cleanup commit ", "` if it did" },
+                [WATCH_PENDING_POSTCOPY_FAILED] = {
+                        "post-copy migration failed: the guest is paused with its state split between the hosts; "
+                        "recover it (virsh migrate --postcopy-resume), then run `migkit-cleanup commit ",
+                        "` if it ends up running here, or `migkit-cleanup proof ", " incoming-failed` if not" },
+                [WATCH_PENDING_LEFT_UNPROVEN] = {
+                        LEFT_UNPROVEN_PREFIX " the domain left this host (libvirt here no longer knows it) without a "
+                        "recorded migrated event (migkit-watch was not connected, and libvirt < 10.5 passes '-' "
+                        "to the release hook for a migration and a shutdown alike); its instance directory is "
+                        "kept: if the guest runs on another host, run `migkit-cleanup proof ", " migrated` then "
+                        "`migkit-cleanup source ", "`; if it was deleted here, check the directory and remove it "
+                        "by hand" },
+        };
+        char *s;
+
+        if (pending <= WATCH_PENDING_NONE || (size_t)pending >= ARRAY_SIZE(texts))
                 return NULL;
-        }
-        return n < 0 ? NULL : s;
+        if (asprintf(&s, "%s%s%s%s%s", texts[pending][0], uuid, texts[pending][1], uuid, texts[pending][2]) < 0)
+                return NULL;
+        return s;
 }
 
 const char *watch_event_name(int event, int detail, char *buf, size_t size)

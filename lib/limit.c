@@ -79,8 +79,7 @@ static void set_err(char **ret_err, const char *fmt, ...)
         if (!ret_err)
                 return;
         va_start(ap, fmt);
-        if (vasprintf(ret_err, fmt, ap) < 0)
-                *ret_err = NULL;
+        *ret_err = strdup_vprintf(fmt, ap);
         va_end(ap);
 }
 

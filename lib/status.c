@@ -75,91 +75,96 @@ static int status_pending(const struct mk_config *cfg, struct sout *o)
         return n;
 }
 
-static int status_journals(const struct mk_config *cfg, struct sout *o)
+/* One journal's line or object; -errno when it cannot be read. */
+static int journal_item(const struct mk_config *cfg, struct sout *o, const char *uuid)
+{
+        _cleanup_(journal_free) struct journal j = { 0 };
+        int r = journal_load(cfg->state_dir, uuid, &j);
+        if (r < 0)
+                return r;
+        if (o->j) {
+                json_kv_string(o->j, "name", j.name);
+                json_kv_int(o->j, "started", (long long)j.started);
+                json_kv_int(o->j, "age", (long long)(o->now - j.started));
+                json_strv(o->j, "dirs", j.dirs);
+                json_strv(o->j, "bridges", j.bridges);
+                json_strv(o->j, "stripped", j.stripped);
+                return 0;
+        }
+        char age[32];
+        fmt_age(age, sizeof(age), (long long)(o->now - j.started));
+        fprintf(o->f, "journal %s %s started %s ago:", uuid, j.name ? j.name : "-", age);
+        const char *sep = " ";
+        for (size_t k = 0; j.dirs && j.dirs[k]; k++, sep = ", ")
+                fprintf(o->f, "%sdir %s", sep, j.dirs[k]);
+        for (size_t k = 0; j.bridges && j.bridges[k]; k++, sep = ", ")
+                fprintf(o->f, "%sbridge %s", sep, j.bridges[k]);
+        for (size_t k = 0; j.stripped && j.stripped[k]; k++, sep = ", ")
+                fprintf(o->f, "%sstripped %s", sep, j.stripped[k]);
+        fprintf(o->f, "%s\n", streq(sep, " ") ? " nothing created" : "");
+        return 0;
+}
+
+/* One proof's line or object; -errno when it cannot be read. */
+static int proof_item(const struct mk_config *cfg, struct sout *o, const char *uuid)
+{
+        _cleanup_(proof_free) struct proof p = { 0 };
+        int r = proof_load(cfg->state_dir, uuid, &p);
+        if (r < 0)
+                return r;
+        if (o->j) {
+                json_kv_string(o->j, "name", p.name);
+                json_kv_string(o->j, "kind", proof_kind_to_string(p.kind));
+                json_kv_string(o->j, "by", p.by);
+                json_kv_int(o->j, "time", (long long)p.time);
+                json_kv_int(o->j, "age", (long long)(o->now - p.time));
+                json_kv_string(o->j, "detail", p.detail);
+                return 0;
+        }
+        char age[32];
+        fmt_age(age, sizeof(age), (long long)(o->now - p.time));
+        fprintf(o->f, "proof %s %s %s by %s %s ago%s%s\n", uuid, p.name ? p.name : "-", proof_kind_to_string(p.kind),
+                p.by, age, p.detail ? ": " : "", p.detail ? p.detail : "");
+        return 0;
+}
+
+/* Every UUID-named file of area through item(); one that cannot be read is
+ * listed as "<what> <uuid> - unreadable" ({"uuid", "error"}). Returns the
+ * number listed or -errno. */
+static int status_files(const struct mk_config *cfg, struct sout *o, enum state_area area, const char *what,
+                        int (*item)(const struct mk_config *cfg, struct sout *o, const char *uuid))
 {
         _cleanup_strv_ char **names = NULL;
-        int n = 0, r = state_list(cfg->state_dir, STATE_JOURNAL, &names);
+        int n = 0, r = state_list(cfg->state_dir, area, &names);
         if (r < 0)
                 return r;
         for (size_t i = 0; names && names[i]; i++) {
-                _cleanup_(journal_free) struct journal j = { 0 };
                 if (!uuid_is_valid(names[i]))
                         continue;
                 n++;
-                bool ok = journal_load(cfg->state_dir, names[i], &j) >= 0;
                 if (o->j) {
                         json_object_begin(o->j);
                         json_kv_string(o->j, "uuid", names[i]);
+                }
+                bool ok = item(cfg, o, names[i]) >= 0;
+                if (o->j) {
                         if (!ok)
                                 json_kv_string(o->j, "error", "unreadable");
-                        else {
-                                json_kv_string(o->j, "name", j.name);
-                                json_kv_int(o->j, "started", (long long)j.started);
-                                json_kv_int(o->j, "age", (long long)(o->now - j.started));
-                                json_strv(o->j, "dirs", j.dirs);
-                                json_strv(o->j, "bridges", j.bridges);
-                                json_strv(o->j, "stripped", j.stripped);
-                        }
                         json_object_end(o->j);
-                        continue;
-                }
-                if (!ok) {
-                        fprintf(o->f, "journal %s - unreadable\n", names[i]);
-                        continue;
-                }
-                char age[32];
-                fmt_age(age, sizeof(age), (long long)(o->now - j.started));
-                fprintf(o->f, "journal %s %s started %s ago:", names[i], j.name ? j.name : "-", age);
-                const char *sep = " ";
-                for (size_t k = 0; j.dirs && j.dirs[k]; k++, sep = ", ")
-                        fprintf(o->f, "%sdir %s", sep, j.dirs[k]);
-                for (size_t k = 0; j.bridges && j.bridges[k]; k++, sep = ", ")
-                        fprintf(o->f, "%sbridge %s", sep, j.bridges[k]);
-                for (size_t k = 0; j.stripped && j.stripped[k]; k++, sep = ", ")
-                        fprintf(o->f, "%sstripped %s", sep, j.stripped[k]);
-                fprintf(o->f, "%s\n", streq(sep, " ") ? " nothing created" : "");
+                } else if (!ok)
+                        fprintf(o->f, "%s %s - unreadable\n", what, names[i]);
         }
         return n;
 }
 
+static int status_journals(const struct mk_config *cfg, struct sout *o)
+{
+        return status_files(cfg, o, STATE_JOURNAL, "journal", journal_item);
+}
+
 static int status_proofs(const struct mk_config *cfg, struct sout *o)
 {
-        _cleanup_strv_ char **names = NULL;
-        int n = 0, r = state_list(cfg->state_dir, STATE_PROOF, &names);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; names && names[i]; i++) {
-                _cleanup_(proof_free) struct proof p = { 0 };
-                if (!uuid_is_valid(names[i]))
-                        continue;
-                n++;
-                bool ok = proof_load(cfg->state_dir, names[i], &p) >= 0;
-                if (o->j) {
-                        json_object_begin(o->j);
-                        json_kv_string(o->j, "uuid", names[i]);
-                        if (!ok)
-                                json_kv_string(o->j, "error", "unreadable");
-                        else {
-                                json_kv_string(o->j, "name", p.name);
-                                json_kv_string(o->j, "kind", proof_kind_to_string(p.kind));
-                                json_kv_string(o->j, "by", p.by);
-                                json_kv_int(o->j, "time", (long long)p.time);
-                                json_kv_int(o->j, "age", (long long)(o->now - p.time));
-                                json_kv_string(o->j, "detail", p.detail);
-                        }
-                        json_object_end(o->j);
-                        continue;
-                }
-                if (!ok) {
-                        fprintf(o->f, "proof %s - unreadable\n", names[i]);
-                        continue;
-                }
-                char age[32];
-                fmt_age(age, sizeof(age), (long long)(o->now - p.time));
-                fprintf(o->f, "proof %s %s %s by %s %s ago%s%s\n", names[i], p.name ? p.name : "-", proof_kind_to_string(p.kind),
-                        p.by, age, p.detail ? ": " : "", p.detail ? p.detail : "");
-        }
-        return n;
+        return status_files(cfg, o, STATE_PROOF, "proof", proof_item);
 }
 
 static int status_quarantine(const struct mk_config *cfg, struct sout *o)

@@ -111,8 +111,7 @@ static void sv_event(FILE *out, int mode, const struct swapvol_opts *o, const ch
         _cleanup_free_ char *text = NULL;
         va_list ap;
         va_start(ap, fmt);
-        if (vasprintf(&text, fmt, ap) < 0)
-                text = NULL;
+        text = strdup_vprintf(fmt, ap);
         va_end(ap);
         if (mode != MIGRATE_OUT_JSON) {
                 fprintf(out, "%s: %s\n", o->domain, text ? text : event);

@@ -85,6 +85,14 @@ int strv_split(char ***ret, const char *s)
         return 0;
 }
 
+char *strdup_vprintf(const char *fmt, va_list ap)
+{
+        char *s;
+        if (vasprintf(&s, fmt, ap) < 0)
+                return NULL;
+        return s;
+}
+
 char *strv_join(char *const *l, const char *sep)
 {
         size_t len = 1, sl = strlen(sep);

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -58,6 +59,9 @@ int strv_push_unique(char ***l, const char *s);
 void strv_remove(char **l, const char *s);
 /* Splits on commas and whitespace, skipping empty words; returns 0 or -ENOMEM. */
 int strv_split(char ***ret, const char *s);
+/* vasprintf(3) into a new string; NULL on ENOMEM. */
+char *strdup_vprintf(const char *fmt, va_list ap) _printf_(1, 0);
+
 /* Joins with sep into a new string, NULL on ENOMEM. */
 char *strv_join(char *const *l, const char *sep);
 /* True if name matches one of the fnmatch(3) globs in l. */

@@ -155,8 +155,7 @@ static int fixup_fail(char **ret_err, int code, const char *fmt, ...)
         va_list ap;
         if (ret_err && !*ret_err) {
                 va_start(ap, fmt);
-                if (vasprintf(ret_err, fmt, ap) < 0)
-                        *ret_err = NULL;
+                *ret_err = strdup_vprintf(fmt, ap);
                 va_end(ap);
         }
         return code;
