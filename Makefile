@@ -89,7 +89,7 @@ HELPERS    := $(HELPER_SRCS:helpers/%.c=$(O)/%)
 BINS       := $(O)/migkit-hook $(HELPERS)
 # Where each binary goes: migkit, the operator command, in BINDIR (next to
 # virsh; most of what it does needs root, but it is a user-facing command,
-# DESIGN.md); migkit-fcscan in SBINDIR; the hook and every other helper
+# doc/design.md); migkit-fcscan in SBINDIR; the hook and every other helper
 # (migkit-cleanup, migkit-watch, ...) in PKGLIBEXECDIR, run by libvirt,
 # systemd or each other, not by hand.
 BIN_BINS     := $(filter $(O)/migkit,$(HELPERS))

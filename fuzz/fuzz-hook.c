@@ -19,7 +19,7 @@
  * Extra oracle: when the hook accepts a domain and rewrites it, the
  * rewritten XML must be accepted again, name the same domain and UUID, and
  * a second pass must not change it further (the hook's output is the next
- * hook's input, DESIGN.md). A violation aborts. */
+ * hook's input, doc/design.md). A violation aborts. */
 #include <sched.h>
 #include <stdint.h>
 #include <sys/mman.h>

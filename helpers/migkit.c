@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* migkit: the operator command. A table of verbs (status now; migrate,
- * check, evacuate, swap-volume and doctor arrive with their issues), each
- * parsing its own options and returning an exit code; the work is in lib/. */
+/* migkit: the operator command. A table of verbs (migrate, check,
+ * evacuate, swap-volume, status, doctor), each parsing its own options and
+ * returning an exit code (exitcode.h); the work is in lib/. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>

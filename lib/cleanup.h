@@ -5,7 +5,7 @@
  * messages name the domain, the UUID, the path and the reason, and go
  * through log.h; the tool maps the outcome to an exit code.
  *
- * The proof rules (DESIGN.md, safety invariants 1-6):
+ * The proof rules (doc/design.md, safety invariants 1-6):
  *  source UUID    only with a proof of kind "migrated" (proof.h); never while
  *                 libvirt at [cleanup] libvirt-uri knows the domain (any
  *                 answer but "no such domain", unreachable included, is a
@@ -24,9 +24,10 @@
  *                 gives). A guest that migrated in successfully has no
  *                 journal any more (commit), so it is never rolled back.
  * Every refusal and every item left for later is recorded, with its
- * reasons, in <state>/pending/<uuid>.<source|rollback> until a later run
- * succeeds; `migkit-cleanup status` lists them. Each decisive re-check and
- * the removal that follows happen under the per-domain lock (proof.h).
+ * reasons, as a pending item (pending.h) until a later run succeeds;
+ * `migkit status` lists them (status.h). Each decisive re-check and the
+ * removal that follows happen under the per-domain lock (state_lock,
+ * state.h).
  * A dry run checks everything, prints what it would do, and records
  * nothing.
  *
@@ -35,11 +36,12 @@
  *      proof_incoming_begin(state, uuid, <a few seconds>); on -EAGAIN fail
  *      the migration ("a cleanup of this guest is running; retry").
  *  hook, release end migrated (libvirt >= 10.5, source):
- *      proof_record(kind migrated, by "hook", detail "release end migrated"),
- *      then spawn `migkit-cleanup source UUID` fully detached.
- *  hook, release end <failure reason> (libvirt >= 10.5, destination, only
- *  when <state>/journal/<uuid> exists): proof_record(kind incoming-failed),
- *      then spawn `migkit-cleanup rollback UUID`.
+ *      dispatch_handover (dispatch.h): proof of kind migrated by "hook",
+ *      detail "release end migrated", then `migkit-cleanup source UUID`
+ *      without waiting.
+ *  hook, release end with anything else, when a journal exists and has no
+ *  qemu-started mark (the incoming QEMU never ran): dispatch_handover with
+ *      a proof of kind incoming-failed, then `migkit-cleanup rollback UUID`.
  *  migkit-watch: on stopped/migrated (source) record a migrated proof and run
  *      `source`; on the failure of an incoming migration record
  *      incoming-failed and run `rollback`; on resumed/migrated (destination)

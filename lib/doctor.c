@@ -3,7 +3,6 @@
 
 #include <ctype.h>
 #include <dirent.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -12,7 +11,6 @@
 #include "domxml.h"
 #include "fc.h"
 #include "instdir.h"
-#include "json.h"
 #include "mpath.h"
 #include "procfs.h"
 #include "util.h"

@@ -1,6 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Logging for the tools. Library modules return -errno and leave the
- * wording to their caller; they log only at debug level. */
+/* Logging: how the policy modules and the mains talk to the operator.
+ *
+ * The rule (README, "Layout"): mechanism modules (util, config, validate,
+ * state, journal, proof, pending, limit, bridge, instdir, quarantine, fc,
+ * fcname, fclun, udevwait, mpath, domxml, virt, detach, json, procfs, ...)
+ * never include this file: they return -errno and, where an errno cannot
+ * say it, hand a message to their caller (a char **err argument, or the
+ * words in what they return). Policy modules (dest, destfc, cleanup,
+ * watch, dispatch, swapvol, migrate, evacuate, cli) decide for the
+ * operator and log here what they decided, naming the domain, the object,
+ * the failure and what to do. Report modules (status, checks, preflight,
+ * remote, doctor, progress) print to the FILE their caller gives them.
+ * Each main() maps the outcome to an exit code (exitcode.h). */
 #pragma once
 
 #include <stdbool.h>

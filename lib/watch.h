@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* migkit-watch: the lifecycle events of the local libvirt turned into
  * proofs, fix-ups and cleanup jobs. On libvirt < 10.5 they are the only
- * reliable signal of how a migration ended (DESIGN.md):
+ * reliable signal of how a migration ended (doc/design.md):
  *   source       stopped/migrated: the guest left -> proof "migrated",
  *                job `source`;
  *   destination  resumed/migrated: the migration completed and the guest

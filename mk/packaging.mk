@@ -1,4 +1,4 @@
-# Distribution packages, man pages and bash completion (issue 8).
+# Distribution packages, man pages and bash completion.
 #
 #   make deb     build-pkg/migkit_<version>-1_<arch>.deb   (+ build-pkg/migkit.deb)
 #   make rpm     build-pkg/migkit-<version>-1.<arch>.rpm   (+ build-pkg/migkit.rpm)

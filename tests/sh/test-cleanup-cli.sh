@@ -1,7 +1,7 @@
 #!/bin/bash
 # The real migkit-cleanup binary (and the real migkit-hook for the journal)
 # in a private mount and network namespace, against temporary roots: the
-# safety matrix of issue 4. libvirt is its test driver (test:///<file>), so
+# safety matrix of doc/design.md ("Proofs and what each job may do"). libvirt is its test driver (test:///<file>), so
 # no libvirtd is needed; an unreachable one is a socket that does not exist.
 set -u
 cd "$(dirname "$0")/../.."

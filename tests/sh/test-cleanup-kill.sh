@@ -28,8 +28,8 @@ settle = 0s
 EOC
 export MIGKIT_CONFIG=$T/migkit.conf
 
-# A template instance directory: 20 000 files in 200 subdirectories (issue
-# 9: a large one; MIGKIT_KILL_DIRS=N for N*100), plus symlinks to a file and
+# A template instance directory: 20 000 files in 200 subdirectories (a
+# large one; MIGKIT_KILL_DIRS=N for N*100), plus symlinks to a file and
 # a directory outside. Instances are hard-linked copies (cp -al: fast), so
 # the template is one more thing outside that must survive every purge.
 NDIRS=${MIGKIT_KILL_DIRS:-200}

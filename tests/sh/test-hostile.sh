@@ -1,5 +1,5 @@
 #!/bin/bash
-# Hostile and broken input at the hook (issue 9), with the real migkit-hook
+# Hostile and broken input at the hook, with the real migkit-hook
 # binary as libvirt calls it, in private network and mount namespaces: each
 # case must fail with one clear line that names the object and says what to
 # do, exit 1 (0 for reconnect), and leave the instances path, the state

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Hostile configuration paths (issue 9): whatever sits at the path of
+/* Hostile configuration paths: whatever sits at the path of
  * migkit.conf, config_load() answers at once with a message naming it. The
  * hook loads its configuration before it arms its deadline, so a blocking
  * open would hang libvirt. */

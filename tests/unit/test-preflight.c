@@ -200,7 +200,7 @@ static void test_same_state_in_one_process(void **state)
         virConnectClose(b);
 }
 
-/* Issue 7: what the destination's libvirt says about bridges, the hook and LUNs. */
+/* What the destination's libvirt says about bridges, the hook and LUNs. */
 static void test_destination_ready_with_hook(void **state)
 {
         struct preflight p;
