@@ -32,8 +32,9 @@
  * or, for the reconciliation at (re)connect, "at connect, STATE" (running,
  * paused, shut-off, not-defined, ...); e.g.
  *   domain inst-1 (UUID): stopped/migrated: recorded proof, started cleanup source
- * Every job is handed to migkit-cleanup (dispatch.h); the event loop never
- * waits for one. */
+ * Every cleanup and rollback is handed to migkit-cleanup, the event loop
+ * never waits for one; only the commit, which touches nothing but the state
+ * directory, runs in process (the rule is in dispatch.h). */
 #pragma once
 
 #include <stdbool.h>
