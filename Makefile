@@ -101,6 +101,12 @@ UNIT_INS   := $(wildcard systemd/*.in)
 UNITS      := $(UNIT_INS:systemd/%.in=$(O)/systemd/%) $(filter-out %.in,$(wildcard systemd/*.service systemd/*.timer))
 TEST_SRCS  := $(wildcard tests/unit/test-*.c)
 TESTS      := $(TEST_SRCS:tests/unit/%.c=$(O)/tests/%)
+# SANITIZE=1: every program also gets tests/san/sanlog.c (UBSan's reports
+# to files, for tests/run-suite), and the sanitizers' self-check is built.
+ifeq ($(SANITIZE),1)
+SAN_OBJS   := $(O)/tests/san/sanlog.o
+TESTS      += $(O)/tests/san-selfcheck
+endif
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCHES    := $(BENCH_SRCS:bench/%.c=$(O)/bench/%)
 
@@ -119,15 +125,18 @@ $(O)/%.o: %.c $(O)/.flags
 $(O)/libmigkit.a: $(LIB_OBJS)
 	$(call msg,AR,$@)rm -f $@ && ar rcs $@ $^
 
-$(O)/migkit-hook: $(O)/hooks/qemu.o $(O)/libmigkit.a
+$(O)/migkit-hook: $(O)/hooks/qemu.o $(O)/libmigkit.a $(SAN_OBJS)
 	$(call msg,LINK,$@)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(O)/%: $(O)/helpers/%.o $(O)/libmigkit.a
+$(O)/%: $(O)/helpers/%.o $(O)/libmigkit.a $(SAN_OBJS)
 	$(call msg,LINK,$@)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(LIBS_$*)
 
-$(O)/tests/%: $(O)/tests/unit/%.o $(O)/libmigkit.a
+$(O)/tests/%: $(O)/tests/unit/%.o $(O)/libmigkit.a $(SAN_OBJS)
 	@mkdir -p $(dir $@)
 	$(call msg,LINK,$@)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS) $(TEST_LDFLAGS_$*)
+
+$(O)/tests/san-selfcheck: $(O)/tests/san/san-selfcheck.o $(SAN_OBJS)
+	$(call msg,LINK,$@)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^
 
 $(O)/bench/%: $(O)/bench/%.o
 	$(call msg,LINK,$@)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(BENCH_LIBS_$*)
