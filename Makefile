@@ -169,6 +169,11 @@ check:
 check-quick: tests
 	@tests/run-suite $(O)
 
+# The committed reliability report, from the logs of the last make check
+# (make check itself writes only build/RELIABILITY.md).
+reliability:
+	@OUT=tests/RELIABILITY.md tests/reliability-report build/test-logs
+
 bench: $(BINS) $(BENCHES)
 	@bench/run $(O)
 	@bench/converge $(O)
@@ -195,10 +200,15 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
 	-rmdir $(DESTDIR)$(PKGLIBEXECDIR)
 
+# O=DIR cleans that build (and its DIR-fuzz); without O=, build/ and the
+# other directories make check makes (build-asan/, build-fuzz/).
 clean:
-	rm -rf build build-asan
+	rm -rf $(O) $(O)-fuzz
+ifeq ($(origin O),file)
+	rm -rf build-asan build-asan-fuzz
+endif
 
-.PHONY: all tests check check-quick bench demo install uninstall clean FORCE
+.PHONY: all tests check check-quick reliability bench demo install uninstall clean FORCE
 .SECONDARY:
 
 # Feature fragments (packages, fuzzing): each adds its own targets.
