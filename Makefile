@@ -211,7 +211,9 @@ endif
 .PHONY: all tests check check-quick reliability bench demo install uninstall clean FORCE
 .SECONDARY:
 
-# Feature fragments (packages, fuzzing): each adds its own targets.
+# Feature fragments (packages; fuzzing lives in tests/fuzz/): each adds its
+# own targets.
 include $(wildcard mk/*.mk)
+include tests/fuzz/fuzz.mk
 
 -include $(shell find $(O) -name '*.d' -type f 2>/dev/null)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Regressions found by the libFuzzer targets (fuzz/, tests/fuzz/README.md):
  * each case is the minimal form of a reproducer kept in
- * tests/data/fuzz/regressions/<target>/, asserted on the library directly so
+ * tests/fuzz/regressions/<target>/, asserted on the library directly so
  * it fails here even where clang is missing. */
 #include <setjmp.h>
 #include <stdarg.h>

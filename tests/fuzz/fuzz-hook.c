@@ -14,7 +14,7 @@
  *
  * Input: four NUL-terminated argv fields, then the domain XML:
  *   "instance-1\0migrate\0begin\0-\0<domain>...</domain>"
- * fuzz/make-seeds builds such seeds from tests/data/xml.
+ * tests/fuzz/make-seeds builds such seeds from tests/data/xml.
  *
  * Extra oracle: when the hook accepts a domain and rewrites it, the
  * rewritten XML must be accepted again, name the same domain and UUID, and

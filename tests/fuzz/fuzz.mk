@@ -1,18 +1,18 @@
-# libFuzzer targets (issue 9): fuzz/fuzz-<target>.c, built with clang and
+# libFuzzer targets: tests/fuzz/fuzz-<target>.c, built with clang and
 # -fsanitize=fuzzer,address,undefined in a build directory of their own.
 #   make fuzz                  each target for FUZZ_SECONDS (default 60)
 #   make fuzz FUZZ_TARGETS=hook FUZZ_SECONDS=600
 #   make fuzz-build            just build them
-# Seeds: tests/data/fuzz/<target>/ (fuzz/make-seeds builds them from
+# Seeds: tests/fuzz/seeds/<target>/ (tests/fuzz/make-seeds builds them from
 # tests/data); crash reproducers kept as regressions in
-# tests/data/fuzz/regressions/<target>/. The growing corpus lives in
+# tests/fuzz/regressions/<target>/. The growing corpus lives in
 # $(FUZZ_O)/corpus/<target>/, new crashes land in $(FUZZ_O)/crashes/.
 # tests/fuzz/smoke replays every seed and regression and fuzzes briefly.
 
 FUZZ_CC      ?= clang
 FUZZ_O       ?= $(O)-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_ALL     := $(patsubst fuzz/fuzz-%.c,%,$(wildcard fuzz/fuzz-*.c))
+FUZZ_ALL     := $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS  ?= -O1 -g
@@ -38,30 +38,30 @@ $(FUZZ_O)/.flags: FORCE
 # The library under clang: its warnings are shown but not fatal here (the
 # gcc build is the -Werror gate for lib/; clang warns about a few things gcc
 # does not, such as unused _cleanup_ variables in work in progress, and the
-# fuzzers must still build). fuzz/*.c keep -Werror.
+# fuzzers must still build). tests/fuzz/*.c keep -Werror.
 $(FUZZ_O)/lib/%.o: lib/%.c $(FUZZ_O)/.flags
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -Wno-error -c -o $@ $<
 
-$(FUZZ_O)/fuzz/%.o: fuzz/%.c $(FUZZ_O)/.flags
+$(FUZZ_O)/tests/fuzz/%.o: tests/fuzz/%.c $(FUZZ_O)/.flags
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -Ihooks -c -o $@ $<
 
 $(FUZZ_O)/libmigkit.a: $(FUZZ_LIB_OBJS)
 	$(call msg,AR,$@)rm -f $@ && ar rcs $@ $^
 
-$(FUZZ_O)/fuzz-%: $(FUZZ_O)/fuzz/fuzz-%.o $(FUZZ_O)/libmigkit.a
+$(FUZZ_O)/fuzz-%: $(FUZZ_O)/tests/fuzz/fuzz-%.o $(FUZZ_O)/libmigkit.a
 	$(call msg,LINK,$@)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 
 fuzz-build: $(FUZZ_BINS)
 
-# Each target for FUZZ_SECONDS on a corpus seeded from tests/data/fuzz;
+# Each target for FUZZ_SECONDS on a corpus seeded from tests/fuzz/seeds;
 # prints the executions per target; fails on the first crash, leak or
 # sanitizer report (the reproducer is in $(FUZZ_O)/crashes/).
 fuzz: fuzz-build
 	@rc=0; for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(FUZZ_O)/corpus/$$t $(FUZZ_O)/crashes; \
-		seeds=; for d in tests/data/fuzz/$$t tests/data/fuzz/regressions/$$t; do [ -d $$d ] && seeds="$$seeds $$d"; done; \
+		seeds=; for d in tests/fuzz/seeds/$$t tests/fuzz/regressions/$$t; do [ -d $$d ] && seeds="$$seeds $$d"; done; \
 		log=$(FUZZ_O)/fuzz-$$t.log; \
 		echo "  FUZZ     $$t for $(FUZZ_SECONDS) s (log: $$log)"; \
 		case $$t in $(foreach x,$(FUZZ_ALL),$(call fuzz_case,$(x))) *) opts=;; esac; \
@@ -77,7 +77,7 @@ fuzz: fuzz-build
 
 # The seeds, rebuilt from tests/data (commit the result, review the diff).
 fuzz-seeds:
-	@fuzz/make-seeds
+	@tests/fuzz/make-seeds
 
 .PHONY: fuzz fuzz-build fuzz-seeds
 
