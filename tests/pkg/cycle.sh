@@ -21,6 +21,19 @@ mount -t tmpfs tmpfs "$M/run" && mount -t tmpfs tmpfs "$M/tmp" || {
 	ko "install cycles (cannot mount /proc, /dev, /run, /tmp in the overlay)"; exit 0; }
 printf '#!/bin/sh\nexit 101\n' > "$M/usr/sbin/policy-rc.d" && chmod 755 "$M/usr/sbin/policy-rc.d"
 
+# A root without migkit, whatever this machine has installed: its package
+# purged, every file a `make install` makes removed ($W/stage.list, man pages
+# also compressed: man -w prefers an uncompressed migkit.1 of the machine's
+# to the package's .gz), its configuration and state gone.
+if chroot "$M" dpkg-query -W -f '${db:Status-Status}' migkit 2>/dev/null | grep -qv '^not-installed$'; then
+	chroot "$M" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin dpkg --purge --force-all migkit > "$W/dpkg-host-purge.log" 2>&1 < /dev/null
+fi
+while read -r f; do rm -f "$M$f" "$M$f.gz"; done < "$W/stage.list"
+rm -rf "$M/etc/migkit" "$M/var/lib/migkit" "$M/usr/libexec/migkit"
+if [ -e "$M/usr/bin/migkit" ] || [ -e "$M/usr/share/man/man1/migkit.1" ] || [ -e "$M/etc/migkit" ]; then
+	ko "install cycles: the overlay root still has migkit files of this machine's"; exit 1
+fi
+
 in_root() { chroot "$M" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@" < /dev/null; }
 conf=/etc/migkit/migkit.conf
 
