@@ -28,3 +28,45 @@ in_namespaces() {
         fi
         MIGKIT_IN_NS=1 exec unshare "${flags[@]}" bash "$0" "$@"
 }
+
+# wait_for SECONDS CMD...: true as soon as CMD is (polled every 50 ms), false
+# after SECONDS. For waiting on the event that proves something happened,
+# never as a delay.
+wait_for() {
+        local i n=$(($1 * 20)); shift
+        for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.05; done
+        "$@"
+}
+
+# hold_lock FILE: a process holds flock(FILE) until release_lock; returns once
+# it does (HOLDER is its pid).
+hold_lock() {
+        local d
+        d=$(mktemp -d /tmp/migkit-hold.XXXXXX)
+        mkfifo "$d/release"
+        flock "$1" sh -c 'touch "$1/held"; read x < "$1/release"' sh "$d" &
+        HOLDER=$! HOLDER_DIR=$d
+        wait_for 10 test -e "$d/held"
+}
+release_lock() {
+        echo > "$HOLDER_DIR/release"
+        wait "$HOLDER" 2>/dev/null
+        rm -rf "$HOLDER_DIR"
+}
+# has_open PID PATH: process PID has PATH open
+has_open() { ls -l "/proc/$1/fd" 2>/dev/null | grep -qF -- " -> $2"; }
+# ASAN_OPTIONS for a program run under strace: no leak check at its exit
+# (LeakSanitizer cannot work under ptrace: it would report just that)
+#   ASAN_OPTIONS=$(under_ptrace) strace ... PROGRAM ...
+under_ptrace() { echo "${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; }
+
+# no_sanitizer_reports WHAT FILE...: a FAIL for each file that holds an ASan,
+# LeakSanitizer or UBSan report, for logs of programs tests/run-suite cannot
+# see (started by another init, their stderr in files the test removes)
+no_sanitizer_reports() {
+        local what=$1 f; shift
+        for f in "$@"; do
+                [ -f "$f" ] && grep -qE '^==[0-9]+==(ERROR|WARNING): |runtime error: |LeakSanitizer' "$f" || continue
+                fail "$what: a sanitizer report in $f: $(grep -m3 -E '==[0-9]+==|runtime error' "$f" | tr '\n' ' ')"
+        done
+}

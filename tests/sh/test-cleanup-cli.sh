@@ -127,14 +127,14 @@ mv "$q" "$I/$U"
 check "a mistake is undone with one mv" [ "$(cat "$I/$U/console.log")" = log ]
 
 # another migkit-cleanup holds this guest's lock: wait, then exit 4 (busy)
-mkdir -p "$I/$U2" && run proof "$U2" migrated --by operator
-flock "$S/lock/$U2" sleep 3 &
-holder=$!
-sleep 0.3
+mkdir -p "$I/$U2" "$S/lock" && run proof "$U2" migrated --by operator
+hold_lock "$S/lock/$U2"
+start=$(date +%s%N)
 run --wait 500ms source "$U2"
-check "while another holds the guest's lock: exit 4 (busy) after --wait, nothing moved" bash -c "
-        [ $rc = 4 ] && grep -qF 'another migkit-cleanup holds the lock' '$T/err' && [ -d '$I/$U2' ]"
-wait $holder
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "while another holds the guest's lock: exit 4 (busy) after --wait 500ms ($ms ms), nothing moved" bash -c "
+        [ $rc = 4 ] && [ $ms -ge 500 ] && grep -qF 'another migkit-cleanup holds the lock' '$T/err' && [ -d '$I/$U2' ]"
+release_lock
 run source "$U2"
 check "once the lock is free the same command succeeds" bash -c "[ $rc = 0 ] && [ ! -e '$I/$U2' ]"
 run --wait soon source "$U2"
@@ -143,12 +143,19 @@ check "--wait with a bad duration is a usage error" [ "$rc" = 2 ]
 # run ACTION-UUID: the instance name of migkit-cleanup@.service, whose unit
 # runs `migkit-cleanup --wait run %i` (a bare --wait: as long as it takes)
 mkdir -p "$I/$U2" && run proof "$U2" migrated --by watch
-flock "$S/lock/$U2" sleep 1 &
-holder=$!
-sleep 0.2
-run --wait run "source-$U2"
-wait $holder
-check "--wait run source-UUID waits for the lock however long, then does the source cleanup" \
+hold_lock "$S/lock/$U2"
+ASAN_OPTIONS=$(under_ptrace) strace -qq -f -e trace=flock -o "$T/flock.trace" "$mc" --wait run "source-$U2" > "$T/out" 2> "$T/err" &
+waiter=$!
+# it waits: it tries the lock again and again while the holder has it
+# (--wait 0 would try once and exit 4)
+tries() { grep -cE 'LOCK_EX\|LOCK_NB\) += -1 EAGAIN' "$T/flock.trace" 2>/dev/null; }
+wait_for 20 eval '[ "$(tries)" -ge 5 ]'
+n=$(tries)
+check "a bare --wait (run source-UUID) keeps waiting while another holds the guest's lock ($n tries)" \
+        bash -c "[ $n -ge 5 ] && kill -0 $waiter 2>/dev/null && [ -d '$I/$U2' ]"
+release_lock
+wait $waiter; rc=$?
+check "and does the source cleanup once the lock is free" \
         bash -c "[ $rc = 0 ] && [ ! -e '$I/$U2' ] && grep -qF 'moved $I/$U2 to' '$T/err'"
 for bad in "bogus-$U2" "source" "source-" "source-../etc" "$U2"; do
         run run "$bad"

@@ -99,15 +99,60 @@ for i in $(seq 1 20); do
         [ -z "$(ls -A "$Q")" ] || { fail "iteration $i: the quarantine is not empty after the rerun: $(ls -A "$Q")"; bad=1; }
         [ $bad = 0 ] || break
 done
-check "20 kill -9 during source and purge of $NFILES files ($mid_source killed mid-source, $mid_purge mid-purge, $partial left half-purged): always original-or-quarantined, outside untouched, reruns finish" [ $bad = 0 ]
+check "20 kill -9 at random moments during source and purge of $NFILES files ($mid_source killed mid-source, $mid_purge mid-purge, $partial left half-purged): always original-or-quarantined, outside untouched, reruns finish" [ $bad = 0 ]
 echo "info: start-up $start_ms ms, source $src_ms ms, purge $purge_ms ms; kills that hit a running process: $mid_source during source, $mid_purge during purge ($partial left a half-purged entry)"
+
+# The source run is a rename: random kills seldom land in it. These do,
+# every time: strace holds the rename into the quarantine (before it, then
+# after it) and the cleanup is killed while it waits there.
+# held_at WHEN PRED: runs `source` with its first renameat2() held for 60 s
+# (WHEN: delay_enter or delay_exit), kills it once PRED is true (it is in
+# there), then checks the invariant and that a rerun finishes the job.
+held_at() {
+        local when=$1 pred=$2 tracer victim q
+        cp -al "$T/template" "$I/$U"
+        "$mc" proof "$U" migrated --by driver 2>/dev/null
+        ASAN_OPTIONS=$(under_ptrace) strace -f -o /dev/null -e trace=renameat2 -e inject=renameat2:$when=60000000:when=1 "$mc" source "$U" > /dev/null 2>&1 &
+        tracer=$!
+        wait_for 30 eval "victim=\$(pgrep -P $tracer -x migkit-cleanup) && [ -n \"\$victim\" ] && $pred"
+        victim=$(pgrep -P "$tracer" -x migkit-cleanup)
+        if [ -z "$victim" ] || ! $pred || ! kill -9 "$victim"; then
+                kill -9 "$tracer" $victim 2>/dev/null
+                wait "$tracer" 2>/dev/null
+                fail "kill -9 $when rename: source was not caught at its rename (pid ${victim:-none})"
+                return 1
+        fi
+        mid_source=$((mid_source + 1))
+        wait "$tracer" 2>/dev/null
+        q=$(qdirs)
+        if [ -d "$I/$U" ]; then
+                [ "$(files_in "$I/$U")" = $NFILES ] && [ -z "$q" ] || { fail "kill -9 $when rename: original has $(files_in "$I/$U") files, quarantine: $q"; return 1; }
+        else
+                [ "$(echo "$q" | grep -c .)" = 1 ] && [ "$(files_in "$q")" = $NFILES ] || { fail "kill -9 $when rename: original gone, quarantine: $q"; return 1; }
+        fi
+        outside_ok || { fail "kill -9 $when rename: something outside changed"; return 1; }
+        "$mc" source "$U" 2>/dev/null || { fail "kill -9 $when rename: the rerun of source failed"; return 1; }
+        q=$(qdirs)
+        [ ! -e "$I/$U" ] && [ "$(echo "$q" | grep -c .)" = 1 ] && [ "$(files_in "$q")" = $NFILES ] || { fail "kill -9 $when rename: after the rerun: quarantine: $q"; return 1; }
+        "$mc" purge --retention 0 2>/dev/null
+        [ -z "$(ls -A "$Q")" ] || { fail "kill -9 $when rename: the quarantine is not empty after a purge: $(ls -A "$Q")"; return 1; }
+}
+info_files() { ls "$Q"/*.info >/dev/null 2>&1; }
+mid_source=0
+held_at delay_enter info_files
+ra=$?
+check "kill -9 of source just before its rename into the quarantine (the entry's name reserved): the original stays whole, a rerun moves it, the purge leaves nothing" [ $ra = 0 ]
+held_at delay_exit "[ ! -e $I/$U ]"
+rb=$?
+check "kill -9 of source right after its rename: the copy in the quarantine is whole, a rerun finds nothing to do and succeeds" [ $rb = 0 ]
+check "both kills hit source in the middle ($mid_source of 2)" [ $mid_source = 2 ]
 # The random kills above may or may not land mid-purge on a busy machine;
 # this one does, every time: strace holds the 500th unlinkat() for 10 s and
 # the purge is killed while it waits there, half done.
 cp -al "$T/template" "$I/$U"
 "$mc" proof "$U" migrated --by driver 2>/dev/null
 "$mc" source "$U" 2>/dev/null
-strace -f -o /dev/null -e trace=unlinkat -e inject=unlinkat:delay_exit=10000000:when=500 "$mc" purge --retention 0 > /dev/null 2>&1 &
+ASAN_OPTIONS=$(under_ptrace) strace -f -o /dev/null -e trace=unlinkat -e inject=unlinkat:delay_exit=10000000:when=500 "$mc" purge --retention 0 > /dev/null 2>&1 &
 tracer=$!
 for _ in $(seq 100); do
         victim=$(pgrep -P "$tracer" -x migkit-cleanup)
@@ -128,6 +173,20 @@ check "nothing but the instances path, the state directory and the outside files
         [ \"\$(ls '$T' | sort | tr '\n' ' ')\" = 'instances migkit.conf outside state template ' ] && [ \"\$(ls -A '$I')\" = .migkit-quarantine ]"
 
 # --- two cleanups of the same guest at once -------------------------------
+# The lock decides who acts: A is held by strace just before its rename (it
+# holds the guest's lock there) for 5 s; B, started then, must wait for the
+# lock and find nothing to do. Without the lock B would move the directory
+# while A waits, and A would find it gone.
+cp -al "$T/template" "$I/$U"
+"$mc" proof "$U" migrated --by driver 2>/dev/null
+ASAN_OPTIONS=$(under_ptrace) strace -f -o /dev/null -e trace=renameat2 -e inject=renameat2:delay_enter=5000000:when=1 "$mc" source "$U" > /dev/null 2> "$T/a.err" &
+pa=$!
+wait_for 30 info_files
+"$mc" source "$U" > /dev/null 2> "$T/b.err"; rb=$?
+wait $pa; ra=$?
+check "two cleanups at once, the first held inside its lock: the first moves the directory, the second waited and found nothing to do" \
+        bash -c "[ $ra = 0 ] && [ $rb = 0 ] && grep -qF ': moved ' '$T/a.err' && grep -qF 'nothing to do' '$T/b.err' && [ \$(find '$Q' -mindepth 1 -maxdepth 1 -type d | wc -l) = 1 ]"
+"$mc" purge --retention 0 2>/dev/null
 ok=1
 for round in $(seq 1 10); do
         cp -al "$T/template" "$I/$U"

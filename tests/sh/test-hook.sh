@@ -201,7 +201,7 @@ cat > "$T/fake-cleanup" <<'EOF2'
 out=$(dirname "$0")/cleanup-ran.$$ tmp=$(dirname "$0")/scratch.$$
 find /proc/$$/fd -mindepth 1 -printf 'fd %f %l\n' > "$tmp.fds"
 ps -o sid= -p $$ > "$tmp.sid"
-{ echo "args $*"; echo "sid $(tr -d ' ' < "$tmp.sid") ppid $PPID"; cat "$tmp.fds"; } > "$tmp.all"
+{ echo "args $*"; echo "sid $(tr -d ' ' < "$tmp.sid") ppid $PPID pid $$"; cat "$tmp.fds"; } > "$tmp.all"
 rm -f "$tmp.fds" "$tmp.sid"
 mv "$tmp.all" "$out"
 sleep 3
@@ -220,16 +220,23 @@ run_hook "$T/rewritten.xml" "$NAME" release end -
 check "release end - after QEMU started (success and failure look alike: migkit-watch decides) records no proof and starts nothing" \
         bash -c "[ $rc = 0 ] && [ ! -e '$S/proof/$UUID' ] && nothing_ran"
 start=$(date +%s%N)
-run_hook "$T/rewritten.xml" "$NAME" release end migrated
+# with a descriptor open that is not close-on-exec (fd 7), as the hook may
+# inherit one of libvirt's: the detached cleanup must not hold it
+run_hook "$T/rewritten.xml" "$NAME" release end migrated 7> "$T/inherited-fd"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 check "release end migrated returns at once (${ms} ms) while the cleanup still runs" bash -c "[ $rc = 0 ] && [ $ms -lt 2500 ]"
 check "and records a proof 'migrated by hook'" bash -c "grep -qx 'kind migrated' '$S/proof/$UUID' && grep -qx 'by hook' '$S/proof/$UUID' && grep -qx 'detail release end migrated' '$S/proof/$UUID'"
 ran_wait
 ran=$(cat "$T"/cleanup-ran.* 2>/dev/null)
 check "migkit-cleanup source <uuid> was started" grep -qx "args source $UUID" <<<"$ran"
-check "it holds no descriptor of the hook's: only 0-2, all /dev/null (plus its own script)" \
+check "it holds no descriptor of the hook's, not even one the hook inherited: only 0-2, all /dev/null (plus its own script)" \
         bash -c "[ \"\$(grep '^fd [0-2] ' <<<'$ran' | grep -vc '/dev/null')\" = 0 ] && [ \"\$(grep '^fd ' <<<'$ran' | grep -v '/dev/null' | grep -vc 'fake-cleanup')\" = 0 ]"
-check "it runs in a session of its own, re-parented away from the hook" bash -c "! grep -q \"^sid $$ \" <<<'$ran' && grep -q '^sid [0-9]' <<<'$ran'"
+# the hook runs in this script's session: the cleanup must not, and must not
+# lead its own either (a session leader can acquire a controlling terminal)
+mysid=$(ps -o sid= -p $$ | tr -d ' ')
+csid=$(sed -n 's/^sid \([0-9]*\) .*/\1/p' <<<"$ran") cpid=$(sed -n 's/^sid .* pid \([0-9]*\)$/\1/p' <<<"$ran")
+check "it runs in a session of its own (sid $csid, the hook's $mysid), not as its leader (pid $cpid)" \
+        bash -c "[ -n '$csid' ] && [ '$csid' != '$mysid' ] && [ '$csid' != '$cpid' ]"
 check "and writes nothing on stderr (its log goes to syslog)" [ ! -s "$T/err" ]
 rm -f "$T"/cleanup-ran.* "$S/proof/$UUID"
 mv "$J" "$T/journal.saved"

@@ -180,6 +180,7 @@ else
                         find "$cgsub" -depth -type d -exec rmdir {} + 2> /dev/null
                         sleep 0.1
                 done
+                [ -d "$W/logs" ] && no_sanitizer_reports "the units under systemd" "$W"/logs/*
                 rm -rf "$W"
         }
         trap 'sd_down; rm -rf "$T"' EXIT
