@@ -60,6 +60,20 @@ has_open() { ls -l "/proc/$1/fd" 2>/dev/null | grep -qF -- " -> $2"; }
 #   ASAN_OPTIONS=$(under_ptrace) strace ... PROGRAM ...
 under_ptrace() { echo "${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; }
 
+# fake_multipathd MODE LOG DEV: starts tests/sh/fake-multipathd.py (MODE ok,
+# fail-then-ok or hang; commands appended to LOG; map links made below DEV)
+# in this network namespace and returns once it listens; MPD is its pid.
+fake_multipathd() {
+        local ready
+        ready=$(mktemp -u /tmp/migkit-mpd-ready.XXXXXX)
+        python3 "$(dirname "${BASH_SOURCE[0]}")/fake-multipathd.py" "$1" "$2" "$3" "$ready" &
+        MPD=$!
+        wait_for 10 test -e "$ready"
+        rm -f "$ready"
+}
+# has_libmpathcmd: the real libmpathcmd.so.0 is installed (multipath-tools)
+has_libmpathcmd() { python3 -c 'import ctypes; ctypes.CDLL("libmpathcmd.so.0")' 2>/dev/null; }
+
 # no_sanitizer_reports WHAT FILE...: a FAIL for each file that holds an ASan,
 # LeakSanitizer or UBSan report, for logs of programs tests/run-suite cannot
 # see (started by another init, their stderr in files the test removes)

@@ -99,13 +99,18 @@ check "it prints no XML (nothing to rewrite)" [ ! -s "$T/out" ]
 check "exactly '0 0 2' to host5's scan and '0 1 2' to host6's (target ids from the rports)" \
         [ "$(written)" = "$P5/scsi_host/host5/scan=0 0 2/|$P6/scsi_host/host6/scan=0 1 2/|" ]
 lat=$(( end - $(cat "$T/appeared" 2>/dev/null || echo 0) ))
-check "the hook returned ${lat} ms after the link appeared (event-driven; < 250 ms)" [ "$lat" -lt 250 ]
+# woken by the link, not by its deadline (2 s); how few wake-ups the wait
+# takes is tests/unit/test-udevwait.c's to prove, without the process
+# start-up and scheduling a loaded machine adds here
+check "the hook returned ${lat} ms after the link appeared (woken by it: < 1000 ms, the deadline is 2 s)" [ "$lat" -lt 1000 ]
 
 # --- the LUN never appears: fail at the deadline, with the facts ---------------
 setup two-hbas
 run_hook "$T/a.xml"
 check "a LUN that never appears fails migrate begin (rc=$rc)" [ "$rc" = 1 ]
-check "within the deadline (2 s) and before the watchdog ($ms ms)" bash -c "[ $ms -ge 1500 ] && [ $ms -lt 2400 ] && ! grep -q 'deadline (\[hook\] deadline) exceeded' '$T/err'"
+# it gave up itself, at the end of its wait budget, not the watchdog at the
+# deadline: the message says which (the time only bounds it)
+check "after waiting, within the deadline (2 s), not ended by the watchdog ($ms ms)" bash -c "[ $ms -ge 1500 ] && [ $ms -lt 10000 ] && ! grep -q 'deadline (\[hook\] deadline) exceeded' '$T/err'"
 check "the message names the disk, WWPN and LUN" contains "$T/err" "disk vda ($BYPATH_A2, WWPN $TGT_A LUN 2)"
 check "the message names the HBAs scanned and their targets" \
         contains "$T/err" "scanned: host5 (target 0:0 via rport-5:0-0), host6 (target 0:1 via rport-6:0-2)"
@@ -126,8 +131,10 @@ t0=$(now_ms)
 # through a pipe: it closes only when every holder of the hook's stderr is gone
 "$hook" "$NAME" migrate begin - < "$T/a.xml" 2>&1 | timeout 5 cat > "$T/err"
 ms=$(( $(now_ms) - t0 ))
-check "a scan write blocked past the deadline: the hook's output is closed within the deadline ($ms ms)" \
-        bash -c "[ $ms -lt 2400 ] && grep -qF \"writing '0 1 2' to $T/sys/class/scsi_host/host6/scan did not return within\" '$T/err'"
+# closed by the hook's exit: held by the blocked worker, it would stay open
+# until cat's timeout (5 s)
+check "a scan write blocked past the deadline: the hook's output is closed when it exits ($ms ms, not cat's 5 s timeout)" \
+        bash -c "[ $ms -lt 4500 ] && grep -qF \"writing '0 1 2' to $T/sys/class/scsi_host/host6/scan did not return within\" '$T/err'"
 check "host5 was scanned meanwhile" [ "$(cat "$T/sys/$P5/scsi_host/host5/scan")" = "0 0 2" ]
 # the scan 'finishes': the detached worker writes and exits
 timeout 5 cat "$T/sys/$P6/scsi_host/host6/scan" > "$T/fifo.out"
@@ -205,56 +212,14 @@ appear_after 0.3 "disk/by-id/dm-uuid-mpath-$WWID1" ../../dm-3
 run_hook "$T/m.xml"
 check "multipath = no: no multipathd, the map made by someone else is waited for (rc=$rc)" bash -c "[ $rc = 0 ] && [ ! -s '$T/err' ]"
 
-if ! python3 -c 'import ctypes; ctypes.CDLL("libmpathcmd.so.0")' 2>/dev/null; then
+if ! has_libmpathcmd; then
         skip "multipathd steps: libmpathcmd.so.0 is not installed (package multipath-tools)"
 else
-        # fake multipathd: MODE ok|fail-then-ok|hang; logs commands; on ok makes the map's link
-        cat > "$T/fake-mpd.py" <<'EOPY'
-import os, socket, struct, sys
-mode, log, dev, ready = sys.argv[1:5]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind("\0/org/kernel/linux/storage/multipathd")
-s.listen(8)
-open(ready, "w").close()
-held, n = [], 0
-def recvall(c, k):
-    b = b""
-    while len(b) < k:
-        x = c.recv(k - len(b))
-        if not x:
-            raise EOFError
-        b += x
-    return b
-while True:
-    c, _ = s.accept()
-    try:
-        ln = struct.unpack("@N", recvall(c, struct.calcsize("@N")))[0]
-        cmd = recvall(c, ln)
-    except EOFError:
-        c.close(); continue
-    ok = cmd.endswith(b"\0") and b"\0" not in cmd[:-1]
-    cmd = cmd.rstrip(b"\0").decode()
-    with open(log, "a") as f:
-        f.write(("" if ok else "BAD FRAMING ") + cmd + "\n")
-    if mode == "hang":
-        held.append(c); continue
-    n += 1
-    reply = "fail\n" if mode == "fail-then-ok" and n == 1 else "ok\n"
-    if reply == "ok\n" and cmd.startswith("add map "):
-        # what udev does for the new dm-3 (13-dm-disk.rules, 10-dm.rules)
-        open(os.path.join(dev, "dm-3"), "w").close()
-        for link, target in (("disk/by-id/dm-uuid-mpath-" + cmd[8:], "../../dm-3"), ("mapper/" + cmd[8:], "../dm-3")):
-            os.makedirs(os.path.dirname(os.path.join(dev, link)), exist_ok=True)
-            os.symlink(target, os.path.join(dev, link))
-    r = reply.encode() + b"\0"
-    c.sendall(struct.pack("@N", len(r)) + r)
-    c.close()
-EOPY
         fake_mpd() { # MODE
-                rm -f "$T/mpd.ready" "$T/mpd.log"
-                python3 "$T/fake-mpd.py" "$1" "$T/mpd.log" "$T/dev" "$T/mpd.ready" & mpd=$!
+                rm -f "$T/mpd.log"
+                fake_multipathd "$1" "$T/mpd.log" "$T/dev"
+                mpd=$MPD
                 bg+=($mpd)
-                for _ in $(seq 50); do [ -e "$T/mpd.ready" ] && break; sleep 0.1; done
         }
         echo "multipathd steps below run against a FAKE multipathd (python3, abstract socket, private network namespace)"
         setup two-hbas
