@@ -32,16 +32,14 @@ static void forget_connection(struct watch *w)
 
 static void disconnect(struct watch *w);
 
-static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+void watch_queue_event(struct watch *w, const char *uuid, const char *name, int event, int detail)
 {
-        struct watch *w = opaque;
         struct item it = { .event = event, .detail = detail, .gen = w->gen };
-        (void)conn;
 
         w->n_events++;
-        if (virDomainGetUUIDString(dom, it.uuid) < 0)
-                return 0;
-        const char *name = virDomainGetName(dom);
+        if (!uuid || strlen(uuid) >= sizeof(it.uuid))
+                return;
+        strcpy(it.uuid, uuid);
         it.name = name ? strdup(name) : NULL;
         struct item *nq = realloc(w->queue, (w->n_queue + 1) * sizeof(*nq));
         if (!nq) {
@@ -49,11 +47,24 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
                 log_error("domain %s (%s): %s: out of memory; event lost", name ? name : "-", it.uuid,
                           watch_event_name(event, detail, what, sizeof(what)));
                 free(it.name);
-                return 0;
+                return;
         }
         w->queue = nq;
         w->queue[w->n_queue++] = it;
         arm(w->work_timer, 0);
+}
+
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+        struct watch *w = opaque;
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        (void)conn;
+
+        if (virDomainGetUUIDString(dom, uuid) < 0) {
+                w->n_events++;
+                return 0;
+        }
+        watch_queue_event(w, uuid, virDomainGetName(dom), event, detail);
         return 0;
 }
 

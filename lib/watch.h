@@ -65,6 +65,12 @@ int watch_iterate(struct watch *w);
  * journals, and returns (0, or -ECONNREFUSED when libvirt is not there). */
 int watch_run(struct watch *w, bool once);
 
+/* Queues a lifecycle event of the domain uuid (name may be NULL) as if
+ * libvirt had sent it on the current connection; it is handled by the next
+ * watch_iterate(). The event callback uses it; so do the tests, for the
+ * migration events libvirt's test driver cannot send. */
+void watch_queue_event(struct watch *w, const char *uuid, const char *name, int event, int detail);
+
 /* Lifecycle events received and decisions logged so far (for tests). */
 unsigned watch_events_seen(const struct watch *w);
 unsigned watch_decisions_made(const struct watch *w);

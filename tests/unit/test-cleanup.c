@@ -11,6 +11,8 @@
 #include <cmocka.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -380,6 +382,104 @@ static void test_lock_and_incoming(void **state)
         assert_int_equal(state_lock(f->state, "../x", 0), -EINVAL);
 }
 
+/* A process holds the guest's lock until someone else opens the lock file
+ * (a cleanup that has made all its checks and now waits for the lock), then
+ * calls meanwhile() while still holding it, and lets go: what a cleanup must
+ * re-check under the lock happens in the very window it guards. Returns the
+ * holder's pid once it holds the lock. */
+static pid_t hold_lock_then(struct fixture *f, void (*meanwhile)(struct fixture *f))
+{
+        int pipefd[2];
+        assert_int_equal(pipe(pipefd), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                _cleanup_free_ char *lockfile = pathf("%s/lock/%s", f->state, UUID);
+                int l = state_lock(f->state, UUID, 0), in = inotify_init1(IN_CLOEXEC);
+                bool ok = l >= 0 && in >= 0 && inotify_add_watch(in, lockfile, IN_OPEN) >= 0;
+                char c = ok ? 'y' : 'n';
+                (void)!write(pipefd[1], &c, 1);
+                struct pollfd p = { .fd = in, .events = POLLIN };
+                if (!ok || poll(&p, 1, 20000) != 1)
+                        _exit(1);
+                meanwhile(f);
+                _exit(0);
+        }
+        char c = 0;
+        assert_int_equal(read(pipefd[0], &c, 1), 1);
+        assert_int_equal(c, 'y');
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return pid;
+}
+
+static void holder_done(pid_t pid)
+{
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void incoming_begins(struct fixture *f)
+{
+        struct journal j = { .uuid = UUID, .name = NAME, .started = time(NULL) };
+        if (journal_save(f->state, &j) < 0)
+                _exit(2);
+}
+
+/* A source cleanup checked everything, then waits for the lock, which a new
+ * incoming migration of the guest (its journal) holds: under the lock it
+ * must see the journal, not act on what it checked before. */
+static void test_source_recheck_under_lock(void **state)
+{
+        struct fixture *f = *state;
+        record(f, PROOF_MIGRATED, 0);
+        f->o.lock_timeout_ms = 20000;
+        pid_t holder = hold_lock_then(f, incoming_begins);
+        assert_int_equal(cleanup_source(&f->cfg, UUID, &f->o), CLEANUP_REFUSED);
+        holder_done(holder);
+        assert_true(exists(f->dir));
+        assert_int_equal(quarantined(f), 0);
+        _cleanup_free_ char *p = pending(f, "source");
+        assert_non_null(p);
+        assert_non_null(strstr(p, "an incoming migration of this guest to this host started meanwhile"));
+}
+
+static void proof_cleared(struct fixture *f)
+{
+        if (proof_clear(f->state, UUID) <= 0)
+                _exit(2);
+}
+
+/* Written over the old one (proof_record renames a new file over it): a
+ * clear first could let the new file reuse the old one's inode number. */
+static void proof_replaced(struct fixture *f)
+{
+        struct proof p = { .uuid = UUID, .kind = PROOF_MIGRATED, .by = "hook", .name = NAME, .time = time(NULL), .detail = "new" };
+        if (proof_record(f->state, &p) < 0)
+                _exit(2);
+}
+
+/* The proof a source cleanup decided on is cleared, or replaced by another,
+ * while it waits for the lock: under the lock it must see that. */
+static void test_source_proof_changed_under_lock(void **state)
+{
+        struct fixture *f = *state;
+        void (*change[])(struct fixture *) = { proof_cleared, proof_replaced };
+        f->o.lock_timeout_ms = 20000;
+        for (size_t i = 0; i < ARRAY_SIZE(change); i++) {
+                record(f, PROOF_MIGRATED, 0);
+                pid_t holder = hold_lock_then(f, change[i]);
+                assert_int_equal(cleanup_source(&f->cfg, UUID, &f->o), CLEANUP_REFUSED);
+                holder_done(holder);
+                assert_true(exists(f->dir));
+                assert_int_equal(quarantined(f), 0);
+                _cleanup_free_ char *p = pending(f, "source");
+                assert_non_null(p);
+                assert_non_null(strstr(p, "the proof was cleared or replaced meanwhile"));
+        }
+}
+
 /* ---- rollback ---- */
 
 static void save_journal(struct fixture *f, time_t started, const char *dir, const char *br)
@@ -484,6 +584,39 @@ static void test_rollback_ok(void **state)
         struct proof p;
         assert_int_equal(proof_load(f->state, UUID, &p), -ENOENT);
         assert_int_equal(cleanup_rollback(&f->cfg, UUID, &f->o), CLEANUP_NOTHING);
+}
+
+static void new_attempt(struct fixture *f)
+{
+        struct journal j = { .uuid = UUID, .name = NAME, .started = time(NULL) + 1 };
+        if (journal_save(f->state, &j) < 0)
+                _exit(2);
+}
+
+/* A rollback loaded the journal of a failed attempt and waits for the lock,
+ * held by a new attempt that wrote its own journal: under the lock it must
+ * see that the journal changed and undo nothing of the new attempt's. */
+static void test_rollback_journal_changed(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_free_ char *jp = pathf("%s/journal/%s", f->state, UUID);
+        time_t now = time(NULL);
+        save_journal(f, now - 10, f->dir, NULL);
+        record(f, PROOF_INCOMING_FAILED, now);
+        f->o.lock_timeout_ms = 20000;
+        pid_t holder = hold_lock_then(f, new_attempt);
+        assert_int_equal(cleanup_rollback(&f->cfg, UUID, &f->o), CLEANUP_REFUSED);
+        holder_done(holder);
+        assert_true(exists(f->dir));
+        assert_true(exists(jp));
+        assert_int_equal(quarantined(f), 0);
+        struct journal j;
+        assert_int_equal(journal_load(f->state, UUID, &j), 0);
+        assert_int_equal(j.started, now + 1);
+        journal_free(&j);
+        _cleanup_free_ char *p = pending(f, "rollback");
+        assert_non_null(p);
+        assert_non_null(strstr(p, "changed meanwhile"));
 }
 
 /* A guest that migrated in successfully: the journal is committed, so a
@@ -713,6 +846,9 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_source_unsafe_dir, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_source_concurrent, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_lock_and_incoming, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_source_recheck_under_lock, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_source_proof_changed_under_lock, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_rollback_journal_changed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rollback_refusals, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rollback_ok, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_commit, setup, teardown),

@@ -372,6 +372,15 @@ static void test_same_target_once(void **state)
         fc_scan_req_done(&wild[0]);
         fc_scan_req_done(&wild[1]);
 
+        /* a LUN of an unknown target, then a disk known only by its WWID, on
+         * one HBA: they share the wildcard target, whose scan must cover
+         * every LUN ("- - -"), not only the first one asked for */
+        struct fc_scan_req shared[] = { { .wwpn = TGT_B, .lun = 3 }, { .any_target = true, .any_lun = true } };
+        use_tree("one-target");
+        plan_apply(shared, 2, true, false, "devices/pci0000:00/0000:00:03.0/0000:05:00.0/host5/scsi_host/host5/scan=- - -\n;");
+        fc_scan_req_done(&shared[0]);
+        fc_scan_req_done(&shared[1]);
+
         /* a known and an unknown target on one HBA: targeted first, then the wildcard */
         struct fc_scan_req mixed[] = { { .wwpn = TGT_B, .lun = 3 }, { .wwpn = TGT_A, .lun = 1 } };
         use_tree("one-target");

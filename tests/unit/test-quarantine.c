@@ -182,6 +182,47 @@ static void test_quarantine_and_purge(void **state)
         assert_true(exists(other));
 }
 
+/* The seam (-Wl,--wrap=renameat2, Makefile): when armed, the next rename
+ * first replaces <instances>/<uuid> with a stranger, as another process could
+ * between quarantine_dir()'s checks and its rename. */
+int __real_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned flags);
+int __wrap_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned flags);
+static const char *swap_dir, *swap_aside;
+int __wrap_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned flags)
+{
+        if (swap_dir) {
+                const char *dir = swap_dir;
+                swap_dir = NULL;
+                if (rename(dir, swap_aside) < 0 || mkdir(dir, 0755) < 0)
+                        return -1;
+                _cleanup_free_ char *mark = pathf("%s/stranger", dir);
+                put(mark, "not the checked one\n");
+        }
+        return __real_renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+/* What was renamed into the quarantine must be what was checked: a
+ * directory swapped in between goes back where it was, and nothing is
+ * quarantined. */
+static void test_replaced_while_checked(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_free_ char *dir = make_instance(f, UUID), *aside = pathf("%s/checked", f->root), *detail = NULL, *path = NULL;
+        _cleanup_free_ char *mark = pathf("%s/stranger", dir), *log = pathf("%s/console.log", aside);
+
+        swap_dir = dir;
+        swap_aside = aside;
+        assert_int_equal(quarantine_dir(&f->cfg, UUID, "test", NULL, 0, &path, &detail), -ESTALE);
+        assert_null(swap_dir); /* the seam did run */
+        assert_null(path);
+        assert_non_null(detail);
+        assert_non_null(strstr(detail, "was replaced while it was being checked"));
+        assert_true(has(mark, "not the checked one\n")); /* the stranger is back */
+        assert_true(has(log, "log\n"));
+        assert_int_equal(count_entries(f->qdir), 0);   /* no entry, no .info */
+        assert_outside_intact(f);
+}
+
 static void test_refusals(void **state)
 {
         struct fixture *f = *state;
@@ -554,6 +595,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_quarantine_and_purge, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_replaced_while_checked, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_shared_recorded, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rm_rf, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_purge_keeps_undeletable, setup, teardown),

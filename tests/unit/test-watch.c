@@ -18,6 +18,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "pending.h"
+#include "proof.h"
 #include "testutil.h"
 #include "util.h"
 #include "watch.h"
@@ -668,6 +669,77 @@ static void test_leftover_plumbing(void **state)
         watch_free(w);
 }
 
+/* Waits (at most 10 s) until file holds line, written by a detached job. */
+static bool wait_line(const char *file, const char *line)
+{
+        for (int i = 0; i < 200; i++) {
+                _cleanup_free_ char *t = NULL;
+                if (read_full_file(file, 65536, &t) >= 0 && strstr(t, line))
+                        return true;
+                usleep(50000);
+        }
+        return false;
+}
+
+static void assert_proof(const char *uuid, int kind, const char *detail)
+{
+        struct proof p;
+        assert_int_equal(proof_load(cfg.state_dir, uuid, &p), 0);
+        assert_string_equal(proof_kind_to_string(p.kind), proof_kind_to_string(kind));
+        assert_string_equal(p.by, "watch");
+        assert_non_null(strstr(p.detail, detail));
+        proof_free(&p);
+}
+
+/* The migration events libvirt's test driver cannot send, queued as if
+ * libvirt had: what the watcher records and hands over for each (the proof
+ * file's kind and author, the job it starts), not only what it decides. */
+static void test_migration_events(void **state)
+{
+        struct watch *w;
+        (void)state;
+        _cleanup_free_ char *prog = pathf("%s/fake-cleanup", root), *ran = pathf("%s/cleanup-ran", root);
+        _cleanup_free_ char *j2 = pathf("%s/state/journal/%s", root, U2);
+        put(prog, "#!/bin/sh\necho \"$*\" >> \"$(dirname \"$0\")/cleanup-ran\"\n");
+        assert_int_equal(chmod(prog, 0755), 0);
+        char *no_job = cfg.cleanup_program;
+        cfg.cleanup_program = prog;
+
+        assert_int_equal(watch_new(&cfg, "test:///default", &w), 0);
+        int timer = virEventAddTimeout(50, tick, NULL, NULL);
+        assert_true(timer >= 0);
+        assert_int_equal(watch_connect(w), 0);
+        settle(w);
+
+        /* the source of a completed migration: proof "migrated" by watch,
+         * then `migkit-cleanup source` */
+        unsigned before = watch_decisions_made(w);
+        watch_queue_event(w, U1, "left", VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_MIGRATED);
+        run_until(w, before + 1);
+        assert_proof(U1, PROOF_MIGRATED, "stopped/migrated");
+        assert_true(wait_line(ran, "source " U1 "\n"));
+
+        /* the destination of a failed one (a journal started after this
+         * connection, its incoming QEMU's start seen): proof
+         * "incoming-failed", then `migkit-cleanup rollback` */
+        write_journal(U2, time(NULL) + 1);
+        before = watch_decisions_made(w);
+        watch_queue_event(w, U2, "failed-in", VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_MIGRATED);
+        watch_queue_event(w, U2, "failed-in", VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_FAILED);
+        run_until(w, before + 2);
+        assert_proof(U2, PROOF_INCOMING_FAILED, "stopped/failed");
+        assert_true(wait_line(ran, "rollback " U2 "\n"));
+        assert_true(exists(j2)); /* the rollback's to remove, not the watcher's */
+
+        virEventRemoveTimeout(timer);
+        watch_free(w);
+        assert_true(proof_clear(cfg.state_dir, U1) > 0);
+        assert_true(proof_clear(cfg.state_dir, U2) > 0);
+        assert_int_equal(unlink(j2), 0);
+        assert_int_equal(unlink(ran), 0);
+        cfg.cleanup_program = no_job;
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -684,6 +756,7 @@ int main(void)
                 cmocka_unit_test(test_leftover_plumbing),
                 cmocka_unit_test(test_incoming_kept_across_shutdown),
                 cmocka_unit_test(test_leftover_rows),
+                cmocka_unit_test(test_migration_events),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
