@@ -172,6 +172,12 @@ check:
 check-quick: tests
 	@tests/run-suite $(O)
 
+# Every mutant of tests/mutate/mutants, each built and run against the tests
+# that must catch it; fails on any that survives (make check runs the smoke
+# set). MUTANTS="id ..." runs those only.
+mutate:
+	@tests/mutate/run $(MUTANTS)
+
 # The committed reliability report, from the logs of the last make check
 # (make check itself writes only build/RELIABILITY.md).
 reliability:
@@ -211,7 +217,7 @@ ifeq ($(origin O),file)
 	rm -rf build-asan build-asan-fuzz
 endif
 
-.PHONY: all tests check check-quick reliability bench demo install uninstall clean FORCE
+.PHONY: all tests check check-quick mutate reliability bench demo install uninstall clean FORCE
 .SECONDARY:
 
 # Feature fragments (packages; fuzzing lives in tests/fuzz/): each adds its
