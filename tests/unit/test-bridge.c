@@ -17,6 +17,7 @@
 
 #include "bridge.h"
 #include "util.h"
+#include "testutil.h"
 
 extern char **environ;
 
@@ -76,13 +77,7 @@ static int setup_netns(void **state)
         return 0;
 }
 
-#define REQUIRE_NETNS()                                                                          \
-        do {                                                                                     \
-                if (skip_reason[0]) {                                                            \
-                        fprintf(stderr, "\n*** SKIP %s: %s ***\n\n", __func__, skip_reason);     \
-                        skip();                                                                  \
-                }                                                                                \
-        } while (0)
+#define REQUIRE_NETNS() SKIP_IF_REASON(skip_reason)
 
 /* Runs ip(8) with args (no shell) and returns its exit status; its stdout and
  * stderr go to *out and *err when not NULL. */

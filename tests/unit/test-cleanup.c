@@ -427,22 +427,29 @@ static void incoming_begins(struct fixture *f)
                 _exit(2);
 }
 
-/* A source cleanup checked everything, then waits for the lock, which a new
- * incoming migration of the guest (its journal) holds: under the lock it
- * must see the journal, not act on what it checked before. */
-static void test_source_recheck_under_lock(void **state)
+/* A source cleanup with a migrated proof on record checks everything, then
+ * waits for the lock while meanwhile() changes the state under it: it must
+ * refuse for the reason given, and move nothing. */
+static void source_refused_under_lock(struct fixture *f, void (*meanwhile)(struct fixture *f), const char *reason)
 {
-        struct fixture *f = *state;
         record(f, PROOF_MIGRATED, 0);
         f->o.lock_timeout_ms = 20000;
-        pid_t holder = hold_lock_then(f, incoming_begins);
+        pid_t holder = hold_lock_then(f, meanwhile);
         assert_int_equal(cleanup_source(&f->cfg, UUID, &f->o), CLEANUP_REFUSED);
         holder_done(holder);
         assert_true(exists(f->dir));
         assert_int_equal(quarantined(f), 0);
         _cleanup_free_ char *p = pending(f, "source");
         assert_non_null(p);
-        assert_non_null(strstr(p, "an incoming migration of this guest to this host started meanwhile"));
+        assert_non_null(strstr(p, reason));
+}
+
+/* A new incoming migration of the guest (its journal) holds the lock: under
+ * the lock the cleanup must see the journal, not act on what it checked
+ * before. */
+static void test_source_recheck_under_lock(void **state)
+{
+        source_refused_under_lock(*state, incoming_begins, "an incoming migration of this guest to this host started meanwhile");
 }
 
 static void proof_cleared(struct fixture *f)
@@ -460,24 +467,12 @@ static void proof_replaced(struct fixture *f)
                 _exit(2);
 }
 
-/* The proof a source cleanup decided on is cleared, or replaced by another,
- * while it waits for the lock: under the lock it must see that. */
+/* The proof the cleanup decided on is cleared, or replaced by another,
+ * while it waits for the lock. */
 static void test_source_proof_changed_under_lock(void **state)
 {
-        struct fixture *f = *state;
-        void (*change[])(struct fixture *) = { proof_cleared, proof_replaced };
-        f->o.lock_timeout_ms = 20000;
-        for (size_t i = 0; i < ARRAY_SIZE(change); i++) {
-                record(f, PROOF_MIGRATED, 0);
-                pid_t holder = hold_lock_then(f, change[i]);
-                assert_int_equal(cleanup_source(&f->cfg, UUID, &f->o), CLEANUP_REFUSED);
-                holder_done(holder);
-                assert_true(exists(f->dir));
-                assert_int_equal(quarantined(f), 0);
-                _cleanup_free_ char *p = pending(f, "source");
-                assert_non_null(p);
-                assert_non_null(strstr(p, "the proof was cleared or replaced meanwhile"));
-        }
+        source_refused_under_lock(*state, proof_cleared, "the proof was cleared or replaced meanwhile");
+        source_refused_under_lock(*state, proof_replaced, "the proof was cleared or replaced meanwhile");
 }
 
 /* ---- rollback ---- */

@@ -103,13 +103,7 @@ static int teardown(void **state)
         return r;
 }
 
-#define REQUIRE_NETNS()                                                                      \
-        do {                                                                                 \
-                if (skip_reason[0]) {                                                        \
-                        fprintf(stderr, "\n*** SKIP %s: %s ***\n\n", __func__, skip_reason); \
-                        skip();                                                              \
-                }                                                                            \
-        } while (0)
+#define REQUIRE_NETNS() SKIP_IF_REASON(skip_reason)
 
 static bool link_exists(const char *name)
 {

@@ -43,3 +43,12 @@ static inline int rm_tree(const char *path)
         snprintf(cmd, sizeof(cmd), "rm -rf %s", path);
         return system(cmd);
 }
+
+/* Skips the calling test, loudly, when reason is not empty. */
+#define SKIP_IF_REASON(reason)                                                                   \
+        do {                                                                                     \
+                if ((reason)[0]) {                                                               \
+                        fprintf(stderr, "\n*** SKIP %s: %s ***\n\n", __func__, (reason));       \
+                        skip();                                                                  \
+                }                                                                                \
+        } while (0)
