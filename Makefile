@@ -210,11 +210,12 @@ uninstall:
 	-rmdir $(DESTDIR)$(PKGLIBEXECDIR)
 
 # O=DIR cleans that build (and its DIR-fuzz); without O=, build/ and the
-# other directories make check makes (build-asan/, build-fuzz/).
+# other directories make check makes (build-asan/, build-fuzz/, the lab's
+# build-pkg-e2e/; mk/packaging.mk adds build-pkg/).
 clean:
 	rm -rf $(O) $(O)-fuzz
 ifeq ($(origin O),file)
-	rm -rf build-asan build-asan-fuzz
+	rm -rf build-asan build-asan-fuzz build-pkg-e2e
 endif
 
 .PHONY: all tests check check-quick mutate reliability bench demo install uninstall clean FORCE
