@@ -102,6 +102,15 @@ done
 check "20 kill -9 at random moments during source and purge of $NFILES files ($mid_source killed mid-source, $mid_purge mid-purge, $partial left half-purged): always original-or-quarantined, outside untouched, reruns finish" [ $bad = 0 ]
 echo "info: start-up $start_ms ms, source $src_ms ms, purge $purge_ms ms; kills that hit a running process: $mid_source during source, $mid_purge during purge ($partial left a half-purged entry)"
 
+# stop_tracer STRACE-PID VICTIM-PID: once the victim (killed) is dead, ends
+# its strace, which would otherwise sit out the injected delay (and does not
+# heed SIGTERM while it does)
+stop_tracer() {
+        wait_for 10 eval '! grep -qsE "^State:[[:space:]]+[RSDtT]" /proc/$2/status'
+        kill -KILL "$1" 2>/dev/null
+        wait "$1" 2>/dev/null
+}
+
 # The source run is a rename: random kills seldom land in it. These do,
 # every time: strace holds the rename into the quarantine (before it, then
 # after it) and the cleanup is killed while it waits there.
@@ -123,7 +132,7 @@ held_at() {
                 return 1
         fi
         mid_source=$((mid_source + 1))
-        wait "$tracer" 2>/dev/null
+        stop_tracer "$tracer" "$victim"
         q=$(qdirs)
         if [ -d "$I/$U" ]; then
                 [ "$(files_in "$I/$U")" = $NFILES ] && [ -z "$q" ] || { fail "kill -9 $when rename: original has $(files_in "$I/$U") files, quarantine: $q"; return 1; }
@@ -160,7 +169,7 @@ for _ in $(seq 100); do
         sleep 0.1
 done
 kill -9 "$victim" 2>/dev/null
-wait "$tracer" 2>/dev/null
+stop_tracer "$tracer" "$victim"
 q=$(qdirs)
 left=$(files_in "$q")
 check "kill -9 in the middle of a purge ($left of $NFILES files left) leaves a half-purged entry only inside the quarantine" \
