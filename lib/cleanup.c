@@ -146,7 +146,8 @@ static const char *quarantine_advice(int r)
         case -EXDEV: return "mount points are never crossed";
         case -EBUSY: return "unmount it first";
         case -EPERM: return "fix or remove it by hand";
-        case -EREMOTE: return "nothing is ever removed on a shared filesystem";
+        case -EREMOTE: return "nothing is removed from a directory another host may use";
+        case -EOPNOTSUPP: return "nothing is removed where a mount point could not be told";
         case -ESTALE: return "try again";
         default: return NULL;
         }
@@ -181,7 +182,8 @@ struct source {
         char *dir;            /* <instances>/<uuid> */
         struct proof p;
         int proof_r;          /* what proof_load() said */
-        char *detail;         /* quarantine_dir()'s detail of the last refusal */
+        char *detail;         /* quarantine_move()'s detail of the last refusal */
+        struct dir_ident checked; /* what the checks saw: the directory moved must be it */
 };
 
 static void source_done(struct source *s)
@@ -192,7 +194,7 @@ static void source_done(struct source *s)
 }
 
 /* Before anything is asked or locked: the directory, the proof, the
- * journal, and whether quarantine_dir() would move the directory. Returns
+ * journal, and whether quarantine_move() would move the directory. Returns
  * STEP_OK or the outcome. */
 static int source_check(struct source *s)
 {
@@ -234,18 +236,10 @@ static int source_check(struct source *s)
                                       "roll it back or commit it first"
                                     : "cannot check for a journal in %s/journal/%s", cfg->state_dir, uuid);
 
-        /* Everything about the directory, without moving it. */
-        r = quarantine_dir(cfg, uuid, NULL, NULL, QUARANTINE_DRY_RUN, NULL, &s->detail);
-        if (r == -EREMOTE) {
-                log_notice("%s: %s is left in place: %s; the destination uses these files", l.s, dir,
-                           s->detail ? s->detail : "shared filesystem");
-                if (!o->dry_run) {
-                        if (proof_unchanged(cfg->state_dir, &p) > 0)
-                                (void)proof_clear(cfg->state_dir, uuid);
-                        (void)pending_clear(cfg->state_dir, uuid, A);
-                }
-                return CLEANUP_NOTHING;
-        }
+        /* Everything about the directory, without moving it; what is moved
+         * later must be the directory checked now. */
+        struct quarantine_req req = { .uuid = uuid, .flags = QUARANTINE_DRY_RUN };
+        r = quarantine_move(cfg, &req, &s->checked, NULL, &s->detail);
         if (r < 0)
                 return refuse(cfg, o, uuid, A, name, "%s", qreason(r, dir, s->detail).s);
         if (r == 0) {
@@ -286,7 +280,9 @@ static int source_move(struct source *s)
                 reason = NULL;
         free(s->detail);
         s->detail = NULL;
-        r = quarantine_dir(cfg, uuid, reason ? reason : "source cleanup", name, 0, &qpath, &s->detail);
+        struct quarantine_req req = { .uuid = uuid, .reason = reason ? reason : "source cleanup", .domain = name,
+                                      .expect = &s->checked };
+        r = quarantine_move(cfg, &req, NULL, &qpath, &s->detail);
         if (r == 0) {
                 log_info("%s: %s does not exist any more; nothing to do", l.s, dir);
                 return CLEANUP_NOTHING;
@@ -380,8 +376,17 @@ static void rollback_dir(struct rollback *rb, const char *dir)
                             rb->l.s, dir, expected ? expected : "?");
                 return;
         }
+        const struct dir_ident *id = journal_dir_id(&rb->j, dir);
+        if (!id) {
+                keep_item(rb, &rb->keep.dirs, dir, "the journal does not record which directory %s was when migkit created "
+                          "it (a journal of an older migkit): check it and remove it by hand", dir);
+                return;
+        }
+        struct quarantine_req req = { .uuid = rb->uuid, .reason = "rollback of a failed incoming migration",
+                                      .domain = rb->name, .expect = id };
         if (rb->o->dry_run) {
-                r = quarantine_dir(rb->cfg, rb->uuid, NULL, NULL, QUARANTINE_DRY_RUN, NULL, &detail);
+                req.flags = QUARANTINE_DRY_RUN;
+                r = quarantine_move(rb->cfg, &req, NULL, NULL, &detail);
                 if (r > 0)
                         fprintf(report(rb->o), "%s: would move %s to %s/%s/\n", rb->l.s, dir, rb->cfg->instances_path, QUARANTINE_DIR);
                 else if (r == 0)
@@ -390,16 +395,13 @@ static void rollback_dir(struct rollback *rb, const char *dir)
                         fprintf(report(rb->o), "%s: would leave %s: %s\n", rb->l.s, dir, qreason(r, dir, detail).s);
                 return;
         }
-        r = quarantine_dir(rb->cfg, rb->uuid, "rollback of a failed incoming migration", rb->name, 0, &qpath, &detail);
+        r = quarantine_move(rb->cfg, &req, NULL, &qpath, &detail);
         if (r > 0) {
                 rb->removed++;
                 log_notice("%s: moved %s, created for the failed incoming migration, to %s (undo with: mv %s %s)",
                            rb->l.s, dir, qpath, qpath, dir);
         } else if (r == 0)
                 log_info("%s: %s is already gone", rb->l.s, dir);
-        else if (r == -EREMOTE)
-                log_warning("%s: %s is on a shared filesystem (%s); never removed there; left alone", rb->l.s, dir,
-                            detail ? detail : "?");
         else
                 keep_item(rb, &rb->keep.dirs, dir, "%s", qreason(r, dir, detail).s);
 }
@@ -459,6 +461,16 @@ static void rollback_bridge(struct rollback *rb, const char *br)
                 log_warning("%s: %s is not a bridge any more; left alone", rb->l.s, br);
         else
                 keep_item(rb, &rb->keep.bridges, br, "cannot delete bridge %s: %s", br, strerror(-r));
+}
+
+/* The items left for later keep the identities the journal recorded. */
+static void keep_identities(struct journal *keep, const struct journal *j)
+{
+        for (size_t i = 0; keep->dirs && keep->dirs[i]; i++) {
+                const struct dir_ident *id = journal_dir_id(j, keep->dirs[i]);
+                if (id)
+                        (void)journal_set_dir_id(keep, keep->dirs[i], id);
+        }
 }
 
 static int stat_id(const char *path, struct stat *st)
@@ -548,6 +560,7 @@ static int rollback_finish(struct rollback *rb)
         rb->keep.uuid = rb->j.uuid;
         rb->keep.name = rb->j.name;
         rb->keep.started = rb->j.started;
+        keep_identities(&rb->keep, &rb->j);
         r = journal_save(cfg->state_dir, &rb->keep);
         rb->keep.uuid = rb->keep.name = NULL;
         if (r < 0)
@@ -679,7 +692,10 @@ int cleanup_purge(const struct mk_config *cfg, unsigned long long retention_ms, 
         r = quarantine_purge(cfg, (unsigned long)(retention_ms / 1000), time(NULL), o->dry_run, purge_kept, (void *)cfg, &st);
         if (r < 0) {
                 log_warning("refusing to purge %s/%s: %s", cfg->instances_path, QUARANTINE_DIR,
-                            r == -EREMOTE ? "the instances path is on a shared filesystem; nothing is ever removed there"
+                            r == -EREMOTE ? "the instances path is not proven to be this host's alone (its filesystem type is not in "
+                                            "[filesystems] local, or another host marked it; `migkit doctor` says which); nothing is "
+                                            "ever removed there"
+                            : r == -EOPNOTSUPP ? "the kernel tells no mount id, so a bind mount inside could not be told"
                             : r == -ELOOP ? "the instances path is a symlink; symlinks are never followed"
                             : r == -EXDEV ? "it is a mount point or on another filesystem than the instances path"
                             : r == -EPERM ? "it is not a private directory of ours (owner and mode 0700)"

@@ -40,6 +40,8 @@ static const struct key keys[] = {
         { "paths", "mountinfo", K_PATH, OFF(mountinfo), "/proc/self/mountinfo", 0, 0, NULL, "an absolute path" },
         { "paths", "run", K_PATH, OFF(run_dir), "/run", 0, 0, NULL, "an absolute path" },
         { "paths", "proc", K_PATH, OFF(proc_root), "/proc", 0, 0, NULL, "an absolute path" },
+        { "paths", "libvirt-config", K_PATH, OFF(libvirt_conf_dir), "/etc/libvirt", 0, 0, NULL, "an absolute path" },
+        { "paths", "machine-id", K_PATH, OFF(machine_id_file), "/etc/machine-id", 0, 0, NULL, "an absolute path" },
 
         { "instance", "create", K_ENUM, OFF(instance_dir), "auto", 0, 0, instance_dir_choices, "auto, always or never" },
         { "instance", "owner", K_NAME, OFF(instance_owner), "root", 0, 0, NULL, "a user name or numeric uid" },
@@ -53,8 +55,7 @@ static const struct key keys[] = {
         { "config-drive", "strip-missing", K_BOOL, OFF(strip_missing), "yes", 0, 0, NULL, "yes or no" },
         { "config-drive", "names", K_GLOBS, OFF(config_drive_names), "disk.config", 0, 0, NULL, "file name globs separated by spaces or commas" },
 
-        { "filesystems", "shared", K_LIST, OFF(shared_fs_types),
-          "nfs nfs4 cifs smb3 ceph fuse.ceph glusterfs fuse.glusterfs gpfs ocfs2 gfs2 lustre beegfs fuse.beegfs",
+        { "filesystems", "local", K_LIST, OFF(local_fs_types), LOCAL_FS_DEFAULT,
           0, 0, NULL, "filesystem type names separated by spaces or commas" },
 
         { "hook", "deadline", K_MS, OFF(hook_deadline_ms), "30s", 1000, 600000, NULL, "a duration from 1s to 600s, such as 30s or 1500ms" },
@@ -277,12 +278,60 @@ static int set_key(struct mk_config *cfg, const struct key *k, const char *value
         return -EINVAL;
 }
 
+/* [filesystems] shared, the deny-list that `local` replaced: still read, so
+ * an old file keeps working, and never less careful than it was (each type
+ * it lists is taken out of the local list); a note says what changed. */
+static int legacy_key(struct parse_state *st, const char *section, const char *name, const char *value)
+{
+        if (!streq(section, "filesystems") || !streq(name, "shared"))
+                return 0;
+        if (st->cfg->legacy_shared) {
+                set_err(st, EINVAL, "duplicate key '%s' in section [%s]; keep one", name, section);
+                return -1;
+        }
+        char **l;
+        if (strv_split(&l, value) < 0) {
+                set_err(st, ENOMEM, "out of memory");
+                return -1;
+        }
+        st->cfg->legacy_shared = l;
+        for (size_t i = 0; l[i]; i++)
+                if (starts_like_comment(l[i])) {
+                        set_err(st, EINVAL, "[%s] %s = '%s' is not valid; allowed: filesystem type names separated by "
+                                "spaces or commas", section, name, value);
+                        return -1;
+                }
+        return 1;
+}
+
+static int apply_legacy(struct mk_config *cfg)
+{
+        if (!cfg->legacy_shared)
+                return 0;
+        size_t w = 0;
+        for (size_t i = 0; cfg->local_fs_types && cfg->local_fs_types[i]; i++) {
+                if (strv_contains(cfg->legacy_shared, cfg->local_fs_types[i]))
+                        free(cfg->local_fs_types[i]);
+                else
+                        cfg->local_fs_types[w++] = cfg->local_fs_types[i];
+        }
+        if (cfg->local_fs_types)
+                cfg->local_fs_types[w] = NULL;
+        return strv_push(&cfg->notes, "[filesystems] shared is deprecated: migkit now removes instance directories only "
+                                      "on the filesystem types listed in [filesystems] local (every other type counts as "
+                                      "shared); the types 'shared' lists are taken out of that list. Replace the key "
+                                      "with 'local = ...' (see migkit.conf(5))");
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
         struct parse_state *st = user;
 
         if (!name) /* section start (INI_CALL_HANDLER_ON_NEW_SECTION builds) */
                 return 1;
+        int l = legacy_key(st, section, name, value);
+        if (l != 0)
+                return l > 0;
         for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
                 const struct key *k = &keys[i];
                 if (!streq(k->section, section) || !streq(k->name, name))
@@ -413,6 +462,11 @@ int config_load(struct mk_config *cfg, const char *path, char **err)
                 r = -(st.errno_ ? st.errno_ : EINVAL);
                 goto fail;
         }
+        r = apply_legacy(cfg);
+        if (r < 0) {
+                set_err(&st, ENOMEM, "out of memory");
+                goto fail;
+        }
         return 0;
 fail:
         config_free(cfg);
@@ -425,6 +479,8 @@ fail:
 void config_free(struct mk_config *cfg)
 {
         free(cfg->file);
+        strv_free(cfg->legacy_shared);
+        strv_free(cfg->notes);
         for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
                 void *f = (char *)cfg + keys[i].offset;
                 switch (keys[i].type) {

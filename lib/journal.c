@@ -57,6 +57,13 @@ static int journal_line(const char *key, const char *val, void *userdata)
                 return strv_push(&j->bridges, val);
         if (streq(key, "stripped"))
                 return strv_push(&j->stripped, val);
+        if (streq(key, "dir-id")) {
+                struct dir_ident id;
+                int n = 0;
+                if (sscanf(val, "%llu %llu %n", &id.dev, &id.ino, &n) != 2 || n == 0 || val[n] != '/')
+                        return -EBADMSG;
+                return journal_set_dir_id(j, val + n, &id);
+        }
         return -EBADMSG;
 }
 
@@ -124,6 +131,9 @@ int journal_save(const char *state_dir, const struct journal *j)
         buf_add(&b, "started", "%lld", (long long)j->started);
         for (size_t i = 0; j->dirs && j->dirs[i]; i++)
                 buf_add(&b, "dir", "%s", j->dirs[i]);
+        for (size_t i = 0; i < j->n_dir_ids; i++)
+                if (strv_contains(j->dirs, j->dir_ids[i].path))
+                        buf_add(&b, "dir-id", "%llu %llu %s", j->dir_ids[i].id.dev, j->dir_ids[i].id.ino, j->dir_ids[i].path);
         for (size_t i = 0; j->bridges && j->bridges[i]; i++)
                 buf_add(&b, "bridge", "%s", j->bridges[i]);
         for (size_t i = 0; j->stripped && j->stripped[i]; i++)
@@ -206,8 +216,38 @@ bool journal_is_empty(const struct journal *j)
         return !strv_length(j->dirs) && !strv_length(j->bridges) && !strv_length(j->stripped);
 }
 
+int journal_set_dir_id(struct journal *j, const char *path, const struct dir_ident *id)
+{
+        if (strchr(path, '\n'))
+                return -EINVAL;
+        for (size_t i = 0; i < j->n_dir_ids; i++)
+                if (streq(j->dir_ids[i].path, path)) {
+                        j->dir_ids[i].id = *id;
+                        return 0;
+                }
+        struct journal_dir_id *n = realloc(j->dir_ids, (j->n_dir_ids + 1) * sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        j->dir_ids = n;
+        if (!(n[j->n_dir_ids].path = strdup(path)))
+                return -ENOMEM;
+        n[j->n_dir_ids++].id = *id;
+        return 0;
+}
+
+const struct dir_ident *journal_dir_id(const struct journal *j, const char *path)
+{
+        for (size_t i = 0; i < j->n_dir_ids; i++)
+                if (streq(j->dir_ids[i].path, path))
+                        return &j->dir_ids[i].id;
+        return NULL;
+}
+
 void journal_free(struct journal *j)
 {
+        for (size_t i = 0; i < j->n_dir_ids; i++)
+                free(j->dir_ids[i].path);
+        free(j->dir_ids);
         free(j->uuid);
         free(j->name);
         strv_free(j->dirs);

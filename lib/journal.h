@@ -10,6 +10,9 @@
  *   name <domain name>
  *   started <unix seconds>
  *   dir <absolute path>          (instance directory migkit created)
+ *   dir-id <dev> <ino> <path>    (its identity, st_dev and st_ino when created:
+ *                                 a directory that is not that inode any more
+ *                                 is never rolled back)
  *   bridge <name>                (bridge migkit created)
  *   stripped <target> <path>     (cdrom source removed from the XML)
  * and the marks of the current attempt (absent = not seen), each cleared
@@ -28,6 +31,13 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "instdir.h"
+
+struct journal_dir_id {
+        char *path;
+        struct dir_ident id;
+};
+
 struct journal {
         char *uuid;
         char *name;
@@ -38,6 +48,8 @@ struct journal {
         time_t qemu_started;
         time_t postcopy;
         time_t arrived;
+        struct journal_dir_id *dir_ids;
+        size_t n_dir_ids;
 };
 
 enum journal_mark {
@@ -75,5 +87,12 @@ int journal_set_mark(const char *state_dir, const char *uuid, enum journal_mark 
  * apply; clears them. Returns 1 if there is a journal (now without marks),
  * 0 if there is none, -EBADMSG if it is malformed, or -errno. */
 int journal_new_attempt(const char *state_dir, const char *uuid);
+
+/* Records (replaces) the identity of the created directory path. 0 or
+ * -ENOMEM (-EINVAL for a newline in the path). */
+int journal_set_dir_id(struct journal *j, const char *path, const struct dir_ident *id);
+
+/* The recorded identity of path, NULL if none. */
+const struct dir_ident *journal_dir_id(const struct journal *j, const char *path);
 
 void journal_free(struct journal *j);

@@ -9,6 +9,7 @@
 
 #include "cleanup.h"
 #include "dispatch.h"
+#include "hostmark.h"
 #include "log.h"
 #include "pending.h"
 #include "proof.h"
@@ -183,6 +184,7 @@ void watch_act(struct watch *w, const char *uuid, const char *name, const char *
                                "source cleanup, nothing removed (see migkit status)");
         if (l.len == 0)
                 say(&l, "nothing to do");
+        (void)hostmark_touch_here(w->cfg); /* this host uses its instances path (written when stale) */
         log_internal(l.failed ? LOG_WARNING : LOG_INFO, 0, "domain %s (%s): %s: %s%s%s", name ? name : "-", uuid, what, l.s,
                      d->why ? "; " : "", d->why ? d->why : "");
         w->n_decisions++;
