@@ -406,6 +406,31 @@ static void rollback_dir(struct rollback *rb, const char *dir)
                 keep_item(rb, &rb->keep.dirs, dir, "%s", qreason(r, dir, detail).s);
 }
 
+/* Only a bridge migkit may create ([bridges] allow) and did create: the
+ * one the journal recorded, by ifindex. Anything else keeps the name but is
+ * not ours (never retried: dropped from the journal). */
+static bool rollback_bridge_ours(struct rollback *rb, const char *br, const struct link_info *li)
+{
+        _cleanup_free_ char *allow = strv_join(rb->cfg->bridge_allow, " ");
+        unsigned recorded = journal_bridge_ifindex(&rb->j, br);
+        if (!strv_fnmatch(rb->cfg->bridge_allow, br)) {
+                log_warning("%s: the journal names bridge %s, which [bridges] allow (%s) does not allow migkit to create; "
+                            "left alone", rb->l.s, br, allow ? allow : "?");
+                return false;
+        }
+        if (recorded == 0) {
+                keep_item(rb, &rb->keep.bridges, br, "the journal does not record which bridge %s was when migkit created it "
+                          "(a journal of an older migkit): check it and delete it by hand", br);
+                return false;
+        }
+        if (recorded != li->ifindex) {
+                log_warning("%s: bridge %s has ifindex %u, not %u as when migkit created it: it was deleted and created "
+                            "again by something else; left alone", rb->l.s, br, li->ifindex, recorded);
+                return false;
+        }
+        return true;
+}
+
 static void rollback_bridge(struct rollback *rb, const char *br)
 {
         const char *bad = ifname_invalid_reason(br);
@@ -429,6 +454,8 @@ static void rollback_bridge(struct rollback *rb, const char *br)
                 log_warning("%s: %s is not a bridge any more (something else took the name); left alone", rb->l.s, br);
                 return;
         }
+        if (!rollback_bridge_ours(rb, br, &li))
+                return;
         _cleanup_strv_ char **ports = NULL;
         r = bridge_ports(rb->cfg->sysfs_root, br, li.ifindex, &ports);
         if (r == -ESTALE || r == -ENOENT) {
@@ -451,14 +478,14 @@ static void rollback_bridge(struct rollback *rb, const char *br)
                 fprintf(report(rb->o), "%s: would delete bridge %s (created for the failed incoming migration, no ports)\n", rb->l.s, br);
                 return;
         }
-        r = bridge_delete(br);
+        r = bridge_delete_index(br, li.ifindex);
         if (r > 0) {
                 rb->removed++;
                 log_notice("%s: deleted bridge %s, created for the failed incoming migration", rb->l.s, br);
         } else if (r == 0)
                 log_info("%s: bridge %s is already gone", rb->l.s, br);
-        else if (r == -EMEDIUMTYPE)
-                log_warning("%s: %s is not a bridge any more; left alone", rb->l.s, br);
+        else if (r == -EMEDIUMTYPE || r == -ESTALE)
+                log_warning("%s: %s is not the bridge that was checked any more; left alone", rb->l.s, br);
         else
                 keep_item(rb, &rb->keep.bridges, br, "cannot delete bridge %s: %s", br, strerror(-r));
 }
@@ -470,6 +497,11 @@ static void keep_identities(struct journal *keep, const struct journal *j)
                 const struct dir_ident *id = journal_dir_id(j, keep->dirs[i]);
                 if (id)
                         (void)journal_set_dir_id(keep, keep->dirs[i], id);
+        }
+        for (size_t i = 0; keep->bridges && keep->bridges[i]; i++) {
+                unsigned idx = journal_bridge_ifindex(j, keep->bridges[i]);
+                if (idx)
+                        (void)journal_set_bridge_ifindex(keep, keep->bridges[i], idx);
         }
 }
 

@@ -199,6 +199,18 @@ static size_t undo_unrecorded(const struct dest *d, char **bridges, const char *
         return left;
 }
 
+/* The ifindex of a bridge just created, for the journal: a rollback
+ * deletes a bridge of that name only while it is this one. 0 or -ENOMEM
+ * (an ifindex that cannot be read is not recorded: that bridge is then
+ * never deleted by a rollback). */
+static int journal_note_bridge(struct journal *j, const char *name)
+{
+        struct link_info li;
+        if (link_get(name, &li) < 0 || !li.is_bridge)
+                return 0;
+        return journal_set_bridge_ifindex(j, name, li.ifindex);
+}
+
 /* Saves the journal right after each creation, so that a hook the deadline
  * watchdog ends in the next step (a bridge creation that never returns)
  * leaves nothing no journal lists. Best effort: the save at the end of
@@ -261,7 +273,8 @@ static int apply_bridges(struct apply *a)
                                             d->dom->name, b->name, b->mtu, ext ? ext : "", ext ? ": " : "");
                 else if (q > 0) {
                         log_info("domain %s: created bridge %s (MTU %u, up)", d->dom->name, b->name, b->mtu);
-                        if (created(a, &a->j.bridges, b->name) < 0 || strv_push(&a->made_bridges, b->name) < 0)
+                        if (journal_note_bridge(&a->j, b->name) < 0 || created(a, &a->j.bridges, b->name) < 0 ||
+                            strv_push(&a->made_bridges, b->name) < 0)
                                 r = log_error_errno(ENOMEM, "out of memory");
                 }
         }

@@ -14,6 +14,8 @@
  *                                 a directory that is not that inode any more
  *                                 is never rolled back)
  *   bridge <name>                (bridge migkit created)
+ *   bridge-ifindex <n> <name>    (its ifindex when created: a bridge of that
+ *                                 name with another ifindex is not migkit's)
  *   stripped <target> <path>     (cdrom source removed from the XML)
  * and the marks of the current attempt (absent = not seen), each cleared
  * when the hook's `migrate begin` starts a new attempt:
@@ -38,6 +40,11 @@ struct journal_dir_id {
         struct dir_ident id;
 };
 
+struct journal_bridge_id {
+        char *name;
+        unsigned ifindex;
+};
+
 struct journal {
         char *uuid;
         char *name;
@@ -50,6 +57,8 @@ struct journal {
         time_t arrived;
         struct journal_dir_id *dir_ids;
         size_t n_dir_ids;
+        struct journal_bridge_id *bridge_ids;
+        size_t n_bridge_ids;
 };
 
 enum journal_mark {
@@ -88,11 +97,14 @@ int journal_set_mark(const char *state_dir, const char *uuid, enum journal_mark 
  * 0 if there is none, -EBADMSG if it is malformed, or -errno. */
 int journal_new_attempt(const char *state_dir, const char *uuid);
 
-/* Records (replaces) the identity of the created directory path. 0 or
- * -ENOMEM (-EINVAL for a newline in the path). */
+/* Records (replaces) the identity of the created directory path, or the
+ * ifindex of the created bridge name. 0 or -ENOMEM (-EINVAL for a
+ * newline in the name). */
 int journal_set_dir_id(struct journal *j, const char *path, const struct dir_ident *id);
+int journal_set_bridge_ifindex(struct journal *j, const char *name, unsigned ifindex);
 
-/* The recorded identity of path, NULL if none. */
+/* The recorded identity of path / ifindex of name, NULL / 0 if none. */
 const struct dir_ident *journal_dir_id(const struct journal *j, const char *path);
+unsigned journal_bridge_ifindex(const struct journal *j, const char *name);
 
 void journal_free(struct journal *j);

@@ -240,7 +240,8 @@ echo 'left by the failed qemu' > "$I/$U/console.log"
 ip link add qbrnew00000-03 type bridge
 ip link add tap-test0 type veth peer name tap-test0p
 ip link set tap-test0 master qbrnew00000-03
-printf 'bridge qbrnew00000-03\nbridge qbrgone0000-04\n' >> "$S/journal/$U"   # one in use, one gone
+printf 'bridge qbrnew00000-03\nbridge-ifindex %s qbrnew00000-03\nbridge qbrgone0000-04\nbridge-ifindex 99999 qbrgone0000-04\n' \
+        "$(ip -o link show qbrnew00000-03 | cut -d: -f1)" >> "$S/journal/$U"   # one in use, one gone
 run rollback "$U"
 check "rollback without proof refuses (exit 3); everything stays" bash -c "
         [ $rc = 3 ] && grep -qF 'no proof that the incoming migration failed' '$T/err' && [ -d '$I/$U' ] && ip link show qbrnew00000-01 >/dev/null 2>&1"

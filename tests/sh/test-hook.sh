@@ -67,8 +67,10 @@ J=$S/journal/$UUID
 check "a journal records the directory, both bridges and the stripped cdrom" bash -c "
         grep -qx 'dir $I/$UUID' '$J' && grep -qx 'bridge qbr1234abcd-ef' '$J' && grep -qx 'bridge qbr5678abcd-ef' '$J' &&
         grep -qx 'stripped sda $I/$UUID/disk.config' '$J' && grep -qx 'name $NAME' '$J'"
-check "the journal records which directory it created (device and inode)" bash -c "
-        grep -qx \"dir-id \$(stat -c %d '$I/$UUID') \$(stat -c %i '$I/$UUID') $I/$UUID\" '$J'"
+check "the journal records which directory it created (device and inode) and each bridge's ifindex" bash -c "
+        grep -qx \"dir-id \$(stat -c %d '$I/$UUID') \$(stat -c %i '$I/$UUID') $I/$UUID\" '$J' &&
+        grep -qx \"bridge-ifindex \$(ip -o link show qbr1234abcd-ef | cut -d: -f1) qbr1234abcd-ef\" '$J' &&
+        grep -qx \"bridge-ifindex \$(ip -o link show qbr5678abcd-ef | cut -d: -f1) qbr5678abcd-ef\" '$J'"
 cp "$J" "$T/journal.1"
 
 # --- idempotence: the hook on its own output ------------------------------
@@ -80,6 +82,9 @@ check "and leaves the journal as it was" cmp -s "$J" "$T/journal.1"
 ip link del qbr5678abcd-ef
 run_hook "$T/rewritten.xml" "$NAME" prepare begin -
 check "prepare begin recreates a missing allowed bridge and prints no XML" bash -c "[ $rc = 0 ] && [ ! -s '$T/out' ] && ip link show qbr5678abcd-ef >/dev/null 2>&1"
+check "and the journal now records the new bridge's ifindex" \
+        grep -qx "bridge-ifindex $(ip -o link show qbr5678abcd-ef | cut -d: -f1) qbr5678abcd-ef" "$J"
+cp "$J" "$T/journal.1"
 check "prepare begin adds to the journal of an incoming migration" grep -qx 'bridge qbr5678abcd-ef' "$J"
 U2=0f0e0d0c-0b0a-4998-8776-655443322110
 xml "$T/p2.xml" "$U2" inst-p2 qbr0000aaaa-01 qbr0000aaaa-01

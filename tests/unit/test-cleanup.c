@@ -385,7 +385,7 @@ static void test_lock_and_incoming(void **state)
 /* ---- rollback ---- */
 
 /* A journal as the hook writes it: the directory with its identity now
- * (followed: what a symlink there points to). */
+ * (followed: what a symlink there points to), the bridge with an ifindex. */
 static void save_journal(struct fixture *f, time_t started, const char *dir, const char *br)
 {
         struct journal j = { .uuid = UUID, .name = NAME, .started = started };
@@ -395,8 +395,10 @@ static void save_journal(struct fixture *f, time_t started, const char *dir, con
                 if (stat(dir, &st) == 0)
                         assert_int_equal(journal_set_dir_id(&j, dir, &(struct dir_ident) { st.st_dev, st.st_ino }), 0);
         }
-        if (br)
+        if (br) {
                 assert_int_equal(strv_push(&j.bridges, br), 0);
+                assert_int_equal(journal_set_bridge_ifindex(&j, br, 999), 0);
+        }
         assert_int_equal(strv_push(&j.stripped, "sda /x/disk.config"), 0);
         assert_int_equal(journal_save(f->state, &j), 0);
         j.uuid = j.name = NULL;

@@ -1,0 +1,84 @@
+#!/bin/bash
+# Smaller safety rules, each with the real binaries in private mount and
+# network namespaces, each a case an earlier migkit got wrong:
+#  - a rollback deletes only bridges [bridges] allow lets migkit create and
+#    that it did create: the ifindex the journal recorded, deleted by that
+#    same ifindex;
+#  - a rollback moves only the directory the hook created (the dev/inode the
+#    journal recorded), never one that replaced it.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/sh/lib.sh
+
+in_namespaces "safety tests" -m -n -- "$@"
+mount --make-rprivate /
+
+build=$(realpath "${MIGKIT_BUILD:-build}")
+hook=$build/migkit-hook
+mc=$build/migkit-cleanup
+T=$(mktemp -d /tmp/migkit-test-safety.XXXXXX)
+cleanup_tmp() { umount "$T/sys" 2>/dev/null; rm -rf "$T"; }
+trap cleanup_tmp EXIT
+I=$T/instances S=$T/state
+mkdir -p "$I" "$T/sys"
+mount -t sysfs sysfs "$T/sys" # this network namespace's bridges
+U=4a6b2c1e-9f3d-4b8a-a1c2-3d4e5f607182
+NAME=instance-0000002a
+ABSENT="test://$(realpath tests/data/cleanup/other-domain.xml)"
+cat > "$T/migkit.conf" <<EOC
+[paths]
+instances = $I
+state = $S
+sysfs = $T/sys
+[cleanup]
+libvirt-uri = $ABSENT
+settle = 0s
+[limits]
+incoming = 0
+EOC
+export MIGKIT_CONFIG=$T/migkit.conf
+run() { "$mc" "$@" > "$T/out" 2> "$T/err"; rc=$?; }
+ifindex() { ip -o link show "$1" 2>/dev/null | cut -d: -f1; }
+# incoming BR1 BR2: the hook prepares an incoming migration (directory and bridges)
+incoming() {
+        sed -e "s|@INSTANCES@|$I|g" -e "s|@UUID@|$U|g" -e "s|@NAME@|$NAME|g" -e "s|@BR1@|$1|g" -e "s|@BR2@|$2|g" \
+                tests/data/hook/nova.xml.in > "$T/in.xml"
+        "$hook" "$NAME" migrate begin - < "$T/in.xml" > /dev/null 2> "$T/hook.err"
+}
+failed() { run proof "$U" incoming-failed --by hook --detail 'release end failed'; }
+
+# --- bridges: only allowed ones, only the one created ---------------------------
+incoming qbrsafe000-01 qbrsafe000-01
+check "the hook created bridge qbrsafe000-01 and journaled it" grep -qx 'bridge qbrsafe000-01' "$S/journal/$U"
+ip link add vlan77 type bridge # an operator's bridge, outside [bridges] allow
+printf 'bridge vlan77\n' >> "$S/journal/$U"
+failed
+run rollback "$U"
+check "a journaled bridge that [bridges] allow does not allow is never deleted" \
+        bash -c "ip link show vlan77 > /dev/null 2>&1 && grep -qF 'vlan77, which [bridges] allow (qbr* brq*) does not allow migkit to create' '$T/err'"
+check "the allowed bridge migkit created is deleted" bash -c "! ip link show qbrsafe000-01 > /dev/null 2>&1"
+ip link del vlan77
+
+incoming qbrsafe000-02 qbrsafe000-02
+old=$(ifindex qbrsafe000-02)
+ip link del qbrsafe000-02
+ip link add qbrsafe000-02 type bridge # someone else's bridge of the same name
+new=$(ifindex qbrsafe000-02)
+failed
+run rollback "$U"
+check "a bridge deleted and created again by someone else (ifindex $old, now $new) is left alone" \
+        bash -c "ip link show qbrsafe000-02 > /dev/null 2>&1 && [ \"\$(ip -o link show qbrsafe000-02 | cut -d: -f1)\" = '$new' ] &&
+                 grep -qF 'bridge qbrsafe000-02 has ifindex $new, not $old as when migkit created it' '$T/err'"
+ip link del qbrsafe000-02
+
+incoming qbrsafe000-03 qbrsafe000-03
+sed -i '/^bridge-ifindex /d' "$S/journal/$U" # a journal of an older migkit
+failed
+run rollback "$U"
+check "a journaled bridge without its recorded ifindex is kept (exit 3), with the reason on record" \
+        bash -c "[ $rc = 3 ] && ip link show qbrsafe000-03 > /dev/null 2>&1 &&
+                 grep -qF 'does not record which bridge qbrsafe000-03 was when migkit created it' '$S/pending/$U.rollback'"
+ip link del qbrsafe000-03
+rm -rf "$S" "$I/$U"
+
+summary
