@@ -148,7 +148,7 @@ static const char *quarantine_advice(int r)
         case -EPERM: return "fix or remove it by hand";
         case -EREMOTE: return "nothing is removed from a directory another host may use";
         case -EOPNOTSUPP: return "nothing is removed where a mount point could not be told";
-        case -ESTALE: return "try again";
+        case -ESTALE: return "nothing was moved";
         default: return NULL;
         }
 }

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 
 #include "hostmark.h"
@@ -363,6 +364,28 @@ int fs_is_shared(const struct mk_config *cfg, const char *path, char **ret_fstyp
         return r;
 }
 
+int dir_ident_fd(int fd, struct dir_ident *ret)
+{
+        struct statx sx;
+        if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_BTIME, &sx) < 0)
+                return -errno;
+        *ret = (struct dir_ident) {
+                .dev = makedev(sx.stx_dev_major, sx.stx_dev_minor),
+                .ino = sx.stx_ino,
+                .btime_s = sx.stx_mask & STATX_BTIME ? sx.stx_btime.tv_sec : 0,
+                .btime_ns = sx.stx_mask & STATX_BTIME ? sx.stx_btime.tv_nsec : 0,
+        };
+        return 0;
+}
+
+bool dir_ident_same(const struct dir_ident *a, const struct dir_ident *b)
+{
+        if (a->dev != b->dev || a->ino != b->ino)
+                return false;
+        bool known = (a->btime_s || a->btime_ns) && (b->btime_s || b->btime_ns);
+        return !known || (a->btime_s == b->btime_s && a->btime_ns == b->btime_ns);
+}
+
 static int parse_id(const char *s, unsigned *ret)
 {
         char *end;
@@ -442,13 +465,13 @@ int instance_dir_create(const struct mk_config *cfg, const char *uuid, uid_t uid
                 return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
         }
         _cleanup_close_ int fd = openat(dfd, uuid, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        struct stat st;
-        if (fd < 0 || fchown(fd, uid, gid) < 0 || fchmod(fd, cfg->instance_mode) < 0 || fstat(fd, &st) < 0) {
-                int r = -errno;
+        struct dir_ident id;
+        int r = fd < 0 || fchown(fd, uid, gid) < 0 || fchmod(fd, cfg->instance_mode) < 0 ? -errno : dir_ident_fd(fd, &id);
+        if (r < 0) {
                 (void)unlinkat(dfd, uuid, AT_REMOVEDIR); /* ours, just made, empty */
                 return r;
         }
         if (ret_id)
-                *ret_id = (struct dir_ident) { .dev = st.st_dev, .ino = st.st_ino };
+                *ret_id = id;
         return 1;
 }

@@ -8,11 +8,20 @@
 #include "config.h"
 
 /* Which inode a directory is: recorded when migkit creates one, checked
- * before it moves one. */
+ * before it moves one. The birth time tells a directory from a later one
+ * that got the same, freed, inode number. */
 struct dir_ident {
         unsigned long long dev;  /* st_dev */
         unsigned long long ino;  /* st_ino */
+        long long btime_s;       /* statx birth time; 0 when the filesystem keeps none */
+        unsigned btime_ns;
 };
+
+/* The identity of the directory fd. 0 or -errno. */
+int dir_ident_fd(int fd, struct dir_ident *ret);
+
+/* Same device and inode, and the same birth time when both know one. */
+bool dir_ident_same(const struct dir_ident *a, const struct dir_ident *b);
 
 /* How the filesystem of a directory was decided (fs_decide_fd). */
 struct fs_verdict {

@@ -60,7 +60,8 @@ static int journal_line(const char *key, const char *val, void *userdata)
         if (streq(key, "dir-id")) {
                 struct dir_ident id;
                 int n = 0;
-                if (sscanf(val, "%llu %llu %n", &id.dev, &id.ino, &n) != 2 || n == 0 || val[n] != '/')
+                if (sscanf(val, "%llu %llu %lld.%u %n", &id.dev, &id.ino, &id.btime_s, &id.btime_ns, &n) != 4 || n == 0 ||
+                    val[n] != '/')
                         return -EBADMSG;
                 return journal_set_dir_id(j, val + n, &id);
         }
@@ -140,7 +141,8 @@ int journal_save(const char *state_dir, const struct journal *j)
                 buf_add(&b, "dir", "%s", j->dirs[i]);
         for (size_t i = 0; i < j->n_dir_ids; i++)
                 if (strv_contains(j->dirs, j->dir_ids[i].path))
-                        buf_add(&b, "dir-id", "%llu %llu %s", j->dir_ids[i].id.dev, j->dir_ids[i].id.ino, j->dir_ids[i].path);
+                        buf_add(&b, "dir-id", "%llu %llu %lld.%09u %s", j->dir_ids[i].id.dev, j->dir_ids[i].id.ino,
+                                j->dir_ids[i].id.btime_s, j->dir_ids[i].id.btime_ns, j->dir_ids[i].path);
         for (size_t i = 0; j->bridges && j->bridges[i]; i++)
                 buf_add(&b, "bridge", "%s", j->bridges[i]);
         for (size_t i = 0; i < j->n_bridge_ids; i++)

@@ -10,9 +10,11 @@
  *   name <domain name>
  *   started <unix seconds>
  *   dir <absolute path>          (instance directory migkit created)
- *   dir-id <dev> <ino> <path>    (its identity, st_dev and st_ino when created:
- *                                 a directory that is not that inode any more
- *                                 is never rolled back)
+ *   dir-id <dev> <ino> <btime> <path>
+ *                                (its identity when created: st_dev, st_ino
+ *                                 and birth time <s>.<ns>, 0.0 when unknown; a
+ *                                 directory that is not that one any more is
+ *                                 never rolled back)
  *   bridge <name>                (bridge migkit created)
  *   bridge-ifindex <n> <name>    (its ifindex when created: a bridge of that
  *                                 name with another ifindex is not migkit's)

@@ -184,6 +184,7 @@ struct qmove {
         char **detail;
         int ifd, ufd, qfd;
         struct ident iid, uid;  /* the instances path, <uuid> */
+        struct dir_ident checked; /* <uuid>, with its birth time */
         char name[64], info[80];
         time_t now;
 };
@@ -251,12 +252,19 @@ static int qmove_prove(struct qmove *q)
         int r = instdir_prove_local(q->cfg, q->ifd, q->ufd, q->req->uuid, q->detail);
         if (r < 0)
                 return r;
-        if (want && (want->dev != (unsigned long long)q->uid.dev || want->ino != (unsigned long long)q->uid.ino)) {
-                set_detail(q->detail, "%s/%s is not the directory expected (device %u:%u inode %llu, expected %u:%u inode %llu): "
-                           "it was replaced since", q->cfg->instances_path, q->req->uuid, major(q->uid.dev), minor(q->uid.dev),
-                           (unsigned long long)q->uid.ino, major((dev_t)want->dev), minor((dev_t)want->dev), want->ino);
+        struct dir_ident have;
+        r = dir_ident_fd(q->ufd, &have);
+        if (r < 0)
+                return r;
+        if (want && !dir_ident_same(want, &have)) {
+                set_detail(q->detail, "%s/%s is not the directory expected (device %u:%u inode %llu born %lld.%09u, expected "
+                           "%u:%u inode %llu born %lld.%09u): it was replaced since migkit checked or created it, and is not "
+                           "migkit's to move", q->cfg->instances_path, q->req->uuid, major((dev_t)have.dev), minor((dev_t)have.dev),
+                           have.ino, have.btime_s, have.btime_ns, major((dev_t)want->dev), minor((dev_t)want->dev), want->ino,
+                           want->btime_s, want->btime_ns);
                 return -ESTALE;
         }
+        q->checked = have;
         return 0;
 }
 
@@ -350,7 +358,7 @@ int quarantine_move(const struct mk_config *cfg, const struct quarantine_req *re
         if (r < 0)
                 goto out;
         if (ret_id)
-                *ret_id = (struct dir_ident) { .dev = q.uid.dev, .ino = q.uid.ino };
+                *ret_id = q.checked;
         q.qfd = open_quarantine(q.ifd, &q.iid, !dry, ret_detail);
         if (q.qfd < 0 && !(dry && q.qfd == -ENOENT)) {
                 r = q.qfd;

@@ -68,7 +68,7 @@ check "a journal records the directory, both bridges and the stripped cdrom" bas
         grep -qx 'dir $I/$UUID' '$J' && grep -qx 'bridge qbr1234abcd-ef' '$J' && grep -qx 'bridge qbr5678abcd-ef' '$J' &&
         grep -qx 'stripped sda $I/$UUID/disk.config' '$J' && grep -qx 'name $NAME' '$J'"
 check "the journal records which directory it created (device and inode) and each bridge's ifindex" bash -c "
-        grep -qx \"dir-id \$(stat -c %d '$I/$UUID') \$(stat -c %i '$I/$UUID') $I/$UUID\" '$J' &&
+        grep -qE \"^dir-id \$(stat -c %d '$I/$UUID') \$(stat -c %i '$I/$UUID') [0-9]+\\.[0-9]{9} $I/$UUID\\\$\" '$J' &&
         grep -qx \"bridge-ifindex \$(ip -o link show qbr1234abcd-ef | cut -d: -f1) qbr1234abcd-ef\" '$J' &&
         grep -qx \"bridge-ifindex \$(ip -o link show qbr5678abcd-ef | cut -d: -f1) qbr5678abcd-ef\" '$J'"
 cp "$J" "$T/journal.1"

@@ -81,4 +81,19 @@ check "a journaled bridge without its recorded ifindex is kept (exit 3), with th
 ip link del qbrsafe000-03
 rm -rf "$S" "$I/$U"
 
+# --- the directory: only the inode the hook created -------------------------------
+incoming qbrsafe000-04 qbrsafe000-04
+check "the journal records the directory's device and inode" \
+        grep -qE "^dir-id $(stat -c %d "$I/$U") $(stat -c %i "$I/$U") [0-9]+\.[0-9]{9} $I/$U\$" "$S/journal/$U"
+rm -r "$I/$U"
+mkdir "$I/$U" # another directory of that name (someone else's now)
+echo theirs > "$I/$U/console.log"
+failed
+run rollback "$U"
+check "a directory that replaced the one the hook created is not moved (exit 3), the reason on record" \
+        bash -c "[ $rc = 3 ] && [ \"\$(cat '$I/$U/console.log')\" = theirs ] && ! grep -rqs theirs '$I/.migkit-quarantine' &&
+                 grep -qF 'is not the directory expected' '$S/pending/$U.rollback' && grep -qF 'it was replaced since' '$S/pending/$U.rollback'"
+ip link del qbrsafe000-04 2>/dev/null
+rm -rf "$S" "$I/$U"
+
 summary

@@ -389,11 +389,14 @@ static void test_lock_and_incoming(void **state)
 static void save_journal(struct fixture *f, time_t started, const char *dir, const char *br)
 {
         struct journal j = { .uuid = UUID, .name = NAME, .started = started };
-        struct stat st;
         if (dir) {
                 assert_int_equal(strv_push(&j.dirs, dir), 0);
-                if (stat(dir, &st) == 0)
-                        assert_int_equal(journal_set_dir_id(&j, dir, &(struct dir_ident) { st.st_dev, st.st_ino }), 0);
+                struct dir_ident id;
+                int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd >= 0 && dir_ident_fd(fd, &id) == 0)
+                        assert_int_equal(journal_set_dir_id(&j, dir, &id), 0);
+                if (fd >= 0)
+                        close(fd);
         }
         if (br) {
                 assert_int_equal(strv_push(&j.bridges, br), 0);

@@ -60,6 +60,7 @@ static void test_create(void **state)
         umask(old);
         assert_int_equal(lstat(dir, &st), 0);
         assert_true(id.dev == st.st_dev && id.ino == st.st_ino); /* what the journal records */
+        assert_true(id.btime_s > 0); /* ext4, xfs, btrfs, tmpfs keep a birth time */
         assert_true(S_ISDIR(st.st_mode));
         assert_int_equal(st.st_mode & 07777, 0750);
         assert_int_equal(st.st_uid, 123);
