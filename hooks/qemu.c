@@ -361,6 +361,15 @@ static void usage(FILE *f)
                 "and shows the message), 2 usage.\n");
 }
 
+/* libvirt always passes exactly four arguments, and a domain name that
+ * begins with '-' is a name, never an option. The only option form with
+ * four arguments is `--dry-run OP SUBOP -v`: its last argument is an
+ * option, where libvirt's is "-" or a word (migrated, shutdown, ...). */
+static bool libvirt_call(int argc, char **argv)
+{
+        return argc == 5 && (streq(argv[4], "-") || argv[4][0] != '-');
+}
+
 int main(int argc, char **argv)
 {
         enum { ACT_NONE, ACT_CHECK, ACT_DUMP, ACT_DRY } act = ACT_NONE;
@@ -375,8 +384,7 @@ int main(int argc, char **argv)
         };
         int verbose = 1, o, r;
 
-        /* libvirt always passes exactly four arguments. */
-        if (argc == 5 && argv[1][0] != '-')
+        if (libvirt_call(argc, argv))
                 return hook_main(argc, argv);
 
         if (argc == 3 && streq(argv[1], "--rollback-after-deadline"))

@@ -5,7 +5,10 @@
 #    that it did create: the ifindex the journal recorded, deleted by that
 #    same ifindex;
 #  - a rollback moves only the directory the hook created (the dev/inode the
-#    journal recorded), never one that replaced it.
+#    journal recorded), never one that replaced it;
+#  - with libvirt's four arguments the hook never parses options: a domain
+#    named -V is a domain (an option parser printed the version, which
+#    libvirt would have taken for the replacement XML).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/sh/lib.sh
@@ -95,5 +98,23 @@ check "a directory that replaced the one the hook created is not moved (exit 3),
                  grep -qF 'is not the directory expected' '$S/pending/$U.rollback' && grep -qF 'it was replaced since' '$S/pending/$U.rollback'"
 ip link del qbrsafe000-04 2>/dev/null
 rm -rf "$S" "$I/$U"
+
+# --- a domain name that begins with '-' ----------------------------------------
+for dom in -V --version -h --dump-config; do
+        printf "<domain type='qemu'><name>%s</name><uuid>5e5e5e5e-0000-4000-8000-000000000001</uuid><memory>65536</memory><os><type>hvm</type></os><devices/></domain>\n" \
+                "$dom" > "$T/dash.xml"
+        "$hook" "$dom" migrate begin - < "$T/dash.xml" > "$T/out" 2> "$T/err"
+        rc=$?
+        check "with libvirt's arguments, domain '$dom' is a domain: migrate begin handles it, prints no version or usage (exit $rc)" \
+                bash -c "[ $rc = 0 ] && [ ! -s '$T/out' ] && [ ! -s '$T/err' ]"
+done
+"$hook" -V migrate begin - < /dev/null > "$T/out" 2> "$T/err"
+check "and it reads the XML for it: with none on stdin, it says so about that domain (exit 1)" \
+        bash -c "[ $? = 1 ] && grep -qF 'domain -V: no domain XML on stdin' '$T/err' && ! grep -q migkit-hook '$T/out'"
+"$hook" --version > "$T/out" 2>&1
+check "--version alone still prints the version" grep -q '^migkit-hook [0-9]' "$T/out"
+"$hook" --dry-run migrate begin -v < "$T/dash.xml" > "$T/out" 2>&1
+check "--dry-run OP SUBOP -v (four arguments, the last an option) is still the dry run" \
+        grep -qF 'migrate begin for domain --dump-config (uuid 5e5e5e5e-0000-4000-8000-000000000001): done planning' "$T/out"
 
 summary
