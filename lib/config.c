@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <strings.h>
 #include <sys/stat.h>
 
@@ -386,6 +387,66 @@ int config_defaults(struct mk_config *cfg)
 
 #define MAX_CONFIG_BYTES (1 << 20)
 
+/* Only root (or the user running the tool) may be able to change what the
+ * file says: it names a library the hook loads and programs run as root. */
+static bool owner_trusted(uid_t uid)
+{
+        return uid == 0 || uid == geteuid();
+}
+
+/* The file fd (path as named, sb its fstat) and every directory above it,
+ * as the kernel resolved them. 0, or -EPERM after set_err(). */
+static int check_trust(int fd, const struct stat *sb, const char *path, struct parse_state *st)
+{
+        static const char why[] = "it steers migkit, which runs as root";
+        char proc[64], real[PATH_MAX];
+
+        if (sb->st_mode & S_IWOTH) {
+                set_err(st, EPERM, "%s: refusing a world-writable configuration file; run chmod o-w %s", path, path);
+                return -EPERM;
+        }
+        if (sb->st_mode & S_IWGRP) {
+                set_err(st, EPERM, "%s: refusing a configuration file its group can write (%s); run chmod g-w %s", path, why, path);
+                return -EPERM;
+        }
+        if (!owner_trusted(sb->st_uid)) {
+                set_err(st, EPERM, "%s: refusing a configuration file owned by uid %u (%s); run chown root %s", path,
+                        (unsigned)sb->st_uid, why, path);
+                return -EPERM;
+        }
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(proc, real, sizeof(real) - 1);
+        if (n <= 0 || real[0] != '/') {
+                if (!realpath(path, real)) {
+                        set_err(st, EPERM, "%s: cannot resolve where it is (%s) to check who can change it", path, strerror(errno));
+                        return -EPERM;
+                }
+        } else
+                real[n] = 0;
+        for (char *slash = strrchr(real, '/'); slash; slash = strrchr(real, '/')) {
+                struct stat ds;
+                slash[slash == real] = 0; /* "/a/b" -> "/a", "/a" -> "/" */
+                int e = lstat(real, &ds) < 0 ? errno : S_ISDIR(ds.st_mode) ? 0 : ENOTDIR;
+                if (e) {
+                        set_err(st, EPERM, "%s: cannot check its directory %s: %s", path, real, strerror(e));
+                        return -EPERM;
+                }
+                if (!owner_trusted(ds.st_uid)) {
+                        set_err(st, EPERM, "%s: refusing it: its directory %s is owned by uid %u (%s); run chown root %s", path,
+                                real, (unsigned)ds.st_uid, why, real);
+                        return -EPERM;
+                }
+                if ((ds.st_mode & (S_IWGRP | S_IWOTH)) && !(ds.st_mode & S_ISVTX)) {
+                        set_err(st, EPERM, "%s: refusing it: its directory %s is writable by %s (mode %04o; %s); run chmod go-w %s",
+                                path, real, ds.st_mode & S_IWOTH ? "everyone" : "its group", (unsigned)(ds.st_mode & 07777), why, real);
+                        return -EPERM;
+                }
+                if (streq(real, "/"))
+                        break;
+        }
+        return 0;
+}
+
 int config_load(struct mk_config *cfg, const char *path, char **err)
 {
         struct parse_state st = { .cfg = cfg };
@@ -422,11 +483,9 @@ int config_load(struct mk_config *cfg, const char *path, char **err)
                 set_err(&st, EINVAL, "%s: not a regular file", path);
                 goto fail;
         }
-        if (sb.st_mode & S_IWOTH) {
-                r = -EPERM;
-                set_err(&st, EPERM, "%s: refusing a world-writable configuration file; run chmod o-w %s", path, path);
+        r = check_trust(fd, &sb, path, &st);
+        if (r < 0)
                 goto fail;
-        }
         r = (int)read_full_fd(fd, MAX_CONFIG_BYTES, &text);
         if (r < 0) {
                 set_err(&st, -r, "%s: cannot read: %s", path, r == -EFBIG ? "larger than 1 MiB" : strerror(-r));

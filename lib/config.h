@@ -127,7 +127,10 @@ int config_defaults(struct mk_config *cfg);
 /* Reads the configuration.
  * path: the file; NULL means $MIGKIT_CONFIG, else MIGKIT_CONFIG_PATH. A
  * missing default file is not an error (defaults apply); a missing file that
- * was named explicitly is.
+ * was named explicitly is. The file names programs and libraries that run
+ * as root: it is refused (-EPERM) unless it and every directory above it
+ * belong to root (or to the user running the tool) and are not writable by
+ * group or others (a directory with the sticky bit, such as /tmp, may be).
  * On error returns -errno and, if err is not NULL, a malloc'ed one-line
  * message naming file, line, key and what is allowed, and cfg is left
  * empty (config_free() on it is harmless). */

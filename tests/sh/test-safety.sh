@@ -8,7 +8,10 @@
 #    journal recorded), never one that replaced it;
 #  - with libvirt's four arguments the hook never parses options: a domain
 #    named -V is a domain (an option parser printed the version, which
-#    libvirt would have taken for the replacement XML).
+#    libvirt would have taken for the replacement XML);
+#  - the configuration names a library the hook loads and programs run as
+#    root: a file, or a directory above it, that anyone but root can change
+#    is refused.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/sh/lib.sh
@@ -116,5 +119,42 @@ check "--version alone still prints the version" grep -q '^migkit-hook [0-9]' "$
 "$hook" --dry-run migrate begin -v < "$T/dash.xml" > "$T/out" 2>&1
 check "--dry-run OP SUBOP -v (four arguments, the last an option) is still the dry run" \
         grep -qF 'migrate begin for domain --dump-config (uuid 5e5e5e5e-0000-4000-8000-000000000001): done planning' "$T/out"
+
+# --- who may change the configuration -------------------------------------------
+C=$T/conf.d
+mkdir -m 0755 "$C"
+cp "$T/migkit.conf" "$C/migkit.conf"
+chmod 0644 "$C/migkit.conf"
+trusted() { "$hook" --check-config "$C/migkit.conf" > "$T/out" 2> "$T/err"; }
+trusted
+check "a root-owned 0644 file in root-owned 0755 directories is accepted" bash -c "[ $? = 0 ] && grep -q ': OK' '$T/out'"
+chmod 0664 "$C/migkit.conf"
+trusted
+check "a file its group can write is refused, with the chmod to run" \
+        bash -c "[ $? = 1 ] && grep -qF '$C/migkit.conf: refusing a configuration file its group can write' '$T/err' && grep -qF 'run chmod g-w $C/migkit.conf' '$T/err'"
+chmod 0644 "$C/migkit.conf"
+chown 65534 "$C/migkit.conf"
+trusted
+check "a file owned by another user is refused" \
+        bash -c "[ $? = 1 ] && grep -qF 'refusing a configuration file owned by uid 65534' '$T/err' && grep -qF 'run chown root $C/migkit.conf' '$T/err'"
+chown 0 "$C/migkit.conf"
+chmod 0775 "$C"
+trusted
+check "a file in a directory its group can write is refused (the file could be replaced)" \
+        bash -c "[ $? = 1 ] && grep -qF 'its directory $C is writable by its group (mode 0775' '$T/err'"
+chmod 1777 "$C"
+trusted
+check "a sticky directory (as /tmp) holding a root-owned file is accepted" bash -c "[ $? = 0 ]"
+chmod 0755 "$C"
+chown 65534 "$T"
+trusted
+check "a directory further up owned by another user is refused" \
+        bash -c "[ $? = 1 ] && grep -qF 'its directory $T is owned by uid 65534' '$T/err'"
+MIGKIT_CONFIG=$C/migkit.conf "$hook" "$NAME" migrate begin - < "$T/in.xml" > "$T/out" 2> "$T/err"
+check "the hook refuses to act on it (migrate begin exit 1, names the file and the fix)" \
+        bash -c "[ $? = 1 ] && grep -qF 'its directory $T is owned by uid 65534' '$T/err'"
+MIGKIT_CONFIG=$C/migkit.conf "$hook" "$NAME" reconnect begin - < /dev/null > /dev/null 2>&1
+check "reconnect still never fails" [ $? = 0 ]
+chown 0 "$T"
 
 summary
