@@ -11,7 +11,11 @@
 #    libvirt would have taken for the replacement XML);
 #  - the configuration names a library the hook loads and programs run as
 #    root: a file, or a directory above it, that anyone but root can change
-#    is refused.
+#    is refused;
+#  - migkit-watch in a systemd service never starts migkit-cleanup inside
+#    its own sandbox (no network there: a rollback would see no bridges and
+#    drop them from the journal): when systemctl fails, it says so and
+#    leaves a pending item.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/sh/lib.sh
@@ -156,5 +160,39 @@ check "the hook refuses to act on it (migrate begin exit 1, names the file and t
 MIGKIT_CONFIG=$C/migkit.conf "$hook" "$NAME" reconnect begin - < /dev/null > /dev/null 2>&1
 check "reconnect still never fails" [ $? = 0 ]
 chown 0 "$T"
+
+# --- migkit-watch as a systemd service ------------------------------------------
+W=$T/watch
+mkdir -p "$W/run/systemd/system" "$W/instances/$U" "$W/state"
+printf '#!/bin/sh\necho "$*" >> %s/cleanup-ran\n' "$W" > "$W/fake-cleanup"
+printf '#!/bin/sh\necho "Failed to start $3: Unit not found." >&2\nexit 5\n' > "$W/fake-systemctl"
+chmod 755 "$W/fake-cleanup" "$W/fake-systemctl"
+cat > "$W/migkit.conf" <<EOC
+[paths]
+instances = $W/instances
+state = $W/state
+run = $W/run
+[cleanup]
+libvirt-uri = $ABSENT
+launcher = auto
+program = $W/fake-cleanup
+systemctl = $W/fake-systemctl
+EOC
+MIGKIT_CONFIG=$W/migkit.conf "$mc" proof "$U" migrated --by watch --name "$NAME" > /dev/null 2>&1
+# a leftover directory with a migrated proof: the watcher starts the source job at connect
+MIGKIT_CONFIG=$W/migkit.conf INVOCATION_ID=0123456789abcdef "$build/migkit-watch" --once > "$T/out" 2> "$T/err"
+check "in a service, with systemctl failing, migkit-watch does not run migkit-cleanup itself" \
+        bash -c "! grep -qF 'started cleanup source' '$T/err' && [ ! -e '$W/cleanup-ran' ]"
+check "it says why, naming the unit" \
+        bash -c "grep -qF 'start --no-block migkit-cleanup@source-$U.service failed' '$T/err' && grep -qF 'could not start cleanup source' '$T/err'"
+check "and a pending item says what to run" \
+        grep -qF "migkit-watch could not start migkit-cleanup source (see its log); nothing was removed: run \`migkit-cleanup source $U\`" "$W/state/pending/$U.source"
+sed -i 's/^launcher = auto/launcher = direct/' "$W/migkit.conf"
+MIGKIT_CONFIG=$W/migkit.conf INVOCATION_ID=0123456789abcdef "$build/migkit-watch" --once > "$T/out" 2> "$T/err"
+check "launcher = direct in a service: refused, with the setting to change" \
+        bash -c "[ ! -e '$W/cleanup-ran' ] && grep -qF 'set [cleanup] launcher = auto or systemd' '$T/err'"
+MIGKIT_CONFIG=$W/migkit.conf "$build/migkit-watch" --once > "$T/out" 2> "$T/err"
+for ((i = 0; i < 100; i++)); do [ -s "$W/cleanup-ran" ] && break; sleep 0.1; done # it runs detached
+check "outside a service (run by hand) launcher = direct still starts it" grep -qx "source $U" "$W/cleanup-ran"
 
 summary
