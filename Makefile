@@ -74,6 +74,7 @@ TEST_LDFLAGS_test-preflight = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-migrate = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-doctor = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-sharetest = $(LIBVIRT_LIBS)
+TEST_LDFLAGS_test-upload = $(LIBVIRT_LIBS)
 
 ifeq ($(V),1)
 Q :=

@@ -376,7 +376,7 @@ static int upload_config_drives(const struct mk_config *cfg, virDomainPtr dom, v
                 struct upload u;
                 _cleanup_free_ char *err = NULL;
                 char m[1024];
-                int r = upload_file(dst, dk->source, &u, &err);
+                int r = upload_file(dst, cfg->instances_path, d->uuid, dk->source, d->files, &u, &err);
                 if (r == 1) {
                         struct upload *v = realloc(ups->v, (ups->n + 1) * sizeof(*v));
                         if (!v) {

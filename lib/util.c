@@ -124,6 +124,26 @@ void ascii_strlower(char *s)
                 *s = (char)tolower((unsigned char)*s);
 }
 
+char *xml_escape(const char *s)
+{
+        size_t n = 1;
+        for (const char *p = s; *p; p++)
+                n += *p == '&' ? 5 : *p == '<' || *p == '>' ? 4 : *p == '\'' || *p == '"' ? 6 : 1;
+        char *r = malloc(n), *w = r;
+        if (!r)
+                return NULL;
+        for (const char *p = s; *p; p++) {
+                const char *e = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : *p == '\'' ? "&apos;"
+                              : *p == '"' ? "&quot;" : NULL;
+                if (e)
+                        w = stpcpy(w, e);
+                else
+                        *w++ = *p;
+        }
+        *w = 0;
+        return r;
+}
+
 char *path_join(const char *dir, const char *name)
 {
         size_t dl = strlen(dir);

@@ -70,6 +70,10 @@ bool strv_fnmatch(char *const *l, const char *name);
 /* Lower-cases the ASCII letters of s in place. */
 void ascii_strlower(char *s);
 
+/* s with & < > ' " written as XML entities, for a value put into XML text
+ * or an attribute; malloc'ed, NULL on ENOMEM. */
+char *xml_escape(const char *s);
+
 /* Joins a directory and a name with exactly one '/' between them. */
 char *path_join(const char *dir, const char *name);
 
