@@ -173,19 +173,6 @@ int fs_decide_fd(const struct mk_config *cfg, int fd, int flags, struct fs_verdi
                         p, v->type, v->source, v->target, (unsigned long long)v->mnt_id, mount_id_source_name(v->mnt_id_source));
 }
 
-static void set_detail(char **ret, const char *fmt, ...) _printf_(2, 3);
-static void set_detail(char **ret, const char *fmt, ...)
-{
-        va_list ap;
-        if (!ret)
-                return;
-        free(*ret);
-        va_start(ap, fmt);
-        if (vasprintf(ret, fmt, ap) < 0)
-                *ret = NULL;
-        va_end(ap);
-}
-
 /* Why fs_decide_fd could not tell, for a message. */
 static const char *undecided_reason(int r)
 {
@@ -197,32 +184,34 @@ static const char *undecided_reason(int r)
         }
 }
 
-int instances_open_decide(const struct mk_config *cfg, int flags, struct fs_verdict *v, char **detail)
+int instances_open(const struct mk_config *cfg, char **detail)
 {
         struct stat st;
-        int r;
 
+        if (!cfg->instances_path || !path_is_absolute_normalized(cfg->instances_path) || streq(cfg->instances_path, "/"))
+                return fail_message(detail, -EINVAL, "instances path '%s' is not an absolute path below /",
+                                    cfg->instances_path ? cfg->instances_path : "");
+        int fd = open(cfg->instances_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0)
+                return fd;
+        int r = -errno;
+        if (lstat(cfg->instances_path, &st) == 0 && S_ISLNK(st.st_mode))
+                return fail_message(detail, -ELOOP, "instances path %s is a symlink", cfg->instances_path);
+        return fail_message(detail, r, "instances path %s: %s", cfg->instances_path, strerror(-r));
+}
+
+int instances_open_decide(const struct mk_config *cfg, int flags, struct fs_verdict *v, char **detail)
+{
         memset(v, 0, sizeof(*v));
         if (detail)
                 *detail = NULL;
-        if (!cfg->instances_path || !path_is_absolute_normalized(cfg->instances_path) || streq(cfg->instances_path, "/")) {
-                set_detail(detail, "instances path '%s' is not an absolute path below /", cfg->instances_path ? cfg->instances_path : "");
-                return -EINVAL;
-        }
-        _cleanup_close_ int fd = open(cfg->instances_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0) {
-                r = -errno;
-                if (lstat(cfg->instances_path, &st) == 0 && S_ISLNK(st.st_mode)) {
-                        set_detail(detail, "instances path %s is a symlink", cfg->instances_path);
-                        return -ELOOP;
-                }
-                set_detail(detail, "instances path %s: %s", cfg->instances_path, strerror(-r));
-                return r;
-        }
-        r = fs_decide_fd(cfg, fd, flags, v);
+        _cleanup_close_ int fd = instances_open(cfg, detail);
+        if (fd < 0)
+                return fd;
+        int r = fs_decide_fd(cfg, fd, flags, v);
         if (r < 0) {
                 const char *why = undecided_reason(r);
-                set_detail(detail, "cannot tell which filesystem holds %s: %s", cfg->instances_path, why ? why : strerror(-r));
+                set_message(detail, "cannot tell which filesystem holds %s: %s", cfg->instances_path, why ? why : strerror(-r));
                 return r;
         }
         return TAKE_FD(fd);
@@ -235,13 +224,13 @@ static int foreign_mark(int fd, const char *path, const struct host_id *self, ch
         struct hostmark m;
         int r = hostmark_foreign(fd, self, &m);
         if (r < 0) {
-                set_detail(detail, "cannot read the host marks in %s: %s", path, strerror(-r));
+                set_message(detail, "cannot read the host marks in %s: %s", path, strerror(-r));
                 return r;
         }
         if (r == 0)
                 return 0;
         char who[256];
-        set_detail(detail, "%s carries the mark of another host, %s: that host sees this directory too (shared storage); "
+        set_message(detail, "%s carries the mark of another host, %s: that host sees this directory too (shared storage); "
                    "if no other host uses it (a disk cloned from that host), remove %s/%s", path,
                    hostmark_describe(&m, time(NULL), who, sizeof(who)), path, m.file);
         hostmark_done(&m);
@@ -259,11 +248,11 @@ int instdir_prove_local(const struct mk_config *cfg, int rfd, int dfd, const cha
         r = fs_decide_fd(cfg, rfd, 0, &v);
         if (r < 0) {
                 const char *why = undecided_reason(r);
-                set_detail(detail, "cannot tell which filesystem holds %s: %s", cfg->instances_path, why ? why : strerror(-r));
+                set_message(detail, "cannot tell which filesystem holds %s: %s", cfg->instances_path, why ? why : strerror(-r));
                 return r;
         }
         if (!v.local) {
-                set_detail(detail, "%s", v.rule ? v.rule : "not a local filesystem");
+                set_message(detail, "%s", v.rule ? v.rule : "not a local filesystem");
                 fs_verdict_done(&v);
                 return -EREMOTE;
         }

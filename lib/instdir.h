@@ -58,6 +58,11 @@ enum {
 int fs_decide_fd(const struct mk_config *cfg, int fd, int flags, struct fs_verdict *v);
 void fs_verdict_done(struct fs_verdict *v);
 
+/* Opens the instances path ([paths] instances): an absolute path below /
+ * (-EINVAL), not a symlink (-ELOOP; its parents are followed), a
+ * directory. The fd, or -errno with *detail (optional) saying why. */
+int instances_open(const struct mk_config *cfg, char **detail);
+
 /* The instances path ([paths] instances; a symlink there is refused with
  * -ELOOP, symlinked parents are followed) and its verdict. Returns the
  * open directory fd (>= 0) with *v filled, or -errno; *detail (optional,

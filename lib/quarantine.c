@@ -64,19 +64,6 @@ static bool same_inode(const struct ident *a, const struct ident *b)
         return a->ino == b->ino && same_mount(a, b);
 }
 
-static void set_detail(char **ret, const char *fmt, ...) _printf_(2, 3);
-static void set_detail(char **ret, const char *fmt, ...)
-{
-        va_list ap;
-        if (!ret)
-                return;
-        free(*ret);
-        va_start(ap, fmt);
-        if (vasprintf(ret, fmt, ap) < 0)
-                *ret = NULL;
-        va_end(ap);
-}
-
 static const char no_mount_id[] = "the kernel tells no mount id (no statx STATX_MNT_ID before Linux 5.8, and "
                                   "name_to_handle_at is not supported there): a bind mount could not be told";
 
@@ -84,26 +71,12 @@ static const char no_mount_id[] = "the kernel tells no mount id (no statx STATX_
  * fills its identity. Nothing is decided about its filesystem here. */
 static int open_instances(const struct mk_config *cfg, struct ident *id, char **detail)
 {
-        struct stat st;
-        int r;
-
-        if (!cfg->instances_path || !path_is_absolute_normalized(cfg->instances_path) || streq(cfg->instances_path, "/")) {
-                set_detail(detail, "instances path '%s' is not an absolute path below /", cfg->instances_path ? cfg->instances_path : "");
-                return -EINVAL;
-        }
-        _cleanup_close_ int fd = open(cfg->instances_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0) {
-                r = -errno;
-                if (lstat(cfg->instances_path, &st) == 0 && S_ISLNK(st.st_mode)) {
-                        set_detail(detail, "instances path %s is a symlink", cfg->instances_path);
-                        return -ELOOP;
-                }
-                set_detail(detail, "instances path %s", cfg->instances_path);
-                return r;
-        }
-        r = ident_at(fd, "", id);
+        _cleanup_close_ int fd = instances_open(cfg, detail);
+        if (fd < 0)
+                return fd;
+        int r = ident_at(fd, "", id);
         if (r == -EOPNOTSUPP)
-                set_detail(detail, "%s: %s", cfg->instances_path, no_mount_id);
+                set_message(detail, "%s: %s", cfg->instances_path, no_mount_id);
         return r < 0 ? r : TAKE_FD(fd);
 }
 
@@ -122,7 +95,7 @@ static int open_quarantine(int ifd, const struct ident *iid, bool create, char *
                 if (r == -ENOENT)
                         return r;
                 if (r == -ENOTDIR || r == -ELOOP) {
-                        set_detail(detail, "%s is a symlink or not a directory", QUARANTINE_DIR);
+                        set_message(detail, "%s is a symlink or not a directory", QUARANTINE_DIR);
                         return -EPERM;
                 }
                 return r;
@@ -130,15 +103,15 @@ static int open_quarantine(int ifd, const struct ident *iid, bool create, char *
         r = ident_at(fd, "", &qid);
         if (r < 0) {
                 if (r == -EOPNOTSUPP)
-                        set_detail(detail, "%s: %s", QUARANTINE_DIR, no_mount_id);
+                        set_message(detail, "%s: %s", QUARANTINE_DIR, no_mount_id);
                 return r;
         }
         if (!same_mount(&qid, iid)) {
-                set_detail(detail, "%s is a mount point or on another filesystem", QUARANTINE_DIR);
+                set_message(detail, "%s is a mount point or on another filesystem", QUARANTINE_DIR);
                 return -EXDEV;
         }
         if (qid.uid != geteuid() || (qid.mode & 0077)) {
-                set_detail(detail, "%s is owned by uid %u with mode %04o; it must be ours with mode 0700",
+                set_message(detail, "%s is owned by uid %u with mode %04o; it must be ours with mode 0700",
                            QUARANTINE_DIR, (unsigned)qid.uid, (unsigned)(qid.mode & 07777));
                 return -EPERM;
         }
@@ -208,7 +181,7 @@ static int qmove_open(struct qmove *q)
         int r;
 
         if (!uuid_is_valid(uuid)) {
-                set_detail(q->detail, "'%s' is not a UUID", uuid);
+                set_message(q->detail, "'%s' is not a UUID", uuid);
                 return -EINVAL;
         }
         q->ifd = open_instances(q->cfg, &q->iid, q->detail);
@@ -221,27 +194,27 @@ static int qmove_open(struct qmove *q)
                         return 0;
                 struct stat st;
                 if (fstatat(q->ifd, uuid, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
-                        set_detail(q->detail, "%s/%s is a symlink", inst, uuid);
+                        set_message(q->detail, "%s/%s is a symlink", inst, uuid);
                         return -ELOOP;
                 }
                 if (r == -ENOTDIR)
-                        set_detail(q->detail, "%s/%s is not a directory", inst, uuid);
+                        set_message(q->detail, "%s/%s is not a directory", inst, uuid);
                 return r;
         }
         r = ident_at(q->ufd, "", &q->uid);
         if (r < 0) {
                 if (r == -EOPNOTSUPP)
-                        set_detail(q->detail, "%s/%s: %s", inst, uuid, no_mount_id);
+                        set_message(q->detail, "%s/%s: %s", inst, uuid, no_mount_id);
                 return r;
         }
         if (!same_mount(&q->uid, &q->iid)) {
-                set_detail(q->detail, "%s/%s is a mount point", inst, uuid);
+                set_message(q->detail, "%s/%s is a mount point", inst, uuid);
                 return -EXDEV;
         }
         _cleanup_free_ char *below = NULL;
         r = mounts_below_fd(q->ufd, &below);
         if (r == -EBUSY)
-                set_detail(q->detail, "%s is a mount point", below ? below : "something below it");
+                set_message(q->detail, "%s is a mount point", below ? below : "something below it");
         return r < 0 ? r : 1;
 }
 
@@ -257,7 +230,7 @@ static int qmove_prove(struct qmove *q)
         if (r < 0)
                 return r;
         if (want && !dir_ident_same(want, &have)) {
-                set_detail(q->detail, "%s/%s is not the directory expected (device %u:%u inode %llu born %lld.%09u, expected "
+                set_message(q->detail, "%s/%s is not the directory expected (device %u:%u inode %llu born %lld.%09u, expected "
                            "%u:%u inode %llu born %lld.%09u): it was replaced since migkit checked or created it, and is not "
                            "migkit's to move", q->cfg->instances_path, q->req->uuid, major((dev_t)have.dev), minor((dev_t)have.dev),
                            have.ino, have.btime_s, have.btime_ns, major((dev_t)want->dev), minor((dev_t)want->dev), want->ino,
@@ -316,7 +289,7 @@ static int qmove_rename(struct qmove *q)
                 if (r == -ENOENT)
                         return 0;
                 if (r == -EXDEV || r == -EBUSY)
-                        set_detail(q->detail, "%s/%s is a mount point or on another filesystem", q->cfg->instances_path, uuid);
+                        set_message(q->detail, "%s/%s is a mount point or on another filesystem", q->cfg->instances_path, uuid);
                 return r;
         }
 }
@@ -332,7 +305,7 @@ static int qmove_verify(struct qmove *q)
         if (!same_inode(&moved, &q->uid)) {
                 (void)renameat2(q->qfd, q->name, q->ifd, q->req->uuid, RENAME_NOREPLACE);
                 (void)unlinkat(q->qfd, q->info, 0);
-                set_detail(q->detail, "%s/%s was replaced while it was being checked", q->cfg->instances_path, q->req->uuid);
+                set_message(q->detail, "%s/%s was replaced while it was being checked", q->cfg->instances_path, q->req->uuid);
                 return -ESTALE;
         }
         (void)fsync(q->qfd);

@@ -12,36 +12,25 @@
 #include "util.h"
 #include "virt.h"
 
-static int fail(char **err, int code, const char *fmt, ...) _printf_(3, 4);
-static int fail(char **err, int code, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        if (err && vasprintf(err, fmt, ap) < 0)
-                *err = NULL;
-        va_end(ap);
-        return code;
-}
-
 /* Writes <dir>/migkit-shared-test.<random> (not hidden: a volume every
  * libvirt lists). The directory fd, with the name in name. */
 static int write_probe(const char *dir, char *name, size_t size, char **err)
 {
         unsigned char rnd[8];
         if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
-                return fail(err, -EIO, "cannot get random bytes: %s", strerror(errno));
+                return fail_message(err, -EIO, "cannot get random bytes: %s", strerror(errno));
         snprintf(name, size, "migkit-shared-test.%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
                  rnd[5], rnd[6], rnd[7]);
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
-                return errno == ENOENT ? -ENOENT : fail(err, -errno, "cannot open %s here: %s", dir, strerror(errno));
+                return errno == ENOENT ? -ENOENT : fail_message(err, -errno, "cannot open %s here: %s", dir, strerror(errno));
         _cleanup_close_ int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
-                return fail(err, -errno, "cannot write a test file into %s here: %s", dir, strerror(errno));
+                return fail_message(err, -errno, "cannot write a test file into %s here: %s", dir, strerror(errno));
         if (write_all(fd, "migkit shared storage test\n", 27) < 0) {
                 int r = -errno;
                 (void)unlinkat(dfd, name, 0);
-                return fail(err, r, "cannot write a test file into %s here: %s", dir, strerror(-r));
+                return fail_message(err, r, "cannot write a test file into %s here: %s", dir, strerror(-r));
         }
         return TAKE_FD(dfd);
 }
@@ -60,13 +49,13 @@ int sharetest_dir(virConnectPtr dst, const char *dir, char **err)
         _cleanup_free_ char *perr = NULL;
         virStoragePoolPtr pool = remote_dir_pool(dst, dir, false, &ours, &built, &errnum, &perr);
         if (!pool)
-                r = errnum == ENOENT ? 0 : fail(err, -EIO, "cannot open %s on the destination as a storage pool: %s", dir,
+                r = errnum == ENOENT ? 0 : fail_message(err, -EIO, "cannot open %s on the destination as a storage pool: %s", dir,
                                                 perr ? perr : strerror(errnum));
         else {
                 /* A pool that was there already lists what it saw when it
                  * was last refreshed. */
                 if (!ours && virStoragePoolRefresh(pool, 0) < 0)
-                        r = fail(err, -EIO, "cannot refresh the storage pool on %s on the destination: %s", dir, virt_last_error());
+                        r = fail_message(err, -EIO, "cannot refresh the storage pool on %s on the destination: %s", dir, virt_last_error());
                 else {
                         virStorageVolPtr vol = virStorageVolLookupByName(pool, name);
                         r = vol != NULL;

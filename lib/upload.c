@@ -14,17 +14,6 @@
 
 #define CHUNK (256 * 1024)
 
-static int fail(char **err, int code, const char *fmt, ...) _printf_(3, 4);
-static int fail(char **err, int code, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        if (err && vasprintf(err, fmt, ap) < 0)
-                *err = NULL;
-        va_end(ap);
-        return code;
-}
-
 static int split(const char *path, char **dir, char **base)
 {
         _cleanup_free_ char *a = strdup(path), *b = strdup(path);
@@ -45,17 +34,17 @@ static int open_confined(const char *instances, const char *uuid, const char *pa
                 return -ENOMEM;
         const char *rel = path_is_absolute_normalized(path) && uuid_is_valid(uuid) ? path_below(path, gdir) : NULL;
         if (!rel || strchr(rel, '/'))
-                return fail(err, -EPERM, "%s is not a file directly in the guest's directory %s: not copied", path, gdir);
+                return fail_message(err, -EPERM, "%s is not a file directly in the guest's directory %s: not copied", path, gdir);
         _cleanup_close_ int ifd = open(instances, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         _cleanup_close_ int gfd = ifd < 0 ? -1 : openat(ifd, uuid, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         int fd = gfd < 0 ? -1 : openat(gfd, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
-                return fail(err, errno == ENOTDIR ? -ELOOP : -errno, "cannot read %s here: %s", path,
+                return fail_message(err, errno == ENOTDIR ? -ELOOP : -errno, "cannot read %s here: %s", path,
                             errno == ELOOP || errno == ENOTDIR ? "a symlink on the way (never followed)" : strerror(errno));
         struct stat st;
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
                 close(fd);
-                return fail(err, -EINVAL, "%s is not a regular file", path);
+                return fail_message(err, -EINVAL, "%s is not a regular file", path);
         }
         return fd;
 }
@@ -147,8 +136,8 @@ static int remove_dir(virConnectPtr c, const char *dir, char **err)
                 return -ENOMEM;
         virStoragePoolPtr p = virStoragePoolDefineXML(c, xml, 0);
         if (!p)
-                return fail(err, -EIO, "cannot remove %s from the destination: %s", dir, virt_last_error());
-        int r = virStoragePoolDelete(p, 0) < 0 ? fail(err, -EIO, "cannot remove %s from the destination: %s", dir, virt_last_error()) : 0;
+                return fail_message(err, -EIO, "cannot remove %s from the destination: %s", dir, virt_last_error());
+        int r = virStoragePoolDelete(p, 0) < 0 ? fail_message(err, -EIO, "cannot remove %s from the destination: %s", dir, virt_last_error()) : 0;
         virStoragePoolUndefine(p);
         virStoragePoolFree(p);
         return r;
@@ -172,20 +161,20 @@ int upload_file(virConnectPtr dst, const char *instances, const char *uuid, cons
         if (fd < 0)
                 return fd;
         if (fstat(fd, &st) < 0)
-                return fail(err, -errno, "cannot read %s here: %s", path, strerror(errno));
+                return fail_message(err, -errno, "cannot read %s here: %s", path, strerror(errno));
         unsigned long long size = (unsigned long long)st.st_size;
 
         _cleanup_free_ char *perr = NULL;
         virStoragePoolPtr pool = remote_dir_pool(dst, dir, true, &ours, &built, &errnum, &perr);
         if (!pool)
-                return fail(err, -errnum, "cannot open %s on the destination as a storage pool: %s", dir, perr ? perr : strerror(errnum));
+                return fail_message(err, -errnum, "cannot open %s on the destination as a storage pool: %s", dir, perr ? perr : strerror(errnum));
         virStorageVolPtr vol = virStorageVolLookupByName(pool, base);
         if (vol) { /* there already: identical is fine, anything else is not ours to replace */
                 virStorageVolInfo info;
                 int same = virStorageVolGetInfo(vol, &info) == 0 && info.capacity == size ? same_bytes(dst, vol, fd, size) : 0;
                 r = same == 1 ? 0
-                    : same == 0 ? fail(err, -EEXIST, "the destination already has a different %s: left alone", path)
-                                : fail(err, -EIO, "cannot read %s on the destination: %s", path, virt_last_error());
+                    : same == 0 ? fail_message(err, -EEXIST, "the destination already has a different %s: left alone", path)
+                                : fail_message(err, -EIO, "cannot read %s on the destination: %s", path, virt_last_error());
                 goto out;
         }
         if (asprintf(&volxml,
@@ -198,17 +187,17 @@ int upload_file(virConnectPtr dst, const char *instances, const char *uuid, cons
         }
         vol = virStorageVolCreateXML(pool, volxml, 0);
         if (!vol) {
-                r = fail(err, -EIO, "cannot create %s on the destination: %s", path, virt_last_error());
+                r = fail_message(err, -EIO, "cannot create %s on the destination: %s", path, virt_last_error());
                 goto out;
         }
         if (send_file(dst, vol, fd, size) < 0) {
-                r = fail(err, -EIO, "cannot send %s to the destination: %s", path, virt_last_error());
+                r = fail_message(err, -EIO, "cannot send %s to the destination: %s", path, virt_last_error());
                 virStorageVolDelete(vol, 0);
                 goto out;
         }
         int same = same_bytes(dst, vol, fd, size);
         if (same != 1) {
-                r = fail(err, same == 0 ? -EBADMSG : -EIO, "%s on the destination %s; removed it again", path,
+                r = fail_message(err, same == 0 ? -EBADMSG : -EIO, "%s on the destination %s; removed it again", path,
                          same == 0 ? "differs from this host's after the copy" : "cannot be read back");
                 virStorageVolDelete(vol, 0);
                 goto out;
@@ -242,7 +231,7 @@ static int undo_volume(virConnectPtr dst, virStoragePoolPtr pool, const struct u
         virStorageVolInfo info;
         int same = fd >= 0 && virStorageVolGetInfo(vol, &info) == 0 && info.capacity == u->size ? same_bytes(dst, vol, fd, u->size) : 0;
         int r = same != 1 ? 1
-                : virStorageVolDelete(vol, 0) < 0 ? fail(err, -EIO, "cannot remove %s from the destination: %s", u->path, virt_last_error())
+                : virStorageVolDelete(vol, 0) < 0 ? fail_message(err, -EIO, "cannot remove %s from the destination: %s", u->path, virt_last_error())
                                                    : 0;
         virStorageVolFree(vol);
         return r;
@@ -279,10 +268,10 @@ int upload_undo(virConnectPtr dst, const struct upload *u, char **err)
                 return -ENOMEM;
         virStoragePoolPtr pool = remote_dir_pool(dst, dir, false, &ours, &built, &errnum, &perr);
         if (!pool)
-                return errnum == ENOENT ? 0 : fail(err, -EIO, "cannot open %s on the destination: %s", dir, perr ? perr : strerror(errnum));
+                return errnum == ENOENT ? 0 : fail_message(err, -EIO, "cannot open %s on the destination: %s", dir, perr ? perr : strerror(errnum));
         r = undo_volume(dst, pool, u, base, err);
         if (r > 0)
-                r = fail(err, -EIO, "%s on the destination changed since it was copied: left alone", u->path);
+                r = fail_message(err, -EIO, "%s on the destination changed since it was copied: left alone", u->path);
         /* A directory built for this copy goes too, once the guest's own
          * files (its console log) are gone and nothing else is there:
          * only through a pool of our own. */
@@ -291,7 +280,7 @@ int upload_undo(virConnectPtr dst, const struct upload *u, char **err)
                 virStoragePoolDestroy(pool);
         virStoragePoolFree(pool);
         if (r == 0 && u->created_dir && ours && !rmdir)
-                return fail(err, -EIO, "%s on the destination holds files migkit did not put there: the directory is left", dir);
+                return fail_message(err, -EIO, "%s on the destination holds files migkit did not put there: the directory is left", dir);
         return rmdir ? remove_dir(dst, dir, err) : r;
 }
 
