@@ -552,6 +552,9 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
                         funlockfile(out.f);
                 }
                 size_t nf = pf.n_fail;
+                for (size_t i = 0; i < pf.n && !nf && !pf.n_warn; i++)
+                        if (streq(pf.v[i].name, "instances")) /* whether migkit removes the guest's directory afterwards */
+                                out_event(&out, "instances", 0, NULL, 0, pf.v[i].message);
                 preflight_free(&pf);
                 if (nf)
                         return set_result(res, MIGRATE_REFUSED, "%s cannot migrate to %s now: %zu check%s failed (above)", res->name,
