@@ -146,6 +146,12 @@ static void handle_event(struct watch *w, const struct item *it)
                 watch_remember(&w->incoming, it->uuid);
         else if (!current || !watch_event_keeps_incoming(it->event, it->detail))
                 strv_remove(w->incoming, it->uuid);
+        /* It runs here again (a migration back): a source cleanup of it
+         * refused here earlier (shared storage) is moot. */
+        if (it->event == VIR_DOMAIN_EVENT_RESUMED && it->detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED &&
+            pending_clear(w->cfg->state_dir, it->uuid, "source") > 0)
+                log_info("domain %s (%s): %s: it runs here again; cleared its pending source cleanup", it->name ? it->name : "-",
+                         it->uuid, what);
         watch_act(w, it->uuid, it->name, what, &d, &j);
 }
 
