@@ -211,7 +211,15 @@ static int mark_load(int dfd, const char *name, const struct host_id *self, stru
         if (read_full_fd(fd, MARK_MAX, &text) < 0)
                 return 0;
         int r = kv_parse(text, "migkit-host", "1", mark_line, m);
-        return r == -ENOMEM ? r : 0;
+        if (r == -ENOMEM)
+                return r;
+        /* This host's id written by a host of another name: two hosts
+         * share an id (a cloned machine id). Not ours, then. */
+        char host[256] = "";
+        (void)gethostname(host, sizeof(host) - 1);
+        if (m->self && m->hostname && *host && !streq(m->hostname, host))
+                m->self = false;
+        return 0;
 }
 
 static bool is_mark_name(const char *name)

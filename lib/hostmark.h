@@ -16,7 +16,9 @@
  *
  * <id> is this host's libvirt host UUID when libvirtd.conf or
  * virtqemud.conf (in [paths] libvirt-config) sets host_uuid, else
- * /etc/machine-id ([paths] machine-id); lower case. A mark is never
+ * /etc/machine-id ([paths] machine-id); lower case. A mark with this
+ * host's id but another host name is another host's (a cloned machine id).
+ * A mark is never
  * removed by migkit: one copied along with a cloned disk names the host it
  * was cloned from and keeps refusing until a person removes it
  * (`migkit doctor` says which file). Nothing here logs. */
@@ -65,7 +67,7 @@ struct hostmark {
         char *hostname;      /* from the content, NULL if unreadable */
         char *source;        /* from the content, NULL if unreadable */
         time_t time;         /* from the content, else the file's mtime */
-        bool self;           /* it names this host */
+        bool self;           /* it names this host: its id, and no other host name */
 };
 
 /* The marks in the directory dfd (sorted by name). self may be NULL (this

@@ -71,16 +71,18 @@ static int check_fs(const struct mk_config *cfg, struct preflight *p, bool *loca
 }
 
 /* Why a mark of another host might be there, and what to do. */
-static int report_foreign(const struct mk_config *cfg, struct preflight *p, const struct hostmark *l, int n, bool local)
+static int report_foreign(const struct mk_config *cfg, struct preflight *p, const struct hostmark *l, int n, bool local,
+                          const char *self_id)
 {
         char host[256] = "", who[256];
         _cleanup_free_ char *list = NULL, *files = NULL;
-        bool same_name = false;
+        bool same_name = false, same_id = false;
         (void)gethostname(host, sizeof(host) - 1);
         for (int i = 0; i < n; i++) {
                 if (l[i].self)
                         continue;
                 same_name |= l[i].hostname && streq(l[i].hostname, host);
+                same_id |= self_id && streq(l[i].id, self_id);
                 char *nl = NULL, *nf = NULL;
                 if (asprintf(&nl, "%s%s%s", list ? list : "", list ? ", " : "", hostmark_describe(&l[i], time(NULL), who, sizeof(who))) < 0 ||
                     asprintf(&nf, "%s%s%s/%s", files ? files : "", files ? " " : "", cfg->instances_path, l[i].file) < 0) {
@@ -98,11 +100,13 @@ static int report_foreign(const struct mk_config *cfg, struct preflight *p, cons
                 return -ENOMEM;
         ADD(local ? CHECK_WARN : CHECK_OK, "marks", fix,
             "%s carries the mark of another host: %s; that host sees this directory too, so migkit never removes an instance "
-            "directory there%s%s", cfg->instances_path, list,
+            "directory there%s%s%s", cfg->instances_path, list,
             local ? " (its filesystem type is local: a bind-mounted share, a cluster filesystem, or marks copied with a "
                     "cloned disk)" : "",
             same_name ? "; a mark names this host's own hostname with another id: this host's id changed, or the disk "
-                        "was cloned from a host of the same name" : "");
+                        "was cloned from a host of the same name" : "",
+            same_id ? "; a mark carries this host's id under another host name: two hosts share an id (a cloned machine "
+                      "id): give each its own (host_uuid in libvirtd.conf, or a new /etc/machine-id)" : "");
         return 0;
 }
 
@@ -131,7 +135,7 @@ static int check_marks(const struct mk_config *cfg, struct preflight *p, bool lo
         int foreign = 0;
         for (int i = 0; i < n; i++)
                 foreign += !l[i].self;
-        int q = foreign ? report_foreign(cfg, p, l, n, local) : 0;
+        int q = foreign ? report_foreign(cfg, p, l, n, local, r == 0 ? self.id : NULL) : 0;
         hostmark_list_free(l, n);
         if (q < 0)
                 return q;

@@ -229,12 +229,31 @@ static void test_prove_local(void **state)
         assert_false(exists(f->dir));
 }
 
+/* Two hosts with one id (a cloned machine id): a mark with this host's id
+ * but another host name is not this host's. */
+static void test_same_id_other_host(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_free_ char *mark = pathf("%s/" HOSTMARK_PREFIX MACHINE, f->dir), *detail = NULL;
+        put(mark, "migkit-host 1\nid " MACHINE "\nsource /etc/machine-id\nhostname its-twin\ntime 1\n");
+        assert_int_equal(quarantine_dir(&f->cfg, UUID, "x", NULL, 0, NULL, &detail), -EREMOTE);
+        assert_non_null(strstr(detail, "carries the mark of another host, its-twin (id " MACHINE ", marked "));
+        assert_true(exists(f->dir));
+        /* this host's own mark of that id is fine */
+        struct host_id self;
+        assert_int_equal(host_id_get(&f->cfg, &self), 0);
+        assert_int_equal(unlink(mark), 0);
+        assert_int_equal(hostmark_touch_guest(&f->cfg, &self, UUID, time(NULL)), 1);
+        assert_int_equal(quarantine_dir(&f->cfg, UUID, "x", NULL, QUARANTINE_DRY_RUN, NULL, NULL), 1);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_host_id, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_touch_and_list, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_prove_local, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_same_id_other_host, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
