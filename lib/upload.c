@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "hostmark.h"
 #include "remote.h"
 #include "util.h"
 #include "validate.h"
@@ -238,7 +239,9 @@ static int undo_volume(virConnectPtr dst, virStoragePoolPtr pool, const struct u
 }
 
 /* In a directory built for the upload: the guest's own files the failed
- * attempt left. True when nothing else is left there. */
+ * attempt left, and the destination hook's host marks (hostmark.h: it
+ * marks the guest's directory at migrate begin). True when nothing else is
+ * left there. */
 static bool undo_guest_files(virStoragePoolPtr pool, const struct upload *u)
 {
         virStorageVolPtr *vols = NULL;
@@ -246,7 +249,9 @@ static bool undo_guest_files(virStoragePoolPtr pool, const struct upload *u)
         bool alone = n >= 0;
         for (int i = 0; i < n; i++) {
                 const char *name = virStorageVolGetName(vols[i]);
-                if (name && strv_contains(u->guest_files, name) && virStorageVolDelete(vols[i], 0) == 0)
+                bool ours = name && (strv_contains(u->guest_files, name) ||
+                                     strncmp(name, HOSTMARK_PREFIX, strlen(HOSTMARK_PREFIX)) == 0);
+                if (ours && virStorageVolDelete(vols[i], 0) == 0)
                         ;
                 else
                         alone = false;

@@ -39,7 +39,8 @@ int upload_file(virConnectPtr dst, const char *instances, const char *uuid, cons
 /* Removes what upload_file created: the volume it uploaded, while it still
  * holds the bytes of the local file; then, when its directory was built
  * for it, the guest's own files the failed attempt left there
- * (u->guest_files) and the directory, if nothing else is in it. Nothing
+ * (u->guest_files) and the destination hook's host marks, and the
+ * directory, if nothing else is in it. Nothing
  * else is ever deleted. Only for a migration that failed with nothing of
  * the guest on the destination. Returns 0 or -EIO with *err. */
 int upload_undo(virConnectPtr dst, const struct upload *u, char **err);
