@@ -407,8 +407,9 @@ static void rollback_dir(struct rollback *rb, const char *dir)
 }
 
 /* Only a bridge migkit may create ([bridges] allow) and did create: the
- * one the journal recorded, by ifindex. Anything else keeps the name but is
- * not ours (never retried: dropped from the journal). */
+ * one the journal recorded, by ifindex. A bridge outside the allow-list or
+ * of another ifindex is not ours (dropped from the journal); one the
+ * journal has no ifindex for is left pending, for a person to check. */
 static bool rollback_bridge_ours(struct rollback *rb, const char *br, const struct link_info *li)
 {
         _cleanup_free_ char *allow = strv_join(rb->cfg->bridge_allow, " ");
