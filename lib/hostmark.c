@@ -29,28 +29,32 @@ static int conf_host_uuid(const char *file, char *ret, size_t size)
         _cleanup_free_ char *text = NULL;
         if (read_full_file(file, CONF_MAX, &text) < 0)
                 return 0;
-        char *save = NULL;
-        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                line += strspn(line, " \t");
-                if (strncmp(line, "host_uuid", 9) != 0)
-                        continue;
-                char *p = line + 9;
+        /* Only the few places naming the key are looked at (the file is
+         * mostly comments): the hook does this at every migration. */
+        for (char *k = strstr(text, "host_uuid"); k; k = strstr(k + 1, "host_uuid")) {
+                char *line = k;
+                while (line > text && (line[-1] == ' ' || line[-1] == '\t'))
+                        line--;
+                if (line > text && line[-1] != '\n')
+                        continue; /* a comment, or another key's value */
+                char *p = k + 9;
                 p += strspn(p, " \t");
                 if (*p++ != '=')
                         continue;
                 p += strspn(p, " \t");
                 if (*p++ != '"')
                         continue;
-                char *end = strchr(p, '"');
-                if (!end)
+                size_t n = strcspn(p, "\"\n");
+                if (p[n] != '"' || n != 36 || n >= size)
                         continue;
-                *end = 0;
-                if (!uuid_is_valid(p) || strlen(p) >= size)
+                memcpy(ret, p, n);
+                ret[n] = 0;
+                if (!uuid_is_valid(ret))
                         continue;
-                strcpy(ret, p);
                 lower(ret);
                 return 1;
         }
+        *ret = 0;
         return 0;
 }
 
