@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "hostmark.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,12 +14,6 @@
 #define TMP_INFIX ".tmp."
 
 /* ---- this host's id ------------------------------------------------------- */
-
-static void lower(char *s)
-{
-        for (; *s; s++)
-                *s = (char)tolower((unsigned char)*s);
-}
 
 /* host_uuid = "..." in a libvirt daemon config file (libvirt's own syntax:
  * a key, '=', a double-quoted string; '#' starts a comment). 1 found, 0 not. */
@@ -51,7 +44,7 @@ static int conf_host_uuid(const char *file, char *ret, size_t size)
                 ret[n] = 0;
                 if (!uuid_is_valid(ret))
                         continue;
-                lower(ret);
+                ascii_strlower(ret);
                 return 1;
         }
         *ret = 0;
@@ -85,7 +78,7 @@ int host_id_get(const struct mk_config *cfg, struct host_id *ret)
         if (!is_machine_id(text))
                 return -ENODATA;
         snprintf(ret->id, sizeof(ret->id), "%s", text);
-        lower(ret->id);
+        ascii_strlower(ret->id);
         snprintf(ret->source, sizeof(ret->source), "%s", cfg->machine_id_file);
         return 0;
 }

@@ -113,13 +113,9 @@ static int set_rule(struct fs_verdict *v, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
-        int n = vasprintf(&v->rule, fmt, ap);
+        v->rule = strdup_vprintf(fmt, ap);
         va_end(ap);
-        if (n < 0) {
-                v->rule = NULL;
-                return -ENOMEM;
-        }
-        return 0;
+        return v->rule ? 0 : -ENOMEM;
 }
 
 int fs_decide_fd(const struct mk_config *cfg, int fd, int flags, struct fs_verdict *v)
