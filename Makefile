@@ -38,8 +38,7 @@ WERROR       ?= 1
 
 CC           ?= cc
 PKG_CONFIG   ?= pkg-config
-# libmount is only needed for its header: it is loaded with dlopen() when used.
-PKGS         := libxml-2.0 inih mount libmnl libudev
+PKGS         := libxml-2.0 inih libmnl libudev
 
 WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
             -Wno-unused-parameter -Wno-missing-field-initializers
@@ -51,7 +50,19 @@ ifeq ($(SANITIZE),1)
 CFLAGS   += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=address,undefined
 endif
-BASE_CFLAGS := -std=gnu11 $(WARNINGS) -fPIE -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
+# Hardening, where the compiler has it (each flag probed once per make run):
+# stack clash protection, control-flow protection (CET on x86), and
+# _FORTIFY_SOURCE=3 where __builtin_dynamic_object_size exists (gcc >= 12,
+# clang >= 9), else 2; left to CFLAGS/CPPFLAGS when they set it (a
+# package build's), as defining it twice differently is an error.
+cc_has = $(shell printf 'int main(void) { return 0; }\n' | $(CC) -Werror $(1) -x c -o /dev/null - >/dev/null 2>&1 && echo '$(1)')
+HARDENING := $(call cc_has,-fstack-clash-protection) $(call cc_has,-fcf-protection)
+ifeq ($(findstring _FORTIFY_SOURCE,$(CFLAGS) $(CPPFLAGS)),)
+FORTIFY_LEVEL := $(shell printf 'int main(void) { char b[4]; return (int)__builtin_dynamic_object_size(b, 0); }\n' | \
+                   $(CC) -Werror -O2 -D_FORTIFY_SOURCE=3 -x c -o /dev/null - >/dev/null 2>&1 && echo 3 || echo 2)
+HARDENING += -D_FORTIFY_SOURCE=$(FORTIFY_LEVEL)
+endif
+BASE_CFLAGS := -std=gnu11 $(WARNINGS) -fPIE -D_GNU_SOURCE $(HARDENING) -fstack-protector-strong \
                -MMD -MP -Ilib \
                -DMIGKIT_VERSION='"$(VERSION)"' \
                -DMIGKIT_CONFIG_PATH='"$(CONFDIR)/migkit.conf"' \
@@ -76,6 +87,8 @@ TEST_LDFLAGS_test-doctor = $(LIBVIRT_LIBS)
 # seams: the test replaces these calls of the library's with its own
 TEST_LDFLAGS_test-quarantine = -Wl,--wrap=renameat2
 TEST_LDFLAGS_test-dest = -Wl,--wrap=journal_save -Wl,--wrap=bridge_create
+TEST_LDFLAGS_test-sharetest = $(LIBVIRT_LIBS)
+TEST_LDFLAGS_test-upload = $(LIBVIRT_LIBS)
 
 ifeq ($(V),1)
 Q :=
@@ -116,14 +129,14 @@ BENCHES    := $(BENCH_SRCS:bench/%.c=$(O)/bench/%)
 all: $(BINS) $(UNITS)
 
 # Rebuild everything when flags or install paths change (as git does).
-FLAGS_STR := $(CC) $(BASE_CFLAGS) $(CFLAGS) $(BASE_LDFLAGS) $(LDFLAGS) $(LIBS)
+FLAGS_STR := $(CC) $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(BASE_LDFLAGS) $(LDFLAGS) $(LIBS)
 $(O)/.flags: FORCE
 	@mkdir -p $(O)
 	@echo '$(FLAGS_STR)' | cmp -s - $@ || echo '$(FLAGS_STR)' > $@
 
 $(O)/%.o: %.c $(O)/.flags
 	@mkdir -p $(dir $@)
-	$(call msg,CC,$@)$(CC) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(call msg,CC,$@)$(CC) $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(O)/libmigkit.a: $(LIB_OBJS)
 	$(call msg,AR,$@)rm -f $@ && ar rcs $@ $^

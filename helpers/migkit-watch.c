@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "dispatch.h"
 #include "exitcode.h"
 #include "log.h"
 #include "util.h"
@@ -118,6 +119,11 @@ int main(int argc, char **argv)
                         return MIGKIT_EXIT_FAILED;
                 }
         }
+
+        /* In migkit-watch.service's sandbox a migkit-cleanup started
+         * directly would run in that sandbox too: only through systemd. */
+        if (dispatch_in_service())
+                dispatch_forbid_direct();
 
         struct watch *w;
         r = watch_new(&cfg, uri, &w);

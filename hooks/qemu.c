@@ -16,6 +16,7 @@
 #include "dest.h"
 #include "exitcode.h"
 #include "domxml.h"
+#include "hostmark.h"
 #include "journal.h"
 #include "limit.h"
 #include "log.h"
@@ -76,6 +77,24 @@ static int admit_incoming(struct hook_ctx *c)
         return 0;
 }
 
+/* This host's mark (hostmark.h): in the instances root, rewritten when
+ * stale, and with guest, in the guest's directory (or the root when there
+ * is none). A mark that cannot be written is no reason to fail libvirt:
+ * the sharing of a directory nobody marked is then decided by its
+ * filesystem type alone. */
+static void mark_host(struct hook_ctx *c, const char *guest)
+{
+        struct host_id self;
+        time_t now = time(NULL);
+        int r = host_id_get(&c->cfg, &self);
+        if (r == 0)
+                r = hostmark_touch_root(&c->cfg, &self, now);
+        if (r >= 0 && guest)
+                r = hostmark_touch_guest(&c->cfg, &self, guest, now);
+        if (r < 0 && r != -ENOENT)
+                log_debug("cannot mark %s as used by this host: %s", c->cfg.instances_path, strerror(-r));
+}
+
 /* Destination of an incoming migration: prepare everything the guest needs
  * and rewrite the XML if the config drive is missing here. */
 static int op_migrate_begin(struct hook_ctx *c)
@@ -121,6 +140,8 @@ static int op_migrate_begin(struct hook_ctx *c)
                 applying = true;
                 r = dest_apply(&d, true, true);
                 deadline_on_overrun_exec(NULL);
+                if (r == 0 && !c->report)
+                        mark_host(c, c->dom->uuid); /* the source sees it: never removes a shared directory */
         }
         if (r == 0 && d.xml_changed) {
                 _cleanup_free_ char *out = NULL;
@@ -184,6 +205,8 @@ static int op_prepare_begin(struct hook_ctx *c)
         if (r == 0)
                 r = dest_apply(&d, false, false);
         dest_done(&d);
+        if (r == 0 && !c->report)
+                mark_host(c, NULL);
         return r;
 }
 
@@ -338,6 +361,15 @@ static void usage(FILE *f)
                 "and shows the message), 2 usage.\n");
 }
 
+/* libvirt always passes exactly four arguments, and a domain name that
+ * begins with '-' is a name, never an option. The only option form with
+ * four arguments is `--dry-run OP SUBOP -v`: its last argument is an
+ * option, where libvirt's is "-" or a word (migrated, shutdown, ...). */
+static bool libvirt_call(int argc, char **argv)
+{
+        return argc == 5 && (streq(argv[4], "-") || argv[4][0] != '-');
+}
+
 int main(int argc, char **argv)
 {
         enum { ACT_NONE, ACT_CHECK, ACT_DUMP, ACT_DRY } act = ACT_NONE;
@@ -352,8 +384,7 @@ int main(int argc, char **argv)
         };
         int verbose = 1, o, r;
 
-        /* libvirt always passes exactly four arguments. */
-        if (argc == 5 && argv[1][0] != '-')
+        if (libvirt_call(argc, argv))
                 return hook_main(argc, argv);
 
         if (argc == 3 && streq(argv[1], "--rollback-after-deadline"))
@@ -382,6 +413,8 @@ int main(int argc, char **argv)
                         config_dump(&c.cfg, stdout);
                 else if (r == 0)
                         printf("%s: OK\n", c.cfg.file ? c.cfg.file : "built-in defaults (no configuration file)");
+                for (size_t i = 0; r == 0 && c.cfg.notes && c.cfg.notes[i]; i++)
+                        log_warning("%s: %s", c.cfg.file, c.cfg.notes[i]);
                 config_free(&c.cfg);
                 return r < 0 ? MIGKIT_EXIT_FAILED : MIGKIT_EXIT_OK;
         }

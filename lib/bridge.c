@@ -319,6 +319,12 @@ int bridge_create(const char *name, unsigned mtu, char **ext_err)
 
 int bridge_delete(const char *name)
 {
+        return bridge_delete_index(name, 0);
+}
+
+/* ifindex 0: whatever index the name has now. */
+int bridge_delete_index(const char *name, unsigned ifindex)
+{
         _Alignas(struct nlmsghdr) char buf[REQUEST_SIZE];
         struct link_info info;
         struct ifinfomsg *ifm;
@@ -330,6 +336,8 @@ int bridge_delete(const char *name)
                 return 0;
         if (r < 0)
                 return r;
+        if (ifindex && info.ifindex != ifindex)
+                return -ESTALE;
         if (!info.is_bridge)
                 return -EMEDIUMTYPE;
 

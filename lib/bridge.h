@@ -48,3 +48,10 @@ int bridge_delete(const char *name);
  * -ESTALE on an ifindex mismatch, -ENOENT if sysfs does not show it as a
  * bridge, or -errno. */
 int bridge_ports(const char *sysfs_root, const char *bridge, unsigned ifindex, char ***ret_ports);
+
+/* Deletes bridge `name` only while it is the interface with index ifindex
+ * (the one the caller checked): checked by name, deleted by that index.
+ * Returns 1 if deleted, 0 if there is no such interface any more,
+ * -ESTALE if the name now belongs to another ifindex, -EMEDIUMTYPE if it
+ * is not a bridge, or -errno. */
+int bridge_delete_index(const char *name, unsigned ifindex);

@@ -146,8 +146,9 @@ static const char *quarantine_advice(int r)
         case -EXDEV: return "mount points are never crossed";
         case -EBUSY: return "unmount it first";
         case -EPERM: return "fix or remove it by hand";
-        case -EREMOTE: return "nothing is ever removed on a shared filesystem";
-        case -ESTALE: return "try again";
+        case -EREMOTE: return "nothing is removed from a directory another host may use";
+        case -EOPNOTSUPP: return "nothing is removed where a mount point could not be told";
+        case -ESTALE: return "nothing was moved";
         default: return NULL;
         }
 }
@@ -181,7 +182,8 @@ struct source {
         char *dir;            /* <instances>/<uuid> */
         struct proof p;
         int proof_r;          /* what proof_load() said */
-        char *detail;         /* quarantine_dir()'s detail of the last refusal */
+        char *detail;         /* quarantine_move()'s detail of the last refusal */
+        struct dir_ident checked; /* what the checks saw: the directory moved must be it */
 };
 
 static void source_done(struct source *s)
@@ -192,7 +194,7 @@ static void source_done(struct source *s)
 }
 
 /* Before anything is asked or locked: the directory, the proof, the
- * journal, and whether quarantine_dir() would move the directory. Returns
+ * journal, and whether quarantine_move() would move the directory. Returns
  * STEP_OK or the outcome. */
 static int source_check(struct source *s)
 {
@@ -234,18 +236,10 @@ static int source_check(struct source *s)
                                       "roll it back or commit it first"
                                     : "cannot check for a journal in %s/journal/%s", cfg->state_dir, uuid);
 
-        /* Everything about the directory, without moving it. */
-        r = quarantine_dir(cfg, uuid, NULL, NULL, QUARANTINE_DRY_RUN, NULL, &s->detail);
-        if (r == -EREMOTE) {
-                log_notice("%s: %s is left in place: %s; the destination uses these files", l.s, dir,
-                           s->detail ? s->detail : "shared filesystem");
-                if (!o->dry_run) {
-                        if (proof_unchanged(cfg->state_dir, &p) > 0)
-                                (void)proof_clear(cfg->state_dir, uuid);
-                        (void)pending_clear(cfg->state_dir, uuid, A);
-                }
-                return CLEANUP_NOTHING;
-        }
+        /* Everything about the directory, without moving it; what is moved
+         * later must be the directory checked now. */
+        struct quarantine_req req = { .uuid = uuid, .flags = QUARANTINE_DRY_RUN };
+        r = quarantine_move(cfg, &req, &s->checked, NULL, &s->detail);
         if (r < 0)
                 return refuse(cfg, o, uuid, A, name, "%s", qreason(r, dir, s->detail).s);
         if (r == 0) {
@@ -286,7 +280,9 @@ static int source_move(struct source *s)
                 reason = NULL;
         free(s->detail);
         s->detail = NULL;
-        r = quarantine_dir(cfg, uuid, reason ? reason : "source cleanup", name, 0, &qpath, &s->detail);
+        struct quarantine_req req = { .uuid = uuid, .reason = reason ? reason : "source cleanup", .domain = name,
+                                      .expect = &s->checked };
+        r = quarantine_move(cfg, &req, NULL, &qpath, &s->detail);
         if (r == 0) {
                 log_info("%s: %s does not exist any more; nothing to do", l.s, dir);
                 return CLEANUP_NOTHING;
@@ -380,8 +376,17 @@ static void rollback_dir(struct rollback *rb, const char *dir)
                             rb->l.s, dir, expected ? expected : "?");
                 return;
         }
+        const struct dir_ident *id = journal_dir_id(&rb->j, dir);
+        if (!id) {
+                keep_item(rb, &rb->keep.dirs, dir, "the journal does not record which directory %s was when migkit created "
+                          "it (a journal of an older migkit): check it and remove it by hand", dir);
+                return;
+        }
+        struct quarantine_req req = { .uuid = rb->uuid, .reason = "rollback of a failed incoming migration",
+                                      .domain = rb->name, .expect = id };
         if (rb->o->dry_run) {
-                r = quarantine_dir(rb->cfg, rb->uuid, NULL, NULL, QUARANTINE_DRY_RUN, NULL, &detail);
+                req.flags = QUARANTINE_DRY_RUN;
+                r = quarantine_move(rb->cfg, &req, NULL, NULL, &detail);
                 if (r > 0)
                         fprintf(report(rb->o), "%s: would move %s to %s/%s/\n", rb->l.s, dir, rb->cfg->instances_path, QUARANTINE_DIR);
                 else if (r == 0)
@@ -390,18 +395,41 @@ static void rollback_dir(struct rollback *rb, const char *dir)
                         fprintf(report(rb->o), "%s: would leave %s: %s\n", rb->l.s, dir, qreason(r, dir, detail).s);
                 return;
         }
-        r = quarantine_dir(rb->cfg, rb->uuid, "rollback of a failed incoming migration", rb->name, 0, &qpath, &detail);
+        r = quarantine_move(rb->cfg, &req, NULL, &qpath, &detail);
         if (r > 0) {
                 rb->removed++;
                 log_notice("%s: moved %s, created for the failed incoming migration, to %s (undo with: mv %s %s)",
                            rb->l.s, dir, qpath, qpath, dir);
         } else if (r == 0)
                 log_info("%s: %s is already gone", rb->l.s, dir);
-        else if (r == -EREMOTE)
-                log_warning("%s: %s is on a shared filesystem (%s); never removed there; left alone", rb->l.s, dir,
-                            detail ? detail : "?");
         else
                 keep_item(rb, &rb->keep.dirs, dir, "%s", qreason(r, dir, detail).s);
+}
+
+/* Only a bridge migkit may create ([bridges] allow) and did create: the
+ * one the journal recorded, by ifindex. A bridge outside the allow-list or
+ * of another ifindex is not ours (dropped from the journal); one the
+ * journal has no ifindex for is left pending, for a person to check. */
+static bool rollback_bridge_ours(struct rollback *rb, const char *br, const struct link_info *li)
+{
+        _cleanup_free_ char *allow = strv_join(rb->cfg->bridge_allow, " ");
+        unsigned recorded = journal_bridge_ifindex(&rb->j, br);
+        if (!strv_fnmatch(rb->cfg->bridge_allow, br)) {
+                log_warning("%s: the journal names bridge %s, which [bridges] allow (%s) does not allow migkit to create; "
+                            "left alone", rb->l.s, br, allow ? allow : "?");
+                return false;
+        }
+        if (recorded == 0) {
+                keep_item(rb, &rb->keep.bridges, br, "the journal does not record which bridge %s was when migkit created it "
+                          "(a journal of an older migkit): check it and delete it by hand", br);
+                return false;
+        }
+        if (recorded != li->ifindex) {
+                log_warning("%s: bridge %s has ifindex %u, not %u as when migkit created it: it was deleted and created "
+                            "again by something else; left alone", rb->l.s, br, li->ifindex, recorded);
+                return false;
+        }
+        return true;
 }
 
 static void rollback_bridge(struct rollback *rb, const char *br)
@@ -427,6 +455,8 @@ static void rollback_bridge(struct rollback *rb, const char *br)
                 log_warning("%s: %s is not a bridge any more (something else took the name); left alone", rb->l.s, br);
                 return;
         }
+        if (!rollback_bridge_ours(rb, br, &li))
+                return;
         _cleanup_strv_ char **ports = NULL;
         r = bridge_ports(rb->cfg->sysfs_root, br, li.ifindex, &ports);
         if (r == -ESTALE || r == -ENOENT) {
@@ -449,16 +479,31 @@ static void rollback_bridge(struct rollback *rb, const char *br)
                 fprintf(report(rb->o), "%s: would delete bridge %s (created for the failed incoming migration, no ports)\n", rb->l.s, br);
                 return;
         }
-        r = bridge_delete(br);
+        r = bridge_delete_index(br, li.ifindex);
         if (r > 0) {
                 rb->removed++;
                 log_notice("%s: deleted bridge %s, created for the failed incoming migration", rb->l.s, br);
         } else if (r == 0)
                 log_info("%s: bridge %s is already gone", rb->l.s, br);
-        else if (r == -EMEDIUMTYPE)
-                log_warning("%s: %s is not a bridge any more; left alone", rb->l.s, br);
+        else if (r == -EMEDIUMTYPE || r == -ESTALE)
+                log_warning("%s: %s is not the bridge that was checked any more; left alone", rb->l.s, br);
         else
                 keep_item(rb, &rb->keep.bridges, br, "cannot delete bridge %s: %s", br, strerror(-r));
+}
+
+/* The items left for later keep the identities the journal recorded. */
+static void keep_identities(struct journal *keep, const struct journal *j)
+{
+        for (size_t i = 0; keep->dirs && keep->dirs[i]; i++) {
+                const struct dir_ident *id = journal_dir_id(j, keep->dirs[i]);
+                if (id)
+                        (void)journal_set_dir_id(keep, keep->dirs[i], id);
+        }
+        for (size_t i = 0; keep->bridges && keep->bridges[i]; i++) {
+                unsigned idx = journal_bridge_ifindex(j, keep->bridges[i]);
+                if (idx)
+                        (void)journal_set_bridge_ifindex(keep, keep->bridges[i], idx);
+        }
 }
 
 static int stat_id(const char *path, struct stat *st)
@@ -548,6 +593,7 @@ static int rollback_finish(struct rollback *rb)
         rb->keep.uuid = rb->j.uuid;
         rb->keep.name = rb->j.name;
         rb->keep.started = rb->j.started;
+        keep_identities(&rb->keep, &rb->j);
         r = journal_save(cfg->state_dir, &rb->keep);
         rb->keep.uuid = rb->keep.name = NULL;
         if (r < 0)
@@ -679,7 +725,10 @@ int cleanup_purge(const struct mk_config *cfg, unsigned long long retention_ms, 
         r = quarantine_purge(cfg, (unsigned long)(retention_ms / 1000), time(NULL), o->dry_run, purge_kept, (void *)cfg, &st);
         if (r < 0) {
                 log_warning("refusing to purge %s/%s: %s", cfg->instances_path, QUARANTINE_DIR,
-                            r == -EREMOTE ? "the instances path is on a shared filesystem; nothing is ever removed there"
+                            r == -EREMOTE ? "the instances path is not proven to be this host's alone (its filesystem type is not in "
+                                            "[filesystems] local, or another host marked it; `migkit doctor` says which); nothing is "
+                                            "ever removed there"
+                            : r == -EOPNOTSUPP ? "the kernel tells no mount id, so a bind mount inside could not be told"
                             : r == -ELOOP ? "the instances path is a symlink; symlinks are never followed"
                             : r == -EXDEV ? "it is a mount point or on another filesystem than the instances path"
                             : r == -EPERM ? "it is not a private directory of ours (owner and mode 0700)"

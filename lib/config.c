@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <strings.h>
 #include <sys/stat.h>
 
@@ -40,6 +41,8 @@ static const struct key keys[] = {
         { "paths", "mountinfo", K_PATH, OFF(mountinfo), "/proc/self/mountinfo", 0, 0, NULL, "an absolute path" },
         { "paths", "run", K_PATH, OFF(run_dir), "/run", 0, 0, NULL, "an absolute path" },
         { "paths", "proc", K_PATH, OFF(proc_root), "/proc", 0, 0, NULL, "an absolute path" },
+        { "paths", "libvirt-config", K_PATH, OFF(libvirt_conf_dir), "/etc/libvirt", 0, 0, NULL, "an absolute path" },
+        { "paths", "machine-id", K_PATH, OFF(machine_id_file), "/etc/machine-id", 0, 0, NULL, "an absolute path" },
 
         { "instance", "create", K_ENUM, OFF(instance_dir), "auto", 0, 0, instance_dir_choices, "auto, always or never" },
         { "instance", "owner", K_NAME, OFF(instance_owner), "root", 0, 0, NULL, "a user name or numeric uid" },
@@ -53,8 +56,7 @@ static const struct key keys[] = {
         { "config-drive", "strip-missing", K_BOOL, OFF(strip_missing), "yes", 0, 0, NULL, "yes or no" },
         { "config-drive", "names", K_GLOBS, OFF(config_drive_names), "disk.config", 0, 0, NULL, "file name globs separated by spaces or commas" },
 
-        { "filesystems", "shared", K_LIST, OFF(shared_fs_types),
-          "nfs nfs4 cifs smb3 ceph fuse.ceph glusterfs fuse.glusterfs gpfs ocfs2 gfs2 lustre beegfs fuse.beegfs",
+        { "filesystems", "local", K_LIST, OFF(local_fs_types), LOCAL_FS_DEFAULT,
           0, 0, NULL, "filesystem type names separated by spaces or commas" },
 
         { "hook", "deadline", K_MS, OFF(hook_deadline_ms), "30s", 1000, 600000, NULL, "a duration from 1s to 600s, such as 30s or 1500ms" },
@@ -277,12 +279,60 @@ static int set_key(struct mk_config *cfg, const struct key *k, const char *value
         return -EINVAL;
 }
 
+/* [filesystems] shared, the deny-list that `local` replaced: still read, so
+ * an old file keeps working, and never less careful than it was (each type
+ * it lists is taken out of the local list); a note says what changed. */
+static int legacy_key(struct parse_state *st, const char *section, const char *name, const char *value)
+{
+        if (!streq(section, "filesystems") || !streq(name, "shared"))
+                return 0;
+        if (st->cfg->legacy_shared) {
+                set_err(st, EINVAL, "duplicate key '%s' in section [%s]; keep one", name, section);
+                return -1;
+        }
+        char **l;
+        if (strv_split(&l, value) < 0) {
+                set_err(st, ENOMEM, "out of memory");
+                return -1;
+        }
+        st->cfg->legacy_shared = l;
+        for (size_t i = 0; l[i]; i++)
+                if (starts_like_comment(l[i])) {
+                        set_err(st, EINVAL, "[%s] %s = '%s' is not valid; allowed: filesystem type names separated by "
+                                "spaces or commas", section, name, value);
+                        return -1;
+                }
+        return 1;
+}
+
+static int apply_legacy(struct mk_config *cfg)
+{
+        if (!cfg->legacy_shared)
+                return 0;
+        size_t w = 0;
+        for (size_t i = 0; cfg->local_fs_types && cfg->local_fs_types[i]; i++) {
+                if (strv_contains(cfg->legacy_shared, cfg->local_fs_types[i]))
+                        free(cfg->local_fs_types[i]);
+                else
+                        cfg->local_fs_types[w++] = cfg->local_fs_types[i];
+        }
+        if (cfg->local_fs_types)
+                cfg->local_fs_types[w] = NULL;
+        return strv_push(&cfg->notes, "[filesystems] shared is deprecated: migkit now removes instance directories only "
+                                      "on the filesystem types listed in [filesystems] local (every other type counts as "
+                                      "shared); the types 'shared' lists are taken out of that list. Replace the key "
+                                      "with 'local = ...' (see migkit.conf(5))");
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
         struct parse_state *st = user;
 
         if (!name) /* section start (INI_CALL_HANDLER_ON_NEW_SECTION builds) */
                 return 1;
+        int l = legacy_key(st, section, name, value);
+        if (l != 0)
+                return l > 0;
         for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
                 const struct key *k = &keys[i];
                 if (!streq(k->section, section) || !streq(k->name, name))
@@ -337,6 +387,66 @@ int config_defaults(struct mk_config *cfg)
 
 #define MAX_CONFIG_BYTES (1 << 20)
 
+/* Only root (or the user running the tool) may be able to change what the
+ * file says: it names a library the hook loads and programs run as root. */
+static bool owner_trusted(uid_t uid)
+{
+        return uid == 0 || uid == geteuid();
+}
+
+/* The file fd (path as named, sb its fstat) and every directory above it,
+ * as the kernel resolved them. 0, or -EPERM after set_err(). */
+static int check_trust(int fd, const struct stat *sb, const char *path, struct parse_state *st)
+{
+        static const char why[] = "it steers migkit, which runs as root";
+        char proc[64], real[PATH_MAX];
+
+        if (sb->st_mode & S_IWOTH) {
+                set_err(st, EPERM, "%s: refusing a world-writable configuration file; run chmod o-w %s", path, path);
+                return -EPERM;
+        }
+        if (sb->st_mode & S_IWGRP) {
+                set_err(st, EPERM, "%s: refusing a configuration file its group can write (%s); run chmod g-w %s", path, why, path);
+                return -EPERM;
+        }
+        if (!owner_trusted(sb->st_uid)) {
+                set_err(st, EPERM, "%s: refusing a configuration file owned by uid %u (%s); run chown root %s", path,
+                        (unsigned)sb->st_uid, why, path);
+                return -EPERM;
+        }
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(proc, real, sizeof(real) - 1);
+        if (n <= 0 || real[0] != '/') {
+                if (!realpath(path, real)) {
+                        set_err(st, EPERM, "%s: cannot resolve where it is (%s) to check who can change it", path, strerror(errno));
+                        return -EPERM;
+                }
+        } else
+                real[n] = 0;
+        for (char *slash = strrchr(real, '/'); slash; slash = strrchr(real, '/')) {
+                struct stat ds;
+                slash[slash == real] = 0; /* "/a/b" -> "/a", "/a" -> "/" */
+                int e = lstat(real, &ds) < 0 ? errno : S_ISDIR(ds.st_mode) ? 0 : ENOTDIR;
+                if (e) {
+                        set_err(st, EPERM, "%s: cannot check its directory %s: %s", path, real, strerror(e));
+                        return -EPERM;
+                }
+                if (!owner_trusted(ds.st_uid)) {
+                        set_err(st, EPERM, "%s: refusing it: its directory %s is owned by uid %u (%s); run chown root %s", path,
+                                real, (unsigned)ds.st_uid, why, real);
+                        return -EPERM;
+                }
+                if ((ds.st_mode & (S_IWGRP | S_IWOTH)) && !(ds.st_mode & S_ISVTX)) {
+                        set_err(st, EPERM, "%s: refusing it: its directory %s is writable by %s (mode %04o; %s); run chmod go-w %s",
+                                path, real, ds.st_mode & S_IWOTH ? "everyone" : "its group", (unsigned)(ds.st_mode & 07777), why, real);
+                        return -EPERM;
+                }
+                if (streq(real, "/"))
+                        break;
+        }
+        return 0;
+}
+
 int config_load(struct mk_config *cfg, const char *path, char **err)
 {
         struct parse_state st = { .cfg = cfg };
@@ -373,11 +483,9 @@ int config_load(struct mk_config *cfg, const char *path, char **err)
                 set_err(&st, EINVAL, "%s: not a regular file", path);
                 goto fail;
         }
-        if (sb.st_mode & S_IWOTH) {
-                r = -EPERM;
-                set_err(&st, EPERM, "%s: refusing a world-writable configuration file; run chmod o-w %s", path, path);
+        r = check_trust(fd, &sb, path, &st);
+        if (r < 0)
                 goto fail;
-        }
         r = (int)read_full_fd(fd, MAX_CONFIG_BYTES, &text);
         if (r < 0) {
                 set_err(&st, -r, "%s: cannot read: %s", path, r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
@@ -413,6 +521,11 @@ int config_load(struct mk_config *cfg, const char *path, char **err)
                 r = -(st.errno_ ? st.errno_ : EINVAL);
                 goto fail;
         }
+        r = apply_legacy(cfg);
+        if (r < 0) {
+                set_err(&st, ENOMEM, "out of memory");
+                goto fail;
+        }
         return 0;
 fail:
         config_free(cfg);
@@ -425,6 +538,8 @@ fail:
 void config_free(struct mk_config *cfg)
 {
         free(cfg->file);
+        strv_free(cfg->legacy_shared);
+        strv_free(cfg->notes);
         for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
                 void *f = (char *)cfg + keys[i].offset;
                 switch (keys[i].type) {

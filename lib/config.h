@@ -18,6 +18,11 @@
 #define MIGKIT_STATE_DIR "/var/lib/migkit"
 #endif
 
+/* [filesystems] local by default: filesystem types that only ever belong to
+ * one host. overlay is one: its upper layer must be a local filesystem (the
+ * kernel refuses NFS there). Every other type counts as shared. */
+#define LOCAL_FS_DEFAULT "ext2 ext3 ext4 xfs btrfs f2fs zfs jfs bcachefs tmpfs overlay"
+
 enum instance_dir_policy {
         INSTANCE_DIR_AUTO,   /* create when the domain references files in it */
         INSTANCE_DIR_ALWAYS, /* create for every incoming domain */
@@ -50,6 +55,8 @@ struct mk_config {
         char *mountinfo;
         char *run_dir;           /* /run: <run>/systemd/system tells that systemd runs */
         char *proc_root;         /* /proc: which processes have a device open */
+        char *libvirt_conf_dir;  /* /etc/libvirt: libvirtd.conf / virtqemud.conf (host_uuid) */
+        char *machine_id_file;   /* /etc/machine-id: the host id when libvirt has no host_uuid */
 
         /* [instance] */
         int instance_dir;        /* enum instance_dir_policy */
@@ -67,7 +74,8 @@ struct mk_config {
         char **config_drive_names;
 
         /* [filesystems] */
-        char **shared_fs_types;
+        char **local_fs_types;   /* allow-list: every other type counts as shared */
+        char **legacy_shared;    /* the deprecated `shared` key, taken out of local_fs_types */
 
         /* [hook] */
         unsigned hook_deadline_ms;
@@ -108,6 +116,9 @@ struct mk_config {
         unsigned limit_outgoing;       /* concurrent outgoing migrations, 0: unlimited */
         unsigned limit_outgoing_wait_ms; /* how long migkit migrate waits for a slot */
         unsigned limit_stale_ms;       /* an incoming record older than this no longer counts */
+
+        char **notes;            /* what the file does that still works but should change
+                                    (a deprecated key), one line each; NULL if none */
 };
 
 /* Fills cfg with the built-in defaults. Returns 0 or -ENOMEM. */
@@ -116,7 +127,10 @@ int config_defaults(struct mk_config *cfg);
 /* Reads the configuration.
  * path: the file; NULL means $MIGKIT_CONFIG, else MIGKIT_CONFIG_PATH. A
  * missing default file is not an error (defaults apply); a missing file that
- * was named explicitly is.
+ * was named explicitly is. The file names programs and libraries that run
+ * as root: it is refused (-EPERM) unless it and every directory above it
+ * belong to root (or to the user running the tool) and are not writable by
+ * group or others (a directory with the sticky bit, such as /tmp, may be).
  * On error returns -errno and, if err is not NULL, a malloc'ed one-line
  * message naming file, line, key and what is allowed, and cfg is left
  * empty (config_free() on it is harmless). */

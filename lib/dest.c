@@ -89,6 +89,28 @@ static int check_instance_paths(struct dest *d, bool *uses_dir)
         return 0;
 }
 
+/* The instance directory is missing: it is created only where the
+ * instances path is on a local filesystem ([filesystems] local); on shared
+ * storage it must already exist. */
+static int plan_dir_fs(struct dest *d, const char *dir)
+{
+        struct fs_verdict v;
+        _cleanup_free_ char *detail = NULL;
+        int fd = instances_open_decide(d->cfg, FS_DECIDE_FAST, &v, &detail);
+        if (fd < 0)
+                return log_error_errno(fd, "domain %s: instance directory %s is missing and %s: %m; refusing to create it",
+                                       d->dom->name, dir, detail ? detail : "the instances path cannot be checked");
+        close(fd);
+        bool local = v.local;
+        _cleanup_free_ char *rule = TAKE_PTR(v.rule);
+        fs_verdict_done(&v);
+        if (!local)
+                return log_error("domain %s: instance directory %s is missing, but %s; on shared storage it must already "
+                                 "exist: check that mount on this host (or add the type to [filesystems] local if it is "
+                                 "local to this host)", d->dom->name, dir, rule ? rule : "the filesystem is not local");
+        return 0;
+}
+
 static int plan_dir(struct dest *d)
 {
         const struct mk_config *cfg = d->cfg;
@@ -118,15 +140,9 @@ static int plan_dir(struct dest *d)
         if (r > 0)
                 return 0;
 
-        _cleanup_free_ char *fstype = NULL, *target = NULL;
-        r = fs_is_shared(cfg, cfg->instances_path, &fstype, &target);
+        r = plan_dir_fs(d, dir);
         if (r < 0)
-                return log_error_errno(r, "domain %s: cannot tell which filesystem holds %s from %s: %m",
-                                       d->dom->name, cfg->instances_path, cfg->mountinfo);
-        if (r > 0)
-                return log_error("domain %s: instance directory %s is missing, but %s is on the shared filesystem %s (%s) "
-                                 "where it must already exist; check that mount on this host",
-                                 d->dom->name, dir, target, fstype, cfg->instances_path);
+                return r;
         r = instance_owner_resolve(cfg, &d->uid, &d->gid);
         if (r < 0)
                 return log_error_errno(r, "domain %s: [instance] owner '%s' or group '%s' does not exist on this host",
@@ -181,6 +197,18 @@ static size_t undo_unrecorded(const struct dest *d, char **bridges, const char *
                 left++;
         }
         return left;
+}
+
+/* The ifindex of a bridge just created, for the journal: a rollback
+ * deletes a bridge of that name only while it is this one. 0 or -ENOMEM
+ * (an ifindex that cannot be read is not recorded: that bridge is then
+ * never deleted by a rollback). */
+static int journal_note_bridge(struct journal *j, const char *name)
+{
+        struct link_info li;
+        if (link_get(name, &li) < 0 || !li.is_bridge)
+                return 0;
+        return journal_set_bridge_ifindex(j, name, li.ifindex);
 }
 
 /* Saves the journal right after each creation, so that a hook the deadline
@@ -245,7 +273,8 @@ static int apply_bridges(struct apply *a)
                                             d->dom->name, b->name, b->mtu, ext ? ext : "", ext ? ": " : "");
                 else if (q > 0) {
                         log_info("domain %s: created bridge %s (MTU %u, up)", d->dom->name, b->name, b->mtu);
-                        if (created(a, &a->j.bridges, b->name) < 0 || strv_push(&a->made_bridges, b->name) < 0)
+                        if (journal_note_bridge(&a->j, b->name) < 0 || created(a, &a->j.bridges, b->name) < 0 ||
+                            strv_push(&a->made_bridges, b->name) < 0)
                                 r = log_error_errno(ENOMEM, "out of memory");
                 }
         }
@@ -263,12 +292,14 @@ static int apply_dir(struct apply *a)
                 fprintf(d->report, "would create instance directory %s (owner %s:%s, mode %04o)\n", dir,
                         d->cfg->instance_owner, d->cfg->instance_group, d->cfg->instance_mode);
         else {
-                q = instance_dir_create(d->cfg, d->dom->uuid, d->uid, d->gid);
+                struct dir_ident id;
+                q = instance_dir_create(d->cfg, d->dom->uuid, d->uid, d->gid, &id);
                 if (q < 0)
                         r = log_error_errno(q, "domain %s: cannot create instance directory %s: %m", d->dom->name, dir);
                 else if (q > 0) {
                         log_info("domain %s: created instance directory %s", d->dom->name, dir);
-                        if (created(a, &a->j.dirs, dir) < 0 || !(a->made_dir = strdup(dir)))
+                        if (journal_set_dir_id(&a->j, dir, &id) < 0 || created(a, &a->j.dirs, dir) < 0 ||
+                            !(a->made_dir = strdup(dir)))
                                 r = log_error_errno(ENOMEM, "out of memory");
                 }
         }

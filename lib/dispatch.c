@@ -67,6 +67,19 @@ int dispatch_handover(const struct mk_config *cfg, const struct proof *p, const 
         return dispatch_cleanup(cfg, action, p->uuid);
 }
 
+static bool no_direct;
+
+void dispatch_forbid_direct(void)
+{
+        no_direct = true;
+}
+
+bool dispatch_in_service(void)
+{
+        const char *id = getenv("INVOCATION_ID");
+        return id && *id;
+}
+
 int dispatch_cleanup(const struct mk_config *cfg, const char *action, const char *uuid)
 {
         if (!dispatch_action_is_valid(action) || !uuid || !uuid_is_valid(uuid))
@@ -76,8 +89,20 @@ int dispatch_cleanup(const struct mk_config *cfg, const char *action, const char
         case LAUNCHER_SYSTEMD:
                 return via_systemd(cfg, action, uuid, false);
         case LAUNCHER_DIRECT:
+                if (no_direct)
+                        return log_error_errno(EPERM, "uuid %s: [cleanup] launcher = direct would run %s %s inside this "
+                                               "service's sandbox (no network: a rollback there sees none of the host's "
+                                               "bridges); set [cleanup] launcher = auto or systemd", uuid,
+                                               cfg->cleanup_program, action);
                 return direct(cfg, action, uuid);
         default:
+                if (no_direct) {
+                        if (dispatch_systemd_running(cfg))
+                                return via_systemd(cfg, action, uuid, false);
+                        return log_error_errno(EPERM, "uuid %s: systemd does not run here (no %s/systemd/system), and "
+                                               "%s %s is never started inside this service's sandbox", uuid, cfg->run_dir,
+                                               cfg->cleanup_program, action);
+                }
                 if (dispatch_systemd_running(cfg) && via_systemd(cfg, action, uuid, true) == 0)
                         return 0;
                 return direct(cfg, action, uuid);

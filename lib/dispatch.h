@@ -52,3 +52,13 @@ int dispatch_cleanup(const struct mk_config *cfg, const char *action, const char
  * job started (or action is NULL), or -errno: the proof_record() error
  * (nothing logged) or the dispatch_cleanup() one (logged there). */
 int dispatch_handover(const struct mk_config *cfg, const struct proof *p, const char *action, bool *ret_recorded);
+
+/* For a process that runs inside a systemd service's sandbox
+ * (migkit-watch.service: no network, read-only system): from now on
+ * dispatch_cleanup() never starts migkit-cleanup directly, which would run
+ * it in that sandbox too (a rollback there sees none of the host's bridges);
+ * it goes through systemd or fails, saying why. */
+void dispatch_forbid_direct(void);
+
+/* True when this process is a systemd service's ($INVOCATION_ID is set). */
+bool dispatch_in_service(void);

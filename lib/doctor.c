@@ -11,6 +11,7 @@
 #include "domxml.h"
 #include "fc.h"
 #include "instdir.h"
+#include "localcheck.h"
 #include "mpath.h"
 #include "procfs.h"
 #include "util.h"
@@ -70,6 +71,8 @@ static int check_config(const struct mk_config *cfg, const struct doctor_opts *o
                 ADD(CHECK_OK, "config", NULL, "%s is valid", cfg->file);
         else
                 ADD(CHECK_OK, "config", NULL, "no configuration file (%s): the built-in defaults apply", MIGKIT_CONFIG_PATH);
+        for (size_t i = 0; !o->config_error && cfg->notes && cfg->notes[i]; i++)
+                ADD(CHECK_WARN, "config", NULL, "%s: %s", cfg->file ? cfg->file : "configuration", cfg->notes[i]);
         return 0;
 }
 
@@ -279,68 +282,9 @@ static int check_libvirt(const struct doctor_opts *o, struct preflight *p, struc
         return 0;
 }
 
-static const char *fs_magic_name(long type)
-{
-        switch ((unsigned long)type) {
-        case 0xEF53: return "ext2/3/4";
-        case 0x58465342: return "xfs";
-        case 0x9123683E: return "btrfs";
-        case 0x2FC12FC1: return "zfs";
-        case 0xF2F52010: return "f2fs";
-        case 0x01021994: return "tmpfs";
-        case 0x794C7630: return "overlay";
-        case 0x6969: return "nfs";
-        case 0x00C36400: return "ceph";
-        default: return NULL;
-        }
-}
-
 static int check_instances(const struct mk_config *cfg, struct preflight *p)
 {
-        const char *path = cfg->instances_path;
-        struct stat st;
-        if (lstat(path, &st) < 0) {
-                _cleanup_free_ char *fix = NULL;
-                if (asprintf(&fix, "mkdir -p %s (owned as Nova's instances), or set [paths] instances", path) < 0)
-                        return -ENOMEM;
-                ADD(CHECK_FAIL, "instances", fix, "%s: %s: the hook cannot create instance directories", path, strerror(errno));
-                return 0;
-        }
-        if (S_ISLNK(st.st_mode)) {
-                char t[PATH_MAX];
-                ssize_t l = readlink(path, t, sizeof(t) - 1);
-                t[l > 0 ? l : 0] = 0;
-                ADD(CHECK_FAIL, "instances", "set [paths] instances to the real directory (migkit follows no symlink there)",
-                    "%s is a symlink to %s: migkit refuses to create or remove anything through it", path, t);
-                return 0;
-        }
-        if (!S_ISDIR(st.st_mode)) {
-                ADD(CHECK_FAIL, "instances", "set [paths] instances to Nova's instances directory",
-                    "%s is not a directory", path);
-                return 0;
-        }
-        _cleanup_free_ char *type = NULL, *target = NULL;
-        int r = fs_is_shared(cfg, path, &type, &target);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0) {
-                ADD(CHECK_WARN, "instances", "check [paths] mountinfo",
-                    "%s: cannot tell its filesystem from %s: %s; migkit treats it as not shared", path, cfg->mountinfo, strerror(-r));
-                return 0;
-        }
-        const char *tname = type;
-        struct statfs sf;
-        if (!tname && statfs(path, &sf) == 0)
-                tname = fs_magic_name((long)sf.f_type);
-        if (r > 0)
-                ADD(CHECK_OK, "instances", NULL,
-                    "%s is on %s%s%s, a shared filesystem ([filesystems] shared): instance directories must exist on both hosts, "
-                    "migkit neither creates nor removes them there", path, tname ? tname : "?", target ? " mounted at " : "",
-                    target ? target : "");
-        else
-                ADD(CHECK_OK, "instances", NULL, "%s is a directory on %s%s%s, local (not shared): migkit creates and cleans up instance directories",
-                    path, tname ? tname : "a local filesystem", target ? " mounted at " : "", target ? target : "");
-        return 0;
+        return localcheck_instances(cfg, p);
 }
 
 static int list_bridges(const char *sysfs, char ***ret)

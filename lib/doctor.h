@@ -2,7 +2,8 @@
 /* `migkit doctor`: is this host ready for live migrations in and out? Each
  * check ends OK, WARN (could not be told, or works with a caveat) or FAIL,
  * with a message naming the path, bridge, process or URI, and a fix. Only
- * reads: nothing is created, started or reloaded. Every path comes from
+ * reads, but for this host's mark in the instances path (hostmark.h):
+ * nothing is created, started or reloaded. Every path comes from
  * the configuration ([paths] hooks, state, instances, sysfs, run, proc,
  * mountinfo) or from struct doctor_opts, so tests run it on temp trees.
  *
@@ -13,7 +14,9 @@
  *              installed (libvirt finds hooks only at start or reload)
  *   libvirt    this host's libvirt answers (the domains come from it)
  *   instances  the instances path: a directory, no symlink, its filesystem
- *              and whether that is a shared one
+ *              (from its mount id) and whether migkit takes it as local
+ *   marks      this host's id and mark there, the marks of other hosts
+ *              (localcheck.h; this host's mark is the one thing written)
  *   bridges    the allow-list, the bridges present, and every bridge a
  *              local guest uses (present, or allowed so the hook creates it)
  *   state      the state directory exists and is writable

@@ -57,6 +57,21 @@ static int journal_line(const char *key, const char *val, void *userdata)
                 return strv_push(&j->bridges, val);
         if (streq(key, "stripped"))
                 return strv_push(&j->stripped, val);
+        if (streq(key, "dir-id")) {
+                struct dir_ident id;
+                int n = 0;
+                if (sscanf(val, "%llu %llu %lld.%u %n", &id.dev, &id.ino, &id.btime_s, &id.btime_ns, &n) != 4 || n == 0 ||
+                    val[n] != '/')
+                        return -EBADMSG;
+                return journal_set_dir_id(j, val + n, &id);
+        }
+        if (streq(key, "bridge-ifindex")) {
+                unsigned idx;
+                int n = 0;
+                if (sscanf(val, "%u %n", &idx, &n) != 1 || n == 0 || !val[n] || idx == 0)
+                        return -EBADMSG;
+                return journal_set_bridge_ifindex(j, val + n, idx);
+        }
         return -EBADMSG;
 }
 
@@ -124,8 +139,15 @@ int journal_save(const char *state_dir, const struct journal *j)
         buf_add(&b, "started", "%lld", (long long)j->started);
         for (size_t i = 0; j->dirs && j->dirs[i]; i++)
                 buf_add(&b, "dir", "%s", j->dirs[i]);
+        for (size_t i = 0; i < j->n_dir_ids; i++)
+                if (strv_contains(j->dirs, j->dir_ids[i].path))
+                        buf_add(&b, "dir-id", "%llu %llu %lld.%09u %s", j->dir_ids[i].id.dev, j->dir_ids[i].id.ino,
+                                j->dir_ids[i].id.btime_s, j->dir_ids[i].id.btime_ns, j->dir_ids[i].path);
         for (size_t i = 0; j->bridges && j->bridges[i]; i++)
                 buf_add(&b, "bridge", "%s", j->bridges[i]);
+        for (size_t i = 0; i < j->n_bridge_ids; i++)
+                if (strv_contains(j->bridges, j->bridge_ids[i].name))
+                        buf_add(&b, "bridge-ifindex", "%u %s", j->bridge_ids[i].ifindex, j->bridge_ids[i].name);
         for (size_t i = 0; j->stripped && j->stripped[i]; i++)
                 buf_add(&b, "stripped", "%s", j->stripped[i]);
         for (size_t m = 0; m < ARRAY_SIZE(mark_keys); m++) {
@@ -206,8 +228,68 @@ bool journal_is_empty(const struct journal *j)
         return !strv_length(j->dirs) && !strv_length(j->bridges) && !strv_length(j->stripped);
 }
 
+int journal_set_dir_id(struct journal *j, const char *path, const struct dir_ident *id)
+{
+        if (strchr(path, '\n'))
+                return -EINVAL;
+        for (size_t i = 0; i < j->n_dir_ids; i++)
+                if (streq(j->dir_ids[i].path, path)) {
+                        j->dir_ids[i].id = *id;
+                        return 0;
+                }
+        struct journal_dir_id *n = realloc(j->dir_ids, (j->n_dir_ids + 1) * sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        j->dir_ids = n;
+        if (!(n[j->n_dir_ids].path = strdup(path)))
+                return -ENOMEM;
+        n[j->n_dir_ids++].id = *id;
+        return 0;
+}
+
+int journal_set_bridge_ifindex(struct journal *j, const char *name, unsigned ifindex)
+{
+        if (strchr(name, '\n'))
+                return -EINVAL;
+        for (size_t i = 0; i < j->n_bridge_ids; i++)
+                if (streq(j->bridge_ids[i].name, name)) {
+                        j->bridge_ids[i].ifindex = ifindex;
+                        return 0;
+                }
+        struct journal_bridge_id *n = realloc(j->bridge_ids, (j->n_bridge_ids + 1) * sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        j->bridge_ids = n;
+        if (!(n[j->n_bridge_ids].name = strdup(name)))
+                return -ENOMEM;
+        n[j->n_bridge_ids++].ifindex = ifindex;
+        return 0;
+}
+
+const struct dir_ident *journal_dir_id(const struct journal *j, const char *path)
+{
+        for (size_t i = 0; i < j->n_dir_ids; i++)
+                if (streq(j->dir_ids[i].path, path))
+                        return &j->dir_ids[i].id;
+        return NULL;
+}
+
+unsigned journal_bridge_ifindex(const struct journal *j, const char *name)
+{
+        for (size_t i = 0; i < j->n_bridge_ids; i++)
+                if (streq(j->bridge_ids[i].name, name))
+                        return j->bridge_ids[i].ifindex;
+        return 0;
+}
+
 void journal_free(struct journal *j)
 {
+        for (size_t i = 0; i < j->n_dir_ids; i++)
+                free(j->dir_ids[i].path);
+        free(j->dir_ids);
+        for (size_t i = 0; i < j->n_bridge_ids; i++)
+                free(j->bridge_ids[i].name);
+        free(j->bridge_ids);
         free(j->uuid);
         free(j->name);
         strv_free(j->dirs);

@@ -10,7 +10,14 @@
  *   name <domain name>
  *   started <unix seconds>
  *   dir <absolute path>          (instance directory migkit created)
+ *   dir-id <dev> <ino> <btime> <path>
+ *                                (its identity when created: st_dev, st_ino
+ *                                 and birth time <s>.<ns>, 0.0 when unknown; a
+ *                                 directory that is not that one any more is
+ *                                 never rolled back)
  *   bridge <name>                (bridge migkit created)
+ *   bridge-ifindex <n> <name>    (its ifindex when created: a bridge of that
+ *                                 name with another ifindex is not migkit's)
  *   stripped <target> <path>     (cdrom source removed from the XML)
  * and the marks of the current attempt (absent = not seen), each cleared
  * when the hook's `migrate begin` starts a new attempt:
@@ -28,6 +35,18 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "instdir.h"
+
+struct journal_dir_id {
+        char *path;
+        struct dir_ident id;
+};
+
+struct journal_bridge_id {
+        char *name;
+        unsigned ifindex;
+};
+
 struct journal {
         char *uuid;
         char *name;
@@ -38,6 +57,10 @@ struct journal {
         time_t qemu_started;
         time_t postcopy;
         time_t arrived;
+        struct journal_dir_id *dir_ids;
+        size_t n_dir_ids;
+        struct journal_bridge_id *bridge_ids;
+        size_t n_bridge_ids;
 };
 
 enum journal_mark {
@@ -75,5 +98,15 @@ int journal_set_mark(const char *state_dir, const char *uuid, enum journal_mark 
  * apply; clears them. Returns 1 if there is a journal (now without marks),
  * 0 if there is none, -EBADMSG if it is malformed, or -errno. */
 int journal_new_attempt(const char *state_dir, const char *uuid);
+
+/* Records (replaces) the identity of the created directory path, or the
+ * ifindex of the created bridge name. 0 or -ENOMEM (-EINVAL for a
+ * newline in the name). */
+int journal_set_dir_id(struct journal *j, const char *path, const struct dir_ident *id);
+int journal_set_bridge_ifindex(struct journal *j, const char *name, unsigned ifindex);
+
+/* The recorded identity of path / ifindex of name, NULL / 0 if none. */
+const struct dir_ident *journal_dir_id(const struct journal *j, const char *path);
+unsigned journal_bridge_ifindex(const struct journal *j, const char *name);
 
 void journal_free(struct journal *j);

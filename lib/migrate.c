@@ -376,7 +376,7 @@ static int upload_config_drives(const struct mk_config *cfg, virDomainPtr dom, v
                 struct upload u;
                 _cleanup_free_ char *err = NULL;
                 char m[1024];
-                int r = upload_file(dst, dk->source, &u, &err);
+                int r = upload_file(dst, cfg->instances_path, d->uuid, dk->source, d->files, &u, &err);
                 if (r == 1) {
                         struct upload *v = realloc(ups->v, (ups->n + 1) * sizeof(*v));
                         if (!v) {
@@ -552,6 +552,9 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
                         funlockfile(out.f);
                 }
                 size_t nf = pf.n_fail;
+                for (size_t i = 0; i < pf.n && !nf && !pf.n_warn; i++)
+                        if (streq(pf.v[i].name, "instances")) /* whether migkit removes the guest's directory afterwards */
+                                out_event(&out, "instances", 0, NULL, 0, pf.v[i].message);
                 preflight_free(&pf);
                 if (nf)
                         return set_result(res, MIGRATE_REFUSED, "%s cannot migrate to %s now: %zu check%s failed (above)", res->name,

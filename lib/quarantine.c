@@ -11,6 +11,7 @@
 #include <sys/sysmacros.h>
 
 #include "instdir.h"
+#include "mountinfo.h"
 #include "util.h"
 #include "validate.h"
 
@@ -18,16 +19,19 @@
 #define RM_RF_MAX_DEPTH 128
 #define INFO_MAX 8192
 
-/* Where an inode lives: device, inode number and (kernel >= 5.8) the mount. */
+/* Where an inode lives: device, inode number and mount. */
 struct ident {
         dev_t dev;
         ino_t ino;
         uint64_t mnt_id;
-        bool has_mnt_id;
         mode_t mode;
         uid_t uid;
 };
 
+/* Fills id for name in dfd ("" for dfd itself), never following a
+ * symlink. The mount id comes from statx (Linux >= 5.8) or, before that,
+ * name_to_handle_at: when neither gives one, -EOPNOTSUPP, and the caller
+ * keeps its hands off (st_dev alone cannot tell a bind mount). */
 static int ident_at(int dfd, const char *name, struct ident *id)
 {
         struct statx sx;
@@ -39,77 +43,41 @@ static int ident_at(int dfd, const char *name, struct ident *id)
                 .dev = makedev(sx.stx_dev_major, sx.stx_dev_minor),
                 .ino = sx.stx_ino,
                 .mnt_id = sx.stx_mnt_id,
-                .has_mnt_id = sx.stx_mask & STATX_MNT_ID,
                 .mode = sx.stx_mode,
                 .uid = sx.stx_uid,
         };
-        return 0;
+        if (sx.stx_mask & STATX_MNT_ID)
+                return 0;
+        int r = mount_id_from_handle(dfd, name, &id->mnt_id);
+        return r < 0 ? r : 0;
 }
 
 /* Same filesystem and same mount: a bind mount of the same filesystem has
  * the same st_dev, so the mount id is what tells it. */
 static bool same_mount(const struct ident *a, const struct ident *b)
 {
-        if (a->dev != b->dev)
-                return false;
-        return !a->has_mnt_id || !b->has_mnt_id || a->mnt_id == b->mnt_id;
+        return a->dev == b->dev && a->mnt_id == b->mnt_id;
 }
 
 static bool same_inode(const struct ident *a, const struct ident *b)
 {
-        return a->dev == b->dev && a->ino == b->ino && same_mount(a, b);
+        return a->ino == b->ino && same_mount(a, b);
 }
 
-static void set_detail(char **ret, const char *fmt, ...) _printf_(2, 3);
-static void set_detail(char **ret, const char *fmt, ...)
-{
-        va_list ap;
-        if (!ret)
-                return;
-        free(*ret);
-        va_start(ap, fmt);
-        if (vasprintf(ret, fmt, ap) < 0)
-                *ret = NULL;
-        va_end(ap);
-}
+static const char no_mount_id[] = "the kernel tells no mount id (no statx STATX_MNT_ID before Linux 5.8, and "
+                                  "name_to_handle_at is not supported there): a bind mount could not be told";
 
-/* Opens the instances path: a real directory, not a symlink, not "/", and
- * not on a shared filesystem. */
+/* Opens the instances path (a real directory, not a symlink, not "/") and
+ * fills its identity. Nothing is decided about its filesystem here. */
 static int open_instances(const struct mk_config *cfg, struct ident *id, char **detail)
 {
-        struct stat st;
-        int r;
-
-        if (!cfg->instances_path || !path_is_absolute_normalized(cfg->instances_path) || streq(cfg->instances_path, "/")) {
-                set_detail(detail, "instances path '%s' is not an absolute path below /", cfg->instances_path ? cfg->instances_path : "");
-                return -EINVAL;
-        }
-        _cleanup_close_ int fd = open(cfg->instances_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0) {
-                r = -errno;
-                if (lstat(cfg->instances_path, &st) == 0 && S_ISLNK(st.st_mode)) {
-                        set_detail(detail, "instances path %s is a symlink", cfg->instances_path);
-                        return -ELOOP;
-                }
-                set_detail(detail, "instances path %s", cfg->instances_path);
-                return r;
-        }
-        r = ident_at(fd, "", id);
-        if (r < 0)
-                return r;
-
-        _cleanup_free_ char *fstype = NULL, *target = NULL;
-        r = fs_is_shared(cfg, cfg->instances_path, &fstype, &target);
-        if (r < 0) {
-                set_detail(detail, "cannot tell which filesystem holds %s from %s", cfg->instances_path, cfg->mountinfo);
-                return r;
-        }
-        if (r > 0) {
-                set_detail(detail, "%s is on the shared filesystem %s mounted at %s", cfg->instances_path,
-                           fstype ? fstype : "?", target ? target : "?");
-                return -EREMOTE;
-        }
-        return TAKE_FD(fd);
+        _cleanup_close_ int fd = instances_open(cfg, detail);
+        if (fd < 0)
+                return fd;
+        int r = ident_at(fd, "", id);
+        if (r == -EOPNOTSUPP)
+                set_message(detail, "%s: %s", cfg->instances_path, no_mount_id);
+        return r < 0 ? r : TAKE_FD(fd);
 }
 
 /* Opens (and with create, makes) the quarantine directory below ifd: a
@@ -127,77 +95,27 @@ static int open_quarantine(int ifd, const struct ident *iid, bool create, char *
                 if (r == -ENOENT)
                         return r;
                 if (r == -ENOTDIR || r == -ELOOP) {
-                        set_detail(detail, "%s is a symlink or not a directory", QUARANTINE_DIR);
+                        set_message(detail, "%s is a symlink or not a directory", QUARANTINE_DIR);
                         return -EPERM;
                 }
                 return r;
         }
         r = ident_at(fd, "", &qid);
-        if (r < 0)
+        if (r < 0) {
+                if (r == -EOPNOTSUPP)
+                        set_message(detail, "%s: %s", QUARANTINE_DIR, no_mount_id);
                 return r;
+        }
         if (!same_mount(&qid, iid)) {
-                set_detail(detail, "%s is a mount point or on another filesystem", QUARANTINE_DIR);
+                set_message(detail, "%s is a mount point or on another filesystem", QUARANTINE_DIR);
                 return -EXDEV;
         }
         if (qid.uid != geteuid() || (qid.mode & 0077)) {
-                set_detail(detail, "%s is owned by uid %u with mode %04o; it must be ours with mode 0700",
+                set_message(detail, "%s is owned by uid %u with mode %04o; it must be ours with mode 0700",
                            QUARANTINE_DIR, (unsigned)qid.uid, (unsigned)(qid.mode & 07777));
                 return -EPERM;
         }
         return TAKE_FD(fd);
-}
-
-/* Undoes the octal escapes of a mountinfo field in place. */
-static void unescape_mountinfo(char *s)
-{
-        char *w = s;
-        for (char *p = s; *p; p++) {
-                if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
-                        *w++ = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
-                        p += 3;
-                } else
-                        *w++ = *p;
-        }
-        *w = 0;
-}
-
-/* Is anything mounted below the directory fd (in our mount namespace)? The
- * live mount table is read: this is about this process's view, whatever
- * [paths] mountinfo says. Returns 0, -EBUSY with *detail naming the mount,
- * or -errno when it cannot be told. */
-static int mounts_below(int fd, char **detail)
-{
-        char proc[64], path[PATH_MAX];
-        _cleanup_fclose_ FILE *f = NULL;
-        _cleanup_free_ char *line = NULL;
-        size_t cap = 0;
-
-        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-        ssize_t n = readlink(proc, path, sizeof(path) - 1);
-        if (n < 0)
-                return -errno;
-        if ((size_t)n >= sizeof(path) - 1)
-                return -ENAMETOOLONG;
-        path[n] = 0;
-        if (path[0] != '/')
-                return -ENOENT; /* deleted or not reachable from our root */
-        f = fopen("/proc/self/mountinfo", "re");
-        if (!f)
-                return -errno;
-        while (getline(&line, &cap, f) > 0) {
-                /* id parent major:minor root mountpoint ... */
-                char *save = NULL, *mp = strtok_r(line, " ", &save);
-                for (int i = 0; i < 4 && mp; i++)
-                        mp = strtok_r(NULL, " ", &save);
-                if (!mp)
-                        continue;
-                unescape_mountinfo(mp);
-                if (path_below(mp, path)) {
-                        set_detail(detail, "%s is a mount point", mp);
-                        return -EBUSY;
-                }
-        }
-        return ferror(f) ? -EIO : 0;
 }
 
 static void info_clean(char *s)
@@ -230,87 +148,127 @@ static int write_info(int fd, const struct mk_config *cfg, const char *uuid, con
         return write_all(fd, text, (size_t)n);
 }
 
-int quarantine_dir(const struct mk_config *cfg, const char *uuid, const char *reason, const char *domain,
-                   int flags, char **ret_path, char **ret_detail)
-{
-        struct ident iid, uid_, qid;
+/* ---- quarantine_move, in steps ---------------------------------------------- */
+
+/* One move: what was opened and checked, for the steps below. */
+struct qmove {
+        const struct mk_config *cfg;
+        const struct quarantine_req *req;
+        char **detail;
+        int ifd, ufd, qfd;
+        struct ident iid, uid;  /* the instances path, <uuid> */
+        struct dir_ident checked; /* <uuid>, with its birth time */
         char name[64], info[80];
-        time_t now = time(NULL);
+        time_t now;
+};
+
+static void qmove_done(struct qmove *q)
+{
+        if (q->ifd >= 0)
+                close(q->ifd);
+        if (q->ufd >= 0)
+                close(q->ufd);
+        if (q->qfd >= 0)
+                close(q->qfd);
+}
+
+/* Opens the instances path and <uuid> below it: a directory, not a symlink,
+ * on the same mount, with nothing mounted below it. 1 opened, 0 no such
+ * directory, or -errno. */
+static int qmove_open(struct qmove *q)
+{
+        const char *uuid = q->req->uuid, *inst = q->cfg->instances_path;
         int r;
 
-        if (ret_path)
-                *ret_path = NULL;
-        if (ret_detail)
-                *ret_detail = NULL;
         if (!uuid_is_valid(uuid)) {
-                set_detail(ret_detail, "'%s' is not a UUID", uuid);
+                set_message(q->detail, "'%s' is not a UUID", uuid);
                 return -EINVAL;
         }
-        _cleanup_close_ int ifd = open_instances(cfg, &iid, ret_detail);
-        if (ifd < 0)
-                return ifd;
-
-        _cleanup_close_ int ufd = openat(ifd, uuid, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (ufd < 0) {
+        q->ifd = open_instances(q->cfg, &q->iid, q->detail);
+        if (q->ifd < 0)
+                return q->ifd;
+        q->ufd = openat(q->ifd, uuid, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (q->ufd < 0) {
                 r = -errno;
                 if (r == -ENOENT)
                         return 0;
                 struct stat st;
-                if (fstatat(ifd, uuid, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
-                        set_detail(ret_detail, "%s/%s is a symlink", cfg->instances_path, uuid);
+                if (fstatat(q->ifd, uuid, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+                        set_message(q->detail, "%s/%s is a symlink", inst, uuid);
                         return -ELOOP;
                 }
                 if (r == -ENOTDIR)
-                        set_detail(ret_detail, "%s/%s is not a directory", cfg->instances_path, uuid);
+                        set_message(q->detail, "%s/%s is not a directory", inst, uuid);
                 return r;
         }
-        r = ident_at(ufd, "", &uid_);
-        if (r < 0)
+        r = ident_at(q->ufd, "", &q->uid);
+        if (r < 0) {
+                if (r == -EOPNOTSUPP)
+                        set_message(q->detail, "%s/%s: %s", inst, uuid, no_mount_id);
                 return r;
-        if (!same_mount(&uid_, &iid)) {
-                set_detail(ret_detail, "%s/%s is a mount point", cfg->instances_path, uuid);
+        }
+        if (!same_mount(&q->uid, &q->iid)) {
+                set_message(q->detail, "%s/%s is a mount point", inst, uuid);
                 return -EXDEV;
         }
-        r = mounts_below(ufd, ret_detail);
+        _cleanup_free_ char *below = NULL;
+        r = mounts_below_fd(q->ufd, &below);
+        if (r == -EBUSY)
+                set_message(q->detail, "%s is a mount point", below ? below : "something below it");
+        return r < 0 ? r : 1;
+}
+
+/* The directory may go: proven local, and the one expected. 0 or -errno. */
+static int qmove_prove(struct qmove *q)
+{
+        const struct dir_ident *want = q->req->expect;
+        int r = instdir_prove_local(q->cfg, q->ifd, q->ufd, q->req->uuid, q->detail);
         if (r < 0)
                 return r;
-
-        _cleanup_close_ int qfd = -1;
-        if (flags & QUARANTINE_DRY_RUN) {
-                qfd = open_quarantine(ifd, &iid, false, ret_detail);
-                if (qfd < 0 && qfd != -ENOENT)
-                        return qfd;
-                snprintf(name, sizeof(name), "%s.%lld", uuid, (long long)now);
-                if (ret_path && asprintf(ret_path, "%s/%s/%s", cfg->instances_path, QUARANTINE_DIR, name) < 0)
-                        *ret_path = NULL;
-                return 1;
+        struct dir_ident have;
+        r = dir_ident_fd(q->ufd, &have);
+        if (r < 0)
+                return r;
+        if (want && !dir_ident_same(want, &have)) {
+                set_message(q->detail, "%s/%s is not the directory expected (device %u:%u inode %llu born %lld.%09u, expected "
+                           "%u:%u inode %llu born %lld.%09u): it was replaced since migkit checked or created it, and is not "
+                           "migkit's to move", q->cfg->instances_path, q->req->uuid, major((dev_t)have.dev), minor((dev_t)have.dev),
+                           have.ino, have.btime_s, have.btime_ns, major((dev_t)want->dev), minor((dev_t)want->dev), want->ino,
+                           want->btime_s, want->btime_ns);
+                return -ESTALE;
         }
-        qfd = open_quarantine(ifd, &iid, true, ret_detail);
-        if (qfd < 0)
-                return qfd;
+        q->checked = have;
+        return 0;
+}
 
-        /* The .info file, created exclusively, reserves the entry's name. */
+/* Renames <uuid> into the quarantine under a name its .info file, created
+ * exclusively, reserves. 1 moved, 0 someone else moved it first, -errno. */
+static int qmove_rename(struct qmove *q)
+{
+        const char *uuid = q->req->uuid;
+        int r;
+
         for (int i = 0;; i++) {
                 if (i >= 100)
                         return -EEXIST;
                 if (i == 0)
-                        snprintf(name, sizeof(name), "%s.%lld", uuid, (long long)now);
+                        snprintf(q->name, sizeof(q->name), "%s.%lld", uuid, (long long)q->now);
                 else
-                        snprintf(name, sizeof(name), "%s.%lld.%d", uuid, (long long)now, i);
-                snprintf(info, sizeof(info), "%s.info", name);
-                _cleanup_close_ int infofd = openat(qfd, info, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                        snprintf(q->name, sizeof(q->name), "%s.%lld.%d", uuid, (long long)q->now, i);
+                snprintf(q->info, sizeof(q->info), "%s.info", q->name);
+                _cleanup_close_ int infofd = openat(q->qfd, q->info, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
                 if (infofd < 0) {
                         if (errno == EEXIST)
                                 continue;
                         return -errno;
                 }
-                r = write_info(infofd, cfg, uuid, name, now, reason, domain);
+                r = write_info(infofd, q->cfg, uuid, q->name, q->now, q->req->reason, q->req->domain);
                 if (r < 0) {
-                        (void)unlinkat(qfd, info, 0);
+                        (void)unlinkat(q->qfd, q->info, 0);
                         return r;
                 }
-                if (renameat2(ifd, uuid, qfd, name, RENAME_NOREPLACE) == 0)
-                        break;
+                if (renameat2(q->ifd, uuid, q->qfd, q->name, RENAME_NOREPLACE) == 0)
+                        return 1;
                 r = -errno;
                 if (r == -EINVAL) {
                         /* A filesystem without RENAME_NOREPLACE; the name is
@@ -318,40 +276,93 @@ int quarantine_dir(const struct mk_config *cfg, const char *uuid, const char *re
                          * races with another of us that chose the same name,
                          * which the .info file already prevents. */
                         struct stat st;
-                        if (fstatat(qfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                        if (fstatat(q->qfd, q->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
                                 r = -EEXIST;
-                        else if (renameat(ifd, uuid, qfd, name) == 0)
-                                break;
+                        else if (renameat(q->ifd, uuid, q->qfd, q->name) == 0)
+                                return 1;
                         else
                                 r = -errno;
                 }
-                (void)unlinkat(qfd, info, 0);
+                (void)unlinkat(q->qfd, q->info, 0);
                 if (r == -EEXIST)
                         continue;
                 if (r == -ENOENT)
-                        return 0; /* someone else moved it first */
+                        return 0;
                 if (r == -EXDEV || r == -EBUSY)
-                        set_detail(ret_detail, "%s/%s is a mount point or on another filesystem", cfg->instances_path, uuid);
+                        set_message(q->detail, "%s/%s is a mount point or on another filesystem", q->cfg->instances_path, uuid);
                 return r;
         }
+}
 
-        /* What was renamed must be what was checked: if <uuid> was replaced
-         * in between, put the stranger back and give up. */
-        r = ident_at(qfd, name, &qid);
+/* What was renamed must be what was checked: if <uuid> was replaced in
+ * between, put the stranger back and give up. */
+static int qmove_verify(struct qmove *q)
+{
+        struct ident moved;
+        int r = ident_at(q->qfd, q->name, &moved);
         if (r < 0)
                 return r;
-        if (!same_inode(&qid, &uid_)) {
-                (void)renameat2(qfd, name, ifd, uuid, RENAME_NOREPLACE);
-                (void)unlinkat(qfd, info, 0);
-                set_detail(ret_detail, "%s/%s was replaced while it was being checked", cfg->instances_path, uuid);
+        if (!same_inode(&moved, &q->uid)) {
+                (void)renameat2(q->qfd, q->name, q->ifd, q->req->uuid, RENAME_NOREPLACE);
+                (void)unlinkat(q->qfd, q->info, 0);
+                set_message(q->detail, "%s/%s was replaced while it was being checked", q->cfg->instances_path, q->req->uuid);
                 return -ESTALE;
         }
-        (void)fsync(qfd);
-        (void)fsync(ifd);
-        if (ret_path && asprintf(ret_path, "%s/%s/%s", cfg->instances_path, QUARANTINE_DIR, name) < 0)
-                *ret_path = NULL;
-        return 1;
+        (void)fsync(q->qfd);
+        (void)fsync(q->ifd);
+        return 0;
 }
+
+int quarantine_move(const struct mk_config *cfg, const struct quarantine_req *req, struct dir_ident *ret_id,
+                    char **ret_path, char **ret_detail)
+{
+        struct qmove q = { .cfg = cfg, .req = req, .detail = ret_detail, .ifd = -1, .ufd = -1, .qfd = -1, .now = time(NULL) };
+        bool dry = req->flags & QUARANTINE_DRY_RUN;
+        int r;
+
+        if (ret_path)
+                *ret_path = NULL;
+        if (ret_detail)
+                *ret_detail = NULL;
+        r = qmove_open(&q);
+        if (r <= 0)
+                goto out;
+        r = qmove_prove(&q);
+        if (r < 0)
+                goto out;
+        if (ret_id)
+                *ret_id = q.checked;
+        q.qfd = open_quarantine(q.ifd, &q.iid, !dry, ret_detail);
+        if (q.qfd < 0 && !(dry && q.qfd == -ENOENT)) {
+                r = q.qfd;
+                goto out;
+        }
+        if (dry)
+                snprintf(q.name, sizeof(q.name), "%s.%lld", req->uuid, (long long)q.now);
+        else {
+                r = qmove_rename(&q);
+                if (r <= 0)
+                        goto out;
+                r = qmove_verify(&q);
+                if (r < 0)
+                        goto out;
+        }
+        if (ret_path && asprintf(ret_path, "%s/%s/%s", cfg->instances_path, QUARANTINE_DIR, q.name) < 0)
+                *ret_path = NULL;
+        r = 1;
+out:
+        qmove_done(&q);
+        return r;
+}
+
+int quarantine_dir(const struct mk_config *cfg, const char *uuid, const char *reason, const char *domain,
+                   int flags, char **ret_path, char **ret_detail)
+{
+        struct quarantine_req req = { .uuid = uuid, .reason = reason, .domain = domain, .flags = flags };
+        return quarantine_move(cfg, &req, NULL, ret_path, ret_detail);
+}
+
+/* ---- rm_rf_children ------------------------------------------------------------ */
 
 struct rm_ctx {
         kept_fn kept;
@@ -374,6 +385,99 @@ static void rm_report(struct rm_ctx *c, const char *name, int err)
         else
                 snprintf(p, sizeof(p), "%s", c->path);
         c->kept(c->userdata, p, err);
+}
+
+static int rm_children(struct rm_ctx *c, int dfd);
+
+/* Unlinks a non-directory entry (a symlink is removed, never followed; a
+ * file bind-mounted here gives EBUSY: left alone). 0 gone, 1 kept, or
+ * -EISDIR when it turned out to be a directory. */
+static int rm_file(struct rm_ctx *c, int dfd, const char *name)
+{
+        if (unlinkat(dfd, name, 0) == 0) {
+                c->st->removed++;
+                return 0;
+        }
+        if (errno == ENOENT)
+                return 0;
+        if (errno == EISDIR)
+                return -EISDIR;
+        rm_report(c, name, errno == EBUSY ? -EXDEV : -errno);
+        return 1;
+}
+
+/* Opens the subdirectory name of dfd, checked to be the entry id just
+ * looked at (same inode, same mount). The fd, -ENOENT (gone), or -1 after
+ * reporting it kept. */
+static int rm_open_subdir(struct rm_ctx *c, int dfd, const char *name, const struct ident *id)
+{
+        struct ident cid;
+        if (c->depth >= RM_RF_MAX_DEPTH) {
+                rm_report(c, name, -ELOOP);
+                return -1;
+        }
+        int cfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        if (cfd < 0) {
+                if (errno == ENOENT)
+                        return -ENOENT;
+                rm_report(c, name, -errno);
+                return -1;
+        }
+        int r = ident_at(cfd, "", &cid);
+        if (r < 0 || !same_inode(&cid, id)) {
+                close(cfd);
+                rm_report(c, name, r < 0 ? r : -ESTALE);
+                return -1;
+        }
+        return cfd;
+}
+
+/* A directory entry (or one of unknown type): checked to be on the same
+ * mount as the root before anything below it is touched, emptied
+ * recursively, then removed. 0 gone, 1 kept. */
+static int rm_entry(struct rm_ctx *c, int dfd, const char *name)
+{
+        struct ident id;
+        int r = ident_at(dfd, name, &id);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0 || !same_mount(&id, &c->root)) {
+                rm_report(c, name, r < 0 ? r : -EXDEV); /* a mount point: nothing under it is ours */
+                return 1;
+        }
+        if (!S_ISDIR(id.mode)) {
+                r = rm_file(c, dfd, name);
+                if (r == -EISDIR)
+                        rm_report(c, name, -ESTALE); /* changed type again */
+                return r != 0;
+        }
+        int cfd = rm_open_subdir(c, dfd, name, &id);
+        if (cfd == -ENOENT)
+                return 0;
+        if (cfd < 0)
+                return 1;
+        size_t len = strlen(c->path);
+        if (len + 1 + strlen(name) >= sizeof(c->path)) {
+                close(cfd);
+                rm_report(c, name, -ENAMETOOLONG);
+                return 1;
+        }
+        snprintf(c->path + len, sizeof(c->path) - len, "/%s", name);
+        c->depth++;
+        r = rm_children(c, cfd);
+        c->depth--;
+        c->path[len] = 0;
+        close(cfd);
+        if (r > 0)
+                return 1; /* not empty: leave the directory too */
+        if (unlinkat(dfd, name, AT_REMOVEDIR) == 0) {
+                c->st->removed++;
+                return 0;
+        }
+        if (errno == ENOENT)
+                return 0;
+        rm_report(c, name, errno == EBUSY ? -EXDEV : -errno);
+        return 1;
 }
 
 /* dfd is borrowed. Returns 0 or 1 (something kept). */
@@ -403,91 +507,10 @@ static int rm_children(struct rm_ctx *c, int dfd)
                 const char *name = de->d_name;
                 if (streq(name, ".") || streq(name, ".."))
                         continue;
-
-                if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) {
-                        /* Not a directory: unlink it (a symlink is removed,
-                         * never followed). A file bind-mounted here gives
-                         * EBUSY: left alone. */
-                        if (unlinkat(dirfd(d), name, 0) == 0)
-                                c->st->removed++;
-                        else if (errno == EBUSY) {
-                                rm_report(c, name, -EXDEV);
-                                kept = true;
-                        } else if (errno == EISDIR)
-                                goto as_dir; /* changed type meanwhile */
-                        else if (errno != ENOENT) {
-                                rm_report(c, name, -errno);
-                                kept = true;
-                        }
-                        continue;
-                }
-        as_dir:;
-                struct ident id, cid;
-                int r = ident_at(dirfd(d), name, &id);
-                if (r == -ENOENT)
-                        continue;
-                if (r < 0) {
-                        rm_report(c, name, r);
-                        kept = true;
-                        continue;
-                }
-                if (!same_mount(&id, &c->root)) {
-                        rm_report(c, name, -EXDEV); /* a mount point: nothing under it is ours */
-                        kept = true;
-                        continue;
-                }
-                if (!S_ISDIR(id.mode)) {
-                        if (unlinkat(dirfd(d), name, 0) == 0)
-                                c->st->removed++;
-                        else if (errno != ENOENT) {
-                                rm_report(c, name, errno == EBUSY ? -EXDEV : -errno);
-                                kept = true;
-                        }
-                        continue;
-                }
-                if (c->depth >= RM_RF_MAX_DEPTH) {
-                        rm_report(c, name, -ELOOP);
-                        kept = true;
-                        continue;
-                }
-                int cfd = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-                if (cfd < 0) {
-                        if (errno != ENOENT) {
-                                rm_report(c, name, -errno);
-                                kept = true;
-                        }
-                        continue;
-                }
-                r = ident_at(cfd, "", &cid);
-                if (r < 0 || !same_inode(&cid, &id)) {
-                        close(cfd);
-                        rm_report(c, name, r < 0 ? r : -ESTALE);
-                        kept = true;
-                        continue;
-                }
-                size_t len = strlen(c->path);
-                if (len + 1 + strlen(name) >= sizeof(c->path)) {
-                        close(cfd);
-                        rm_report(c, name, -ENAMETOOLONG);
-                        kept = true;
-                        continue;
-                }
-                snprintf(c->path + len, sizeof(c->path) - len, "/%s", name);
-                c->depth++;
-                r = rm_children(c, cfd);
-                c->depth--;
-                c->path[len] = 0;
-                close(cfd);
-                if (r > 0) {
-                        kept = true; /* not empty: leave the directory too */
-                        continue;
-                }
-                if (unlinkat(dirfd(d), name, AT_REMOVEDIR) == 0)
-                        c->st->removed++;
-                else if (errno != ENOENT) {
-                        rm_report(c, name, errno == EBUSY ? -EXDEV : -errno);
-                        kept = true;
-                }
+                int r = de->d_type != DT_DIR && de->d_type != DT_UNKNOWN ? rm_file(c, dirfd(d), name) : -EISDIR;
+                if (r == -EISDIR) /* a directory, of unknown type, or changed type meanwhile */
+                        r = rm_entry(c, dirfd(d), name);
+                kept |= r > 0;
         }
         closedir(d);
         return kept ? 1 : 0;
@@ -592,28 +615,95 @@ static int list_names(int fd, char ***ret)
         return 0;
 }
 
+/* Empties and removes the directory entry name of qfd (id its identity).
+ * 0 removed, -ENOENT gone already, 1 something kept (reported), or -errno
+ * for the entry itself. */
+static int purge_dir(int qfd, const struct ident *id, const char *name, kept_fn kept, void *userdata,
+                     struct purge_stats *st)
+{
+        struct ident cid;
+        struct rm_rf_stats rs = { 0 };
+        _cleanup_close_ int cfd = openat(qfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        if (cfd < 0)
+                return -errno;
+        int r = ident_at(cfd, "", &cid);
+        if (r == 0 && !same_inode(&cid, id))
+                r = -ESTALE;
+        if (r == 0)
+                r = rm_rf_children(cfd, name, kept, userdata, &rs);
+        st->files += rs.removed;
+        if (r != 0)
+                return r; /* > 0: each thing kept was reported */
+        if (unlinkat(qfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                return errno == EBUSY ? -EXDEV : -errno;
+        return 0;
+}
+
+/* Removes one due entry of the quarantine qfd (qid its identity): a
+ * directory (purge_dir) or a file. 0 removed, -ENOENT gone already, 1
+ * something kept (reported). */
+static int purge_entry(int qfd, const struct ident *qid, const char *name, kept_fn kept, void *userdata,
+                       struct purge_stats *st)
+{
+        struct ident id;
+        int r = ident_at(qfd, name, &id);
+        if (r == -ENOENT)
+                return r;
+        if (r == 0 && !same_mount(&id, qid))
+                r = -EXDEV;
+        else if (r == 0 && S_ISDIR(id.mode))
+                r = purge_dir(qfd, &id, name, kept, userdata, st);
+        else if (r == 0 && unlinkat(qfd, name, 0) < 0 && errno != ENOENT)
+                r = errno == EBUSY ? -EXDEV : -errno;
+        if (r >= 0 || r == -ENOENT)
+                return r;
+        if (kept)
+                kept(userdata, name, r);
+        return 1;
+}
+
+static bool due(time_t t, time_t now, unsigned long retention_s)
+{
+        return t <= now && (unsigned long long)(now - t) >= retention_s;
+}
+
+/* Opens the quarantine for a purge: the instances path proven local to
+ * this host (instdir_prove_local: a shared quarantine is not this host's
+ * alone to empty), the quarantine a private directory of ours on its
+ * mount. The quarantine fd with *qid, -ENOENT when there is none, -errno. */
+static int purge_open(const struct mk_config *cfg, struct ident *qid)
+{
+        struct ident iid;
+        _cleanup_free_ char *detail = NULL;
+        _cleanup_close_ int ifd = open_instances(cfg, &iid, NULL);
+        if (ifd < 0)
+                return ifd;
+        int r = instdir_prove_local(cfg, ifd, -1, NULL, &detail);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int qfd = open_quarantine(ifd, &iid, false, NULL);
+        if (qfd < 0)
+                return qfd;
+        r = ident_at(qfd, "", qid);
+        return r < 0 ? r : TAKE_FD(qfd);
+}
+
 int quarantine_purge(const struct mk_config *cfg, unsigned long retention_s, time_t now, bool dry_run,
                      kept_fn kept, void *userdata, struct purge_stats *st)
 {
         struct purge_stats dummy;
-        struct ident iid, qid;
+        struct ident qid;
         bool any_kept = false;
         int r;
 
         if (!st)
                 st = &dummy;
         memset(st, 0, sizeof(*st));
-        _cleanup_close_ int ifd = open_instances(cfg, &iid, NULL);
-        if (ifd < 0)
-                return ifd;
-        _cleanup_close_ int qfd = open_quarantine(ifd, &iid, false, NULL);
+        _cleanup_close_ int qfd = purge_open(cfg, &qid);
         if (qfd == -ENOENT)
                 return 0;
         if (qfd < 0)
                 return qfd;
-        r = ident_at(qfd, "", &qid);
-        if (r < 0)
-                return r;
         _cleanup_strv_ char **names = NULL;
         r = list_names(qfd, &names);
         if (r < 0)
@@ -621,23 +711,21 @@ int quarantine_purge(const struct mk_config *cfg, unsigned long retention_s, tim
 
         for (size_t i = 0; names[i]; i++) {
                 const char *name = names[i];
-                char base[NAME_MAX + 1];
+                char base[NAME_MAX + 1], info[NAME_MAX + 1];
                 time_t t;
-                bool due;
 
                 if (is_info_name(name, base, sizeof(base))) {
                         /* An orphan: its entry is gone (purge killed between
                          * the two unlinks) or was never moved there. */
                         struct stat bst;
-                        if (quarantine_parse_name(base, NULL, &t) && t <= now && (unsigned long long)(now - t) >= retention_s &&
+                        if (quarantine_parse_name(base, NULL, &t) && due(t, now, retention_s) &&
                             fstatat(qfd, base, &bst, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT && !dry_run)
                                 (void)unlinkat(qfd, name, 0);
                         continue;
                 }
                 if (!quarantine_parse_name(name, NULL, &t))
                         continue; /* not ours: never touched */
-                due = t <= now && (unsigned long long)(now - t) >= retention_s;
-                if (!due) {
+                if (!due(t, now, retention_s)) {
                         st->young++;
                         continue;
                 }
@@ -645,52 +733,15 @@ int quarantine_purge(const struct mk_config *cfg, unsigned long retention_s, tim
                         st->purged++;
                         continue;
                 }
-
-                struct ident id, cid;
-                r = ident_at(qfd, name, &id);
+                r = purge_entry(qfd, &qid, name, kept, userdata, st);
                 if (r == -ENOENT)
                         continue;
-                if (r < 0 || !same_mount(&id, &qid)) {
-                        if (kept)
-                                kept(userdata, name, r < 0 ? r : -EXDEV);
-                        st->kept++;
-                        any_kept = true;
-                        continue;
-                }
-                if (S_ISDIR(id.mode)) {
-                        _cleanup_close_ int cfd = openat(qfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-                        struct rm_rf_stats rs = { 0 };
-                        if (cfd < 0 && errno == ENOENT)
-                                continue;
-                        r = cfd < 0 ? -errno : ident_at(cfd, "", &cid);
-                        if (r == 0 && !same_inode(&cid, &id))
-                                r = -ESTALE;
-                        if (r == 0)
-                                r = rm_rf_children(cfd, name, kept, userdata, &rs);
-                        st->files += rs.removed;
-                        if (r != 0) {
-                                if (r < 0 && kept)
-                                        kept(userdata, name, r);
-                                st->kept++;
-                                any_kept = true;
-                                continue;
-                        }
-                        if (unlinkat(qfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
-                                if (kept)
-                                        kept(userdata, name, errno == EBUSY ? -EXDEV : -errno);
-                                st->kept++;
-                                any_kept = true;
-                                continue;
-                        }
-                } else if (unlinkat(qfd, name, 0) < 0 && errno != ENOENT) {
-                        if (kept)
-                                kept(userdata, name, errno == EBUSY ? -EXDEV : -errno);
+                if (r > 0) {
                         st->kept++;
                         any_kept = true;
                         continue;
                 }
                 st->purged++;
-                char info[NAME_MAX + 1];
                 if ((size_t)snprintf(info, sizeof(info), "%s.info", name) < sizeof(info))
                         (void)unlinkat(qfd, info, 0);
         }

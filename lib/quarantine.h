@@ -6,13 +6,18 @@
  *   <instances>/.migkit-quarantine/<uuid>.<time>[.<n>]  a quarantined directory
  *   <instances>/.migkit-quarantine/<entry>.info         what, why, when, where
  *
- * Everything is done relative to directory file descriptors opened with
- * O_NOFOLLOW: no symlink is ever followed (the instances path itself must not
- * be one), no mount point is crossed (st_dev and the statx mount id are
- * compared at every step), nothing is done on a shared filesystem, and
- * nothing outside the quarantine directory is ever deleted. A kill -9 at any
- * moment leaves either the original directory or its quarantined copy (purge
- * only ever works inside the quarantine). Nothing here logs. */
+ * Nothing is moved or deleted unless the directory is proven local to this
+ * host (instdir_prove_local: its filesystem, decided from the open
+ * directory, is of a type on [filesystems] local, and neither the instances
+ * path nor the directory carries another host's mark). Everything is done
+ * relative to directory file descriptors opened with O_NOFOLLOW: no symlink
+ * is ever followed (the instances path itself must not be one), no mount
+ * point is crossed (st_dev and the mount id, from statx or else
+ * name_to_handle_at, are compared at every step; with no mount id nothing
+ * is touched), and nothing outside the quarantine directory is ever
+ * deleted. A kill -9 at any moment leaves either the original directory or
+ * its quarantined copy (purge only ever works inside the quarantine).
+ * Nothing here logs. */
 #pragma once
 
 #include <stdbool.h>
@@ -20,6 +25,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "instdir.h"
 
 #define QUARANTINE_DIR ".migkit-quarantine"
 
@@ -27,20 +33,34 @@ enum {
         QUARANTINE_DRY_RUN = 1 << 0, /* check everything, move nothing */
 };
 
-/* Moves <cfg->instances_path>/<uuid> into the quarantine.
- * reason, domain: recorded in the .info file (domain may be NULL).
+struct quarantine_req {
+        const char *uuid;
+        const char *reason, *domain;   /* recorded in the .info file (domain may be NULL) */
+        int flags;                     /* QUARANTINE_DRY_RUN */
+        const struct dir_ident *expect; /* the directory must be this one (NULL: any) */
+};
+
+/* Moves <cfg->instances_path>/<req->uuid> into the quarantine.
  * Returns 1 when moved (or, with QUARANTINE_DRY_RUN, when it would be) and
- * sets *ret_path (optional) to the new path; 0 if there is no such directory
+ * sets *ret_id (optional) to the identity of what was checked and
+ * *ret_path (optional) to the new path; 0 if there is no such directory
  * (nothing to do; safe to call twice or concurrently); or -errno:
- *   -EINVAL   invalid UUID, or the instances path is "/"
- *   -ELOOP    the instances path or <uuid> is a symlink
- *   -ENOTDIR  <uuid> is not a directory
- *   -EREMOTE  the instances path is on a shared filesystem
- *   -EXDEV    <uuid> is a mount point, or on another filesystem
- *   -EBUSY    something is mounted below <uuid>
- *   -EPERM    the quarantine directory is not a private directory of ours
+ *   -EINVAL     invalid UUID, or the instances path is "/"
+ *   -ELOOP      the instances path or <uuid> is a symlink
+ *   -ENOTDIR    <uuid> is not a directory
+ *   -EREMOTE    not proven local: a filesystem type not in [filesystems]
+ *               local, or the mark of another host (instdir_prove_local)
+ *   -EOPNOTSUPP no mount id for it (the kernel offers none)
+ *   -EXDEV      <uuid> is a mount point, or on another filesystem
+ *   -EBUSY      something is mounted below <uuid>
+ *   -ESTALE     it is not req->expect, or was replaced while checked
+ *   -EPERM      the quarantine directory is not a private directory of ours
  * *ret_detail (optional) then receives a malloc'ed phrase naming what is in
- * the way (a path, a filesystem type), or NULL. */
+ * the way (a path, a filesystem type, another host), or NULL. */
+int quarantine_move(const struct mk_config *cfg, const struct quarantine_req *req, struct dir_ident *ret_id,
+                    char **ret_path, char **ret_detail);
+
+/* quarantine_move without an expected identity. */
 int quarantine_dir(const struct mk_config *cfg, const char *uuid, const char *reason, const char *domain,
                    int flags, char **ret_path, char **ret_detail);
 
@@ -72,8 +92,8 @@ struct purge_stats {
 
 /* Deletes the quarantine entries (and their .info files) quarantined at
  * least retention_s seconds before now; with dry_run only counts them.
- * Refuses (-EREMOTE, -ELOOP, -EPERM, -EXDEV as quarantine_dir) when the
- * instances path or the quarantine directory is not safe. Entries whose
+ * Refuses (-EREMOTE, -ELOOP, -EPERM, -EXDEV, -EOPNOTSUPP as quarantine_move)
+ * when the instances path or the quarantine directory is not safe. Entries whose
  * names are not migkit's are never touched. Returns 0 when all that was due
  * went, 1 when something was kept (reported through kept), or -errno. */
 int quarantine_purge(const struct mk_config *cfg, unsigned long retention_s, time_t now, bool dry_run,

@@ -119,9 +119,10 @@ virStoragePoolPtr remote_dir_pool(virConnectPtr c, const char *dir, bool build, 
         *errnum = 0;
         if (err)
                 *err = NULL;
-        if (asprintf(&xml, "<pool type='dir'><name>migkit-%d-%u-%lx</name><target><path>%s</path>"
-                           "<permissions><mode>0755</mode></permissions></target></pool>",
-                     (int)getpid(), n, (unsigned long)now_ms(), dir) < 0) {
+        _cleanup_free_ char *edir = xml_escape(dir);
+        if (!edir || asprintf(&xml, "<pool type='dir'><name>migkit-%d-%u-%lx</name><target><path>%s</path>"
+                                    "<permissions><mode>0755</mode></permissions></target></pool>",
+                              (int)getpid(), n, (unsigned long)now_ms(), edir) < 0) {
                 *errnum = ENOMEM;
                 return NULL;
         }

@@ -7,22 +7,13 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "hostmark.h"
 #include "remote.h"
 #include "util.h"
+#include "validate.h"
 #include "virt.h"
 
 #define CHUNK (256 * 1024)
-
-static int fail(char **err, int code, const char *fmt, ...) _printf_(3, 4);
-static int fail(char **err, int code, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        if (err && vasprintf(err, fmt, ap) < 0)
-                *err = NULL;
-        va_end(ap);
-        return code;
-}
 
 static int split(const char *path, char **dir, char **base)
 {
@@ -32,6 +23,46 @@ static int split(const char *path, char **dir, char **base)
         *dir = strdup(dirname(a));
         *base = strdup(basename(b));
         return *dir && *base ? 0 : -ENOMEM;
+}
+
+/* Opens path for reading only when it is a regular file directly in
+ * <instances>/<uuid>/, through directory fds and O_NOFOLLOW: no symlink,
+ * no "..", nothing else of this host. The fd or -errno with *err. */
+static int open_confined(const char *instances, const char *uuid, const char *path, char **err)
+{
+        _cleanup_free_ char *gdir = path_join(instances, uuid);
+        if (!gdir)
+                return -ENOMEM;
+        const char *rel = path_is_absolute_normalized(path) && uuid_is_valid(uuid) ? path_below(path, gdir) : NULL;
+        if (!rel || strchr(rel, '/'))
+                return fail_message(err, -EPERM, "%s is not a file directly in the guest's directory %s: not copied", path, gdir);
+        _cleanup_close_ int ifd = open(instances, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int gfd = ifd < 0 ? -1 : openat(ifd, uuid, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int fd = gfd < 0 ? -1 : openat(gfd, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return fail_message(err, errno == ENOTDIR ? -ELOOP : -errno, "cannot read %s here: %s", path,
+                            errno == ELOOP || errno == ENOTDIR ? "a symlink on the way (never followed)" : strerror(errno));
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                return fail_message(err, -EINVAL, "%s is not a regular file", path);
+        }
+        return fd;
+}
+
+/* The names of the guest's files in dir other than base. */
+static int guest_files_in(char *const *files, const char *dir, const char *base, char ***ret)
+{
+        _cleanup_strv_ char **l = calloc(1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; files && files[i]; i++) {
+                const char *rel = path_below(files[i], dir);
+                if (rel && !strchr(rel, '/') && !streq(rel, base) && !strv_contains(l, rel) && strv_push(&l, rel) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
 }
 
 /* Reads the volume back and compares it with the local file fd (from its
@@ -100,22 +131,23 @@ static int send_file(virConnectPtr c, virStorageVolPtr vol, int fd, unsigned lon
  * (after any transient pool on dir is gone) and undefined again. */
 static int remove_dir(virConnectPtr c, const char *dir, char **err)
 {
-        _cleanup_free_ char *xml = NULL;
-        if (asprintf(&xml, "<pool type='dir'><name>migkit-rm-%d-%lx</name><target><path>%s</path></target></pool>", (int)getpid(),
-                     (unsigned long)now_ms(), dir) < 0)
+        _cleanup_free_ char *xml = NULL, *edir = xml_escape(dir);
+        if (!edir || asprintf(&xml, "<pool type='dir'><name>migkit-rm-%d-%lx</name><target><path>%s</path></target></pool>",
+                              (int)getpid(), (unsigned long)now_ms(), edir) < 0)
                 return -ENOMEM;
         virStoragePoolPtr p = virStoragePoolDefineXML(c, xml, 0);
         if (!p)
-                return fail(err, -EIO, "cannot remove %s from the destination: %s", dir, virt_last_error());
-        int r = virStoragePoolDelete(p, 0) < 0 ? fail(err, -EIO, "cannot remove %s from the destination: %s", dir, virt_last_error()) : 0;
+                return fail_message(err, -EIO, "cannot remove %s from the destination: %s", dir, virt_last_error());
+        int r = virStoragePoolDelete(p, 0) < 0 ? fail_message(err, -EIO, "cannot remove %s from the destination: %s", dir, virt_last_error()) : 0;
         virStoragePoolUndefine(p);
         virStoragePoolFree(p);
         return r;
 }
 
-int upload_file(virConnectPtr dst, const char *path, struct upload *ret, char **err)
+int upload_file(virConnectPtr dst, const char *instances, const char *uuid, const char *path, char *const *guest_files,
+                struct upload *ret, char **err)
 {
-        _cleanup_free_ char *dir = NULL, *base = NULL, *volxml = NULL;
+        _cleanup_free_ char *dir = NULL, *base = NULL, *volxml = NULL, *ebase = NULL;
         _cleanup_close_ int fd = -1;
         struct stat st;
         bool ours = false, built = false;
@@ -124,48 +156,49 @@ int upload_file(virConnectPtr dst, const char *path, struct upload *ret, char **
         memset(ret, 0, sizeof(*ret));
         if (err)
                 *err = NULL;
-        if (split(path, &dir, &base) < 0)
+        if (split(path, &dir, &base) < 0 || !(ebase = xml_escape(base)))
                 return -ENOMEM;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0 || fstat(fd, &st) < 0)
-                return fail(err, -errno, "cannot read %s here: %s", path, strerror(errno));
-        if (!S_ISREG(st.st_mode))
-                return fail(err, -EINVAL, "%s is not a regular file", path);
+        fd = open_confined(instances, uuid, path, err);
+        if (fd < 0)
+                return fd;
+        if (fstat(fd, &st) < 0)
+                return fail_message(err, -errno, "cannot read %s here: %s", path, strerror(errno));
         unsigned long long size = (unsigned long long)st.st_size;
 
         _cleanup_free_ char *perr = NULL;
         virStoragePoolPtr pool = remote_dir_pool(dst, dir, true, &ours, &built, &errnum, &perr);
         if (!pool)
-                return fail(err, -errnum, "cannot open %s on the destination as a storage pool: %s", dir, perr ? perr : strerror(errnum));
+                return fail_message(err, -errnum, "cannot open %s on the destination as a storage pool: %s", dir, perr ? perr : strerror(errnum));
         virStorageVolPtr vol = virStorageVolLookupByName(pool, base);
         if (vol) { /* there already: identical is fine, anything else is not ours to replace */
                 virStorageVolInfo info;
                 int same = virStorageVolGetInfo(vol, &info) == 0 && info.capacity == size ? same_bytes(dst, vol, fd, size) : 0;
                 r = same == 1 ? 0
-                    : same == 0 ? fail(err, -EEXIST, "the destination already has a different %s: left alone", path)
-                                : fail(err, -EIO, "cannot read %s on the destination: %s", path, virt_last_error());
+                    : same == 0 ? fail_message(err, -EEXIST, "the destination already has a different %s: left alone", path)
+                                : fail_message(err, -EIO, "cannot read %s on the destination: %s", path, virt_last_error());
                 goto out;
         }
         if (asprintf(&volxml,
                      "<volume type='file'><name>%s</name><capacity unit='bytes'>%llu</capacity><allocation unit='bytes'>%llu</allocation>"
                      "<target><format type='raw'/><permissions><mode>0644</mode></permissions></target></volume>",
-                     base, size, size) < 0) {
+                     ebase, size, size) < 0) {
+                volxml = NULL;
                 r = -ENOMEM;
                 goto out;
         }
         vol = virStorageVolCreateXML(pool, volxml, 0);
         if (!vol) {
-                r = fail(err, -EIO, "cannot create %s on the destination: %s", path, virt_last_error());
+                r = fail_message(err, -EIO, "cannot create %s on the destination: %s", path, virt_last_error());
                 goto out;
         }
         if (send_file(dst, vol, fd, size) < 0) {
-                r = fail(err, -EIO, "cannot send %s to the destination: %s", path, virt_last_error());
+                r = fail_message(err, -EIO, "cannot send %s to the destination: %s", path, virt_last_error());
                 virStorageVolDelete(vol, 0);
                 goto out;
         }
         int same = same_bytes(dst, vol, fd, size);
         if (same != 1) {
-                r = fail(err, same == 0 ? -EBADMSG : -EIO, "%s on the destination %s; removed it again", path,
+                r = fail_message(err, same == 0 ? -EBADMSG : -EIO, "%s on the destination %s; removed it again", path,
                          same == 0 ? "differs from this host's after the copy" : "cannot be read back");
                 virStorageVolDelete(vol, 0);
                 goto out;
@@ -173,7 +206,9 @@ int upload_file(virConnectPtr dst, const char *path, struct upload *ret, char **
         ret->path = strdup(path);
         ret->size = size;
         ret->created_dir = built;
-        r = ret->path ? 1 : -ENOMEM;
+        r = ret->path && guest_files_in(guest_files, dir, base, &ret->guest_files) == 0 ? 1 : -ENOMEM;
+        if (r < 0)
+                upload_free(ret);
         built = false; /* recorded: undone by upload_undo, not here */
 out:
         if (vol)
@@ -186,11 +221,51 @@ out:
         return r;
 }
 
+/* Deletes the uploaded volume while it still holds the local file's
+ * bytes. 0 (deleted, or gone), 1 kept (changed since), -EIO with *err. */
+static int undo_volume(virConnectPtr dst, virStoragePoolPtr pool, const struct upload *u, const char *base, char **err)
+{
+        virStorageVolPtr vol = virStorageVolLookupByName(pool, base);
+        if (!vol)
+                return 0;
+        _cleanup_close_ int fd = open(u->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        virStorageVolInfo info;
+        int same = fd >= 0 && virStorageVolGetInfo(vol, &info) == 0 && info.capacity == u->size ? same_bytes(dst, vol, fd, u->size) : 0;
+        int r = same != 1 ? 1
+                : virStorageVolDelete(vol, 0) < 0 ? fail_message(err, -EIO, "cannot remove %s from the destination: %s", u->path, virt_last_error())
+                                                   : 0;
+        virStorageVolFree(vol);
+        return r;
+}
+
+/* In a directory built for the upload: the guest's own files the failed
+ * attempt left, and the destination hook's host marks (hostmark.h: it
+ * marks the guest's directory at migrate begin). True when nothing else is
+ * left there. */
+static bool undo_guest_files(virStoragePoolPtr pool, const struct upload *u)
+{
+        virStorageVolPtr *vols = NULL;
+        int n = virStoragePoolListAllVolumes(pool, &vols, 0);
+        bool alone = n >= 0;
+        for (int i = 0; i < n; i++) {
+                const char *name = virStorageVolGetName(vols[i]);
+                bool ours = name && (strv_contains(u->guest_files, name) ||
+                                     strncmp(name, HOSTMARK_PREFIX, strlen(HOSTMARK_PREFIX)) == 0);
+                if (ours && virStorageVolDelete(vols[i], 0) == 0)
+                        ;
+                else
+                        alone = false;
+                virStorageVolFree(vols[i]);
+        }
+        free(vols);
+        return alone;
+}
+
 int upload_undo(virConnectPtr dst, const struct upload *u, char **err)
 {
         _cleanup_free_ char *dir = NULL, *base = NULL, *perr = NULL;
         bool ours, built;
-        int errnum, r = 0;
+        int errnum, r;
 
         if (err)
                 *err = NULL;
@@ -198,33 +273,25 @@ int upload_undo(virConnectPtr dst, const struct upload *u, char **err)
                 return -ENOMEM;
         virStoragePoolPtr pool = remote_dir_pool(dst, dir, false, &ours, &built, &errnum, &perr);
         if (!pool)
-                return errnum == ENOENT ? 0 : fail(err, -EIO, "cannot open %s on the destination: %s", dir, perr ? perr : strerror(errnum));
-        virStorageVolPtr vol = virStorageVolLookupByName(pool, base);
-        if (vol && virStorageVolDelete(vol, 0) < 0)
-                r = fail(err, -EIO, "cannot remove %s from the destination: %s", u->path, virt_last_error());
-        if (vol)
-                virStorageVolFree(vol);
-        /* A directory built for this copy goes too, with what the failed
-         * attempt left in it (QEMU's console log): nothing else can have
-         * put files there since. Only through a pool of our own. */
-        bool rmdir = r == 0 && u->created_dir && ours;
-        if (rmdir) {
-                virStorageVolPtr *vols = NULL;
-                int n = virStoragePoolListAllVolumes(pool, &vols, 0);
-                for (int i = 0; i < n; i++) {
-                        virStorageVolDelete(vols[i], 0);
-                        virStorageVolFree(vols[i]);
-                }
-                free(vols);
-        }
+                return errnum == ENOENT ? 0 : fail_message(err, -EIO, "cannot open %s on the destination: %s", dir, perr ? perr : strerror(errnum));
+        r = undo_volume(dst, pool, u, base, err);
+        if (r > 0)
+                r = fail_message(err, -EIO, "%s on the destination changed since it was copied: left alone", u->path);
+        /* A directory built for this copy goes too, once the guest's own
+         * files (its console log) are gone and nothing else is there:
+         * only through a pool of our own. */
+        bool rmdir = r == 0 && u->created_dir && ours && undo_guest_files(pool, u);
         if (ours)
                 virStoragePoolDestroy(pool);
         virStoragePoolFree(pool);
+        if (r == 0 && u->created_dir && ours && !rmdir)
+                return fail_message(err, -EIO, "%s on the destination holds files migkit did not put there: the directory is left", dir);
         return rmdir ? remove_dir(dst, dir, err) : r;
 }
 
 void upload_free(struct upload *u)
 {
         free(u->path);
+        strv_free(u->guest_files);
         memset(u, 0, sizeof(*u));
 }

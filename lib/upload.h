@@ -7,7 +7,9 @@
  * sent with virStorageVolUpload, read back with virStorageVolDownload and
  * compared byte for byte, the pool destroyed again (the files stay). A file
  * already there is never overwritten. What was created is returned so that
- * a failed migration removes it again (upload_undo). */
+ * a failed migration removes it again (upload_undo). Only a file directly
+ * in the guest's own directory <instances>/<uuid>/ is read here and
+ * written there; every name put into pool or volume XML is escaped. */
 #pragma once
 
 #include <libvirt/libvirt.h>
@@ -17,20 +19,30 @@ struct upload {
         char *path;          /* on the destination, the same as here */
         unsigned long long size;
         bool created_dir;    /* its directory was built for it */
+        char **guest_files;  /* the names of the guest's other files in that directory
+                                (its console log...): what a failed attempt leaves there */
 };
 
-/* Copies path to dst. Returns 1 copied and verified (*ret filled; free
- * with upload_free), 0 the destination already has an identical file
- * (nothing done), or -errno with *err (malloc'ed) saying why: -EEXIST a
+/* Copies path, which must be a file directly in <instances>/<uuid>/, to
+ * dst. guest_files: every local file the guest's definition names (NULL:
+ * none); those in the same directory are recorded for upload_undo.
+ * Returns 1 copied and verified (*ret filled; free with upload_free), 0
+ * the destination already has an identical file (nothing done), or -errno
+ * with *err (malloc'ed) saying why: -EPERM path is not directly in the
+ * guest's directory (nothing read), -ELOOP a symlink on the way, -EEXIST a
  * different file is there (left alone), -EIO libvirt failed, -EBADMSG the
  * bytes read back differ (the copy was removed again), -ENOENT/-EACCES the
  * local file. */
-int upload_file(virConnectPtr dst, const char *path, struct upload *ret, char **err);
+int upload_file(virConnectPtr dst, const char *instances, const char *uuid, const char *path, char *const *guest_files,
+                struct upload *ret, char **err);
 
-/* Removes what upload_file created: the file, then its directory when it
- * was built for it, with whatever the failed attempt left in it. Only for
- * a migration that failed with nothing of the guest on the destination.
- * Returns 0 or -EIO with *err. */
+/* Removes what upload_file created: the volume it uploaded, while it still
+ * holds the bytes of the local file; then, when its directory was built
+ * for it, the guest's own files the failed attempt left there
+ * (u->guest_files) and the destination hook's host marks, and the
+ * directory, if nothing else is in it. Nothing
+ * else is ever deleted. Only for a migration that failed with nothing of
+ * the guest on the destination. Returns 0 or -EIO with *err. */
 int upload_undo(virConnectPtr dst, const struct upload *u, char **err);
 
 void upload_free(struct upload *u);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <fnmatch.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -122,6 +123,51 @@ void ascii_strlower(char *s)
 {
         for (; *s; s++)
                 *s = (char)tolower((unsigned char)*s);
+}
+
+static void vset_message(char **ret, const char *fmt, va_list ap)
+{
+        if (!ret)
+                return;
+        free(*ret);
+        *ret = strdup_vprintf(fmt, ap);
+}
+
+void set_message(char **ret, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vset_message(ret, fmt, ap);
+        va_end(ap);
+}
+
+int fail_message(char **ret, int code, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vset_message(ret, fmt, ap);
+        va_end(ap);
+        return code;
+}
+
+char *xml_escape(const char *s)
+{
+        size_t n = 1;
+        for (const char *p = s; *p; p++)
+                n += *p == '&' ? 5 : *p == '<' || *p == '>' ? 4 : *p == '\'' || *p == '"' ? 6 : 1;
+        char *r = malloc(n), *w = r;
+        if (!r)
+                return NULL;
+        for (const char *p = s; *p; p++) {
+                const char *e = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : *p == '\'' ? "&apos;"
+                              : *p == '"' ? "&quot;" : NULL;
+                if (e)
+                        w = stpcpy(w, e);
+                else
+                        *w++ = *p;
+        }
+        *w = 0;
+        return r;
 }
 
 char *path_join(const char *dir, const char *name)

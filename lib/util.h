@@ -70,6 +70,17 @@ bool strv_fnmatch(char *const *l, const char *name);
 /* Lower-cases the ASCII letters of s in place. */
 void ascii_strlower(char *s);
 
+/* Replaces *ret, when ret is not NULL, with a malloc'ed message built like
+ * printf (NULL when memory runs out). */
+void set_message(char **ret, const char *fmt, ...) _printf_(2, 3);
+
+/* set_message(), then returns code: `return fail_message(err, -EIO, ...)`. */
+int fail_message(char **ret, int code, const char *fmt, ...) _printf_(3, 4);
+
+/* s with & < > ' " written as XML entities, for a value put into XML text
+ * or an attribute; malloc'ed, NULL on ENOMEM. */
+char *xml_escape(const char *s);
+
 /* Joins a directory and a name with exactly one '/' between them. */
 char *path_join(const char *dir, const char *name);
 

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/signalfd.h>
 
+#include "hostmark.h"
 #include "instdir.h"
 #include "pending.h"
 #include "state.h"
@@ -156,6 +157,12 @@ static void handle_event(struct watch *w, const struct item *it)
                 watch_remember(&w->incoming, it->uuid);
         else if (!current || !watch_event_keeps_incoming(it->event, it->detail))
                 strv_remove(w->incoming, it->uuid);
+        /* It runs here again (a migration back): a source cleanup of it
+         * refused here earlier (shared storage) is moot. */
+        if (it->event == VIR_DOMAIN_EVENT_RESUMED && it->detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED &&
+            pending_clear(w->cfg->state_dir, it->uuid, "source") > 0)
+                log_info("domain %s (%s): %s: it runs here again; cleared its pending source cleanup", it->name ? it->name : "-",
+                         it->uuid, what);
         watch_act(w, it->uuid, it->name, what, &d, &j);
 }
 
@@ -272,13 +279,15 @@ static void scan_instances(struct watch *w)
                         log_info("uuid %s: %s/%s is gone; cleared its pending source cleanup", u, w->cfg->instances_path, u);
         }
 
-        int sh = fs_is_shared(w->cfg, w->cfg->instances_path, NULL, NULL);
-        if (sh != 0) {
-                if (sh < 0 && sh != -ENOENT)
-                        log_warning_errno(sh, "cannot tell whether %s is on a shared filesystem: %m; not looking for "
-                                          "instance directories left behind", w->cfg->instances_path);
+        (void)hostmark_touch_here(w->cfg);
+        _cleanup_free_ char *detail = NULL;
+        int sh = instances_prove_local(w->cfg, &detail);
+        if (sh == -EREMOTE)
+                log_info("not looking for instance directories left behind: %s", detail ? detail : "shared");
+        else if (sh < 0 && sh != -ENOENT)
+                log_warning("not looking for instance directories left behind: %s", detail ? detail : strerror(-sh));
+        if (sh < 0)
                 return;
-        }
         DIR *d = opendir(w->cfg->instances_path);
         if (!d) {
                 if (errno != ENOENT)

@@ -9,6 +9,7 @@
 
 #include "cleanup.h"
 #include "dispatch.h"
+#include "hostmark.h"
 #include "log.h"
 #include "pending.h"
 #include "proof.h"
@@ -94,6 +95,21 @@ static bool commit(struct watch *w, struct line *l, const char *uuid)
         return true;
 }
 
+/* The job could not be started: a pending item says so and what to run
+ * (nothing was removed). */
+static void not_started(struct watch *w, struct line *l, const char *action, const char *uuid, const char *name)
+{
+        l->failed = true;
+        say(l, "could not start cleanup %s (run `migkit-cleanup %s %s`)", action, action, uuid);
+        _cleanup_free_ char *why = NULL;
+        if (asprintf(&why, "migkit-watch could not start migkit-cleanup %s (see its log); nothing was removed: run "
+                     "`migkit-cleanup %s %s`", action, action, uuid) < 0)
+                return;
+        char *reasons[] = { why, NULL };
+        if (pending_record(w->cfg->state_dir, uuid, action, name, reasons) == 0)
+                say(l, "recorded pending %s", action);
+}
+
 static void prove_and_run(struct watch *w, struct line *l, const char *uuid, const char *name, int kind,
                           const char *detail, bool run, const char *action)
 {
@@ -114,10 +130,8 @@ static void prove_and_run(struct watch *w, struct line *l, const char *uuid, con
                 return;
         if (r == 0)
                 say(l, "started cleanup %s", action);
-        else {
-                l->failed = true;
-                say(l, "could not start cleanup %s (run `migkit-cleanup %s %s`)", action, action, uuid);
-        }
+        else
+                not_started(w, l, action, uuid, name);
 }
 
 /* Records the pending item of uuid and action, its reason the text of
@@ -166,10 +180,8 @@ void watch_act(struct watch *w, const char *uuid, const char *name, const char *
                 /* a proof already on record: the job re-checks everything */
                 if (dispatch_cleanup(w->cfg, "source", uuid) == 0)
                         say(&l, "started cleanup source");
-                else {
-                        l.failed = true;
-                        say(&l, "could not start cleanup source (run `migkit-cleanup source %s`)", uuid);
-                }
+                else
+                        not_started(w, &l, "source", uuid, name);
         }
         if (a & WATCH_PROOF_FAILED) {
                 char detail[192];
@@ -183,6 +195,7 @@ void watch_act(struct watch *w, const char *uuid, const char *name, const char *
                                "source cleanup, nothing removed (see migkit status)");
         if (l.len == 0)
                 say(&l, "nothing to do");
+        (void)hostmark_touch_here(w->cfg); /* this host uses its instances path (written when stale) */
         log_internal(l.failed ? LOG_WARNING : LOG_INFO, 0, "domain %s (%s): %s: %s%s%s", name ? name : "-", uuid, what, l.s,
                      d->why ? "; " : "", d->why ? d->why : "");
         w->n_decisions++;

@@ -32,8 +32,26 @@ install: install-man install-completion
 uninstall: uninstall-man
 clean: clean-pkg
 
+# PKGDIR may be any directory (an absolute one too): the build removes there
+# only what it made, the files it names and its work directories deb/ and
+# rpm/, which carry a stamp file from the moment it made them. A deb/ or
+# rpm/ without the stamp is someone else's: the build stops instead.
+PKG_STAMP    := .made-by-migkit-build
 clean-pkg:
-	rm -rf $(PKGDIR)
+	rm -f $(DIST_TARBALL) $(DEB_FILE) $(RPM_FILE) $(PKGDIR)/migkit.deb $(PKGDIR)/migkit.rpm
+	@for d in "$(PKGDIR)/deb" "$(PKGDIR)/rpm"; do \
+		if [ -e "$$d/$(PKG_STAMP)" ] || { [ -n "$(PKG_IN_TREE)" ] && [ -d "$$d" ]; }; then echo "rm -rf $$d"; rm -rf "$$d"; fi; \
+	done
+	@rmdir "$(PKGDIR)" 2>/dev/null || true
+
+# $(call pkg_workdir,DIR): DIR emptied for a build, or the build stops when
+# DIR exists without the stamp. A PKGDIR of the tree's own build-* kind
+# (build-pkg, build-pkg-e2e: git ignores them) is the build's whatever is in
+# it, as earlier versions left it without stamps.
+PKG_IN_TREE  := $(if $(and $(filter build-%,$(PKGDIR)),$(if $(findstring /,$(PKGDIR)),,1)),1)
+pkg_workdir = if [ -z "$(PKG_IN_TREE)" ] && [ -e "$(1)" ] && [ ! -e "$(1)/$(PKG_STAMP)" ]; then \
+		echo "$(1) exists and was not made by migkit's build: not touching it (use another PKGDIR)" >&2; exit 1; fi && \
+	rm -rf "$(1)" && mkdir -p "$(1)" && touch "$(1)/$(PKG_STAMP)"
 
 install-man:
 	install -d $(sort $(foreach p,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))))
@@ -77,7 +95,7 @@ dist: check-versions
 # dpkg-buildpackage in a copy of the tarball's tree, with packaging/deb/debian
 # put at its top (that is where dpkg-buildpackage wants it).
 deb: dist
-	@rm -rf $(PKGDIR)/deb && mkdir -p $(PKGDIR)/deb
+	@$(call pkg_workdir,$(PKGDIR)/deb)
 	tar -xzf $(DIST_TARBALL) -C $(PKGDIR)/deb
 	cp -a $(PKGDIR)/deb/$(DIST_NAME)/packaging/deb/debian $(PKGDIR)/deb/$(DIST_NAME)/debian
 	cp $(DIST_TARBALL) $(PKGDIR)/deb/migkit_$(VERSION).orig.tar.gz
@@ -91,7 +109,7 @@ deb: dist
 # (libxml2-devel, ...) and Debian's rpm has an empty package database; the
 # Debian names are what scripts/install-deps installs.
 rpm: dist
-	@rm -rf $(PKGDIR)/rpm && mkdir -p $(PKGDIR)/rpm/SOURCES
+	@$(call pkg_workdir,$(PKGDIR)/rpm) && mkdir -p $(PKGDIR)/rpm/SOURCES
 	cp $(DIST_TARBALL) $(PKGDIR)/rpm/SOURCES/
 	$(CLEAN_ENV) rpmbuild -bb --nodeps --define "_topdir $(abspath $(PKGDIR)/rpm)" \
 		--define "_smp_mflags -j$(or $(PKG_JOBS),2)" --define "packager $(PACKAGER)" \

@@ -213,18 +213,21 @@ run purge --retention 0
 check "purge --retention 0 empties the quarantine, outside intact" bash -c "[ $rc = 0 ] && [ -z \"\$(ls -A '$I/.migkit-quarantine')\" ]" 
 check "... and the files the symlinks pointed to are still there" outside_intact
 
-# shared filesystem: tmpfs over the instances path, typed as shared
+# shared filesystem: tmpfs over the instances path, taken off the local list
+# (by the deprecated key 'shared', still read)
 mount -t tmpfs -o size=4m t "$I"
 make_instance "$U"
 run proof "$U" migrated --by hook
 write_conf "$ABSENT" "[filesystems]
 shared = nfs4 tmpfs"
 run source "$U"
-check "on a shared filesystem the directory is left in place (exit 0, says why)" bash -c "
-        [ $rc = 0 ] && [ \"\$(cat '$I/$U/console.log')\" = log ] && grep -qF 'is left in place' '$T/err' && grep -qF 'shared filesystem tmpfs' '$T/err'"
+check "on a shared filesystem the directory is left in place: refused (exit 3), says why" bash -c "
+        [ $rc = 3 ] && [ \"\$(cat '$I/$U/console.log')\" = log ] && grep -qF 'refusing the source cleanup' '$T/err' &&
+        grep -qF 'is on tmpfs (t mounted at $I), not a type listed in [filesystems] local: treated as shared' '$T/err'"
 mkdir -m 0700 "$I/.migkit-quarantine"; mkdir "$I/.migkit-quarantine/$U.1000"; echo x > "$I/.migkit-quarantine/$U.1000/f"
 run purge --retention 0
-check "purge refuses on a shared filesystem (exit 3), removes nothing" bash -c "[ $rc = 3 ] && [ -e '$I/.migkit-quarantine/$U.1000/f' ] && grep -qF 'shared filesystem' '$T/err'"
+check "purge refuses on a shared filesystem (exit 3), removes nothing" bash -c "[ $rc = 3 ] && [ -e '$I/.migkit-quarantine/$U.1000/f' ] && grep -qF 'not proven to be this host' '$T/err'"
+rm -f "$S/pending/$U.source"
 umount "$I"
 write_conf "$ABSENT"
 
@@ -244,7 +247,8 @@ echo 'left by the failed qemu' > "$I/$U/console.log"
 ip link add qbrnew00000-03 type bridge
 ip link add tap-test0 type veth peer name tap-test0p
 ip link set tap-test0 master qbrnew00000-03
-printf 'bridge qbrnew00000-03\nbridge qbrgone0000-04\n' >> "$S/journal/$U"   # one in use, one gone
+printf 'bridge qbrnew00000-03\nbridge-ifindex %s qbrnew00000-03\nbridge qbrgone0000-04\nbridge-ifindex 99999 qbrgone0000-04\n' \
+        "$(ip -o link show qbrnew00000-03 | cut -d: -f1)" >> "$S/journal/$U"   # one in use, one gone
 run rollback "$U"
 check "rollback without proof refuses (exit 3); everything stays" bash -c "
         [ $rc = 3 ] && grep -qF 'no proof that the incoming migration failed' '$T/err' && [ -d '$I/$U' ] && ip link show qbrnew00000-01 >/dev/null 2>&1"

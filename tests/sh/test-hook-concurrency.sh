@@ -70,7 +70,9 @@ for k in $(seq 1 "$N"); do
         if [ "$(head -1 "$j" 2>/dev/null)" = "migkit-journal 1" ] && grep -qx "uuid $(uuid "$k")" "$j" &&
            grep -qx "name inst-conc$k" "$j" && grep -qx "dir $I/$(uuid "$k")" "$j" && [ -d "$I/$(uuid "$k")" ] &&
            ! grep '^bridge ' "$j" | grep -qvx "bridge $(br $((k % NB)))" &&
-           [ "$(grep -c '^dir ' "$j")" = 1 ] && ! grep -qvE '^(migkit-journal|uuid|name|started|dir|bridge|stripped) ' "$j"; then
+           ! grep '^bridge-ifindex ' "$j" | grep -qvE "^bridge-ifindex [0-9]+ $(br $((k % NB)))\$" &&
+           grep -qE "^dir-id [0-9]+ [0-9]+ [0-9]+\.[0-9]{9} $I/$(uuid "$k")\$" "$j" &&
+           [ "$(grep -c '^dir ' "$j")" = 1 ] && ! grep -qvE '^(migkit-journal|uuid|name|started|dir|dir-id|bridge|bridge-ifindex|stripped) ' "$j"; then
                 whole=$((whole + 1))
         else
                 badj+=" $(uuid "$k")"

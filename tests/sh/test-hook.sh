@@ -67,6 +67,10 @@ J=$S/journal/$UUID
 check "a journal records the directory, both bridges and the stripped cdrom" bash -c "
         grep -qx 'dir $I/$UUID' '$J' && grep -qx 'bridge qbr1234abcd-ef' '$J' && grep -qx 'bridge qbr5678abcd-ef' '$J' &&
         grep -qx 'stripped sda $I/$UUID/disk.config' '$J' && grep -qx 'name $NAME' '$J'"
+check "the journal records which directory it created (device and inode) and each bridge's ifindex" bash -c "
+        grep -qE \"^dir-id \$(stat -c %d '$I/$UUID') \$(stat -c %i '$I/$UUID') [0-9]+\\.[0-9]{9} $I/$UUID\\\$\" '$J' &&
+        grep -qx \"bridge-ifindex \$(ip -o link show qbr1234abcd-ef | cut -d: -f1) qbr1234abcd-ef\" '$J' &&
+        grep -qx \"bridge-ifindex \$(ip -o link show qbr5678abcd-ef | cut -d: -f1) qbr5678abcd-ef\" '$J'"
 cp "$J" "$T/journal.1"
 
 # --- idempotence: the hook on its own output ------------------------------
@@ -78,6 +82,9 @@ check "and leaves the journal as it was" cmp -s "$J" "$T/journal.1"
 ip link del qbr5678abcd-ef
 run_hook "$T/rewritten.xml" "$NAME" prepare begin -
 check "prepare begin recreates a missing allowed bridge and prints no XML" bash -c "[ $rc = 0 ] && [ ! -s '$T/out' ] && ip link show qbr5678abcd-ef >/dev/null 2>&1"
+check "and the journal now records the new bridge's ifindex" \
+        grep -qx "bridge-ifindex $(ip -o link show qbr5678abcd-ef | cut -d: -f1) qbr5678abcd-ef" "$J"
+cp "$J" "$T/journal.1"
 check "prepare begin adds to the journal of an incoming migration" grep -qx 'bridge qbr5678abcd-ef' "$J"
 U2=0f0e0d0c-0b0a-4998-8776-655443322110
 xml "$T/p2.xml" "$U2" inst-p2 qbr0000aaaa-01 qbr0000aaaa-01
@@ -144,15 +151,20 @@ check "reconnect never fails, even with a broken configuration" bash -c "[ $rc =
 write_conf "[instance]
 owner = no-such-user-mk"
 refuse "an unknown instance owner is refused before anything is created" "[instance] owner 'no-such-user-mk' or group 'root' does not exist" "$T/ok.xml" inst-evil
-# shared filesystem: instances on nfs4 per the mount table
-printf '22 1 8:1 / / rw - ext4 /dev/sda1 rw\n47 22 0:46 / %s rw - nfs4 203.0.113.5:/inst rw\n' "$I" > "$T/mountinfo"
+# shared filesystem: instances on nfs4 per the mount table (the line of the
+# instances path's real mount id)
+printf '%s 1 0:46 / %s rw - nfs4 203.0.113.5:/inst rw\n' "$(findmnt -n -o ID -T "$I")" "$I" > "$T/mountinfo"
+echo 0123456789abcdef0123456789abcdef > "$T/machine-id"
 write_conf "[paths]
-mountinfo = $T/mountinfo"
-refuse "a missing instance directory on a shared filesystem is not created" "is on the shared filesystem nfs4" "$T/ok.xml" inst-evil
+mountinfo = $T/mountinfo
+libvirt-config = $T/no-libvirt
+machine-id = $T/machine-id"
+refuse "a missing instance directory on a shared filesystem is not created" "is on nfs4 (203.0.113.5:/inst mounted at $I), not a type listed in [filesystems] local: treated as shared; on shared storage it must already exist" "$T/ok.xml" inst-evil
 mkdir "$I/$U4"
 run_hook "$T/ok.xml" inst-evil migrate begin -
-check "an existing instance directory on a shared filesystem is fine" bash -c "[ $rc = 0 ] && [ -z \"\$(ls -A '$I/$U4')\" ]"
-rmdir "$I/$U4"
+check "an existing instance directory on a shared filesystem is fine, and gets this host's mark" \
+        bash -c "[ $rc = 0 ] && [ \"\$(ls -A '$I/$U4')\" = .migkit-host-0123456789abcdef0123456789abcdef ]"
+rm -r "$I/$U4"
 write_conf
 
 # --- plain virsh domain: no instance dir under auto --------------------------

@@ -27,6 +27,7 @@
 #include "status.h"
 #include "util.h"
 #include "testutil.h"
+#include "testfs.h"
 #include "virt.h"
 
 #define UUID "4a6b2c1e-9f3d-4b8a-a1c2-3d4e5f607182"
@@ -282,21 +283,22 @@ static void test_source_unsafe_dir(void **state)
         assert_int_equal(lstat(f->dir, &st), 0);
         assert_true(S_ISLNK(st.st_mode));
 
-        /* on a shared filesystem (recorded mount table): left in place, and
-         * that is the final answer, not an error */
+        /* on a shared filesystem (a recorded mount table says cephfs for
+         * its mount id): left in place, refused with the reason on record */
         assert_int_equal(unlink(f->dir), 0);
         assert_int_equal(rename(elsewhere, f->dir), 0);
         _cleanup_free_ char *mi = pathf("%s/mountinfo", f->root);
-        _cleanup_free_ char *text = pathf("1 0 254:0 / / rw - ext4 /dev/vda rw\n2 1 0:50 / %s rw - cephfs ceph:/ rw\n", f->inst);
-        put(mi, text);
+        fake_mountinfo(mi, f->inst, "cephfs");
         free(f->cfg.mountinfo);
         f->cfg.mountinfo = strdup(mi);
-        strv_push(&f->cfg.shared_fs_types, "cephfs");
-        assert_int_equal(cleanup_source(&f->cfg, UUID, &f->o), CLEANUP_NOTHING);
+        assert_int_equal(cleanup_source(&f->cfg, UUID, &f->o), CLEANUP_REFUSED);
         assert_true(exists(f->dir));
         assert_int_equal(quarantined(f), 0);
         _cleanup_free_ char *p2 = pending(f, "source");
-        assert_null(p2);
+        assert_non_null(p2);
+        assert_non_null(strstr(p2, "is on cephfs (test:/export mounted at "));
+        assert_non_null(strstr(p2, "not a type listed in [filesystems] local: treated as shared; nothing is removed from a "
+                                   "directory another host may use"));
 
         /* invalid names never get anywhere */
         assert_true(cleanup_source(&f->cfg, "../../etc", &f->o) < 0);
@@ -477,18 +479,28 @@ static void test_source_proof_changed_under_lock(void **state)
 
 /* ---- rollback ---- */
 
+/* A journal as the hook writes it: the directory with its identity now
+ * (followed: what a symlink there points to), the bridge with an ifindex. */
 static void save_journal(struct fixture *f, time_t started, const char *dir, const char *br)
 {
         struct journal j = { .uuid = UUID, .name = NAME, .started = started };
-        if (dir)
+        if (dir) {
                 assert_int_equal(strv_push(&j.dirs, dir), 0);
-        if (br)
+                struct dir_ident id;
+                int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd >= 0 && dir_ident_fd(fd, &id) == 0)
+                        assert_int_equal(journal_set_dir_id(&j, dir, &id), 0);
+                if (fd >= 0)
+                        close(fd);
+        }
+        if (br) {
                 assert_int_equal(strv_push(&j.bridges, br), 0);
+                assert_int_equal(journal_set_bridge_ifindex(&j, br, 999), 0);
+        }
         assert_int_equal(strv_push(&j.stripped, "sda /x/disk.config"), 0);
         assert_int_equal(journal_save(f->state, &j), 0);
-        strv_free(j.dirs);
-        strv_free(j.bridges);
-        strv_free(j.stripped);
+        j.uuid = j.name = NULL;
+        journal_free(&j);
 }
 
 static void test_rollback_refusals(void **state)

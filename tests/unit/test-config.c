@@ -68,10 +68,12 @@ static void test_defaults(void **state)
         assert_string_equal(cfg.bridge_allow[0], "qbr*");
         assert_string_equal(cfg.bridge_allow[1], "brq*");
         assert_string_equal(cfg.config_drive_names[0], "disk.config");
-        assert_true(strv_contains(cfg.shared_fs_types, "nfs4"));
-        assert_true(strv_contains(cfg.shared_fs_types, "ceph"));
-        assert_true(strv_contains(cfg.shared_fs_types, "gpfs"));
-        assert_false(strv_contains(cfg.shared_fs_types, "ext4"));
+        assert_true(strv_contains(cfg.local_fs_types, "ext4"));
+        assert_true(strv_contains(cfg.local_fs_types, "xfs"));
+        assert_true(strv_contains(cfg.local_fs_types, "tmpfs"));
+        assert_false(strv_contains(cfg.local_fs_types, "nfs4"));
+        assert_false(strv_contains(cfg.local_fs_types, "ceph"));
+        assert_false(strv_contains(cfg.local_fs_types, "fuse.sshfs"));
         assert_int_equal(cfg.hook_deadline_ms, 30000);
         assert_int_equal(cfg.instance_mode, 0755);
         assert_int_equal(cfg.instance_dir, INSTANCE_DIR_AUTO);

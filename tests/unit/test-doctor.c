@@ -18,6 +18,7 @@
 #include "doctor.h"
 #include "procfs.h"
 #include "testutil.h"
+#include "testfs.h"
 
 struct fx {
         char root[64];
@@ -125,7 +126,12 @@ static int setup(void **state)
            "ln -s %s/bin/migkit-hook %s/hooks/qemu.d/50-migkit && touch -h -d '1 hour ago' %s/hooks/qemu.d/50-migkit && "
            "mkdir -m 0700 %s/state",
            r, r, r, r, r, r, r, r, r, r, r, r);
-        fput(f, "mountinfo", "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n");
+        /* the line of the instances path's mount id, as ext4; this host's id */
+        _cleanup_free_ char *mi = pathf("%s/mountinfo", r), *inst = pathf("%s/instances", r);
+        fake_mountinfo(mi, inst, "ext4");
+        set(&f->cfg.libvirt_conf_dir, "%s/no-libvirt", r);
+        set(&f->cfg.machine_id_file, "%s/machine-id", r);
+        fput(f, "machine-id", "0123456789abcdef0123456789abcdef\n");
         /* booted (btime) now: libvirtd pid 100 started 10 s later, the hook is older */
         fput(f, "proc/stat", "cpu  1 2 3 4\nbtime %lld\nprocesses 5\n", (long long)time(NULL));
         fake_proc(f, 100, "libvirtd", 10);
@@ -195,7 +201,10 @@ static void test_all_ok(void **state)
         expect(&f->p, "hook", CHECK_OK, "qemu.d/50-migkit runs ");
         expect(&f->p, "libvirtd", CHECK_OK, "libvirtd (pid 100) started at");
         expect(&f->p, "libvirt", CHECK_OK, "connected to test:///node");
-        expect(&f->p, "instances", CHECK_OK, "on ext4 mounted at /, local (not shared)");
+        expect(&f->p, "instances", CHECK_OK, "/instances is on ext4 (test:/export mounted at ");
+        expect(&f->p, "instances", CHECK_OK, "found by statx), a type listed in [filesystems] local: local, so migkit creates");
+        expect(&f->p, "marks", CHECK_OK, "this host is 0123456789abcdef0123456789abcdef (");
+        expect(&f->p, "marks", CHECK_OK, "/instances carries only its mark (.migkit-host-0123456789abcdef0123456789abcdef)");
         expect(&f->p, "bridges", CHECK_OK, "allow-list qbr*, brq* (creation on); present: qbr1 (1 allowed)");
         expect(&f->p, "state", CHECK_OK, "is writable (mode 0700)");
         expect(&f->p, "watch", CHECK_OK, "migkit-watch runs (pid 200, from ");
@@ -305,15 +314,45 @@ static void test_instances(void **state)
 {
         struct fx *f = *state;
         const char *r = f->root;
+        _cleanup_free_ char *mi = pathf("%s/mountinfo", r), *inst = pathf("%s/instances", r);
         /* on NFS: shared */
-        fput(f, "mountinfo", "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n40 22 0:50 / %s/instances rw - nfs4 srv:/nova rw\n", r);
+        fake_mountinfo(mi, inst, "nfs4");
         run(f);
-        expect(&f->p, "instances", CHECK_OK, "is on nfs4 mounted at");
-        expect(&f->p, "instances", CHECK_OK, "a shared filesystem");
+        expect(&f->p, "instances", CHECK_OK, "/instances is on nfs4 (test:/export mounted at ");
+        expect(&f->p, "instances", CHECK_OK, "not a type listed in [filesystems] local: treated as shared: instance "
+                                             "directories must exist on every host that runs the guest; migkit neither creates");
+        /* another host marked it: on a shared filesystem that is as it should be */
+        fput(f, "instances/.migkit-host-bbbbbbbb-0000-4000-8000-00000000000b",
+             "migkit-host 1\nid bbbbbbbb-0000-4000-8000-00000000000b\nsource test\nhostname hostB\ntime %lld\n",
+             (long long)time(NULL) - 300);
+        run(f);
+        expect(&f->p, "marks", CHECK_OK, "/instances carries the mark of another host: hostB (id bbbbbbbb-0000-4000-8000-00000000000b, "
+                                         "marked 5min ago); that host sees this directory too, so migkit never removes");
+        /* on a local type, the same mark is suspect: a share migkit cannot
+         * see, or a disk cloned from hostB; doctor says which file to remove */
+        fake_mountinfo(mi, inst, "ext4");
+        run(f);
+        expect(&f->p, "marks", CHECK_WARN, "(its filesystem type is local: a bind-mounted share, a cluster filesystem, or marks "
+                                           "copied with a cloned disk)");
+        const struct check_result *m = find(&f->p, "marks");
+        _cleanup_free_ char *want = pathf("remove %s/instances/.migkit-host-bbbbbbbb-0000-4000-8000-00000000000b", r);
+        assert_non_null(strstr(m->fix, want));
+        sh("rm %s/instances/.migkit-host-*", r);
+        /* reached through a symlinked parent: decided for where it is */
+        sh("mkdir %s/real && mv %s/instances %s/real/ && ln -s real %s/link", r, r, r, r);
+        set(&f->cfg.instances_path, "%s/link/instances", r);
+        _cleanup_free_ char *realinst = pathf("%s/real/instances", r);
+        fake_mountinfo(mi, realinst, "nfs4");
+        run(f);
+        expect(&f->p, "instances", CHECK_OK, "/real/instances is on nfs4");
+        expect(&f->p, "instances", CHECK_OK, "/link/instances resolves to ");
+        sh("rm %s/link && mv %s/real/instances %s/ && rmdir %s/real", r, r, r, r);
+        set(&f->cfg.instances_path, "%s/instances", r);
         /* the mount table cannot be read */
         sh("rm %s/mountinfo", r);
         run(f);
-        expect(&f->p, "instances", CHECK_WARN, "cannot tell its filesystem");
+        expect(&f->p, "instances", CHECK_WARN, "cannot tell which filesystem holds");
+        expect(&f->p, "instances", CHECK_WARN, "migkit treats it as shared: it removes nothing there");
         /* a symlink */
         sh("mv %s/instances %s/real && ln -s real %s/instances", r, r, r);
         run(f);

@@ -50,21 +50,24 @@ static void test_create(void **state)
 {
         struct fixture *f = *state;
         struct stat st;
+        struct dir_ident id;
         _cleanup_free_ char *dir = path_join(f->cfg.instances_path, UUID);
 
         f->cfg.instance_mode = 0750;
         mode_t old = umask(0077); /* the configured mode wins over the umask */
         assert_int_equal(instance_dir_exists(&f->cfg, UUID), 0);
-        assert_int_equal(instance_dir_create(&f->cfg, UUID, 123, 456), 1);
+        assert_int_equal(instance_dir_create(&f->cfg, UUID, 123, 456, &id), 1);
         umask(old);
         assert_int_equal(lstat(dir, &st), 0);
+        assert_true(id.dev == st.st_dev && id.ino == st.st_ino); /* what the journal records */
+        assert_true(id.btime_s > 0); /* ext4, xfs, btrfs, tmpfs keep a birth time */
         assert_true(S_ISDIR(st.st_mode));
         assert_int_equal(st.st_mode & 07777, 0750);
         assert_int_equal(st.st_uid, 123);
         assert_int_equal(st.st_gid, 456);
         assert_int_equal(instance_dir_exists(&f->cfg, UUID), 1);
         /* idempotent, and an existing directory is not re-owned */
-        assert_int_equal(instance_dir_create(&f->cfg, UUID, 0, 0), 0);
+        assert_int_equal(instance_dir_create(&f->cfg, UUID, 0, 0, NULL), 0);
         assert_int_equal(lstat(dir, &st), 0);
         assert_int_equal(st.st_uid, 123);
 }
@@ -76,14 +79,14 @@ static void test_refusals(void **state)
         _cleanup_free_ char *target = path_join(f->root, "elsewhere");
         struct stat st;
 
-        assert_int_equal(instance_dir_create(&f->cfg, "../../etc", 0, 0), -EINVAL);
+        assert_int_equal(instance_dir_create(&f->cfg, "../../etc", 0, 0, NULL), -EINVAL);
         assert_int_equal(instance_dir_exists(&f->cfg, "../x"), -EINVAL);
 
         /* a symlink where the directory would be: not followed, not replaced */
         assert_int_equal(mkdir(target, 0700), 0);
         assert_int_equal(symlink(target, dir), 0);
         assert_int_equal(instance_dir_exists(&f->cfg, UUID), -ELOOP);
-        assert_int_equal(instance_dir_create(&f->cfg, UUID, 0, 0), -ELOOP);
+        assert_int_equal(instance_dir_create(&f->cfg, UUID, 0, 0, NULL), -ELOOP);
         assert_int_equal(lstat(dir, &st), 0);
         assert_true(S_ISLNK(st.st_mode));
         assert_int_equal(unlink(dir), 0);
@@ -92,7 +95,7 @@ static void test_refusals(void **state)
         int fd = open(dir, O_CREAT | O_WRONLY, 0600);
         assert_true(fd >= 0);
         close(fd);
-        assert_int_equal(instance_dir_create(&f->cfg, UUID, 0, 0), -ENOTDIR);
+        assert_int_equal(instance_dir_create(&f->cfg, UUID, 0, 0, NULL), -ENOTDIR);
         assert_int_equal(instance_dir_exists(&f->cfg, UUID), -ENOTDIR);
         assert_int_equal(unlink(dir), 0);
 
@@ -101,7 +104,7 @@ static void test_refusals(void **state)
         _cleanup_free_ char *moved = path_join(f->root, "real-instances");
         assert_int_equal(rename(real, moved), 0);
         assert_int_equal(symlink(moved, real), 0);
-        assert_int_equal(instance_dir_create(&f->cfg, UUID, 0, 0), -ELOOP);
+        assert_int_equal(instance_dir_create(&f->cfg, UUID, 0, 0, NULL), -ELOOP);
         _cleanup_free_ char *inside = path_join(moved, UUID);
         assert_int_equal(lstat(inside, &st), -1);
         assert_int_equal(unlink(real), 0);
@@ -110,7 +113,7 @@ static void test_refusals(void **state)
         /* missing instances path */
         free(f->cfg.instances_path);
         f->cfg.instances_path = path_join(f->root, "no-such-dir");
-        assert_int_equal(instance_dir_create(&f->cfg, UUID, 0, 0), -ENOENT);
+        assert_int_equal(instance_dir_create(&f->cfg, UUID, 0, 0, NULL), -ENOENT);
 }
 
 static void check_fs(struct mk_config *cfg, const char *mountinfo, const char *path, int expect, const char *type, const char *target)
@@ -132,18 +135,19 @@ static void test_shared_fs_recorded(void **state)
         check_fs(&f->cfg, "tests/data/mountinfo/local.txt", "/var/lib/nova/instances", 0, "xfs", "/var");
         check_fs(&f->cfg, "tests/data/mountinfo/cephfs-parent.txt", "/var/lib/nova/instances", 1, "ceph", "/var/lib/nova");
         check_fs(&f->cfg, "tests/data/mountinfo/local-below-shared.txt", "/var/lib/nova/instances", 0, "ext4", "/var/lib/nova/instances");
-        /* the list is configuration */
-        strv_free(f->cfg.shared_fs_types);
-        f->cfg.shared_fs_types = NULL;
-        strv_push(&f->cfg.shared_fs_types, "xfs");
+        /* the list is configuration: a type not on it counts as shared */
+        strv_free(f->cfg.local_fs_types);
+        f->cfg.local_fs_types = NULL;
+        strv_push(&f->cfg.local_fs_types, "ext4");
         check_fs(&f->cfg, "tests/data/mountinfo/local.txt", "/var/lib/nova/instances", 1, "xfs", "/var");
         free(f->cfg.mountinfo);
         f->cfg.mountinfo = strdup("tests/data/mountinfo/missing.txt");
         assert_true(fs_is_shared(&f->cfg, "/", NULL, NULL) < 0);
 }
 
-/* A real mount namespace: a tmpfs mounted over the instances path, typed as
- * shared by configuration, must be seen through /proc/self/mountinfo. */
+/* A real mount namespace: a tmpfs mounted over the instances path, taken
+ * off the local list by configuration, must be seen through
+ * /proc/self/mountinfo. */
 static void test_shared_fs_real_mount(void **state)
 {
         struct fixture *f = *state;
@@ -156,7 +160,10 @@ static void test_shared_fs_real_mount(void **state)
                         _exit(3);
                 free(f->cfg.mountinfo);
                 f->cfg.mountinfo = strdup("/proc/self/mountinfo");
-                strv_push(&f->cfg.shared_fs_types, "tmpfs");
+                strv_free(f->cfg.local_fs_types);
+                f->cfg.local_fs_types = NULL;
+                strv_push(&f->cfg.local_fs_types, "ext4");
+                strv_push(&f->cfg.local_fs_types, "xfs");
                 _cleanup_free_ char *t = NULL, *m = NULL;
                 int r = fs_is_shared(&f->cfg, f->cfg.instances_path, &t, &m);
                 if (r != 1 || !streq(t, "tmpfs") || !streq(m, f->cfg.instances_path))
@@ -173,8 +180,8 @@ static void test_shared_fs_real_mount(void **state)
 }
 
 /* The live mount table: a local ext4/xfs/... path is answered by statfs()
- * without libmount; once its type is configured as shared, libmount reads
- * /proc/self/mountinfo and says so. */
+ * alone; once its type is off the local list, /proc/self/mountinfo is read
+ * (by mount id) and says so. */
 static void test_shared_fs_fast_path(void **state)
 {
         struct fixture *f = *state;
@@ -187,14 +194,16 @@ static void test_shared_fs_fast_path(void **state)
         free(f->cfg.mountinfo);
         f->cfg.mountinfo = strdup("/proc/self/mountinfo");
         assert_int_equal(fs_is_shared(&f->cfg, f->root, &t, &m), 0);
-        assert_null(t); /* fast path: libmount not consulted */
-        const char *type = sf.f_type == 0xEF53 ? "ext4" : "xfs";
-        strv_push(&f->cfg.shared_fs_types, "ext2");
-        strv_push(&f->cfg.shared_fs_types, "ext3");
-        strv_push(&f->cfg.shared_fs_types, type);
+        assert_null(m); /* fast path: mountinfo not consulted */
+        assert_string_equal(t, sf.f_type == 0xEF53 ? "ext2/ext3/ext4" : "xfs");
+        free(t);
+        t = NULL;
+        strv_free(f->cfg.local_fs_types);
+        f->cfg.local_fs_types = NULL;
+        strv_push(&f->cfg.local_fs_types, "tmpfs");
         assert_int_equal(fs_is_shared(&f->cfg, f->root, &t, &m), 1);
-        assert_non_null(t);
-        assert_true(streq(t, type) || streq(t, "ext2") || streq(t, "ext3"));
+        assert_non_null(m);
+        assert_true(streq(t, "ext4") || streq(t, "ext3") || streq(t, "ext2") || streq(t, "xfs"));
 }
 
 static void test_owner(void **state)

@@ -19,6 +19,7 @@
 #include "quarantine.h"
 #include "util.h"
 #include "testutil.h"
+#include "testfs.h"
 
 #define UUID "4a6b2c1e-9f3d-4b8a-a1c2-3d4e5f607182"
 #define UUID2 "0f0e0d0c-0b0a-4998-8776-655443322110"
@@ -294,14 +295,13 @@ static void test_refusals(void **state)
         assert_true(exists(target));
 }
 
-/* A recorded mount table that puts the instances path on NFS. */
+/* A recorded mount table that puts the instances path (its mount id) on
+ * NFS. */
 static void test_shared_recorded(void **state)
 {
         struct fixture *f = *state;
         _cleanup_free_ char *dir = make_instance(f, UUID), *mi = pathf("%s/mountinfo", f->root), *detail = NULL;
-        _cleanup_free_ char *text = pathf("1 0 254:0 / / rw - ext4 /dev/vda rw\n"
-                                          "2 1 0:50 /export %s rw - nfs4 server:/export rw\n", f->inst);
-        put(mi, text);
+        fake_mountinfo(mi, f->inst, "nfs4");
         free(f->cfg.mountinfo);
         f->cfg.mountinfo = strdup(mi);
         assert_int_equal(quarantine_dir(&f->cfg, UUID, "x", NULL, 0, NULL, &detail), -EREMOTE);
@@ -564,8 +564,8 @@ static int ns_mount_points(struct fixture *f)
         CHECK(12, exists(pathf("%s/console.log", dir)));
         CHECK(13, umount(f->qdir) == 0);
 
-        /* the instances path on a filesystem type configured as shared,
-         * seen through the live mount table */
+        /* the instances path on a filesystem type taken off the local
+         * list, seen through the live mount table */
         CHECK(14, mount("t", f->inst, "tmpfs", 0, "size=1m") == 0);
         _cleanup_free_ char *d3 = pathf("%s/%s", f->inst, UUID), *d3f = pathf("%s/%s/f", f->inst, UUID);
         CHECK(15, mkdir(d3, 0755) == 0);
@@ -573,7 +573,9 @@ static int ns_mount_points(struct fixture *f)
         CHECK(16, quarantine_dir(&f->cfg, UUID, "x", NULL, 0, NULL, NULL) == 1); /* tmpfs is local by default */
         CHECK(17, mkdir(d3, 0755) == 0);
         put(d3f, "x");
-        strv_push(&f->cfg.shared_fs_types, "tmpfs");
+        strv_free(f->cfg.local_fs_types);
+        f->cfg.local_fs_types = NULL;
+        strv_push(&f->cfg.local_fs_types, "ext4");
         free(detail);
         detail = NULL;
         CHECK(18, quarantine_dir(&f->cfg, UUID, "x", NULL, 0, NULL, &detail) == -EREMOTE);

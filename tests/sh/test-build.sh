@@ -1,0 +1,62 @@
+#!/bin/bash
+# The build is careful too:
+#  - `make clean`, `make deb` and `make rpm` with PKGDIR=<any directory>
+#    remove only what the build made there (its named files, and its work
+#    directories deb/ and rpm/ by their stamp); a deb/ or rpm/ that is not
+#    the build's stops the build instead of being deleted;
+#  - the hardening the compiler offers is on: -fstack-clash-protection,
+#    -fcf-protection (CET notes in the binaries on x86), _FORTIFY_SOURCE=3.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/sh/lib.sh
+
+build=${MIGKIT_BUILD:-build}
+T=$(mktemp -d /tmp/migkit-test-build.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+P=$T/pkg
+mkdir -p "$P/deb" "$P/rpm"
+echo mine > "$P/keep"
+echo mine > "$P/deb/keep"
+echo mine > "$P/rpm/keep"
+mk() { make --no-print-directory "$@" > "$T/out" 2>&1; }
+
+mk clean-pkg PKGDIR="$P"
+check "make clean with PKGDIR=<absolute dir>: what the build did not make there survives" \
+        bash -c "[ -f '$P/keep' ] && [ -f '$P/deb/keep' ] && [ -f '$P/rpm/keep' ]"
+check "clean's part for PKGDIR is clean-pkg" bash -c "make -pn clean PKGDIR='$P' 2>/dev/null | grep -q '^clean: .*clean-pkg'"
+if command -v dpkg-buildpackage > /dev/null && git rev-parse --git-dir > /dev/null 2>&1; then
+        mk deb PKGDIR="$P"
+        check "make deb stops at a deb/ that is not the build's, and leaves it" \
+                bash -c "[ \$? != 0 ] || true; grep -qF '$P/deb exists and was not made by migkit' '$T/out' && [ -f '$P/deb/keep' ]"
+        mk rpm PKGDIR="$P"
+        check "make rpm stops at an rpm/ that is not the build's, and leaves it" \
+                bash -c "grep -qF '$P/rpm exists and was not made by migkit' '$T/out' && [ -f '$P/rpm/keep' ]"
+        check "make dist there wrote only its tarball" \
+                bash -c "[ \"\$(cd '$P' && find . -type f | sort | tr '\n' ' ')\" = './deb/keep ./keep ./migkit-0.1.0.tar.gz ./rpm/keep ' ]"
+        mkdir -p "$P/deb2" && mv "$P/deb/keep" "$P/deb2/" && rmdir "$P/deb"
+        mk clean-pkg PKGDIR="$P"
+        check "clean removes the tarball it made, and nothing else" \
+                bash -c "[ ! -e '$P/migkit-0.1.0.tar.gz' ] && [ -f '$P/keep' ] && [ -f '$P/deb2/keep' ] && [ -f '$P/rpm/keep' ]"
+else
+        skip "make deb/rpm with a foreign deb/ and rpm/: no dpkg-buildpackage or not a git work tree"
+fi
+
+flags=$(cat "$build/.flags" 2>/dev/null)
+cc_ok() { printf 'int main(void) { return 0; }\n' | ${CC:-cc} -Werror "$1" -x c -o /dev/null - > /dev/null 2>&1; }
+for f in -fstack-clash-protection -fcf-protection; do
+        if cc_ok "$f"; then
+                check "the build uses $f" grep -qe " $f " <<< " $flags "
+        else
+                skip "the compiler has no $f"
+        fi
+done
+if grep -qe '_FORTIFY_SOURCE' <<< "${CFLAGS:-} ${CPPFLAGS:-}"; then
+        skip "_FORTIFY_SOURCE comes from CFLAGS/CPPFLAGS here"
+else
+        check "the build uses _FORTIFY_SOURCE=3 (gcc >= 12)" grep -qe '-D_FORTIFY_SOURCE=3' <<< "$flags"
+fi
+if [ "$(uname -m)" = x86_64 ] && cc_ok -fcf-protection && command -v readelf > /dev/null; then
+        # the linked binary has it only when every object has (the C library's start files may not)
+        check "the hook's objects carry the CET property (IBT, SHSTK)" bash -c "readelf -n '$build/hooks/qemu.o' | grep -q 'IBT, SHSTK'"
+fi
+summary
