@@ -195,7 +195,8 @@ static void test_dest_uri(void **state)
 static struct migrate_opts default_opts(void)
 {
         return (struct migrate_opts) { .domain = "d", .dest = "hostB", .auto_converge = -1, .postcopy = -1, .bandwidth = -1,
-                                       .max_downtime_ms = -1, .completion_timeout_ms = -1, .stall_ms = -1 };
+                                       .postcopy_bandwidth = -1, .max_downtime_ms = -1, .completion_timeout_ms = -1,
+                                       .stall_ms = -1 };
 }
 
 static void test_build_defaults(void **state)
@@ -244,7 +245,9 @@ static void test_build_options(void **state)
         o.dest_xml = "<domain/>";
         o.keep_source = true;
         assert_int_equal(migrate_build(&cfg, &o, &flags, &p, &n, &warn), 0);
-        assert_int_equal(flags, VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_POSTCOPY |
+        /* post-copy asked for, but QEMU cannot combine it with parallel
+         * connections: dropped, with a warning */
+        assert_int_equal(flags, VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PERSIST_DEST |
                                         VIR_MIGRATE_COMPRESSED | VIR_MIGRATE_NON_SHARED_DISK | VIR_MIGRATE_PARALLEL);
         assert_int_equal(virTypedParamsGetULLong(p, n, VIR_MIGRATE_PARAM_BANDWIDTH, &ull), 1);
         assert_int_equal(ull, 20); /* the option wins over [migrate] bandwidth */
@@ -260,10 +263,11 @@ static void test_build_options(void **state)
         assert_int_equal(seen, 2);
         (void)list;
         (void)bw;
-        /* plain TCP and an unencrypted stream are both warned about */
-        assert_int_equal(strv_length(warn), 2);
+        /* plain TCP, an unencrypted stream and the dropped post-copy are warned about */
+        assert_int_equal(strv_length(warn), 3);
         assert_non_null(strstr(warn[0], "qemu+tcp://hostB/system is plain TCP"));
         assert_non_null(strstr(warn[1], "not encrypted"));
+        assert_non_null(strstr(warn[2], "post-copy is off"));
         strv_free(warn);
         virTypedParamsFree(p, n);
 
