@@ -13,6 +13,8 @@
 #include "exitcode.h"
 #include "log.h"
 #include "migrate.h"
+#include "plot.h"
+#include "record.h"
 #include "status.h"
 #include "swapvol.h"
 #include "util.h"
@@ -31,6 +33,7 @@ static int verb_check(int argc, char **argv);
 static int verb_evacuate(int argc, char **argv);
 static int verb_swap_volume(int argc, char **argv);
 static int verb_doctor(int argc, char **argv);
+static int verb_plot(int argc, char **argv);
 
 static const struct verb verbs[] = {
         { "migrate", "DOMAIN DEST [OPTIONS]",
@@ -53,6 +56,9 @@ static const struct verb verbs[] = {
         { "doctor", "[-c FILE] [--connect URI] [--json] [-q]",
           "is this host ready for migrations in and out? each check OK/WARN/FAIL with its fix",
           verb_doctor },
+        { "plot", "RECORD [-o FILE.svg]",
+          "draw a flight record of migrate --record as one SVG picture",
+          verb_plot },
 };
 
 static void usage(FILE *f)
@@ -309,14 +315,14 @@ static int parse_drv(int argc, char **argv, struct drv_args *a, bool evacuate)
                         char **m = NULL;
                         if (migrate_compression_parse(optarg, &m) < 0) {
                                 log_error("--compression '%s': give none, or methods among xbzrle, mt, zlib, zstd", optarg);
-                                return EXIT_USAGE;
+                                return MIGKIT_EXIT_USAGE;
                         }
                         strv_free(m);
                         a->o.compression = optarg;
                         break;
                 }
                 case OPT_POSTCOPY_BW:
-                        if (parse_uint(optarg, "--postcopy-bandwidth", 1000000, &v) < 0) return EXIT_USAGE;
+                        if (parse_uint(optarg, "--postcopy-bandwidth", 1000000, &v) < 0) return MIGKIT_EXIT_USAGE;
                         a->o.postcopy_bandwidth = (int)v;
                         break;
                 case OPT_RECORD: a->o.record = optarg; break;
@@ -651,6 +657,92 @@ static int verb_doctor(int argc, char **argv)
         preflight_free(&p);
         config_free(&cfg);
         return ret;
+}
+
+/* ---- plot (lib/record.c reads, lib/plot.c draws) ------------------------- */
+
+static void plot_usage(FILE *f)
+{
+        fprintf(f,
+                "Usage: migkit plot RECORD [-o FILE.svg]\n"
+                "\n"
+                "Draws a flight record (migkit migrate --record RECORD, [migrate] record-dir;\n"
+                "--json output works too) as one self-contained SVG: the memory left to send\n"
+                "over time, the rates it was sent and dirtied at, each memory pass, each\n"
+                "policy decision, the post-copy phase, and the result and downtime in the\n"
+                "title. Open it in any browser or image viewer.\n"
+                "\n"
+                "  -o, --output FILE  where to write (default: RECORD with .svg for .jsonl;\n"
+                "                     - for stdout)\n"
+                "  -h, --help         this text\n"
+                "\n"
+                "Exit status: 0 written, 1 the record cannot be read or has no sample, 2 usage.\n");
+}
+
+/* RECORD without a .jsonl/.json suffix, plus .svg. */
+static char *default_svg_path(const char *record)
+{
+        size_t n = strlen(record);
+        char *p;
+        if (n > 6 && streq(record + n - 6, ".jsonl"))
+                n -= 6;
+        else if (n > 5 && streq(record + n - 5, ".json"))
+                n -= 5;
+        return asprintf(&p, "%.*s.svg", (int)n, record) < 0 ? NULL : p;
+}
+
+static int verb_plot(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "output", required_argument, NULL, 'o' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        const char *out = NULL;
+        int o;
+
+        while ((o = getopt_long(argc, argv, "o:h", opts, NULL)) >= 0)
+                switch (o) {
+                case 'o': out = optarg; break;
+                case 'h': plot_usage(stdout); return MIGKIT_EXIT_OK;
+                default: plot_usage(stderr); return MIGKIT_EXIT_USAGE;
+                }
+        if (argc - optind != 1) {
+                log_error("plot takes one RECORD");
+                plot_usage(stderr);
+                return MIGKIT_EXIT_USAGE;
+        }
+        const char *in = argv[optind];
+        _cleanup_free_ char *err = NULL, *def = out ? NULL : default_svg_path(in);
+        struct recording rec;
+        int r = record_load(in, &rec, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s", err ? err : "cannot read the record: %m"), MIGKIT_EXIT_FAILED;
+        if (!out && !(out = def)) {
+                recording_free(&rec);
+                return log_error_errno(-ENOMEM, "out of memory"), MIGKIT_EXIT_FAILED;
+        }
+        FILE *f = streq(out, "-") ? stdout : fopen(out, "we");
+        if (!f) {
+                r = -errno;
+                recording_free(&rec);
+                return log_error_errno(r, "%s: cannot create the picture: %m", out), MIGKIT_EXIT_FAILED;
+        }
+        r = plot_svg(&rec, f);
+        if (f != stdout && fclose(f) != 0 && r == 0)
+                r = -errno;
+        else if (f == stdout && fflush(stdout) != 0 && r == 0)
+                r = -errno;
+        if (r == -ENODATA)
+                log_error("%s: no job sample in the record (the migration never started?); nothing drawn", in);
+        else if (r < 0)
+                log_error_errno(r, "%s: cannot write the picture: %m", out);
+        else if (f != stdout)
+                printf("%s: %zu samples, %zu events drawn into %s\n", in, rec.n_samples, rec.n_marks, out);
+        recording_free(&rec);
+        if (r < 0 && f != stdout)
+                (void)unlink(out);
+        return r < 0 ? MIGKIT_EXIT_FAILED : MIGKIT_EXIT_OK;
 }
 
 /* ---- main --------------------------------------------------------------- */
