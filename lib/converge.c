@@ -93,13 +93,15 @@ void converge_predict(const struct converge_policy *p, unsigned long long elapse
                 return;
 
         /* The least downtime that finishes in as few passes as the maximum
-         * (no time lost); with no downtime management, QEMU's own. */
+         * (no time lost) even if what is left is twice the model's: the rates
+         * are QEMU's over whole passes and lag on short ones. Without
+         * downtime management, QEMU's own. */
         ret->downtime_ms = dt_max;
         if (!p->downtime_max_ms)
                 return;
         for (unsigned i = 0; i <= p->downtime_steps; i++) {
                 unsigned dt = converge_downtime_of_step(p, i), k;
-                (void)precopy_time(R, B, rho, B * dt / 1000, &k);
+                (void)precopy_time(R, B, rho, B * dt / 2000, &k);
                 if (k <= n) {
                         ret->downtime_ms = dt;
                         break;
@@ -218,6 +220,16 @@ void converge_next(struct converge *c, const struct mig_sample *s, struct conver
                 return;
         }
 
+        /* The first pass ends before anything is predicted, and QEMU decides
+         * at that very sync whether the guest can stop: start where plain
+         * libvirt does, at QEMU's default, or the maximum if that is lower. */
+        if (c->p.downtime_max_ms && !c->downtime_ms && !c->postcopy_requested) {
+                unsigned v = c->p.downtime_max_ms < QEMU_DEFAULT_DOWNTIME_MS ? c->p.downtime_max_ms : QEMU_DEFAULT_DOWNTIME_MS;
+                c->downtime_ms = v;
+                set(a, CONVERGE_SET_DOWNTIME, v, "initial allowed downtime, QEMU's default until the first pass is measured");
+                return;
+        }
+
         if (c->p.downtime_max_ms && !c->postcopy_requested && c->step <= c->p.downtime_steps &&
             s->elapsed_ms >= (unsigned long long)c->step * c->p.downtime_step_ms) {
                 /* skip the steps whose time has passed (a slow first sample) */
@@ -227,10 +239,10 @@ void converge_next(struct converge *c, const struct mig_sample *s, struct conver
                         i++;
                 c->step = i + 1;
                 unsigned v = converge_downtime_of_step(&c->p, i);
-                if (v <= c->downtime_ms) /* a prediction already set as much or more */
+                if (v <= c->downtime_ms) /* the start or a prediction set as much or more */
                         return;
                 c->downtime_ms = v;
-                set(a, CONVERGE_SET_DOWNTIME, v, i == 0 ? "initial allowed downtime" : "raising the allowed downtime");
+                set(a, CONVERGE_SET_DOWNTIME, v, "raising the allowed downtime");
         }
 }
 

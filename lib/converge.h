@@ -26,8 +26,9 @@
  * timeout. Then:
  *   converges           the guest is left alone; the allowed downtime is set
  *                       to the least step that needs no more passes than
- *                       the maximum would (so no time is lost waiting for
- *                       a smaller remainder), never lowered;
+ *                       the maximum would even with twice the remainder
+ *                       predicted (so no time is lost waiting for a
+ *                       smaller remainder), never lowered;
  *   does not converge   post-copy allowed: switch now; otherwise: the allowed
  *                       downtime goes to its maximum now (auto-converge, if
  *                       the job has it, throttles the guest meanwhile).
@@ -41,8 +42,11 @@
  *  2. stall: data_remaining has not reached a new low (at least 5% under the
  *     previous low) for stall_ms after the first memory pass: switch to
  *     post-copy if allowed;
- *  3. downtime steps (as Nova does): the allowed downtime starts at
- *     max/steps and rises linearly to max, one step every step_ms.
+ *  3. downtime steps (as Nova does, but never below where it is): the
+ *     allowed downtime starts at QEMU's default, 300 ms (the maximum if
+ *     lower), since the end of the first pass is decided before any
+ *     prediction; the steps rise linearly from max/steps to max, one every
+ *     step_ms.
  * In post-copy nothing more is done: the guest already runs on the
  * destination and the job cannot be aborted any more. */
 #pragma once

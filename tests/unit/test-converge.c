@@ -40,9 +40,15 @@ static void test_predict_converging(void **state)
         assert_int_equal(p.passes, 2);
         assert_int_equal(p.precopy_ms, 2800);
         assert_int_equal(p.postcopy_ms, 2000);
-        /* 6.4 MiB left after those two passes fit 320 ms: the least step
-         * (50, 95, ... 455, 500) needing no third pass is 320 */
-        assert_int_equal(p.downtime_ms, 320);
+        /* 6.4 MiB left after those two passes; with twice that as the
+         * margin no step below the maximum avoids a third pass */
+        assert_int_equal(p.downtime_ms, 500);
+        /* a guest dirtying little: 40 -> 4 MiB, one pass; twice 4 MiB fit
+         * 410 ms, the least step (50, 95, ... 455, 500) that does */
+        converge_predict(&nova_like, 10000, 2, 8000, 40 * MiB, 20 * MiB, 2 * MiB, &p);
+        assert_true(p.converges);
+        assert_int_equal(p.passes, 1);
+        assert_int_equal(p.downtime_ms, 410);
 }
 
 static void test_predict_fits_now(void **state)

@@ -37,6 +37,7 @@ static int feed(struct converge *c, unsigned long long ms, unsigned long long re
 static void test_downtime_steps(void **state)
 {
         struct converge c;
+        struct converge_policy p = nova_like;
         unsigned long long v;
         (void)state;
         assert_int_equal(converge_downtime_of_step(&nova_like, 0), 50);
@@ -44,22 +45,34 @@ static void test_downtime_steps(void **state)
         assert_int_equal(converge_downtime_of_step(&nova_like, 10), 500);
         assert_int_equal(converge_downtime_of_step(&nova_like, 99), 500);
 
+        /* it starts at QEMU's default: the end of the first pass is decided
+         * before any prediction, as plain libvirt would */
         converge_init(&c, &nova_like);
         assert_int_equal(feed(&c, 0, 300 * MiB, 1, &v), CONVERGE_SET_DOWNTIME);
-        assert_int_equal(v, 50);
+        assert_int_equal(v, 300);
         assert_int_equal(feed(&c, 500, 290 * MiB, 1, NULL), CONVERGE_NONE);
-        assert_int_equal(feed(&c, 9999, 200 * MiB, 1, NULL), CONVERGE_NONE);
-        assert_int_equal(feed(&c, 10000, 100 * MiB, 1, &v), CONVERGE_SET_DOWNTIME);
-        assert_int_equal(v, 95);
-        assert_int_equal(feed(&c, 10500, 90 * MiB, 1, NULL), CONVERGE_NONE);
+        /* the steps below where it is change nothing */
+        for (unsigned long long t = 10000; t < 60000; t += 10000)
+                assert_int_equal(feed(&c, t, 200 * MiB, 1, NULL), CONVERGE_NONE);
+        assert_int_equal(feed(&c, 60000, 100 * MiB, 1, &v), CONVERGE_SET_DOWNTIME);
+        assert_int_equal(v, 320);
+        assert_int_equal(feed(&c, 60500, 90 * MiB, 1, NULL), CONVERGE_NONE);
         /* a late sample skips the steps whose time has passed */
-        assert_int_equal(feed(&c, 45000, 80 * MiB, 1, &v), CONVERGE_SET_DOWNTIME);
-        assert_int_equal(v, converge_downtime_of_step(&nova_like, 4));
-        for (unsigned long long t = 50000; t <= 100000; t += 10000)
-                assert_int_equal(feed(&c, t, (200 - t / 1000) * MiB, 1, NULL), CONVERGE_SET_DOWNTIME);
+        assert_int_equal(feed(&c, 95000, 80 * MiB, 1, &v), CONVERGE_SET_DOWNTIME);
+        assert_int_equal(v, converge_downtime_of_step(&nova_like, 9));
+        assert_int_equal(feed(&c, 100000, 70 * MiB, 1, &v), CONVERGE_SET_DOWNTIME);
+        assert_int_equal(v, 500);
         /* the last step reached the maximum: nothing more */
         assert_int_equal(feed(&c, 110000, 70 * MiB, 1, NULL), CONVERGE_NONE);
         assert_int_equal(feed(&c, 200000, 70 * MiB, 1, NULL), CONVERGE_NONE);
+
+        /* a maximum under QEMU's default is where it starts, and stays */
+        p.downtime_max_ms = 200;
+        converge_init(&c, &p);
+        assert_int_equal(feed(&c, 0, 300 * MiB, 1, &v), CONVERGE_SET_DOWNTIME);
+        assert_int_equal(v, 200);
+        for (unsigned long long t = 10000; t <= 200000; t += 10000)
+                assert_int_equal(feed(&c, t, 100 * MiB, 1, NULL), CONVERGE_NONE);
 }
 
 static void test_no_downtime_management(void **state)
@@ -144,7 +157,7 @@ static void test_timeout_prefers_postcopy(void **state)
         p.completion_timeout_ms = 60000;
         converge_init(&c, &p);
         assert_int_equal(feed(&c, 0, 300 * MiB, 1, NULL), CONVERGE_SET_DOWNTIME);
-        assert_int_equal(feed(&c, 59000, 100 * MiB, 5, NULL), CONVERGE_SET_DOWNTIME);
+        assert_int_equal(feed(&c, 59000, 100 * MiB, 5, NULL), CONVERGE_NONE);
         assert_int_equal(feed(&c, 60000, 100 * MiB, 5, NULL), CONVERGE_POSTCOPY);
         /* the switch was asked: no abort, no downtime change while it happens */
         assert_int_equal(feed(&c, 70000, 100 * MiB, 5, NULL), CONVERGE_NONE);
