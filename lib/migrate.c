@@ -224,8 +224,19 @@ static int setup_record(struct run *r)
 
         if (r->o->record)
                 path = strdup(r->o->record);
-        else if (dir && *dir && (q = record_path(dir, r->res->name, time(NULL), &path)) < 0)
-                return q;
+        else if (dir && *dir) {
+                if (dir[0] != '/') {
+                        log_warning("[migrate] record-dir '%s' is not an absolute path; migrating without a flight record", dir);
+                        return 0;
+                }
+                if ((q = mkdir_p(dir, 0750)) < 0) {
+                        log_warning("%s: cannot create [migrate] record-dir %s: %s; migrating without a flight record",
+                                    r->res->name, dir, strerror(-q));
+                        return 0;
+                }
+                if ((q = record_path(dir, r->res->name, time(NULL), &path)) < 0)
+                        return q;
+        }
         if (!path)
                 return r->o->record ? -ENOMEM : 0;
         if ((q = record_open(path, &r->out.rec)) < 0) {
