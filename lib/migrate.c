@@ -376,14 +376,17 @@ static void monitor_abort(struct run *r, unsigned long long t)
 /* Says what post-copy risks, once, right before the switch. */
 static void warn_postcopy(struct run *r, unsigned long long elapsed_ms)
 {
-        char m[512];
+        char m[512], retry[96];
         if (r->warned_postcopy)
                 return;
         r->warned_postcopy = true;
+        if (r->cfg->migrate_postcopy_recover_ms)
+                snprintf(retry, sizeof(retry), "migkit tries to resume it for %u s", r->cfg->migrate_postcopy_recover_ms / 1000);
+        else
+                snprintf(retry, sizeof(retry), "migkit does not try to resume it ([migrate] postcopy-recover = 0s)");
         snprintf(m, sizeof(m), "post-copy: from now on the guest runs on the destination while part of its memory is still "
-                               "here; if the connection breaks it stops until the post-copy is resumed (migkit retries for %u s), "
-                               "and if either host fails the guest is lost",
-                 r->cfg->migrate_postcopy_recover_ms / 1000);
+                               "here; if the connection breaks it stops until the post-copy is resumed (%s), "
+                               "and if either host fails the guest is lost", retry);
         migout_event(&r->out, "postcopy", elapsed_ms, NULL, 0, m);
 }
 
