@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "converge.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
-#define MiB (1024.0 * 1024.0)
 /* What QEMU allows when nobody sets the downtime: the model's threshold then. */
 #define QEMU_DEFAULT_DOWNTIME_MS 300
 /* More passes than this count as "never". */
@@ -244,80 +241,4 @@ void converge_next(struct converge *c, const struct mig_sample *s, struct conver
                 c->downtime_ms = v;
                 set(a, CONVERGE_SET_DOWNTIME, v, "raising the allowed downtime");
         }
-}
-
-/* ------------------------------------------------------------ explanations */
-
-static void add(char *buf, size_t n, size_t *len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void add(char *buf, size_t n, size_t *len, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        int r = vsnprintf(*len < n ? buf + *len : NULL, *len < n ? n - *len : 0, fmt, ap);
-        va_end(ap);
-        if (r > 0)
-                *len += (size_t)r;
-}
-
-static void add_measured(char *buf, size_t n, size_t *len, const struct converge_prediction *p)
-{
-        add(buf, n, len, "pass %llu took %.1f s: %.1f MiB left to send, dirtied at %.1f MiB/s, sent at %.1f MiB/s (dirty/sent %.2f)",
-            p->iteration - 1, p->pass_ms / 1000.0, p->remaining / MiB, p->dirty_bps / MiB, p->transfer_bps / MiB,
-            p->ratio_pm / 1000.0);
-}
-
-static void add_predicted(char *buf, size_t n, size_t *len, const struct converge_prediction *p)
-{
-        if (p->converges && p->passes == 0)
-                add(buf, n, len, "; pre-copy can stop now");
-        else if (p->converges)
-                add(buf, n, len, "; pre-copy converges: %u more pass%s, %.1f s predicted", p->passes, p->passes == 1 ? "" : "es",
-                    p->precopy_ms / 1000.0);
-        else if (p->precopy_ms == 0)
-                add(buf, n, len, "; pre-copy cannot converge: the guest dirties memory as fast as it is sent");
-        else
-                add(buf, n, len, "; pre-copy predicted to need %u more passes, %.1f s, over %d times post-copy's %.1f s "
-                    "(or past the completion timeout)", p->passes, p->precopy_ms / 1000.0, CONVERGE_PRECOPY_FACTOR,
-                    p->postcopy_ms / 1000.0);
-}
-
-size_t converge_explain(char *buf, size_t n, const struct converge_action *a)
-{
-        const struct converge_prediction *p = &a->pred;
-        size_t len = 0;
-
-        if (n > 0)
-                buf[0] = 0;
-        if (!p->valid) {
-                switch (a->kind) {
-                case CONVERGE_SET_DOWNTIME: add(buf, n, &len, "allowed downtime %llu ms (%s)", a->value, a->reason); break;
-                case CONVERGE_POSTCOPY: add(buf, n, &len, "switching to post-copy (%s)", a->reason); break;
-                case CONVERGE_ABORT: add(buf, n, &len, "aborting: %s", a->reason); break;
-                case CONVERGE_KEEP: add(buf, n, &len, "leaving the job as it is (%s)", a->reason); break;
-                default: add(buf, n, &len, "nothing to do"); break;
-                }
-                return len;
-        }
-        add_measured(buf, n, &len, p);
-        add_predicted(buf, n, &len, p);
-        switch (a->kind) {
-        case CONVERGE_POSTCOPY:
-                add(buf, n, &len, ": switching to post-copy now (predicted %.1f s)", p->postcopy_ms / 1000.0);
-                break;
-        case CONVERGE_SET_DOWNTIME:
-                if (p->converges)
-                        add(buf, n, &len, ": allowed downtime %llu ms, the least that needs no more passes than the maximum",
-                            a->value);
-                else
-                        add(buf, n, &len, "; post-copy is not allowed: allowed downtime %llu ms, the maximum (%s); "
-                            "aborting at the completion timeout if it does not finish", a->value, a->reason);
-                break;
-        case CONVERGE_KEEP:
-                add(buf, n, &len, p->converges ? ": left alone" : "; post-copy is not allowed and the allowed downtime is at "
-                                                                 "its maximum: waiting (aborting at the completion timeout)");
-                break;
-        default:
-                break;
-        }
-        return len;
 }

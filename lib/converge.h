@@ -150,11 +150,3 @@ unsigned converge_downtime_of_step(const struct converge_policy *p, unsigned i);
 
 /* "none", "downtime", "postcopy", "abort", "keep". */
 const char *converge_action_to_string(int kind);
-
-/* One line for the operator: what a (kind, value, reason, prediction) does
- * and why, with the numbers measured and predicted, e.g.
- *   "pass 1 took 8.1 s: 131.0 MiB dirtied at 16.2 MiB/s, sent at 19.9 MiB/s
- *    (dirty/sent 0.81); pre-copy predicted to need 12 more passes, 30.4 s,
- *    post-copy 6.6 s: switching to post-copy"
- * Like snprintf: returns the length of the full text. */
-size_t converge_explain(char *buf, size_t n, const struct converge_action *a);

@@ -27,21 +27,56 @@ static void put_text(struct migout *o, const char *text)
                 put_line(o, line);
 }
 
-void migout_event(struct migout *o, const char *event, unsigned long long elapsed_ms, const char *value_key,
-                  unsigned long long value, const char *text)
+/* What every event, decision and result does: its JSON line into the
+ * record, then by the form: nothing, the JSON line, or "<domain>: text". */
+static void emit(struct migout *o, const char *json_line, const char *text)
 {
-        if (o->rec)
-                event_json(o->rec, event, o->domain, elapsed_ms, value_key, value, text);
+        if (o->rec && json_line)
+                fputs(json_line, o->rec);
         if (o->mode == MIGRATE_OUT_QUIET)
                 return;
         if (o->mode != MIGRATE_OUT_JSON) {
                 put_text(o, text);
                 return;
         }
+        if (!json_line)
+                return;
         flockfile(o->f);
-        event_json(o->f, event, o->domain, elapsed_ms, value_key, value, text);
+        fputs(json_line, o->f);
         fflush(o->f);
         funlockfile(o->f);
+}
+
+/* A memory stream for one JSON line; NULL on ENOMEM (the line is lost). */
+struct line {
+        char *buf;
+        size_t len;
+        FILE *f;
+};
+
+static FILE *line_open(struct line *l)
+{
+        *l = (struct line) { 0 };
+        return l->f = open_memstream(&l->buf, &l->len);
+}
+
+static const char *line_close(struct line *l)
+{
+        if (l->f && fclose(l->f) != 0) {
+                free(l->buf);
+                l->buf = NULL;
+        }
+        return l->buf;
+}
+
+void migout_event(struct migout *o, const char *event, unsigned long long elapsed_ms, const char *value_key,
+                  unsigned long long value, const char *text)
+{
+        struct line l;
+        if (line_open(&l))
+                event_json(l.f, event, o->domain, elapsed_ms, value_key, value, text);
+        emit(o, line_close(&l), text);
+        free(l.buf);
 }
 
 void migout_progress(struct migout *o, const struct mig_sample *s, const char *phase)
@@ -81,50 +116,31 @@ void migout_progress(struct migout *o, const struct mig_sample *s, const char *p
 void migout_decision(struct migout *o, unsigned long long elapsed_ms, const struct converge_action *a, bool applied,
                      const char *text)
 {
-        if (o->rec)
-                decision_json(o->rec, o->domain, elapsed_ms, a, applied, text);
-        if (o->mode == MIGRATE_OUT_QUIET)
-                return;
-        if (o->mode != MIGRATE_OUT_JSON) {
-                put_text(o, text);
-                return;
-        }
-        flockfile(o->f);
-        decision_json(o->f, o->domain, elapsed_ms, a, applied, text);
-        fflush(o->f);
-        funlockfile(o->f);
-}
-
-static void result_json(FILE *f, const char *domain, unsigned long long elapsed_ms, int exit_code, const char *status,
-                        bool postcopy, long long downtime_ms, long long job_elapsed_ms, const char *text)
-{
-        struct json j;
-        event_json_begin(&j, f, "result", domain, elapsed_ms);
-        json_kv_int(&j, "exit", exit_code);
-        json_kv_string(&j, "status", status);
-        json_key(&j, "postcopy");
-        json_bool(&j, postcopy);
-        if (downtime_ms >= 0)
-                json_kv_int(&j, "downtime_ms", downtime_ms);
-        if (job_elapsed_ms >= 0)
-                json_kv_int(&j, "job_elapsed_ms", job_elapsed_ms);
-        json_kv_string(&j, "message", text);
-        (void)event_json_end(&j);
+        struct line l;
+        if (line_open(&l))
+                decision_json(l.f, o->domain, elapsed_ms, a, applied, text);
+        emit(o, line_close(&l), text);
+        free(l.buf);
 }
 
 void migout_result(struct migout *o, unsigned long long elapsed_ms, int exit_code, const char *status, bool postcopy,
                    long long downtime_ms, long long job_elapsed_ms, const char *text)
 {
-        if (o->rec)
-                result_json(o->rec, o->domain, elapsed_ms, exit_code, status, postcopy, downtime_ms, job_elapsed_ms, text);
-        if (o->mode == MIGRATE_OUT_QUIET)
-                return;
-        if (o->mode != MIGRATE_OUT_JSON) {
-                put_text(o, text);
-                return;
+        struct line l;
+        struct json j;
+        if (line_open(&l)) {
+                event_json_begin(&j, l.f, "result", o->domain, elapsed_ms);
+                json_kv_int(&j, "exit", exit_code);
+                json_kv_string(&j, "status", status);
+                json_key(&j, "postcopy");
+                json_bool(&j, postcopy);
+                if (downtime_ms >= 0)
+                        json_kv_int(&j, "downtime_ms", downtime_ms);
+                if (job_elapsed_ms >= 0)
+                        json_kv_int(&j, "job_elapsed_ms", job_elapsed_ms);
+                json_kv_string(&j, "message", text);
+                (void)event_json_end(&j);
         }
-        flockfile(o->f);
-        result_json(o->f, o->domain, elapsed_ms, exit_code, status, postcopy, downtime_ms, job_elapsed_ms, text);
-        fflush(o->f);
-        funlockfile(o->f);
+        emit(o, line_close(&l), text);
+        free(l.buf);
 }

@@ -397,7 +397,7 @@ static void apply_action(struct run *r, const struct mig_sample *s, const struct
 
         if (a->kind == CONVERGE_NONE)
                 return;
-        converge_explain(why, sizeof(why), a);
+        progress_explain(why, sizeof(why), a);
         switch (a->kind) {
         case CONVERGE_SET_DOWNTIME:
                 ok = virDomainMigrateSetMaxDowntime(r->dom, a->value, 0) == 0;

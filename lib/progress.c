@@ -8,6 +8,8 @@
 #include "json.h"
 #include "util.h"
 
+#define MiB (1024.0 * 1024.0)
+
 /* Appends like snprintf to buf at *len, keeping the would-be length. */
 static void add(char *buf, size_t n, size_t *len, const char *fmt, ...) _printf_(4, 5);
 static void add(char *buf, size_t n, size_t *len, const char *fmt, ...)
@@ -214,4 +216,69 @@ void decision_json(FILE *f, const char *domain, unsigned long long elapsed_ms, c
                 json_kv_int(&j, "predicted_downtime_ms", p->downtime_ms);
         }
         (void)event_json_end(&j);
+}
+
+/* ------------------------------------------------------------ decisions */
+
+static void add_measured(char *buf, size_t n, size_t *len, const struct converge_prediction *p)
+{
+        add(buf, n, len, "pass %llu took %.1f s: %.1f MiB left to send, dirtied at %.1f MiB/s, sent at %.1f MiB/s (dirty/sent %.2f)",
+            p->iteration - 1, p->pass_ms / 1000.0, p->remaining / MiB, p->dirty_bps / MiB, p->transfer_bps / MiB,
+            p->ratio_pm / 1000.0);
+}
+
+static void add_predicted(char *buf, size_t n, size_t *len, const struct converge_prediction *p)
+{
+        if (p->converges && p->passes == 0)
+                add(buf, n, len, "; pre-copy can stop now");
+        else if (p->converges)
+                add(buf, n, len, "; pre-copy converges: %u more pass%s, %.1f s predicted", p->passes, p->passes == 1 ? "" : "es",
+                    p->precopy_ms / 1000.0);
+        else if (p->precopy_ms == 0)
+                add(buf, n, len, "; pre-copy cannot converge: the guest dirties memory as fast as it is sent");
+        else
+                add(buf, n, len, "; pre-copy predicted to need %u more passes, %.1f s, over %d times post-copy's %.1f s "
+                    "(or past the completion timeout)", p->passes, p->precopy_ms / 1000.0, CONVERGE_PRECOPY_FACTOR,
+                    p->postcopy_ms / 1000.0);
+}
+
+size_t progress_explain(char *buf, size_t n, const struct converge_action *a)
+{
+        const struct converge_prediction *p = &a->pred;
+        size_t len = 0;
+
+        if (n > 0)
+                buf[0] = 0;
+        if (!p->valid) {
+                switch (a->kind) {
+                case CONVERGE_SET_DOWNTIME: add(buf, n, &len, "allowed downtime %llu ms (%s)", a->value, a->reason); break;
+                case CONVERGE_POSTCOPY: add(buf, n, &len, "switching to post-copy (%s)", a->reason); break;
+                case CONVERGE_ABORT: add(buf, n, &len, "aborting: %s", a->reason); break;
+                case CONVERGE_KEEP: add(buf, n, &len, "leaving the job as it is (%s)", a->reason); break;
+                default: add(buf, n, &len, "nothing to do"); break;
+                }
+                return len;
+        }
+        add_measured(buf, n, &len, p);
+        add_predicted(buf, n, &len, p);
+        switch (a->kind) {
+        case CONVERGE_POSTCOPY:
+                add(buf, n, &len, ": switching to post-copy now (predicted %.1f s)", p->postcopy_ms / 1000.0);
+                break;
+        case CONVERGE_SET_DOWNTIME:
+                if (p->converges)
+                        add(buf, n, &len, ": allowed downtime %llu ms, the least that needs no more passes than the maximum",
+                            a->value);
+                else
+                        add(buf, n, &len, "; post-copy is not allowed: allowed downtime %llu ms, the maximum (%s); "
+                            "aborting at the completion timeout if it does not finish", a->value, a->reason);
+                break;
+        case CONVERGE_KEEP:
+                add(buf, n, &len, p->converges ? ": left alone" : "; post-copy is not allowed and the allowed downtime is at "
+                                                                 "its maximum: waiting (aborting at the completion timeout)");
+                break;
+        default:
+                break;
+        }
+        return len;
 }

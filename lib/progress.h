@@ -69,3 +69,12 @@ void event_json(FILE *f, const char *event, const char *domain, unsigned long lo
  *    "predicted_downtime_ms":N} */
 void decision_json(FILE *f, const char *domain, unsigned long long elapsed_ms, const struct converge_action *a, bool applied,
                    const char *message);
+
+/* One line for the operator: what a policy action (kind, value, reason,
+ * prediction) does and why, with the numbers measured and predicted, e.g.
+ *   "pass 1 took 8.1 s: 131.0 MiB left to send, dirtied at 16.2 MiB/s, sent
+ *    at 19.9 MiB/s (dirty/sent 0.81); pre-copy predicted to need 12 more
+ *    passes, 30.4 s, over 2 times post-copy's 6.6 s (or past the completion
+ *    timeout): switching to post-copy now (predicted 6.6 s)"
+ * Like snprintf: returns the length of the full text. */
+size_t progress_explain(char *buf, size_t n, const struct converge_action *a);

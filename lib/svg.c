@@ -2,36 +2,18 @@
 #include "svg.h"
 
 #include <errno.h>
-#include <stdint.h>
+
+#include "json.h"
 
 /* Length of the valid UTF-8 sequence at p that XML 1.0 allows (1-4), 0 if
- * it is not one: overlong forms, surrogates, past U+10FFFF, control
- * characters other than tab, newline and carriage return, U+FFFE/U+FFFF. */
+ * it is not one: besides what is not UTF-8, control characters other than
+ * tab, newline and carriage return, and U+FFFE/U+FFFF. */
 static int xml_char_len(const unsigned char *p)
 {
-        uint32_t c;
-        int n;
-
-        if (p[0] < 0x80)
+        int n = utf8_char_len(p);
+        if (n == 1)
                 return p[0] >= 0x20 || p[0] == '\t' || p[0] == '\n' || p[0] == '\r' ? 1 : 0;
-        if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-                n = 2;
-                c = p[0] & 0x1f;
-        } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-                n = 3;
-                c = p[0] & 0x0f;
-        } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-                n = 4;
-                c = p[0] & 0x07;
-        } else
-                return 0;
-        for (int i = 1; i < n; i++) {
-                if ((p[i] & 0xc0) != 0x80)
-                        return 0;
-                c = (c << 6) | (p[i] & 0x3f);
-        }
-        if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff) ||
-            c == 0xfffe || c == 0xffff)
+        if (n == 3 && p[0] == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf))
                 return 0;
         return n;
 }

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "converge.h"
+#include "progress.h"
 #include "record.h"
 #include "util.h"
 
@@ -148,7 +149,7 @@ static void test_second_look_catches_a_large_working_set(void **state)
         assert_int_equal(a.pred.transfer_bps, 20 * MiB);
         assert_int_equal(a.pred.pass_ms, 3200);
         char text[512];
-        converge_explain(text, sizeof(text), &a);
+        progress_explain(text, sizeof(text), &a);
         assert_string_equal(text, "pass 2 took 3.2 s: 64.0 MiB left to send, dirtied at 20.0 MiB/s, sent at 20.0 MiB/s "
                                   "(dirty/sent 1.00); pre-copy cannot converge: the guest dirties memory as fast as it is "
                                   "sent: switching to post-copy now (predicted 3.2 s)");
