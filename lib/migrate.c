@@ -113,6 +113,7 @@ struct run {
         bool aborted_by_us, in_postcopy, warned_postcopy;
         unsigned long long postcopy_ms; /* elapsed when the switch was made */
         struct mig_sample last;
+        unsigned long long last_at;    /* monotonic ms of the last sample */
 };
 
 static void run_deregister(struct run *r)
@@ -443,6 +444,7 @@ static void monitor_sample(struct run *r)
         s.postcopy |= r->in_postcopy;
         s.downtime_ms = r->cv.downtime_ms;
         r->last = s;
+        r->last_at = now_ms();
 
         struct converge_action a;
         converge_next(&r->cv, &s, &a);
@@ -459,8 +461,10 @@ static void monitor_iteration(struct run *r)
         r->seen_iteration = it;
         char m[64];
         snprintf(m, sizeof(m), "memory pass %llu begins", it);
+        /* on the job's clock: the last sample's, plus the time since it */
+        unsigned long long at = r->last_at ? r->last.elapsed_ms + (now_ms() - r->last_at) : 0;
         if (r->out.rec)
-                event_json(r->out.rec, "iteration", r->out.domain, r->last.elapsed_ms, "iteration", it, m);
+                event_json(r->out.rec, "iteration", r->out.domain, at, "iteration", it, m);
 }
 
 /* Until the job thread is done: abort requests, a sample every 500 ms, and
