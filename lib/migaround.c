@@ -70,15 +70,15 @@ int mig_handover_cleanup(const struct mk_config *cfg, const struct migrate_resul
 {
         struct proof p = { .uuid = res->uuid, .name = res->name, .kind = PROOF_MIGRATED, .by = (char *)"driver" };
         _cleanup_free_ char *detail = NULL;
-        int r;
+        bool recorded = false;
         if (asprintf(&detail, "migkit migrate: running on %s", res->dest_uri) < 0)
                 return -ENOMEM;
         p.detail = detail;
-        r = proof_record(cfg->state_dir, &p);
-        if (r < 0)
+        int r = dispatch_handover(cfg, &p, "source", &recorded);
+        if (r < 0 && !recorded)
                 return log_error_errno(r, "%s (%s): cannot record the migrated proof in %s: %m; the source cleanup is left to migkit-watch",
                                        res->name, res->uuid, cfg->state_dir);
-        return dispatch_cleanup(cfg, "source", res->uuid); /* logs its failures */
+        return r; /* dispatch_cleanup() logged why the job did not start */
 }
 
 /* ------------------------------------------------------------ uploads */
