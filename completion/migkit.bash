@@ -25,11 +25,12 @@ _migkit()
         cword=$COMP_CWORD
     fi
 
-    local commands="status migrate check evacuate swap-volume doctor help"
+    local commands="status migrate check evacuate swap-volume doctor plot help"
     local drv_opts="--config --connect --bandwidth --max-downtime --completion-timeout
         --stall-timeout --postcopy --no-postcopy --auto-converge --no-auto-converge
-        --copy-storage --tunnelled --parallel-connections --compress --dest-xml
-        --keep-source --no-cleanup --no-preflight --no-upload --json --quiet --interval --help"
+        --copy-storage --tunnelled --parallel-connections --compress --compression
+        --postcopy-bandwidth --dest-xml --keep-source --no-cleanup --no-preflight --no-upload
+        --json --record --quiet --interval --help"
 
     # The subcommand: the first word after migkit that is not an option.
     local i cmd= nargs=0
@@ -41,7 +42,7 @@ _migkit()
         case ${words[i-1]} in
         -c|--config|--connect|--bandwidth|--max-downtime|--completion-timeout|\
         --stall-timeout|--copy-storage|--parallel-connections|--dest-xml|\
-        --interval|--parallel)
+        --interval|--parallel|--compression|--postcopy-bandwidth|--record|-o|--output)
             continue ;;
         esac
         [[ ${words[i]} != -* ]] && ((nargs++))
@@ -58,15 +59,18 @@ _migkit()
 
     # Option arguments.
     case $prev in
-    -c|--config|--dest-xml)
+    -c|--config|--dest-xml|--record|-o|--output)
         COMPREPLY=($(compgen -f -- "$cur"))
         compopt -o filenames 2>/dev/null
         return 0 ;;
     --connect)
         COMPREPLY=($(compgen -W "qemu:///system qemu:///session" -- "$cur"))
         return 0 ;;
+    --compression)
+        COMPREPLY=($(compgen -W "none xbzrle mt zlib zstd" -- "$cur"))
+        return 0 ;;
     --bandwidth|--max-downtime|--completion-timeout|--stall-timeout|\
-    --parallel-connections|--interval|--parallel|--copy-storage)
+    --parallel-connections|--interval|--parallel|--copy-storage|--postcopy-bandwidth)
         return 0 ;;
     esac
 
@@ -78,6 +82,7 @@ _migkit()
     evacuate) opts="--parallel $drv_opts" ;;
     swap-volume) opts="--config --connect --bandwidth --json --help" ;;
     doctor) opts="--config --connect --json --quiet --help" ;;
+    plot) opts="--output --help" ;;
     *) return 0 ;;
     esac
 
@@ -97,6 +102,9 @@ _migkit()
         fi ;;
     evacuate)
         COMPREPLY=($(compgen -A hostname -- "$cur")) ;;
+    plot)
+        COMPREPLY=($(compgen -f -X '!*.json*' -- "$cur"))
+        compopt -o filenames 2>/dev/null ;;
     swap-volume)
         if ((nargs == 0)); then
             COMPREPLY=($(compgen -W "$(_migkit_domains)" -- "$cur"))

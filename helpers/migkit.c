@@ -13,6 +13,8 @@
 #include "exitcode.h"
 #include "log.h"
 #include "migrate.h"
+#include "plot.h"
+#include "record.h"
 #include "status.h"
 #include "swapvol.h"
 #include "util.h"
@@ -31,6 +33,7 @@ static int verb_check(int argc, char **argv);
 static int verb_evacuate(int argc, char **argv);
 static int verb_swap_volume(int argc, char **argv);
 static int verb_doctor(int argc, char **argv);
+static int verb_plot(int argc, char **argv);
 
 static const struct verb verbs[] = {
         { "migrate", "DOMAIN DEST [OPTIONS]",
@@ -53,6 +56,9 @@ static const struct verb verbs[] = {
         { "doctor", "[-c FILE] [--connect URI] [--json] [-q]",
           "is this host ready for migrations in and out? each check OK/WARN/FAIL with its fix",
           verb_doctor },
+        { "plot", "RECORD [-o FILE.svg]",
+          "draw a flight record of migrate --record as one SVG picture",
+          verb_plot },
 };
 
 static void usage(FILE *f)
@@ -169,11 +175,14 @@ static const char migrate_options_help[] =
         "      --stall-timeout S     no progress for S seconds: switch to post-copy if allowed\n"
         "      --postcopy            allow the switch to post-copy (QEMU needs\n"
         "                            vm.unprivileged_userfaultfd=1); --no-postcopy\n"
+        "      --postcopy-bandwidth MIB  cap once in post-copy (default: --bandwidth)\n"
         "      --auto-converge       throttle a busy guest; --no-auto-converge\n"
         "      --copy-storage DISK   copy this non-shared disk too (repeatable)\n"
         "      --tunnelled           send the stream through the libvirt connection\n"
-        "      --parallel-connections N  N migration streams\n"
-        "      --compress            compress the stream (xbzrle)\n"
+        "      --parallel-connections N  N migration streams (multifd; not with post-copy)\n"
+        "      --compression M[,M]   none, or xbzrle, mt, zlib, zstd (zlib, zstd: with\n"
+        "                            parallel connections, libvirt >= 9.4)\n"
+        "      --compress            compress the stream (libvirt's default: xbzrle)\n"
         "      --dest-xml FILE       the domain XML to use on the destination\n"
         "      --keep-source         keep the definition on the source (no cleanup)\n"
         "      --no-cleanup          do not hand the source cleanup to migkit-cleanup\n"
@@ -181,6 +190,8 @@ static const char migrate_options_help[] =
         "      --no-upload           do not copy the config-drive ISO to the destination\n"
         "                            first (its hook empties the cdrom there instead)\n"
         "      --json                one JSON object per line (progress, policy, result)\n"
+        "      --record FILE         keep a flight record: every sample, decision and\n"
+        "                            event as JSON lines (migkit plot FILE draws it)\n"
         "  -q, --quiet               only errors\n"
         "      --interval S          seconds between progress lines (not on a terminal)\n";
 
@@ -193,7 +204,8 @@ static const char migrate_exit_help[] =
 enum {
         OPT_CONNECT = 256, OPT_BANDWIDTH, OPT_DOWNTIME, OPT_COMPLETION, OPT_STALL, OPT_POSTCOPY, OPT_NO_POSTCOPY,
         OPT_AC, OPT_NO_AC, OPT_COPY, OPT_TUNNELLED, OPT_PARALLEL_CONN, OPT_COMPRESS, OPT_DEST_XML, OPT_KEEP,
-        OPT_NO_CLEANUP, OPT_NO_PREFLIGHT, OPT_NO_UPLOAD, OPT_JSON, OPT_INTERVAL, OPT_PARALLEL,
+        OPT_NO_CLEANUP, OPT_NO_PREFLIGHT, OPT_NO_UPLOAD, OPT_JSON, OPT_INTERVAL, OPT_PARALLEL, OPT_POSTCOPY_BW,
+        OPT_COMPRESSION, OPT_RECORD,
 };
 
 static const struct option migrate_long_opts[] = {
@@ -211,6 +223,9 @@ static const struct option migrate_long_opts[] = {
         { "tunnelled", no_argument, NULL, OPT_TUNNELLED },
         { "parallel-connections", required_argument, NULL, OPT_PARALLEL_CONN },
         { "compress", no_argument, NULL, OPT_COMPRESS },
+        { "compression", required_argument, NULL, OPT_COMPRESSION },
+        { "postcopy-bandwidth", required_argument, NULL, OPT_POSTCOPY_BW },
+        { "record", required_argument, NULL, OPT_RECORD },
         { "dest-xml", required_argument, NULL, OPT_DEST_XML },
         { "keep-source", no_argument, NULL, OPT_KEEP },
         { "no-cleanup", no_argument, NULL, OPT_NO_CLEANUP },
@@ -253,7 +268,8 @@ static int parse_drv(int argc, char **argv, struct drv_args *a, bool evacuate)
         unsigned v;
         int c;
         a->o = (struct migrate_opts) { .auto_converge = -1, .postcopy = -1, .upload = -1, .bandwidth = -1, .max_downtime_ms = -1,
-                                       .completion_timeout_ms = -1, .stall_ms = -1, .output = MIGRATE_OUT_AUTO };
+                                       .completion_timeout_ms = -1, .stall_ms = -1, .postcopy_bandwidth = -1,
+                                       .output = MIGRATE_OUT_AUTO };
         a->parallel = 1;
         while ((c = getopt_long(argc, argv, "c:qh", migrate_long_opts, NULL)) >= 0)
                 switch (c) {
@@ -295,6 +311,21 @@ static int parse_drv(int argc, char **argv, struct drv_args *a, bool evacuate)
                         a->o.parallel = v;
                         break;
                 case OPT_COMPRESS: a->o.compress = true; break;
+                case OPT_COMPRESSION: {
+                        char **m = NULL;
+                        if (migrate_compression_parse(optarg, &m) < 0) {
+                                log_error("--compression '%s': give none, or methods among xbzrle, mt, zlib, zstd", optarg);
+                                return MIGKIT_EXIT_USAGE;
+                        }
+                        strv_free(m);
+                        a->o.compression = optarg;
+                        break;
+                }
+                case OPT_POSTCOPY_BW:
+                        if (parse_uint(optarg, "--postcopy-bandwidth", 1000000, &v) < 0) return MIGKIT_EXIT_USAGE;
+                        a->o.postcopy_bandwidth = (int)v;
+                        break;
+                case OPT_RECORD: a->o.record = optarg; break;
                 case OPT_DEST_XML: {
                         free(a->dest_xml);
                         a->dest_xml = NULL;
@@ -377,10 +408,16 @@ static void migrate_usage(FILE *f)
                 "(a host name put into [migrate] uri, TLS by default, or a libvirt URI):\n"
                 "peer-to-peer, live, persistent there, undefined here. Shows a progress bar\n"
                 "on a terminal, a line every --interval otherwise. The convergence policy\n"
-                "raises the allowed downtime in [migrate] downtime-steps up to --max-downtime,\n"
-                "switches to post-copy (if allowed) when progress stalls, and aborts at the\n"
-                "completion timeout. Once the guest runs on DEST, a migrated proof is\n"
-                "recorded and migkit-cleanup removes the source's leftovers.\n"
+                "predicts at the end of every memory pass, from what the pass measured\n"
+                "(memory left, dirty rate, transfer rate), whether pre-copy converges within\n"
+                "--max-downtime; a guest that does is left alone, one that does not is\n"
+                "switched to post-copy at once (if allowed) or gets the largest allowed\n"
+                "downtime; each decision is printed with what was measured and predicted.\n"
+                "Backstops: the downtime rises in [migrate] downtime-steps, a stall switches\n"
+                "to post-copy, the completion timeout aborts. A post-copy whose connection\n"
+                "breaks is resumed for up to [migrate] postcopy-recover. Once the guest runs\n"
+                "on DEST, a migrated proof is recorded and migkit-cleanup removes the\n"
+                "source's leftovers.\n"
                 "\n%s  -h, --help                this text\n\n%s",
                 migrate_options_help, migrate_exit_help);
 }
@@ -620,6 +657,92 @@ static int verb_doctor(int argc, char **argv)
         preflight_free(&p);
         config_free(&cfg);
         return ret;
+}
+
+/* ---- plot (lib/record.c reads, lib/plot.c draws) ------------------------- */
+
+static void plot_usage(FILE *f)
+{
+        fprintf(f,
+                "Usage: migkit plot RECORD [-o FILE.svg]\n"
+                "\n"
+                "Draws a flight record (migkit migrate --record RECORD, [migrate] record-dir;\n"
+                "--json output works too) as one self-contained SVG: the memory left to send\n"
+                "over time, the rates it was sent and dirtied at, each memory pass, each\n"
+                "policy decision, the post-copy phase, and the result and downtime in the\n"
+                "title. Open it in any browser or image viewer.\n"
+                "\n"
+                "  -o, --output FILE  where to write (default: RECORD with .svg for .jsonl;\n"
+                "                     - for stdout)\n"
+                "  -h, --help         this text\n"
+                "\n"
+                "Exit status: 0 written, 1 the record cannot be read or has no sample, 2 usage.\n");
+}
+
+/* RECORD without a .jsonl/.json suffix, plus .svg. */
+static char *default_svg_path(const char *record)
+{
+        size_t n = strlen(record);
+        char *p;
+        if (n > 6 && streq(record + n - 6, ".jsonl"))
+                n -= 6;
+        else if (n > 5 && streq(record + n - 5, ".json"))
+                n -= 5;
+        return asprintf(&p, "%.*s.svg", (int)n, record) < 0 ? NULL : p;
+}
+
+static int verb_plot(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "output", required_argument, NULL, 'o' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        const char *out = NULL;
+        int o;
+
+        while ((o = getopt_long(argc, argv, "o:h", opts, NULL)) >= 0)
+                switch (o) {
+                case 'o': out = optarg; break;
+                case 'h': plot_usage(stdout); return MIGKIT_EXIT_OK;
+                default: plot_usage(stderr); return MIGKIT_EXIT_USAGE;
+                }
+        if (argc - optind != 1) {
+                log_error("plot takes one RECORD");
+                plot_usage(stderr);
+                return MIGKIT_EXIT_USAGE;
+        }
+        const char *in = argv[optind];
+        _cleanup_free_ char *err = NULL, *def = out ? NULL : default_svg_path(in);
+        struct recording rec;
+        int r = record_load(in, &rec, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s", err ? err : "cannot read the record: %m"), MIGKIT_EXIT_FAILED;
+        if (!out && !(out = def)) {
+                recording_free(&rec);
+                return log_error_errno(-ENOMEM, "out of memory"), MIGKIT_EXIT_FAILED;
+        }
+        FILE *f = streq(out, "-") ? stdout : fopen(out, "we");
+        if (!f) {
+                r = -errno;
+                recording_free(&rec);
+                return log_error_errno(r, "%s: cannot create the picture: %m", out), MIGKIT_EXIT_FAILED;
+        }
+        r = plot_svg(&rec, f);
+        if (f != stdout && fclose(f) != 0 && r == 0)
+                r = -errno;
+        else if (f == stdout && fflush(stdout) != 0 && r == 0)
+                r = -errno;
+        if (r == -ENODATA)
+                log_error("%s: no job sample in the record (the migration never started?); nothing drawn", in);
+        else if (r < 0)
+                log_error_errno(r, "%s: cannot write the picture: %m", out);
+        else if (f != stdout)
+                printf("%s: %zu samples, %zu events drawn into %s\n", in, rec.n_samples, rec.n_marks, out);
+        recording_free(&rec);
+        if (r < 0 && f != stdout)
+                (void)unlink(out);
+        return r < 0 ? MIGKIT_EXIT_FAILED : MIGKIT_EXIT_OK;
 }
 
 /* ---- main --------------------------------------------------------------- */

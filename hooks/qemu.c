@@ -32,7 +32,8 @@ struct hook_ctx {
         FILE *report;   /* dry-run */
 };
 
-static int read_domain(struct hook_ctx *c)
+/* ids_only: the name and UUID are all the handler needs (domxml_parse_ids). */
+static int read_domain(struct hook_ctx *c, bool ids_only)
 {
         _cleanup_free_ char *xml = NULL, *err = NULL;
         ssize_t n = read_full_fd(STDIN_FILENO, c->cfg.max_xml_bytes, &xml);
@@ -43,7 +44,7 @@ static int read_domain(struct hook_ctx *c)
                 return log_error_errno((int)n, "domain %s: cannot read the domain XML from stdin: %m", c->domain);
         if (n == 0)
                 return log_error("domain %s: no domain XML on stdin", c->domain);
-        int r = domxml_parse(xml, (size_t)n, &c->dom, &err);
+        int r = ids_only ? domxml_parse_ids(xml, (size_t)n, &c->dom, &err) : domxml_parse(xml, (size_t)n, &c->dom, &err);
         if (r < 0)
                 return log_error("domain %s: %s; nothing was changed", c->domain, err ? err : "cannot parse the domain XML");
         if (!streq(c->domain, "-") && !streq(c->dom->name, c->domain))
@@ -288,11 +289,12 @@ static const struct handler {
         const char *op, *subop;
         int (*fn)(struct hook_ctx *c);
         bool never_fail; /* the operation already happened: failing helps nobody */
+        bool ids_only;   /* needs the name and UUID of the XML, not its devices */
 } handlers[] = {
-        { "migrate", "begin", op_migrate_begin, false },
-        { "prepare", "begin", op_prepare_begin, false },
-        { "started", "begin", op_started_begin, false },
-        { "release", "end", op_release_end, true },
+        { "migrate", "begin", op_migrate_begin, false, false },
+        { "prepare", "begin", op_prepare_begin, false, false },
+        { "started", "begin", op_started_begin, false, true },
+        { "release", "end", op_release_end, true, true },
 };
 
 static const struct handler *find_handler(const char *op, const char *subop)
@@ -313,7 +315,7 @@ static int run_handler(struct hook_ctx *c, const struct handler *h)
         r = deadline_arm_watchdog(500, h->never_fail ? MIGKIT_EXIT_OK : MIGKIT_EXIT_FAILED, overrun);
         if (r < 0)
                 return log_error_errno(r, "cannot arm the deadline watchdog: %m");
-        r = read_domain(c);
+        r = read_domain(c, h->ids_only);
         if (r < 0)
                 return r;
         return h->fn(c);

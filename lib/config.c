@@ -29,6 +29,7 @@ static const char *const instance_dir_choices[] = { "auto", "always", "never", N
 static const char *const launcher_choices[] = { "auto", "systemd", "direct", NULL };
 static const char *const fc_on_missing_choices[] = { "fail", "warn", NULL };
 static const char *const fc_multipath_choices[] = { "auto", "yes", "no", NULL };
+static const char *const preempt_choices[] = { "auto", "yes", "no", NULL };
 
 /* The single source of truth for keys, defaults and bounds; conf/migkit.conf
  * documents the same keys and tests/unit/test-config.c checks they agree. */
@@ -96,6 +97,16 @@ static const struct key keys[] = {
         { "migrate", "upload-config-drive", K_BOOL, OFF(migrate_upload), "yes", 0, 0, NULL, "yes or no" },
         { "migrate", "progress-interval", K_MS, OFF(migrate_progress_interval_ms), "2s", 100, 600000, NULL,
           "a duration from 100ms to 600s, such as 2s" },
+        { "migrate", "record-dir", K_STRING, OFF(migrate_record_dir), "", 0, 0, NULL,
+          "an absolute directory path, or nothing (no records)" },
+        { "migrate", "postcopy-bandwidth", K_UINT, OFF(migrate_postcopy_bandwidth), "0", 0, 1000000, NULL,
+          "MiB/s from 0 (the same as bandwidth) to 1000000" },
+        { "migrate", "postcopy-preempt", K_ENUM, OFF(migrate_postcopy_preempt), "auto", 0, 0, preempt_choices, "auto, yes or no" },
+        { "migrate", "postcopy-recover", K_MS, OFF(migrate_postcopy_recover_ms), "10min", 0, 86400000, NULL,
+          "a duration from 0s (never) to 1d, such as 10min" },
+        { "migrate", "parallel-connections", K_UINT, OFF(migrate_parallel), "1", 1, 64, NULL, "a number from 1 to 64" },
+        { "migrate", "compression", K_STRING, OFF(migrate_compression), "none", 0, 0, NULL,
+          "none, or methods among xbzrle, mt, zlib, zstd" },
 
         { "limits", "incoming", K_UINT, OFF(limit_incoming), "2", 0, 1000, NULL, "a number from 0 (unlimited) to 1000" },
         { "limits", "outgoing", K_UINT, OFF(limit_outgoing), "2", 0, 1000, NULL, "a number from 0 (unlimited) to 1000" },

@@ -42,6 +42,7 @@ enum fc_multipath_policy {
         FC_MULTIPATH_YES,  /* also for wwn-/scsi- sources; a missing libmpathcmd is an error */
         FC_MULTIPATH_NO,   /* never talk to multipathd */
 };
+enum migrate_preempt { MIGRATE_PREEMPT_AUTO, MIGRATE_PREEMPT_YES, MIGRATE_PREEMPT_NO };
 
 struct mk_config {
         char *file;              /* where it was read from, NULL for built-in defaults */
@@ -110,6 +111,12 @@ struct mk_config {
         unsigned migrate_stall_ms;     /* 0: no stall detection */
         unsigned migrate_completion_timeout_ms; /* 0: none */
         unsigned migrate_progress_interval_ms;  /* plain lines and JSON */
+        char *migrate_record_dir;      /* a flight record of each migration there, "": none */
+        unsigned migrate_postcopy_bandwidth; /* MiB/s once in post-copy, 0: bandwidth's */
+        int migrate_postcopy_preempt;  /* enum migrate_preempt */
+        unsigned migrate_postcopy_recover_ms; /* retrying a broken post-copy this long, 0: not at all */
+        unsigned migrate_parallel;     /* migration streams (multifd) */
+        char *migrate_compression;     /* "none" or methods (migrate.h) */
 
         /* [limits] (limit.h) */
         unsigned limit_incoming;       /* concurrent incoming migrations, 0: unlimited */

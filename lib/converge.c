@@ -3,12 +3,18 @@
 
 #include <string.h>
 
+/* What QEMU allows when nobody sets the downtime: the model's threshold then. */
+#define QEMU_DEFAULT_DOWNTIME_MS 300
+/* More passes than this count as "never". */
+#define MAX_PASSES 1000
+
 void converge_init(struct converge *c, const struct converge_policy *p)
 {
         memset(c, 0, sizeof(*c));
         c->p = *p;
         if (c->p.downtime_steps == 0)
                 c->p.downtime_steps = 1;
+        c->pass = 1;
 }
 
 unsigned converge_downtime_of_step(const struct converge_policy *p, unsigned i)
@@ -29,9 +35,78 @@ const char *converge_action_to_string(int kind)
         case CONVERGE_SET_DOWNTIME: return "downtime";
         case CONVERGE_POSTCOPY: return "postcopy";
         case CONVERGE_ABORT: return "abort";
+        case CONVERGE_KEEP: return "keep";
         default: return "unknown";
         }
 }
+
+/* ------------------------------------------------------------ the model */
+
+/* Pre-copy from `remaining` bytes: the passes until what is left fits into
+ * `fits` bytes, and their time in ms; *passes = MAX_PASSES if never. */
+static double precopy_time(double remaining, double bps, double rho, double fits, unsigned *passes)
+{
+        double t = 0;
+        unsigned n = 0;
+        while (remaining > fits && n < MAX_PASSES) {
+                t += remaining * 1000 / bps;
+                remaining *= rho;
+                n++;
+        }
+        *passes = n;
+        return t;
+}
+
+void converge_predict(const struct converge_policy *p, unsigned long long elapsed_ms, unsigned long long iteration,
+                      unsigned long long pass_ms, unsigned long long remaining, unsigned long long transfer_bps,
+                      unsigned long long dirty_bps, struct converge_prediction *ret)
+{
+        memset(ret, 0, sizeof(*ret));
+        ret->iteration = iteration;
+        ret->pass_ms = pass_ms;
+        ret->remaining = remaining;
+        ret->transfer_bps = transfer_bps;
+        ret->dirty_bps = dirty_bps;
+        if (transfer_bps == 0)
+                return;
+        ret->valid = true;
+
+        double B = (double)transfer_bps, R = (double)remaining, rho = (double)dirty_bps / B;
+        unsigned dt_max = p->downtime_max_ms ? p->downtime_max_ms : QEMU_DEFAULT_DOWNTIME_MS;
+        ret->ratio_pm = rho >= 1000 ? 1000000 : (unsigned)(rho * 1000 + 0.5);
+        ret->postcopy_ms = (unsigned long long)(R * 1000 / B);
+        if (R > B * dt_max / 1000 && rho >= 1)
+                return; /* never: what is sent is dirtied again at least as fast */
+
+        unsigned n;
+        double fastest = precopy_time(R, B, rho, B * dt_max / 1000, &n);
+        if (n >= MAX_PASSES)
+                return;
+        ret->passes = n;
+        ret->precopy_ms = (unsigned long long)fastest;
+        ret->converges = fastest <= (double)CONVERGE_PRECOPY_FACTOR * (double)ret->postcopy_ms &&
+                         (!p->completion_timeout_ms || elapsed_ms + fastest <= p->completion_timeout_ms);
+        if (!ret->converges)
+                return;
+
+        /* The least downtime that finishes in as few passes as the maximum
+         * (no time lost) even if what is left is twice the model's: the rates
+         * are QEMU's over whole passes and lag on short ones. Without
+         * downtime management, QEMU's own. */
+        ret->downtime_ms = dt_max;
+        if (!p->downtime_max_ms)
+                return;
+        for (unsigned i = 0; i <= p->downtime_steps; i++) {
+                unsigned dt = converge_downtime_of_step(p, i), k;
+                (void)precopy_time(R, B, rho, B * dt / 2000, &k);
+                if (k <= n) {
+                        ret->downtime_ms = dt;
+                        break;
+                }
+        }
+}
+
+/* ------------------------------------------------------------ the machine */
 
 /* A new low must be this much (1/20) under the previous one to count as
  * progress: under a bandwidth cap data_remaining wanders around a level. */
@@ -40,15 +115,19 @@ static bool is_new_low(unsigned long long now, unsigned long long best)
         return now < best - best / 20;
 }
 
-void converge_next(struct converge *c, const struct mig_sample *s, struct converge_action *a)
+static void set(struct converge_action *a, int kind, unsigned long long value, const char *reason)
 {
-        memset(a, 0, sizeof(*a));
-        if (c->aborted || s->postcopy)
-                return;
+        a->kind = kind;
+        a->value = value;
+        a->reason = reason;
+}
 
-        /* stall tracking: the first pass always makes progress, so only
-         * samples from the second pass on count */
-        if (c->best_ms == 0 && c->best_remaining == 0) {
+static void track_stall(struct converge *c, const struct mig_sample *s)
+{
+        /* the first pass always makes progress, so only samples from the
+         * second pass on count */
+        if (!c->started) {
+                c->started = true;
                 c->best_remaining = s->data_remaining;
                 c->best_ms = s->elapsed_ms;
         } else if (s->iteration < 2 || is_new_low(s->data_remaining, c->best_remaining)) {
@@ -58,23 +137,93 @@ void converge_next(struct converge *c, const struct mig_sample *s, struct conver
         }
         if (c->p.stall_ms && s->iteration >= 2 && s->elapsed_ms - c->best_ms >= c->p.stall_ms)
                 c->stalled = true;
+}
+
+/* At the first sample of a new pass: measure the pass that ended, predict,
+ * decide. Returns true when it filled *a. */
+static bool on_new_pass(struct converge *c, const struct mig_sample *s, struct converge_action *a)
+{
+        unsigned long long remaining = s->mem_remaining ? s->mem_remaining : s->data_remaining;
+        unsigned long long processed = s->mem_processed ? s->mem_processed : s->data_processed;
+        unsigned long long dt = s->elapsed_ms - c->pass_ms, bps = s->mem_bps, dirty = s->dirty_bps;
+
+        if (dt >= 200 && processed > c->pass_processed)
+                bps = (processed - c->pass_processed) * 1000 / dt; /* the pass's average, not the last 100 ms */
+        if (!dirty && dt)
+                dirty = remaining * 1000 / dt;
+        if (c->pass == 1)
+                dt = s->elapsed_ms; /* the pass as the operator saw it, setup included */
+        c->pass = s->iteration;
+        c->pass_ms = s->elapsed_ms;
+        c->pass_processed = processed;
+        if (c->postcopy_requested)
+                return false;
+
+        converge_predict(&c->p, s->elapsed_ms, s->iteration, dt, remaining, bps, dirty, &c->last);
+        if (!c->last.valid)
+                return false;
+        a->pred = c->last;
+        if (c->last.converges) {
+                if (c->p.downtime_max_ms && c->last.downtime_ms > c->downtime_ms)
+                        set(a, CONVERGE_SET_DOWNTIME, c->last.downtime_ms, "pre-copy converges");
+                else
+                        set(a, CONVERGE_KEEP, 0, "pre-copy converges");
+        } else if (c->p.postcopy) {
+                c->postcopy_requested = true;
+                set(a, CONVERGE_POSTCOPY, 0, "pre-copy predicted not to converge");
+        } else if (c->p.downtime_max_ms && c->downtime_ms < c->p.downtime_max_ms) {
+                c->step = c->p.downtime_steps + 1; /* no more steps: this is the last */
+                set(a, CONVERGE_SET_DOWNTIME, c->p.downtime_max_ms,
+                    c->p.auto_converge ? "auto-converge throttles the guest meanwhile" : "the job has no auto-converge");
+        } else
+                set(a, CONVERGE_KEEP, 0, "pre-copy predicted not to converge");
+        if (a->kind == CONVERGE_SET_DOWNTIME)
+                c->downtime_ms = (unsigned)a->value;
+        return true;
+}
+
+void converge_next(struct converge *c, const struct mig_sample *s, struct converge_action *a)
+{
+        memset(a, 0, sizeof(*a));
+        if (c->aborted || s->postcopy)
+                return;
+        track_stall(c, s);
+        /* The first pass is measured from the first byte sent: before it
+         * libvirt sets the destination up, and that is no transfer rate. */
+        if (c->pass == 1 && c->pass_processed == 0 && s->iteration <= 1) {
+                c->pass_ms = s->elapsed_ms;
+                c->pass_processed = s->mem_processed ? s->mem_processed : s->data_processed;
+        }
 
         if (c->p.completion_timeout_ms && s->elapsed_ms >= c->p.completion_timeout_ms) {
                 if (c->p.postcopy && !c->postcopy_requested) {
                         c->postcopy_requested = true;
-                        *a = (struct converge_action) { CONVERGE_POSTCOPY, 0, "completion timeout reached" };
+                        set(a, CONVERGE_POSTCOPY, 0, "completion timeout reached");
                         return;
                 }
                 if (!c->postcopy_requested) {
                         c->aborted = true;
-                        *a = (struct converge_action) { CONVERGE_ABORT, 0, "completion timeout reached" };
+                        set(a, CONVERGE_ABORT, 0, "completion timeout reached");
                         return;
                 }
         }
 
+        if (s->iteration >= 2 && s->iteration > c->pass && on_new_pass(c, s, a))
+                return;
+
         if (c->stalled && c->p.postcopy && !c->postcopy_requested) {
                 c->postcopy_requested = true;
-                *a = (struct converge_action) { CONVERGE_POSTCOPY, 0, "no progress: data remaining stopped shrinking" };
+                set(a, CONVERGE_POSTCOPY, 0, "no progress: data remaining stopped shrinking");
+                return;
+        }
+
+        /* The first pass ends before anything is predicted, and QEMU decides
+         * at that very sync whether the guest can stop: start where plain
+         * libvirt does, at QEMU's default, or the maximum if that is lower. */
+        if (c->p.downtime_max_ms && !c->downtime_ms && !c->postcopy_requested) {
+                unsigned v = c->p.downtime_max_ms < QEMU_DEFAULT_DOWNTIME_MS ? c->p.downtime_max_ms : QEMU_DEFAULT_DOWNTIME_MS;
+                c->downtime_ms = v;
+                set(a, CONVERGE_SET_DOWNTIME, v, "initial allowed downtime, QEMU's default until the first pass is measured");
                 return;
         }
 
@@ -86,8 +235,10 @@ void converge_next(struct converge *c, const struct mig_sample *s, struct conver
                        c->p.downtime_step_ms > 0)
                         i++;
                 c->step = i + 1;
-                *a = (struct converge_action) { CONVERGE_SET_DOWNTIME, converge_downtime_of_step(&c->p, i),
-                                                i == 0 ? "initial allowed downtime" : "raising the allowed downtime" };
-                return;
+                unsigned v = converge_downtime_of_step(&c->p, i);
+                if (v <= c->downtime_ms) /* the start or a prediction set as much or more */
+                        return;
+                c->downtime_ms = v;
+                set(a, CONVERGE_SET_DOWNTIME, v, "raising the allowed downtime");
         }
 }

@@ -9,27 +9,65 @@
  * (virDomainMigrateStartPostCopy). Auto-converge (CPU throttling) is a flag
  * chosen when the job starts; the policy cannot turn it on later.
  *
- * The rules, checked in this order at every sample:
+ * The policy predicts instead of waiting. At the end of every memory pass
+ * (from the end of the first one on) it takes what that pass measured: the
+ * memory still to send R (what the guest dirtied during the pass), the rate
+ * it was sent at B (the pass's average) and the rate the guest dirtied it at
+ * D (QEMU's, for that pass), and models the passes to come as geometric:
+ * each one sends what the previous one left, in R/B seconds, while the guest
+ * dirties D times that, so the remainder shrinks by rho = D/B per pass.
+ * Pre-copy stops (and the guest pauses for the downtime) once the remainder
+ * fits into B x the allowed downtime. Predicted:
+ *   passes    n = ceil(ln(B*downtime_max / R) / ln rho), 0 if R fits now;
+ *   pre-copy  R/B * (1 - rho^n) / (1 - rho) more milliseconds;
+ *   post-copy R/B (every page sent once more, at most).
+ * Pre-copy "converges" when rho < 1 and it is predicted to take at most
+ * CONVERGE_PRECOPY_FACTOR times what post-copy would, within the completion
+ * timeout. Then:
+ *   converges           the guest is left alone; the allowed downtime is set
+ *                       to the least step that needs no more passes than
+ *                       the maximum would even with twice the remainder
+ *                       predicted (so no time is lost waiting for a
+ *                       smaller remainder), never lowered;
+ *   does not converge   post-copy allowed: switch now; otherwise: the allowed
+ *                       downtime goes to its maximum now (auto-converge, if
+ *                       the job has it, throttles the guest meanwhile).
+ * Every such decision carries what was measured and what was predicted.
+ * The measured rates are re-taken at each pass, so a guest whose working set
+ * turned out larger than the first pass showed is caught one pass later.
+ *
+ * The backstops, checked before and after the prediction at every sample:
  *  1. completion timeout: past it, switch to post-copy if allowed and not
  *     done yet, otherwise abort the job (the guest stays on the source);
  *  2. stall: data_remaining has not reached a new low (at least 5% under the
  *     previous low) for stall_ms after the first memory pass: switch to
  *     post-copy if allowed;
- *  3. downtime steps (as Nova does): the allowed downtime starts at
- *     max/steps and rises linearly to max, one step every step_ms.
+ *  3. downtime steps (as Nova does, but never below where it is): the
+ *     allowed downtime starts at QEMU's default, 300 ms (the maximum if
+ *     lower), since the end of the first pass is decided before any
+ *     prediction; the steps rise linearly from max/steps to max, one every
+ *     step_ms.
  * In post-copy nothing more is done: the guest already runs on the
  * destination and the job cannot be aborted any more. */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+
+/* Pre-copy may take this many times the post-copy time before the policy
+ * prefers post-copy: past it, the guest would spend more than twice as long
+ * migrating (and dirtying the network) as post-copy needs. */
+#define CONVERGE_PRECOPY_FACTOR 2
 
 /* One reading of virDomainGetJobStats; 0 means "not reported". */
 struct mig_sample {
         unsigned long long elapsed_ms;
-        unsigned long long data_total, data_processed, data_remaining; /* bytes */
+        unsigned long long data_total, data_processed, data_remaining; /* bytes, disks included */
+        unsigned long long mem_total, mem_processed, mem_remaining;    /* bytes, memory only */
         unsigned long long mem_bps;      /* transfer speed, bytes/s */
         unsigned long long dirty_bps;    /* dirty rate, bytes/s */
         unsigned long long iteration;    /* memory pass, from 1 */
+        unsigned long long downtime_ms;  /* the allowed downtime then (the caller's), 0: unknown */
         bool postcopy;                   /* the job is in post-copy */
 };
 
@@ -40,6 +78,7 @@ struct converge_policy {
         unsigned stall_ms;             /* 0: no stall detection */
         unsigned completion_timeout_ms; /* 0: none */
         bool postcopy;                 /* the job has VIR_MIGRATE_POSTCOPY */
+        bool auto_converge;            /* the job has VIR_MIGRATE_AUTO_CONVERGE (for the explanation) */
 };
 
 enum converge_action_kind {
@@ -47,19 +86,43 @@ enum converge_action_kind {
         CONVERGE_SET_DOWNTIME,  /* value: ms */
         CONVERGE_POSTCOPY,
         CONVERGE_ABORT,
+        CONVERGE_KEEP,          /* a prediction was made; nothing changes */
+};
+
+/* What one pass measured and what the model predicts from it. */
+struct converge_prediction {
+        bool valid;
+        unsigned long long iteration;    /* the pass that starts now */
+        unsigned long long pass_ms;      /* how long the pass that ended took */
+        unsigned long long remaining;    /* bytes to send in the new pass */
+        unsigned long long transfer_bps; /* sent during the pass that ended */
+        unsigned long long dirty_bps;    /* dirtied during it */
+        unsigned ratio_pm;               /* dirty / transfer, per mille */
+        bool converges;
+        unsigned passes;                 /* more passes at the maximum downtime */
+        unsigned long long precopy_ms;   /* to finish in pre-copy; 0 if it never does */
+        unsigned long long postcopy_ms;  /* to finish after a switch now */
+        unsigned downtime_ms;            /* the least allowed downtime needing no more passes */
 };
 
 struct converge_action {
         int kind;                  /* enum converge_action_kind */
         unsigned long long value;
         const char *reason;        /* static text for the operator */
+        struct converge_prediction pred; /* .valid when a prediction made it */
 };
 
 struct converge {
         struct converge_policy p;
         unsigned step;                 /* downtime steps applied so far */
+        unsigned downtime_ms;          /* allowed downtime set so far, 0: none */
         unsigned long long best_remaining;
         unsigned long long best_ms;    /* elapsed_ms at best_remaining */
+        unsigned long long pass;       /* the pass of the last sample */
+        unsigned long long pass_ms;    /* elapsed_ms when it started */
+        unsigned long long pass_processed; /* bytes sent by then */
+        struct converge_prediction last; /* the latest prediction */
+        bool started;
         bool stalled;
         bool postcopy_requested;
         bool aborted;
@@ -70,11 +133,20 @@ void converge_init(struct converge *c, const struct converge_policy *p);
 
 /* Feeds one sample (elapsed_ms must not go backwards) and returns in *a
  * the one action to take now (CONVERGE_NONE: nothing). Call it again with
- * the next sample; an action that was returned once is not repeated. */
+ * the next sample; an action that was returned once is not repeated
+ * (CONVERGE_KEEP comes once per pass). */
 void converge_next(struct converge *c, const struct mig_sample *s, struct converge_action *a);
+
+/* The model alone: what pass `iteration` (>= 2) starting with `remaining`
+ * bytes to send, after a pass of pass_ms that sent at transfer_bps while
+ * the guest dirtied at dirty_bps, is predicted to do under p, at elapsed_ms
+ * into the job. Fills *ret (ret->valid false when the rates are unknown). */
+void converge_predict(const struct converge_policy *p, unsigned long long elapsed_ms, unsigned long long iteration,
+                      unsigned long long pass_ms, unsigned long long remaining, unsigned long long transfer_bps,
+                      unsigned long long dirty_bps, struct converge_prediction *ret);
 
 /* The downtime of step i (0-based) of p: max/steps + (max - max/steps)*i/steps. */
 unsigned converge_downtime_of_step(const struct converge_policy *p, unsigned i);
 
-/* "none", "downtime", "postcopy", "abort". */
+/* "none", "downtime", "postcopy", "abort", "keep". */
 const char *converge_action_to_string(int kind);

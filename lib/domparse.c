@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <libxml/SAX2.h>
+#include <libxml/parserInternals.h>
 #include <limits.h>
 #include <strings.h>
 
@@ -154,11 +155,25 @@ static void sax_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, 
         xmlSAX2EndElementNs(ctx, localname, prefix, uri);
 }
 
+/* The error for a document libxml2 found not well-formed. */
+static int not_well_formed(const struct parse_state *ps, char **err)
+{
+        _cleanup_free_ char *msg = strdup(ps->err_msg ? ps->err_msg : "unknown error");
+        if (!msg)
+                return -ENOMEM;
+        /* libxml2 messages end in '\n' and may have a second line */
+        for (char *c = msg; *c; c++)
+                if (iscntrl((unsigned char)*c))
+                        *c = ' ';
+        for (size_t l = strlen(msg); l > 0 && msg[l - 1] == ' '; l--)
+                msg[l - 1] = 0;
+        return dx_set_err(err, "domain XML is not well-formed: line %d: %s", ps->err_line, msg);
+}
+
 int dx_parse_doc(const char *buf, size_t len, bool record, struct parse_state *ps, xmlDoc **ret, char **err)
 {
         _cleanup_(xml_free_ctxtp) xmlParserCtxt *ctxt = NULL;
         _cleanup_xmldoc_ xmlDoc *doc = NULL;
-        _cleanup_free_ char *msg = NULL;
         int wellformed, nswellformed;
 
         *ps = (struct parse_state){ .buf = buf, .len = len, .record = record, .spans_ok = true };
@@ -179,16 +194,7 @@ int dx_parse_doc(const char *buf, size_t len, bool record, struct parse_state *p
         if (!doc || !wellformed || !nswellformed || ps->err_msg) {
                 if (!doc && !ps->err_msg)
                         return -ENOMEM;
-                msg = strdup(ps->err_msg ? ps->err_msg : "unknown error");
-                if (!msg)
-                        return -ENOMEM;
-                /* libxml2 messages end in '\n' and may have a second line */
-                for (char *c = msg; *c; c++)
-                        if (iscntrl((unsigned char)*c))
-                                *c = ' ';
-                for (size_t l = strlen(msg); l > 0 && msg[l - 1] == ' '; l--)
-                        msg[l - 1] = 0;
-                return dx_set_err(err, "domain XML is not well-formed: line %d: %s", ps->err_line, msg);
+                return not_well_formed(ps, err);
         }
         if (doc->intSubset || doc->extSubset)
                 return dx_set_err(err, "domain XML contains a <!DOCTYPE>; DTDs and entity declarations are refused");
@@ -201,4 +207,145 @@ void dx_parse_state_done(struct parse_state *ps)
         free(ps->spans);
         free(ps->err_msg);
         *ps = (struct parse_state){ 0 };
+}
+
+/* ---- name and UUID only -------------------------------------------------- */
+
+/* A SAX pass that builds no tree: it sees the whole document, so libxml2
+ * refuses the same documents as dx_parse_doc(), and keeps the root element
+ * and the text of the first <name> and <uuid> under it. */
+struct ids_state {
+        struct parse_state ps;  /* first: on_xml_error() reads it */
+        struct dx_ids *ids;
+        int depth;
+        bool doctype;
+        int in;                 /* 1: inside the first <name>, 2: <uuid>, 0: neither */
+        size_t text_len[2];
+};
+
+static char *xdup(struct ids_state *st, const xmlChar *s)
+{
+        char *r = s ? strdup((const char *)s) : NULL;
+        if (s && !r)
+                st->ps.oom = true;
+        return r;
+}
+
+static void ids_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri, int nb_namespaces,
+                      const xmlChar **namespaces, int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+{
+        xmlParserCtxt *ctxt = ctx;
+        struct ids_state *st = ctxt->_private;
+        struct dx_ids *ids = st->ids;
+        (void)nb_namespaces;
+        (void)namespaces;
+        (void)nb_attributes;
+        (void)nb_defaulted;
+        (void)attributes;
+        if (++st->depth == 1) {
+                ids->root_seen = true;
+                if (!xmlStrEqual(localname, BAD_CAST "domain") || uri) {
+                        ids->root_name = xdup(st, localname);
+                        ids->root_prefix = xdup(st, prefix);
+                        ids->root_href = xdup(st, uri);
+                        ids->root_ns = uri != NULL;
+                }
+                return;
+        }
+        if (st->depth != 2 || uri || ids->root_name)
+                return;
+        if (xmlStrEqual(localname, BAD_CAST "name") && ids->n_name++ == 0)
+                st->in = 1;
+        else if (xmlStrEqual(localname, BAD_CAST "uuid") && ids->n_uuid++ == 0)
+                st->in = 2;
+}
+
+static void ids_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
+{
+        xmlParserCtxt *ctxt = ctx;
+        struct ids_state *st = ctxt->_private;
+        (void)localname;
+        (void)prefix;
+        (void)uri;
+        if (st->depth-- == 2)
+                st->in = 0;
+}
+
+static void ids_text(void *ctx, const xmlChar *ch, int len)
+{
+        xmlParserCtxt *ctxt = ctx;
+        struct ids_state *st = ctxt->_private;
+        if (!st->in || len <= 0)
+                return;
+        char **t = st->in == 1 ? &st->ids->name : &st->ids->uuid;
+        size_t *n = &st->text_len[st->in - 1];
+        char *v = realloc(*t, *n + (size_t)len + 1);
+        if (!v) {
+                st->ps.oom = true;
+                xmlStopParser(ctxt);
+                return;
+        }
+        memcpy(v + *n, ch, (size_t)len);
+        *n += (size_t)len;
+        v[*n] = 0;
+        *t = v;
+}
+
+static void ids_subset(void *ctx, const xmlChar *name, const xmlChar *external_id, const xmlChar *system_id)
+{
+        xmlParserCtxt *ctxt = ctx;
+        struct ids_state *st = ctxt->_private;
+        (void)name;
+        (void)external_id;
+        (void)system_id;
+        st->doctype = true;
+}
+
+int dx_parse_ids(const char *buf, size_t len, struct dx_ids *ids, char **err)
+{
+        _cleanup_(xml_free_ctxtp) xmlParserCtxt *ctxt = NULL;
+        struct ids_state st = { .ps = { .buf = buf, .len = len }, .ids = ids };
+        int r = 0;
+
+        *ids = (struct dx_ids){ 0 };
+        ctxt = xmlCreateMemoryParserCtxt(buf, (int)len);
+        if (!ctxt || !ctxt->sax)
+                return -ENOMEM;
+        memset(ctxt->sax, 0, sizeof(*ctxt->sax));
+        ctxt->sax->initialized = XML_SAX2_MAGIC;
+        ctxt->sax->startElementNs = ids_start;
+        ctxt->sax->endElementNs = ids_end;
+        ctxt->sax->characters = ids_text;
+        ctxt->sax->cdataBlock = ids_text;
+        ctxt->sax->internalSubset = ids_subset;
+        ctxt->sax->serror = on_xml_error;       /* per parser: no global handler, nothing on stderr */
+        ctxt->_private = &st;
+        /* the options of dx_parse_doc() */
+        xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_IGNORE_ENC);
+        (void)xmlParseDocument(ctxt);
+        if (st.ps.oom)
+                r = -ENOMEM;
+        else if (!ctxt->wellFormed || !ctxt->nsWellFormed || st.ps.err_msg)
+                r = not_well_formed(&st.ps, err);
+        else if (st.doctype)
+                r = dx_set_err(err, "domain XML contains a <!DOCTYPE>; DTDs and entity declarations are refused");
+        dx_parse_state_done(&st.ps);
+        for (int k = 0; k < 2 && r == 0; k++) { /* an empty element gives no text */
+                char **t = k ? &ids->uuid : &ids->name;
+                if (!*t && !(*t = strdup("")))
+                        r = -ENOMEM;
+        }
+        if (r < 0)
+                dx_ids_done(ids);
+        return r;
+}
+
+void dx_ids_done(struct dx_ids *ids)
+{
+        free(ids->root_name);
+        free(ids->root_prefix);
+        free(ids->root_href);
+        free(ids->name);
+        free(ids->uuid);
+        *ids = (struct dx_ids){ 0 };
 }

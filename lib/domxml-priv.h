@@ -127,3 +127,18 @@ int dx_prescan(const char *buf, size_t len, char **err);
 int dx_parse_doc(const char *buf, size_t len, bool record, struct parse_state *ps, xmlDoc **ret, char **err);
 
 void dx_parse_state_done(struct parse_state *ps);
+
+/* What dx_parse_ids() saw of a document: its root element when that is not
+ * libvirt's <domain> (root_name set), how many <name> and <uuid> are under
+ * the root, and the text of the first of each ("" when empty). */
+struct dx_ids {
+        bool root_seen, root_ns;
+        char *root_name, *root_prefix, *root_href;
+        size_t n_name, n_uuid;
+        char *name, *uuid;
+};
+/* Parses buf (the caller has run dx_prescan()) with SAX and no tree; refuses
+ * what dx_parse_doc() refuses before the tree is read, with the same
+ * messages. 0, -EINVAL (*err says why) or -ENOMEM. */
+int dx_parse_ids(const char *buf, size_t len, struct dx_ids *ids, char **err);
+void dx_ids_done(struct dx_ids *ids);

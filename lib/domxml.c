@@ -385,13 +385,9 @@ int dx_collect_files(struct domxml *d)
         return 0;
 }
 
-/* The single <what> element directly under <domain>. */
-static int unique_child(xmlNode *root, const char *what, xmlNode **ret, char **err)
+/* There must be exactly one <what> under <domain>. */
+static int count_error(const char *what, size_t n, char **err)
 {
-        size_t n = 0;
-        for (xmlNode *c = root->children; c; c = c->next)
-                if (is_elem(c, what) && n++ == 0)
-                        *ret = c;
         if (n == 0)
                 return dx_set_err(err, "domain XML has no <%s> under <domain>", what);
         if (n > 1)
@@ -399,46 +395,64 @@ static int unique_child(xmlNode *root, const char *what, xmlNode **ret, char **e
         return 0;
 }
 
-static int parse_domain(struct domxml *d, char **err)
+/* The single <what> element directly under <domain>. */
+static int unique_child(xmlNode *root, const char *what, xmlNode **ret, char **err)
 {
-        xmlNode *root = xmlDocGetRootElement(d->doc), *node = NULL;
-        _cleanup_free_ char *uuid = NULL;
-        int r;
+        size_t n = 0;
+        for (xmlNode *c = root->children; c; c = c->next)
+                if (is_elem(c, what) && n++ == 0)
+                        *ret = c;
+        return count_error(what, n, err);
+}
 
-        if (!root)
-                return dx_set_err(err, "domain XML has no root element");
-        if (!xmlStrEqual(root->name, BAD_CAST "domain") || root->ns) {
-                const xmlNs *ns = root->ns;
-                const char *prefix = ns && ns->prefix ? (const char *)ns->prefix : NULL;
-                return dx_set_err(err, "domain XML root element is <%s%s%s>%s%s%s, expected libvirt's <domain>",
-                               prefix ? CLEAN(prefix) : "", prefix ? ":" : "", CLEAN((const char *)root->name),
-                               ns ? " in namespace '" : "", ns && ns->href ? CLEAN((const char *)ns->href) : "",
-                               ns ? "'" : "");
-        }
+static int root_error(const char *name, const char *prefix, const char *href, bool has_ns, char **err)
+{
+        return dx_set_err(err, "domain XML root element is <%s%s%s>%s%s%s, expected libvirt's <domain>",
+                          prefix ? CLEAN(prefix) : "", prefix ? ":" : "", CLEAN(name), has_ns ? " in namespace '" : "",
+                          has_ns && href ? CLEAN(href) : "", has_ns ? "'" : "");
+}
 
-        r = unique_child(root, "name", &node, err);
-        if (r < 0)
-                return r;
-        r = content(node, &d->name);
-        if (r < 0)
-                return r;
+/* Takes name (the content of <name>) into d, checked. */
+static int take_name(struct domxml *d, char *name, char **err)
+{
+        d->name = name;
         if (!*d->name)
                 return dx_set_err(err, "domain XML has an empty <name>");
         for (const char *c = d->name; *c; c++)
                 if (iscntrl((unsigned char)*c) || *c == '/')
                         return dx_set_err(err, "domain XML <name> '%s' contains '/' or control characters", CLEAN(d->name));
+        return 0;
+}
 
-        r = unique_child(root, "uuid", &node, err);
-        if (r < 0)
-                return r;
-        r = content(node, &uuid);
-        if (r < 0)
-                return r;
-        if (!uuid_is_valid(uuid))
-                return dx_set_err(err, "domain XML has an invalid <uuid> '%s': not a UUID (8-4-4-4-12 hex digits)", CLEAN(uuid));
-        for (char *c = uuid; *c; c++)
+/* Takes uuid (the content of <uuid>) into d, checked and lower-cased. */
+static int take_uuid(struct domxml *d, char *uuid, char **err)
+{
+        _cleanup_free_ char *u = uuid;
+        if (!uuid_is_valid(u))
+                return dx_set_err(err, "domain XML has an invalid <uuid> '%s': not a UUID (8-4-4-4-12 hex digits)", CLEAN(u));
+        for (char *c = u; *c; c++)
                 *c = (char)tolower((unsigned char)*c);
-        d->uuid = TAKE_PTR(uuid);
+        d->uuid = TAKE_PTR(u);
+        return 0;
+}
+
+static int parse_domain(struct domxml *d, char **err)
+{
+        xmlNode *root = xmlDocGetRootElement(d->doc), *name_node = NULL, *uuid_node = NULL;
+        char *name = NULL, *uuid = NULL;
+        int r;
+
+        if (!root)
+                return dx_set_err(err, "domain XML has no root element");
+        if (!xmlStrEqual(root->name, BAD_CAST "domain") || root->ns)
+                return root_error((const char *)root->name, root->ns ? (const char *)root->ns->prefix : NULL,
+                                  root->ns ? (const char *)root->ns->href : NULL, root->ns != NULL, err);
+        if ((r = unique_child(root, "name", &name_node, err)) < 0 || (r = content(name_node, &name)) < 0 ||
+            (r = take_name(d, name, err)) < 0)
+                return r;
+        if ((r = unique_child(root, "uuid", &uuid_node, err)) < 0 || (r = content(uuid_node, &uuid)) < 0 ||
+            (r = take_uuid(d, uuid, err)) < 0)
+                return r;
 
         for (xmlNode *c = root->children; c; c = c->next) {
                 if (!is_elem(c, "devices"))
@@ -490,6 +504,34 @@ int domxml_parse(const char *buf, size_t len, struct domxml **ret, char **err)
         if (r < 0)
                 return r;
         r = parse_domain(d, err);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+int domxml_parse_ids(const char *buf, size_t len, struct domxml **ret, char **err)
+{
+        _cleanup_domxml_ struct domxml *d = NULL;
+        struct dx_ids ids;
+        int r;
+
+        if (err)
+                *err = NULL;
+        *ret = NULL;
+        if ((r = dx_prescan(buf, len, err)) < 0 || (r = dx_parse_ids(buf, len, &ids, err)) < 0)
+                return r;
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                r = -ENOMEM;
+        else if (!ids.root_seen)
+                r = dx_set_err(err, "domain XML has no root element");
+        else if (ids.root_name)
+                r = root_error(ids.root_name, ids.root_prefix, ids.root_href, ids.root_ns, err);
+        else if ((r = count_error("name", ids.n_name, err)) == 0 && (r = take_name(d, TAKE_PTR(ids.name), err)) == 0 &&
+                 (r = count_error("uuid", ids.n_uuid, err)) == 0)
+                r = take_uuid(d, TAKE_PTR(ids.uuid), err);
+        dx_ids_done(&ids);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(d);

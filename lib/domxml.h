@@ -59,6 +59,15 @@ const char *dom_disk_type_to_string(enum dom_disk_type t);
  * Returns 0, -EINVAL or -ENOMEM. */
 int domxml_parse(const char *buf, size_t len, struct domxml **ret, char **err);
 
+/* Only the domain's name and uuid, for callers that need nothing else (the
+ * hook's started and release): the same raw checks, the whole document
+ * parsed and refused for the same reasons up to the devices (well-formed,
+ * no DTD, root <domain>, exactly one <name> and <uuid>, a valid UUID), but
+ * with SAX and no tree, and the devices not read (disks, ifaces and files
+ * stay empty; the result cannot be edited or formatted). Returns as
+ * domxml_parse(). */
+int domxml_parse_ids(const char *buf, size_t len, struct domxml **ret, char **err);
+
 /* Removes the <source> element of disks[i] (which must be a cdrom), keeping
  * the device itself so the guest ABI is unchanged. The whitespace before it
  * goes too, and so does an empty <backingStore/> terminator (libvirt writes

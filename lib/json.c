@@ -4,9 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not one
- * (overlong forms, surrogates and code points past U+10FFFF included). */
-static int utf8_len(const unsigned char *p)
+int utf8_char_len(const unsigned char *p)
 {
         uint32_t c;
         int n;
@@ -42,7 +40,7 @@ void json_write_string(FILE *f, const char *s)
         }
         fputc('"', f);
         for (const unsigned char *p = (const unsigned char *)s; *p;) {
-                int n = utf8_len(p);
+                int n = utf8_char_len(p);
                 if (n == 0) {
                         fputs("\\ufffd", f);
                         p++;

@@ -44,6 +44,11 @@ void json_kv_int(struct json *j, const char *key, long long v);
 /* Writes s as a quoted JSON string to f (NULL: null). */
 void json_write_string(FILE *f, const char *s);
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not one
+ * (overlong forms, surrogates and code points past U+10FFFF included); p
+ * must be NUL-terminated. */
+int utf8_char_len(const unsigned char *p);
+
 /* Ends the document with a newline. Returns 0, -EINVAL if objects or arrays
  * were left open or closed too often, or -EIO if writing failed. */
 int json_end(struct json *j);

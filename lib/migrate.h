@@ -2,13 +2,22 @@
 /* `migkit migrate`: one live migration through the libvirt C API.
  * virDomainMigrateToURI3 (peer-to-peer, live, persistent on the destination,
  * undefined on the source) runs in a thread of its own while the calling
- * thread polls virDomainGetJobStats, shows progress (progress.h) and applies
- * the convergence policy (converge.h). An abort request (SIGINT/SIGTERM in
- * the tool: migrate_request_abort()) becomes virDomainAbortJob; the guest
- * keeps running on the source. After success the guest is looked up on the
- * destination by UUID and must be running there; only then is a `migrated`
- * proof recorded (by "driver") and `migkit-cleanup source UUID` started.
- * Messages for the operator go through log.h; progress to opts->out. */
+ * thread polls virDomainGetJobStats (and wakes up at libvirt's
+ * migration-iteration event, the end of each memory pass), shows progress
+ * (migout.h), keeps the flight record (record.h) and applies the
+ * convergence policy (converge.h). An abort request (SIGINT/SIGTERM in the
+ * tool: migrate_request_abort()) becomes virDomainAbortJob; the guest keeps
+ * running on the source. A post-copy whose connection breaks is resumed
+ * (VIR_MIGRATE_POSTCOPY_RESUME) for up to [migrate] postcopy-recover. After
+ * success the guest is looked up on the destination by UUID and must be
+ * running there; only then is a `migrated` proof recorded (by "driver") and
+ * `migkit-cleanup source UUID` started. Messages for the operator go through
+ * log.h; progress to opts->out.
+ *
+ * The run is three steps with one cleanup path: setup (connections,
+ * preflight, outgoing slot, parameters, config-drive upload, record), the
+ * monitor (samples, policy, abort requests) and finish (recovery, verdict,
+ * downtime, cleanup hand-over). */
 #pragma once
 
 #include <stdbool.h>
@@ -35,8 +44,11 @@ struct migrate_opts {
         int postcopy;              /* -1: [migrate] postcopy */
         bool compress;             /* VIR_MIGRATE_COMPRESSED */
         char **copy_disks;         /* targets copied with the migration (NON_SHARED_DISK) */
-        unsigned parallel;         /* parallel connections, 0: one */
+        unsigned parallel;         /* parallel connections, 0: [migrate] parallel-connections */
+        const char *compression;   /* "none" or methods (xbzrle, mt, zlib, zstd); NULL: [migrate] compression */
         int bandwidth;             /* MiB/s, -1: [migrate] bandwidth, 0: unlimited */
+        int postcopy_bandwidth;    /* MiB/s in post-copy, -1: [migrate] postcopy-bandwidth, 0: bandwidth's */
+        const char *record;        /* flight record file; NULL: one in [migrate] record-dir, if set */
         int max_downtime_ms;       /* -1: [migrate] downtime */
         int completion_timeout_ms; /* -1: [migrate] completion-timeout */
         int stall_ms;              /* -1: [migrate] stall-timeout */
@@ -66,6 +78,9 @@ struct migrate_result {
         unsigned long long elapsed_ms;
         long long downtime_ms;     /* measured by QEMU, -1 if unknown */
         bool postcopy;             /* finished through post-copy */
+        bool recovered;            /* a broken post-copy was resumed */
+        long long job_elapsed_ms;  /* libvirt's time of the job (job-completed event), -1 if unknown */
+        char *record;              /* the flight record written, NULL if none */
         bool policy_abort;         /* aborted at the completion timeout */
         long long abort_latency_ms; /* request to job end, -1 if none */
         bool verified;             /* seen running on the destination */
@@ -85,8 +100,13 @@ int migrate_dest_uri(const char *tmpl, const char *dest, char **ret);
 bool migrate_uri_is_plain(const char *uri);
 
 /* The flags and typed parameters of virDomainMigrateToURI3 for o and cfg.
- * warnings (optional) receives a strv of things the operator should know
- * (plain TCP, no TLS for the stream). Returns 0 or -ENOMEM/-EINVAL. */
+ * With post-copy allowed, the post-copy phase gets the bandwidth cap too
+ * (postcopy-bandwidth, else bandwidth); post-copy is dropped (with a
+ * warning) when parallel connections are asked for. warnings (optional)
+ * receives a strv of things the operator should know (plain TCP, no TLS
+ * for the stream). Returns 0, -EINVAL (unknown compression method) or
+ * -ENOMEM. The post-copy preempt flag is the caller's (it needs both
+ * libvirt versions: migrate_want_preempt). */
 int migrate_build(const struct mk_config *cfg, const struct migrate_opts *o, unsigned long *ret_flags,
                   virTypedParameterPtr *ret_params, int *ret_nparams, char ***warnings);
 
@@ -109,6 +129,28 @@ void migrate_result_free(struct migrate_result *r);
  * with their message), or -errno. */
 int migrate_check(const struct mk_config *cfg, const char *domain, const char *dest, const char *source_uri,
                   char *const *copy_disks, bool json, FILE *f);
+
+/* libvirt >= 10.0 has VIR_MIGRATE_POSTCOPY_PREEMPT; older headers lack the
+ * name but a newer daemon still takes the bit (flag values never change). */
+#define MIGKIT_PREEMPT_LIBVIRT 10000000UL
+#if LIBVIR_CHECK_VERSION(10, 0, 0)
+#define MIGKIT_MIGRATE_POSTCOPY_PREEMPT VIR_MIGRATE_POSTCOPY_PREEMPT
+#else
+#define MIGKIT_MIGRATE_POSTCOPY_PREEMPT (1UL << 21)
+#endif
+
+/* Whether to ask for the post-copy preempt channel: setting is enum
+ * migrate_preempt; auto when both libvirt daemons (virConnectGetLibVersion)
+ * are >= 10.0. */
+bool migrate_want_preempt(int setting, unsigned long src_libvirt, unsigned long dst_libvirt);
+
+/* Splits a compression setting ("none", or methods separated by commas or
+ * spaces among xbzrle, mt, zlib, zstd) into a strv (NULL for none). Returns
+ * 0, -EINVAL for an unknown method, or -ENOMEM. */
+int migrate_compression_parse(const char *spec, char ***ret);
+
+/* "live,peer2peer,..." for the flags of a job, NULL on ENOMEM. */
+char *migrate_flags_string(unsigned long flags);
 
 /* Fills a mig_sample from virDomainGetJobStats parameters. */
 struct mig_sample;

@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json.h"
 #include "util.h"
+
+#define MiB (1024.0 * 1024.0)
 
 /* Appends like snprintf to buf at *len, keeping the would-be length. */
 static void add(char *buf, size_t n, size_t *len, const char *fmt, ...) _printf_(4, 5);
@@ -123,74 +126,159 @@ size_t progress_line(char *buf, size_t n, const char *domain, const struct mig_s
         return len;
 }
 
-size_t json_escape(char *buf, size_t n, const char *s)
-{
-        size_t len = 0;
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-                if (*p == '"' || *p == '\\')
-                        add(buf, n, &len, "\\%c", *p);
-                else if (*p == '\n')
-                        add(buf, n, &len, "\\n");
-                else if (*p == '\t')
-                        add(buf, n, &len, "\\t");
-                else if (*p < 0x20 || *p == 0x7f)
-                        add(buf, n, &len, "\\u%04x", *p);
-                else
-                        add(buf, n, &len, "%c", *p);
-        }
-        if (n > 0 && len >= n)
-                buf[n - 1] = 0;
-        return len;
-}
-
-/* Appends "\"<escaped s>\"". */
-static void add_str(char *buf, size_t n, size_t *len, const char *s)
-{
-        add(buf, n, len, "\"");
-        *len += json_escape(*len < n ? buf + *len : NULL, *len < n ? n - *len : 0, s);
-        add(buf, n, len, "\"");
-}
-
-size_t progress_json(char *buf, size_t n, const char *domain, const struct mig_sample *s, const char *phase)
+void progress_json_fields(struct json *j, const struct mig_sample *s, const char *phase)
 {
         long long eta = progress_eta_ms(s);
-        size_t len = 0;
 
-        add(buf, n, &len, "{\"event\":\"progress\",\"domain\":");
-        add_str(buf, n, &len, domain);
-        add(buf, n, &len,
-            ",\"elapsed_ms\":%llu,\"percent\":%u,\"data_total\":%llu,\"data_processed\":%llu,\"data_remaining\":%llu,"
-            "\"speed_bps\":%llu,\"dirty_bps\":%llu,\"iteration\":%llu,",
-            s->elapsed_ms, progress_percent(s), s->data_total, s->data_processed, s->data_remaining, s->mem_bps,
-            s->dirty_bps, s->iteration);
+        json_kv_int(j, "elapsed_ms", (long long)s->elapsed_ms);
+        json_kv_int(j, "percent", progress_percent(s));
+        json_kv_int(j, "data_total", (long long)s->data_total);
+        json_kv_int(j, "data_processed", (long long)s->data_processed);
+        json_kv_int(j, "data_remaining", (long long)s->data_remaining);
+        json_kv_int(j, "memory_total", (long long)s->mem_total);
+        json_kv_int(j, "memory_processed", (long long)s->mem_processed);
+        json_kv_int(j, "memory_remaining", (long long)s->mem_remaining);
+        json_kv_int(j, "speed_bps", (long long)s->mem_bps);
+        json_kv_int(j, "dirty_bps", (long long)s->dirty_bps);
+        json_kv_int(j, "iteration", (long long)s->iteration);
+        json_kv_int(j, "downtime_ms", (long long)s->downtime_ms);
+        json_key(j, "eta_ms");
         if (eta < 0)
-                add(buf, n, &len, "\"eta_ms\":null");
+                json_null(j);
         else
-                add(buf, n, &len, "\"eta_ms\":%lld", eta);
-        add(buf, n, &len, ",\"phase\":");
-        add_str(buf, n, &len, phase ? phase : s->postcopy ? "postcopy" : "precopy");
-        add(buf, n, &len, "}");
-        return len;
+                json_int(j, eta);
+        json_kv_string(j, "phase", phase ? phase : s->postcopy ? "postcopy" : "precopy");
 }
 
-size_t event_json(char *buf, size_t n, const char *event, const char *domain, unsigned long long elapsed_ms,
-                  const char *value_key, unsigned long long value, const char *message)
+void event_json_begin(struct json *j, FILE *f, const char *event, const char *domain, unsigned long long elapsed_ms)
 {
+        json_init(j, f);
+        json_object_begin(j);
+        json_kv_string(j, "event", event);
+        json_kv_string(j, "domain", domain);
+        json_kv_int(j, "elapsed_ms", (long long)elapsed_ms);
+}
+
+int event_json_end(struct json *j)
+{
+        json_object_end(j);
+        return json_end(j);
+}
+
+void progress_json(FILE *f, const char *domain, const struct mig_sample *s, const char *phase)
+{
+        struct json j;
+        json_init(&j, f);
+        json_object_begin(&j);
+        json_kv_string(&j, "event", "progress");
+        json_kv_string(&j, "domain", domain);
+        progress_json_fields(&j, s, phase);
+        (void)event_json_end(&j);
+}
+
+void event_json(FILE *f, const char *event, const char *domain, unsigned long long elapsed_ms, const char *value_key,
+                unsigned long long value, const char *message)
+{
+        struct json j;
+        event_json_begin(&j, f, event, domain, elapsed_ms);
+        if (value_key)
+                json_kv_int(&j, value_key, (long long)value);
+        if (message)
+                json_kv_string(&j, "message", message);
+        (void)event_json_end(&j);
+}
+
+void decision_json(FILE *f, const char *domain, unsigned long long elapsed_ms, const struct converge_action *a, bool applied,
+                   const char *message)
+{
+        const struct converge_prediction *p = &a->pred;
+        struct json j;
+
+        event_json_begin(&j, f, "policy", domain, elapsed_ms);
+        json_kv_string(&j, "action", converge_action_to_string(a->kind));
+        if (a->kind == CONVERGE_SET_DOWNTIME)
+                json_kv_int(&j, "downtime_ms", (long long)a->value);
+        json_key(&j, "applied");
+        json_bool(&j, applied);
+        json_kv_string(&j, "message", message);
+        if (p->valid) {
+                json_kv_int(&j, "pass", (long long)(p->iteration - 1));
+                json_kv_int(&j, "pass_ms", (long long)p->pass_ms);
+                json_kv_int(&j, "remaining", (long long)p->remaining);
+                json_kv_int(&j, "transfer_bps", (long long)p->transfer_bps);
+                json_kv_int(&j, "dirty_bps", (long long)p->dirty_bps);
+                json_kv_int(&j, "ratio_pm", p->ratio_pm);
+                json_key(&j, "converges");
+                json_bool(&j, p->converges);
+                json_kv_int(&j, "predicted_passes", p->passes);
+                json_kv_int(&j, "predicted_precopy_ms", (long long)p->precopy_ms);
+                json_kv_int(&j, "predicted_postcopy_ms", (long long)p->postcopy_ms);
+                json_kv_int(&j, "predicted_downtime_ms", p->downtime_ms);
+        }
+        (void)event_json_end(&j);
+}
+
+/* ------------------------------------------------------------ decisions */
+
+static void add_measured(char *buf, size_t n, size_t *len, const struct converge_prediction *p)
+{
+        add(buf, n, len, "pass %llu took %.1f s: %.1f MiB left to send, dirtied at %.1f MiB/s, sent at %.1f MiB/s (dirty/sent %.2f)",
+            p->iteration - 1, p->pass_ms / 1000.0, p->remaining / MiB, p->dirty_bps / MiB, p->transfer_bps / MiB,
+            p->ratio_pm / 1000.0);
+}
+
+static void add_predicted(char *buf, size_t n, size_t *len, const struct converge_prediction *p)
+{
+        if (p->converges && p->passes == 0)
+                add(buf, n, len, "; pre-copy can stop now");
+        else if (p->converges)
+                add(buf, n, len, "; pre-copy converges: %u more pass%s, %.1f s predicted", p->passes, p->passes == 1 ? "" : "es",
+                    p->precopy_ms / 1000.0);
+        else if (p->precopy_ms == 0)
+                add(buf, n, len, "; pre-copy cannot converge: the guest dirties memory as fast as it is sent");
+        else
+                add(buf, n, len, "; pre-copy predicted to need %u more passes, %.1f s, over %d times post-copy's %.1f s "
+                    "(or past the completion timeout)", p->passes, p->precopy_ms / 1000.0, CONVERGE_PRECOPY_FACTOR,
+                    p->postcopy_ms / 1000.0);
+}
+
+size_t progress_explain(char *buf, size_t n, const struct converge_action *a)
+{
+        const struct converge_prediction *p = &a->pred;
         size_t len = 0;
-        add(buf, n, &len, "{\"event\":");
-        add_str(buf, n, &len, event);
-        add(buf, n, &len, ",\"domain\":");
-        add_str(buf, n, &len, domain);
-        add(buf, n, &len, ",\"elapsed_ms\":%llu", elapsed_ms);
-        if (value_key) {
-                add(buf, n, &len, ",");
-                add_str(buf, n, &len, value_key);
-                add(buf, n, &len, ":%llu", value);
+
+        if (n > 0)
+                buf[0] = 0;
+        if (!p->valid) {
+                switch (a->kind) {
+                case CONVERGE_SET_DOWNTIME: add(buf, n, &len, "allowed downtime %llu ms (%s)", a->value, a->reason); break;
+                case CONVERGE_POSTCOPY: add(buf, n, &len, "switching to post-copy (%s)", a->reason); break;
+                case CONVERGE_ABORT: add(buf, n, &len, "aborting: %s", a->reason); break;
+                case CONVERGE_KEEP: add(buf, n, &len, "leaving the job as it is (%s)", a->reason); break;
+                default: add(buf, n, &len, "nothing to do"); break;
+                }
+                return len;
         }
-        if (message) {
-                add(buf, n, &len, ",\"message\":");
-                add_str(buf, n, &len, message);
+        add_measured(buf, n, &len, p);
+        add_predicted(buf, n, &len, p);
+        switch (a->kind) {
+        case CONVERGE_POSTCOPY:
+                add(buf, n, &len, ": switching to post-copy now (predicted %.1f s)", p->postcopy_ms / 1000.0);
+                break;
+        case CONVERGE_SET_DOWNTIME:
+                if (p->converges)
+                        add(buf, n, &len, ": allowed downtime %llu ms, the least that needs no more passes than the maximum",
+                            a->value);
+                else
+                        add(buf, n, &len, "; post-copy is not allowed: allowed downtime %llu ms, the maximum (%s); "
+                            "aborting at the completion timeout if it does not finish", a->value, a->reason);
+                break;
+        case CONVERGE_KEEP:
+                add(buf, n, &len, p->converges ? ": left alone" : "; post-copy is not allowed and the allowed downtime is at "
+                                                                 "its maximum: waiting (aborting at the completion timeout)");
+                break;
+        default:
+                break;
         }
-        add(buf, n, &len, "}");
         return len;
 }

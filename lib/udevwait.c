@@ -2,6 +2,7 @@
 #include "udevwait.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fnmatch.h>
 #include <libudev.h>
 #include <poll.h>
@@ -21,6 +22,45 @@ struct item {
         bool present;
         bool reported;
 };
+
+/* libudev is loaded when a wait needs it, not at every exec of the hook:
+ * linked in, its loading and relocations cost each hook call (reconnect,
+ * stopped, release...) a tenth of an empty libxml2 program's start. Without
+ * it the wait falls back to inotify, as when the monitor cannot be made. */
+static struct {
+        void *handle;
+        struct udev *(*new_)(void);
+        struct udev *(*unref)(struct udev *);
+        struct udev_monitor *(*monitor_new)(struct udev *, const char *);
+        int (*filter)(struct udev_monitor *, const char *, const char *);
+        int (*enable)(struct udev_monitor *);
+        int (*get_fd)(struct udev_monitor *);
+        struct udev_device *(*receive)(struct udev_monitor *);
+        struct udev_monitor *(*monitor_unref)(struct udev_monitor *);
+        struct udev_device *(*device_unref)(struct udev_device *);
+} ud;
+
+static int udev_load(void)
+{
+        if (ud.handle)
+                return 0;
+        void *h = dlopen("libudev.so.1", RTLD_NOW | RTLD_LOCAL);
+        if (!h)
+                return -ELIBACC;
+#define SYM(field, name) if (!(*(void **)&ud.field = dlsym(h, name))) { dlclose(h); return -ELIBBAD; }
+        SYM(new_, "udev_new");
+        SYM(unref, "udev_unref");
+        SYM(monitor_new, "udev_monitor_new_from_netlink");
+        SYM(filter, "udev_monitor_filter_add_match_subsystem_devtype");
+        SYM(enable, "udev_monitor_enable_receiving");
+        SYM(get_fd, "udev_monitor_get_fd");
+        SYM(receive, "udev_monitor_receive_device");
+        SYM(monitor_unref, "udev_monitor_unref");
+        SYM(device_unref, "udev_device_unref");
+#undef SYM
+        ud.handle = h;
+        return 0;
+}
 
 struct udevwait {
         struct udev *udev;
@@ -44,14 +84,14 @@ int udevwait_new(struct udevwait **ret)
                 free(w);
                 return r;
         }
-        w->udev = udev_new();
+        if (udev_load() == 0)
+                w->udev = ud.new_();
         if (w->udev)
-                w->mon = udev_monitor_new_from_netlink(w->udev, "udev");
-        if (w->mon && udev_monitor_filter_add_match_subsystem_devtype(w->mon, "block", NULL) >= 0 &&
-            udev_monitor_enable_receiving(w->mon) >= 0)
-                w->mon_fd = udev_monitor_get_fd(w->mon);
+                w->mon = ud.monitor_new(w->udev, "udev");
+        if (w->mon && ud.filter(w->mon, "block", NULL) >= 0 && ud.enable(w->mon) >= 0)
+                w->mon_fd = ud.get_fd(w->mon);
         else if (w->mon) {
-                udev_monitor_unref(w->mon);
+                ud.monitor_unref(w->mon);
                 w->mon = NULL;
         }
         *ret = w;
@@ -152,8 +192,8 @@ static void drain(struct udevwait *w, const struct pollfd *p)
 {
         if (p[0].fd >= 0 && p[0].revents) {
                 struct udev_device *dev;
-                while ((dev = udev_monitor_receive_device(w->mon)))
-                        udev_device_unref(dev);
+                while ((dev = ud.receive(w->mon)))
+                        ud.device_unref(dev);
         }
         if (p[1].revents) {
                 char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -248,9 +288,9 @@ void udevwait_free(struct udevwait *w)
         }
         free(w->items);
         if (w->mon)
-                udev_monitor_unref(w->mon);
+                ud.monitor_unref(w->mon);
         if (w->udev)
-                udev_unref(w->udev);
+                ud.unref(w->udev);
         if (w->ino_fd >= 0)
                 close(w->ino_fd);
         free(w);

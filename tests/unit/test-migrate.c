@@ -37,6 +37,7 @@ static int feed(struct converge *c, unsigned long long ms, unsigned long long re
 static void test_downtime_steps(void **state)
 {
         struct converge c;
+        struct converge_policy p = nova_like;
         unsigned long long v;
         (void)state;
         assert_int_equal(converge_downtime_of_step(&nova_like, 0), 50);
@@ -44,22 +45,34 @@ static void test_downtime_steps(void **state)
         assert_int_equal(converge_downtime_of_step(&nova_like, 10), 500);
         assert_int_equal(converge_downtime_of_step(&nova_like, 99), 500);
 
+        /* it starts at QEMU's default: the end of the first pass is decided
+         * before any prediction, as plain libvirt would */
         converge_init(&c, &nova_like);
         assert_int_equal(feed(&c, 0, 300 * MiB, 1, &v), CONVERGE_SET_DOWNTIME);
-        assert_int_equal(v, 50);
+        assert_int_equal(v, 300);
         assert_int_equal(feed(&c, 500, 290 * MiB, 1, NULL), CONVERGE_NONE);
-        assert_int_equal(feed(&c, 9999, 200 * MiB, 1, NULL), CONVERGE_NONE);
-        assert_int_equal(feed(&c, 10000, 100 * MiB, 1, &v), CONVERGE_SET_DOWNTIME);
-        assert_int_equal(v, 95);
-        assert_int_equal(feed(&c, 10500, 90 * MiB, 1, NULL), CONVERGE_NONE);
+        /* the steps below where it is change nothing */
+        for (unsigned long long t = 10000; t < 60000; t += 10000)
+                assert_int_equal(feed(&c, t, 200 * MiB, 1, NULL), CONVERGE_NONE);
+        assert_int_equal(feed(&c, 60000, 100 * MiB, 1, &v), CONVERGE_SET_DOWNTIME);
+        assert_int_equal(v, 320);
+        assert_int_equal(feed(&c, 60500, 90 * MiB, 1, NULL), CONVERGE_NONE);
         /* a late sample skips the steps whose time has passed */
-        assert_int_equal(feed(&c, 45000, 80 * MiB, 1, &v), CONVERGE_SET_DOWNTIME);
-        assert_int_equal(v, converge_downtime_of_step(&nova_like, 4));
-        for (unsigned long long t = 50000; t <= 100000; t += 10000)
-                assert_int_equal(feed(&c, t, (200 - t / 1000) * MiB, 1, NULL), CONVERGE_SET_DOWNTIME);
+        assert_int_equal(feed(&c, 95000, 80 * MiB, 1, &v), CONVERGE_SET_DOWNTIME);
+        assert_int_equal(v, converge_downtime_of_step(&nova_like, 9));
+        assert_int_equal(feed(&c, 100000, 70 * MiB, 1, &v), CONVERGE_SET_DOWNTIME);
+        assert_int_equal(v, 500);
         /* the last step reached the maximum: nothing more */
         assert_int_equal(feed(&c, 110000, 70 * MiB, 1, NULL), CONVERGE_NONE);
         assert_int_equal(feed(&c, 200000, 70 * MiB, 1, NULL), CONVERGE_NONE);
+
+        /* a maximum under QEMU's default is where it starts, and stays */
+        p.downtime_max_ms = 200;
+        converge_init(&c, &p);
+        assert_int_equal(feed(&c, 0, 300 * MiB, 1, &v), CONVERGE_SET_DOWNTIME);
+        assert_int_equal(v, 200);
+        for (unsigned long long t = 10000; t <= 200000; t += 10000)
+                assert_int_equal(feed(&c, t, 100 * MiB, 1, NULL), CONVERGE_NONE);
 }
 
 static void test_no_downtime_management(void **state)
@@ -144,7 +157,7 @@ static void test_timeout_prefers_postcopy(void **state)
         p.completion_timeout_ms = 60000;
         converge_init(&c, &p);
         assert_int_equal(feed(&c, 0, 300 * MiB, 1, NULL), CONVERGE_SET_DOWNTIME);
-        assert_int_equal(feed(&c, 59000, 100 * MiB, 5, NULL), CONVERGE_SET_DOWNTIME);
+        assert_int_equal(feed(&c, 59000, 100 * MiB, 5, NULL), CONVERGE_NONE);
         assert_int_equal(feed(&c, 60000, 100 * MiB, 5, NULL), CONVERGE_POSTCOPY);
         /* the switch was asked: no abort, no downtime change while it happens */
         assert_int_equal(feed(&c, 70000, 100 * MiB, 5, NULL), CONVERGE_NONE);
@@ -195,7 +208,8 @@ static void test_dest_uri(void **state)
 static struct migrate_opts default_opts(void)
 {
         return (struct migrate_opts) { .domain = "d", .dest = "hostB", .auto_converge = -1, .postcopy = -1, .bandwidth = -1,
-                                       .max_downtime_ms = -1, .completion_timeout_ms = -1, .stall_ms = -1 };
+                                       .postcopy_bandwidth = -1, .max_downtime_ms = -1, .completion_timeout_ms = -1,
+                                       .stall_ms = -1 };
 }
 
 static void test_build_defaults(void **state)
@@ -244,7 +258,9 @@ static void test_build_options(void **state)
         o.dest_xml = "<domain/>";
         o.keep_source = true;
         assert_int_equal(migrate_build(&cfg, &o, &flags, &p, &n, &warn), 0);
-        assert_int_equal(flags, VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_POSTCOPY |
+        /* post-copy asked for, but QEMU cannot combine it with parallel
+         * connections: dropped, with a warning */
+        assert_int_equal(flags, VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PERSIST_DEST |
                                         VIR_MIGRATE_COMPRESSED | VIR_MIGRATE_NON_SHARED_DISK | VIR_MIGRATE_PARALLEL);
         assert_int_equal(virTypedParamsGetULLong(p, n, VIR_MIGRATE_PARAM_BANDWIDTH, &ull), 1);
         assert_int_equal(ull, 20); /* the option wins over [migrate] bandwidth */
@@ -260,10 +276,11 @@ static void test_build_options(void **state)
         assert_int_equal(seen, 2);
         (void)list;
         (void)bw;
-        /* plain TCP and an unencrypted stream are both warned about */
-        assert_int_equal(strv_length(warn), 2);
+        /* plain TCP, an unencrypted stream and the dropped post-copy are warned about */
+        assert_int_equal(strv_length(warn), 3);
         assert_non_null(strstr(warn[0], "qemu+tcp://hostB/system is plain TCP"));
         assert_non_null(strstr(warn[1], "not encrypted"));
+        assert_non_null(strstr(warn[2], "post-copy is off"));
         strv_free(warn);
         virTypedParamsFree(p, n);
 

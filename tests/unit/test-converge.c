@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The predictive convergence policy: its model on made-up numbers, and the
+ * whole machine replaying job-statistics timelines recorded from real lab
+ * migrations (tests/data/converge/, made by tests/lab/record-converge):
+ *   steady.jsonl         a guest that converges: left alone
+ *   busy-precopy.jsonl   a guest that never converges under the cap, post-copy
+ *                        not allowed: downtime steps, then the abort at the
+ *                        completion timeout
+ *   busy-postcopy.jsonl  the same guest with post-copy allowed: switched at
+ *                        the end of the first memory pass */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "converge.h"
+#include "progress.h"
+#include "record.h"
+#include "util.h"
+
+#define MiB (1024ULL * 1024)
+
+static const struct converge_policy nova_like = {
+        .downtime_max_ms = 500, .downtime_steps = 10, .downtime_step_ms = 10000,
+        .stall_ms = 30000, .completion_timeout_ms = 600000, .postcopy = true,
+};
+
+/* ------------------------------------------------------------ the model */
+
+static void test_predict_converging(void **state)
+{
+        struct converge_prediction p;
+        (void)state;
+        /* 40 MiB left, sent at 20 MiB/s, dirtied at 8: rho 0.4; 500 ms
+         * fit 10 MiB: 40 -> 16 -> 6.4: two more passes, 2 s + 0.8 s */
+        converge_predict(&nova_like, 10000, 2, 8000, 40 * MiB, 20 * MiB, 8 * MiB, &p);
+        assert_true(p.valid);
+        assert_true(p.converges);
+        assert_int_equal(p.ratio_pm, 400);
+        assert_int_equal(p.passes, 2);
+        assert_int_equal(p.precopy_ms, 2800);
+        assert_int_equal(p.postcopy_ms, 2000);
+        /* 6.4 MiB left after those two passes; with twice that as the
+         * margin no step below the maximum avoids a third pass */
+        assert_int_equal(p.downtime_ms, 500);
+        /* a guest dirtying little: 40 -> 4 MiB, one pass; twice 4 MiB fit
+         * 410 ms, the least step (50, 95, ... 455, 500) that does */
+        converge_predict(&nova_like, 10000, 2, 8000, 40 * MiB, 20 * MiB, 2 * MiB, &p);
+        assert_true(p.converges);
+        assert_int_equal(p.passes, 1);
+        assert_int_equal(p.downtime_ms, 410);
+}
+
+static void test_predict_fits_now(void **state)
+{
+        struct converge_prediction p;
+        (void)state;
+        converge_predict(&nova_like, 14000, 4, 1100, 9 * MiB + 700 * 1024, 20 * MiB, 9 * MiB, &p);
+        assert_true(p.converges);
+        assert_int_equal(p.passes, 0);
+        assert_int_equal(p.precopy_ms, 0);
+        /* 9.7 MiB at 20 MiB/s: 485 ms, so the maximum, 500 */
+        assert_int_equal(p.downtime_ms, 500);
+}
+
+static void test_predict_not_converging(void **state)
+{
+        struct converge_prediction p;
+        struct converge_policy pol = nova_like;
+        (void)state;
+        /* dirtied as fast as sent: never */
+        converge_predict(&nova_like, 20000, 3, 6000, 127 * MiB, 20 * MiB, 20 * MiB, &p);
+        assert_true(p.valid);
+        assert_false(p.converges);
+        assert_int_equal(p.precopy_ms, 0);
+        assert_int_equal(p.postcopy_ms, 6350);
+        /* rho 0.66: converges in 7 passes, 18.9 s, but that is over twice
+         * post-copy's 6.8 s */
+        converge_predict(&nova_like, 14000, 2, 14000, 127 * MiB, 18700 * 1024, 12300 * 1024, &p);
+        assert_false(p.converges);
+        assert_int_equal(p.passes, 7);
+        assert_true(p.precopy_ms > 2 * p.postcopy_ms);
+        /* rho 0.4 would converge, but not before the completion timeout */
+        pol.completion_timeout_ms = 11000;
+        converge_predict(&pol, 10000, 2, 8000, 40 * MiB, 20 * MiB, 8 * MiB, &p);
+        assert_false(p.converges);
+        pol.completion_timeout_ms = 13000;
+        converge_predict(&pol, 10000, 2, 8000, 40 * MiB, 20 * MiB, 8 * MiB, &p);
+        assert_true(p.converges);
+        /* no transfer rate: no prediction */
+        converge_predict(&nova_like, 10000, 2, 8000, 40 * MiB, 0, 8 * MiB, &p);
+        assert_false(p.valid);
+}
+
+static void test_predict_without_downtime_management(void **state)
+{
+        struct converge_policy pol = nova_like;
+        struct converge_prediction p;
+        (void)state;
+        /* QEMU's own 300 ms: 6 MiB fit; 40 -> 16 -> 6.4 -> 2.56: three passes */
+        pol.downtime_max_ms = 0;
+        converge_predict(&pol, 10000, 2, 8000, 40 * MiB, 20 * MiB, 8 * MiB, &p);
+        assert_true(p.converges);
+        assert_int_equal(p.passes, 3);
+        assert_int_equal(p.downtime_ms, 300);
+}
+
+/* ------------------------------------------------------------ the machine on made-up samples */
+
+static int feed(struct converge *c, struct converge_action *a, unsigned long long ms, unsigned long long iter,
+                unsigned long long remaining, unsigned long long processed)
+{
+        struct mig_sample s = { .elapsed_ms = ms, .data_total = 300 * MiB, .data_remaining = remaining,
+                                .data_processed = processed, .mem_bps = 20 * MiB, .iteration = iter };
+        converge_next(c, &s, a);
+        return a->kind;
+}
+
+/* A guest whose first pass looked convergent but whose working set is
+ * larger than that pass showed: the second pass measures it, and the
+ * switch comes one pass later rather than at a stall. */
+static void test_second_look_catches_a_large_working_set(void **state)
+{
+        struct converge c;
+        struct converge_action a;
+        struct converge_policy pol = nova_like;
+        (void)state;
+        pol.downtime_max_ms = 0;
+        converge_init(&c, &pol);
+        assert_int_equal(feed(&c, &a, 500, 1, 300 * MiB, 0), CONVERGE_NONE);
+        assert_int_equal(feed(&c, &a, 1000, 1, 290 * MiB, 10 * MiB), CONVERGE_NONE);
+        /* pass 1 ends at 11 s: 200 MiB sent in 10 s, 64 MiB dirtied: rho 0.32 */
+        struct mig_sample s = { .elapsed_ms = 11000, .data_total = 300 * MiB, .data_remaining = 64 * MiB,
+                                .data_processed = 210 * MiB, .dirty_bps = 6400 * 1024, .iteration = 2 };
+        converge_next(&c, &s, &a);
+        assert_int_equal(a.kind, CONVERGE_KEEP);
+        assert_true(a.pred.converges);
+        /* repeating the pass: nothing new */
+        s.elapsed_ms = 11500;
+        converge_next(&c, &s, &a);
+        assert_int_equal(a.kind, CONVERGE_NONE);
+        /* pass 2 took 3.2 s and left as much: dirtied at 20 MiB/s */
+        s = (struct mig_sample) { .elapsed_ms = 14200, .data_total = 300 * MiB, .data_remaining = 64 * MiB,
+                                  .data_processed = 274 * MiB, .dirty_bps = 20 * MiB, .iteration = 3 };
+        converge_next(&c, &s, &a);
+        assert_int_equal(a.kind, CONVERGE_POSTCOPY);
+        assert_false(a.pred.converges);
+        assert_int_equal(a.pred.transfer_bps, 20 * MiB);
+        assert_int_equal(a.pred.pass_ms, 3200);
+        char text[512];
+        progress_explain(text, sizeof(text), &a);
+        assert_string_equal(text, "pass 2 took 3.2 s: 64.0 MiB left to send, dirtied at 20.0 MiB/s, sent at 20.0 MiB/s "
+                                  "(dirty/sent 1.00); pre-copy cannot converge: the guest dirties memory as fast as it is "
+                                  "sent: switching to post-copy now (predicted 3.2 s)");
+}
+
+/* The first pass's rate is taken from the first byte sent: libvirt's
+ * setup before it is no transfer. */
+static void test_first_pass_rate_skips_the_setup(void **state)
+{
+        struct converge c;
+        struct converge_action a;
+        (void)state;
+        converge_init(&c, &nova_like);
+        assert_int_equal(feed(&c, &a, 1000, 1, 300 * MiB, 0), CONVERGE_SET_DOWNTIME);
+        assert_int_equal(feed(&c, &a, 3000, 1, 300 * MiB, 0), CONVERGE_NONE);
+        assert_int_equal(feed(&c, &a, 3500, 1, 290 * MiB, 10 * MiB), CONVERGE_NONE);
+        /* 200 MiB more in 10 s from there: 20 MiB/s, not 200 / 13.5 */
+        struct mig_sample s = { .elapsed_ms = 13500, .data_total = 300 * MiB, .data_remaining = 20 * MiB,
+                                .data_processed = 210 * MiB, .dirty_bps = 2 * MiB, .iteration = 2 };
+        converge_next(&c, &s, &a);
+        assert_true(a.pred.valid);
+        assert_int_equal(a.pred.transfer_bps, 20 * MiB);
+        assert_int_equal(a.pred.pass_ms, 13500);
+}
+
+/* ------------------------------------------------------------ recorded lab migrations */
+
+struct replay {
+        struct converge_action actions[64];
+        unsigned long long at[64];   /* elapsed_ms of each */
+        unsigned long long iteration[64];
+        size_t n;
+};
+
+/* Feeds every sample of a record through a fresh machine with pol (the
+ * record's own policy when NULL) up to the first post-copy sample, and
+ * keeps the actions. */
+static void replay(const char *file, const struct converge_policy *pol, struct recording *rec, struct replay *out)
+{
+        char path[256];
+        _cleanup_free_ char *err = NULL;
+        struct converge c;
+
+        snprintf(path, sizeof(path), "tests/data/converge/%s", file);
+        assert_int_equal(record_load(path, rec, &err), 0);
+        assert_true(rec->have_header);
+        assert_true(rec->n_samples > 10);
+        converge_init(&c, pol ? pol : &rec->policy);
+        memset(out, 0, sizeof(*out));
+        for (size_t i = 0; i < rec->n_samples && !rec->samples[i].s.postcopy; i++) {
+                struct converge_action a;
+                converge_next(&c, &rec->samples[i].s, &a);
+                if (a.kind == CONVERGE_NONE || out->n == ARRAY_SIZE(out->actions))
+                        continue;
+                out->actions[out->n] = a;
+                out->at[out->n] = rec->samples[i].s.elapsed_ms;
+                out->iteration[out->n++] = rec->samples[i].s.iteration;
+        }
+}
+
+/* The first sample of pass 2 in the record. */
+static unsigned long long end_of_pass_one(const struct recording *rec)
+{
+        for (size_t i = 0; i < rec->n_samples; i++)
+                if (rec->samples[i].s.iteration >= 2)
+                        return rec->samples[i].s.elapsed_ms;
+        fail_msg("no second pass in the record");
+        return 0;
+}
+
+static void test_replay_steady_left_alone(void **state)
+{
+        struct recording rec;
+        struct replay r;
+        (void)state;
+        replay("steady.jsonl", NULL, &rec, &r);
+        assert_true(rec.policy.postcopy); /* it could have switched, and must not */
+        size_t predictions = 0;
+        for (size_t i = 0; i < r.n; i++) {
+                assert_int_not_equal(r.actions[i].kind, CONVERGE_POSTCOPY);
+                assert_int_not_equal(r.actions[i].kind, CONVERGE_ABORT);
+                if (r.actions[i].pred.valid) {
+                        assert_true(r.actions[i].pred.converges);
+                        assert_true(r.actions[i].pred.ratio_pm < 600);
+                        predictions++;
+                }
+        }
+        assert_true(predictions >= 2); /* one per pass from the end of the first on */
+        /* the recorded run itself was left alone and finished in pre-copy */
+        assert_true(rec.have_result);
+        assert_string_equal(rec.status, "ok");
+        assert_false(rec.postcopy);
+        recording_free(&rec);
+}
+
+static void test_replay_busy_switched_after_pass_one(void **state)
+{
+        struct recording rec;
+        struct replay r;
+        (void)state;
+        replay("busy-postcopy.jsonl", NULL, &rec, &r);
+        unsigned long long end1 = end_of_pass_one(&rec);
+        size_t i;
+        for (i = 0; i < r.n && r.actions[i].kind != CONVERGE_POSTCOPY; i++)
+                assert_int_equal(r.actions[i].kind, CONVERGE_SET_DOWNTIME); /* the steps before it */
+        assert_true(i < r.n);
+        /* at the first sample of the second pass, by prediction, not a stall */
+        assert_int_equal(r.at[i], end1);
+        assert_int_equal(r.iteration[i], 2);
+        assert_true(r.actions[i].pred.valid);
+        assert_false(r.actions[i].pred.converges);
+        assert_true(r.at[i] < rec.policy.stall_ms);
+        /* the recorded run: post-copy, and its decision says why */
+        assert_true(rec.postcopy);
+        bool found = false;
+        for (size_t k = 0; k < rec.n_marks; k++)
+                if (streq_ptr(rec.marks[k].action, "postcopy")) {
+                        found = true;
+                        assert_true(rec.marks[k].applied);
+                        assert_true(rec.marks[k].predicted);
+                        assert_false(rec.marks[k].converges);
+                        assert_non_null(strstr(rec.marks[k].message, "switching to post-copy"));
+                }
+        assert_true(found);
+        recording_free(&rec);
+
+        /* the busy guest recorded without post-copy takes the same decision
+         * at the same point when post-copy is allowed */
+        struct converge_policy pol;
+        replay("busy-precopy.jsonl", NULL, &rec, &r);
+        pol = rec.policy;
+        pol.postcopy = true;
+        end1 = end_of_pass_one(&rec);
+        recording_free(&rec);
+        replay("busy-precopy.jsonl", &pol, &rec, &r);
+        for (i = 0; i < r.n && r.actions[i].kind != CONVERGE_POSTCOPY; i++)
+                ;
+        assert_true(i < r.n);
+        assert_int_equal(r.at[i], end1);
+        recording_free(&rec);
+}
+
+static void test_replay_busy_without_postcopy_steps_then_aborts(void **state)
+{
+        struct recording rec;
+        struct replay r;
+        (void)state;
+        replay("busy-precopy.jsonl", NULL, &rec, &r);
+        assert_false(rec.policy.postcopy);
+        assert_int_equal(rec.policy.completion_timeout_ms, 40000);
+        unsigned long long end1 = end_of_pass_one(&rec);
+        unsigned long long last = 0;
+        size_t i = 0, steps = 0;
+        /* downtime steps up to the end of pass one ... */
+        for (; i < r.n && r.at[i] < end1; i++) {
+                assert_int_equal(r.actions[i].kind, CONVERGE_SET_DOWNTIME);
+                assert_true(r.actions[i].value > last);
+                last = r.actions[i].value;
+                steps++;
+        }
+        assert_true(steps >= 1);
+        /* ... then, predicted not to converge, the maximum at once ... */
+        assert_int_equal(r.at[i], end1);
+        assert_int_equal(r.actions[i].kind, CONVERGE_SET_DOWNTIME);
+        assert_int_equal(r.actions[i].value, 500);
+        assert_false(r.actions[i].pred.converges);
+        /* ... the later passes confirm it and change nothing ... */
+        for (i++; i < r.n && r.actions[i].kind == CONVERGE_KEEP; i++)
+                assert_false(r.actions[i].pred.converges);
+        /* ... and the abort at the completion timeout, the last action */
+        assert_true(i < r.n);
+        assert_int_equal(r.actions[i].kind, CONVERGE_ABORT);
+        assert_true(r.at[i] >= 40000);
+        assert_int_equal(i, r.n - 1);
+        /* the recorded run was aborted */
+        assert_string_equal(rec.status, "failed");
+        recording_free(&rec);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_predict_converging),
+                cmocka_unit_test(test_predict_fits_now),
+                cmocka_unit_test(test_predict_not_converging),
+                cmocka_unit_test(test_predict_without_downtime_management),
+                cmocka_unit_test(test_second_look_catches_a_large_working_set),
+                cmocka_unit_test(test_first_pass_rate_skips_the_setup),
+                cmocka_unit_test(test_replay_steady_left_alone),
+                cmocka_unit_test(test_replay_busy_switched_after_pass_one),
+                cmocka_unit_test(test_replay_busy_without_postcopy_steps_then_aborts),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
