@@ -161,7 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         c.cfg = cfg; /* shared, read only: not freed here */
         set_stdin(data + off, size - off);
         deadline_start(c.cfg.hook_deadline_ms);
-        int r = read_domain(&c);
+        int r = read_domain(&c, h->ids_only);
         if (r == 0)
                 r = h->fn(&c);
         if (r == 0 && c.dom && h->fn == op_migrate_begin)
