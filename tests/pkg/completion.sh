@@ -37,9 +37,10 @@ missing=$(comm -23 <(echo "$verbs") <(echo "$got") | tr '\n' ' ')
 what="migkit COMMAND --<TAB> offers every option of migkit COMMAND --help"
 missing=
 for v in $verbs; do
-	# the options a line of --help describes (it starts with one), not
-	# those its prose names (plot's mentions migrate's --record)
-	opts=$("$mk" "$v" --help 2>&1 | grep -E -- '^ +(-[a-zA-Z0-9], )?--' | grep -oE -- '--[a-z][a-z-]*[a-z]' | sort -u)
+	# the options of its Usage: line and those a line of --help describes
+	# (it starts with one), not those its prose names (plot's names
+	# migrate's --record)
+	opts=$("$mk" "$v" --help 2>&1 | grep -E -- '^(Usage: | +(-[a-zA-Z0-9], )?--)' | grep -oE -- '--[a-z][a-z-]*[a-z]' | sort -u)
 	got=$(complete_words migkit "$v" --)
 	m=$(comm -23 <(echo "$opts") <(echo "$got") | tr '\n' ' ')
 	[ -n "$m" ] && missing="$missing $v: $m;"
