@@ -57,28 +57,34 @@ endif
 # _FORTIFY_SOURCE=3 where __builtin_dynamic_object_size exists (gcc >= 12,
 # clang >= 9), else 2; left to CFLAGS/CPPFLAGS when they set it (a
 # package build's), as defining it twice differently is an error.
+#
+# Nothing here runs the compiler or pkg-config while make reads this file:
+# `make demo` and `make check` on a fresh machine install the compiler and
+# the -dev packages first (scripts/install-deps), and only a rule that runs
+# later needs their answers. Each such variable is computed at its first use
+# and kept: VAR = $(eval VAR := $$(shell ...))$(VAR).
 cc_has = $(shell printf 'int main(void) { return 0; }\n' | $(CC) -Werror $(1) -x c -o /dev/null - >/dev/null 2>&1 && echo '$(1)')
-HARDENING := $(call cc_has,-fstack-clash-protection) $(call cc_has,-fcf-protection)
 ifeq ($(findstring _FORTIFY_SOURCE,$(CFLAGS) $(CPPFLAGS)),)
-FORTIFY_LEVEL := $(shell printf 'int main(void) { char b[4]; return (int)__builtin_dynamic_object_size(b, 0); }\n' | \
-                   $(CC) -Werror -O2 -D_FORTIFY_SOURCE=3 -x c -o /dev/null - >/dev/null 2>&1 && echo 3 || echo 2)
-HARDENING += -D_FORTIFY_SOURCE=$(FORTIFY_LEVEL)
+FORTIFY = -D_FORTIFY_SOURCE=$(shell printf 'int main(void) { char b[4]; return (int)__builtin_dynamic_object_size(b, 0); }\n' | \
+            $(CC) -Werror -O2 -D_FORTIFY_SOURCE=3 -x c -o /dev/null - >/dev/null 2>&1 && echo 3 || echo 2)
 endif
-BASE_CFLAGS := -std=gnu11 $(WARNINGS) -fPIE -D_GNU_SOURCE $(HARDENING) -fstack-protector-strong \
+HARDENING    = $(eval HARDENING := $$(call cc_has,-fstack-clash-protection) $$(call cc_has,-fcf-protection) $$(FORTIFY))$(HARDENING)
+PKG_CFLAGS   = $(eval PKG_CFLAGS := $$(shell $$(PKG_CONFIG) --cflags $$(PKGS)))$(PKG_CFLAGS)
+BASE_CFLAGS  = -std=gnu11 $(WARNINGS) -fPIE -D_GNU_SOURCE $(HARDENING) -fstack-protector-strong \
                -MMD -MP -Ilib \
                -DMIGKIT_VERSION='"$(VERSION)"' \
                -DMIGKIT_CONFIG_PATH='"$(CONFDIR)/migkit.conf"' \
                -DMIGKIT_STATE_DIR='"$(STATEDIR)"' \
                -DMIGKIT_LIBEXECDIR='"$(PKGLIBEXECDIR)"' \
-               $(shell $(PKG_CONFIG) --cflags $(PKGS))
+               $(PKG_CFLAGS)
 BASE_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
-LIBS         := $(shell $(PKG_CONFIG) --libs $(filter-out mount libudev,$(PKGS)))
+LIBS         = $(eval LIBS := $$(shell $$(PKG_CONFIG) --libs $$(filter-out mount libudev,$$(PKGS))))$(LIBS)
 # The hook runs for every guest at every libvirt operation: inih, small,
 # is linked into it (one library less to load and relocate per call).
-HOOK_LIBS    := $(patsubst -linih,-l:libinih.a,$(LIBS))
-TEST_LIBS    := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+HOOK_LIBS    = $(patsubst -linih,-l:libinih.a,$(LIBS))
+TEST_LIBS    = $(eval TEST_LIBS := $$(shell $$(PKG_CONFIG) --libs cmocka 2>/dev/null))$(TEST_LIBS)
 # libvirt only for the binaries that talk to libvirtd, never the hook.
-LIBVIRT_LIBS := $(shell $(PKG_CONFIG) --libs libvirt 2>/dev/null)
+LIBVIRT_LIBS = $(eval LIBVIRT_LIBS := $$(shell $$(PKG_CONFIG) --libs libvirt 2>/dev/null))$(LIBVIRT_LIBS)
 LIBS_migkit-cleanup   = $(LIBVIRT_LIBS)
 LIBS_migkit-watch     = $(LIBVIRT_LIBS)
 LIBS_migkit           = $(LIBVIRT_LIBS)
@@ -134,7 +140,7 @@ BENCHES    := $(BENCH_SRCS:bench/%.c=$(O)/bench/%)
 all: $(BINS) $(UNITS)
 
 # Rebuild everything when flags or install paths change (as git does).
-FLAGS_STR := $(CC) $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(BASE_LDFLAGS) $(LDFLAGS) $(LIBS)
+FLAGS_STR = $(CC) $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(BASE_LDFLAGS) $(LDFLAGS) $(LIBS)
 $(O)/.flags: FORCE
 	@mkdir -p $(O)
 	@echo '$(FLAGS_STR)' | cmp -s - $@ || echo '$(FLAGS_STR)' > $@

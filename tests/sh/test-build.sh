@@ -59,4 +59,24 @@ if [ "$(uname -m)" = x86_64 ] && cc_ok -fcf-protection && command -v readelf > /
         # the linked binary has it only when every object has (the C library's start files may not)
         check "the hook's objects carry the CET property (IBT, SHSTK)" bash -c "readelf -n '$build/hooks/qemu.o' | grep -q 'IBT, SHSTK'"
 fi
+# A fresh machine has neither the compiler nor the -dev packages before
+# `make demo` or `make check` install them: reading the Makefile must not
+# run either (no "Package inih was not found" above the install step). A
+# pkg-config and a compiler that say so loudly stand in for the missing ones.
+mkdir -p "$T/fake"
+printf '#!/bin/sh\necho "$0 RAN $*" >&2\nexit 1\n' > "$T/fake/pkg-config"
+cp "$T/fake/pkg-config" "$T/fake/cc"
+chmod +x "$T/fake/pkg-config" "$T/fake/cc"
+for t in demo check clean; do
+        make --no-print-directory -n $t PKG_CONFIG="$T/fake/pkg-config" CC="$T/fake/cc" > "$T/out" 2>&1
+        check "make -n $t runs no pkg-config and no compiler while reading the Makefile" bash -c "! grep -q 'RAN' '$T/out'"
+done
+make --no-print-directory -n all PKG_CONFIG="$T/fake/pkg-config" CC="$T/fake/cc" O="$T/b" > "$T/out" 2>&1
+check "a rule that compiles still asks pkg-config (the check above can fail)" grep -qF "pkg-config RAN --cflags" "$T/out"
+check "the README's build dependencies name every -dev package of scripts/install-deps" bash -c '
+        line=$(sed -n "/^Build dependencies/,/^\$/p" README | tr "\n" " ")
+        for p in $(sed -n "/^BUILD_PKGS=\"gcc/,/\"\$/p" scripts/install-deps | grep -o "lib[a-z0-9-]*-dev" | sort -u); do
+                case " $line " in *" $p "*|*" $p)"*|*"($p "*) ;; *) echo "missing $p"; exit 1 ;; esac
+        done'
+
 summary
