@@ -18,6 +18,7 @@
 #include "status.h"
 #include "util.h"
 #include "validate.h"
+#include "virt.h"
 
 #define LOCK_TIMEOUT_MS 60000
 
@@ -321,6 +322,7 @@ int main(int argc, char **argv)
                 return r;
         /* Spawned detached by the hook, stderr goes nowhere: syslog too. */
         log_open("migkit-cleanup", a.verbose, !isatty(STDERR_FILENO));
+        virt_quiet_errors(); /* libvirt's errors in migkit's messages only */
         r = parse_command(argc, args, &a);
         if (r >= 0)
                 return r;

@@ -14,6 +14,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "util.h"
+#include "virt.h"
 #include "watch.h"
 
 static void usage(FILE *f)
@@ -82,6 +83,7 @@ int main(int argc, char **argv)
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigprocmask(SIG_BLOCK, &mask, NULL);
+        virt_quiet_errors(); /* libvirt's errors in migkit's messages only */
 
         while ((o = getopt_long(argc, argv, "u:c:p:vqhV", opts, NULL)) >= 0)
                 switch (o) {

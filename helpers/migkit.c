@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* migkit: the operator command. A table of verbs (migrate, check,
- * evacuate, swap-volume, status, doctor), each parsing its own options and
+ * evacuate, swap-volume, status, doctor, plot, config), each parsing its own options and
  * returning an exit code (exitcode.h); the work is in lib/. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "config.h"
@@ -34,6 +35,7 @@ static int verb_evacuate(int argc, char **argv);
 static int verb_swap_volume(int argc, char **argv);
 static int verb_doctor(int argc, char **argv);
 static int verb_plot(int argc, char **argv);
+static int verb_config(int argc, char **argv);
 
 static const struct verb verbs[] = {
         { "migrate", "DOMAIN DEST [OPTIONS]",
@@ -59,6 +61,10 @@ static const struct verb verbs[] = {
         { "plot", "RECORD [-o FILE.svg]",
           "draw a flight record of migrate --record as one SVG picture",
           verb_plot },
+        { "config", "check|dump [FILE]",
+          "is the configuration valid (file, line, key of a mistake)? or print the\n"
+          "                effective configuration, defaults included",
+          verb_config },
 };
 
 static void usage(FILE *f)
@@ -74,11 +80,17 @@ static void usage(FILE *f)
                 "`migkit COMMAND --help` describes a command. The configuration is\n"
                 "$MIGKIT_CONFIG or " MIGKIT_CONFIG_PATH " unless --config names another.\n"
                 "\n"
-                "Exit status: 0 done, 1 error (migrate: the migration failed; evacuate: some\n"
-                "guests did not migrate), 2 usage; 3 status: something is pending; migrate,\n"
-                "check: refused by the checks; doctor: a check failed; swap-volume: refused\n"
-                "(no such domain or disk); 130 migrate, evacuate, swap-volume: aborted on\n"
-                "request (Ctrl-C, SIGTERM).\n");
+                "Exit status:\n"
+                "  0    done (check, doctor: ready; status: nothing pending)\n"
+                "  1    an error, named in the message: this host's libvirt unreachable, a\n"
+                "       file unreadable, an invalid configuration; migrate: the migration\n"
+                "       failed; evacuate: some guests did not migrate\n"
+                "  2    usage: an unknown option, or one the command does not use\n"
+                "  3    migrate, check: refused by the checks (nothing was started); doctor:\n"
+                "       a check failed; swap-volume: refused (no such domain or disk);\n"
+                "       status: something is pending\n"
+                "  4    status: migkit is not installed on this host\n"
+                "  130  migrate, evacuate, swap-volume: aborted on request (Ctrl-C, SIGTERM)\n");
 }
 
 /* ---- status ------------------------------------------------------------- */
@@ -111,7 +123,8 @@ static void status_usage(FILE *f)
                 "  -h, --help         this text\n"
                 "\n"
                 "Exit status: 0 nothing pending, 3 something pending (see the reasons), 1 the\n"
-                "state or the quarantine could not be read (the rest is still listed), 2 usage.\n");
+                "state or the quarantine could not be read (the rest is still listed), 2 usage,\n"
+                "4 migkit is not installed on this host (no state directory; see migkit doctor).\n");
 }
 
 static int verb_status(int argc, char **argv)
@@ -142,6 +155,15 @@ static int verb_status(int argc, char **argv)
         struct mk_config cfg;
         if (cli_load_config(&cfg, config) < 0)
                 return MIGKIT_EXIT_FAILED;
+        struct stat st;
+        if (stat(cfg.state_dir, &st) < 0 && errno == ENOENT) {
+                /* not "nothing pending": nothing here would ever be */
+                log_error("migkit is not installed on this host: no state directory %s (install the package, or set "
+                          "[paths] state in %s); migkit doctor checks the rest",
+                          cfg.state_dir, cfg.file ? cfg.file : MIGKIT_CONFIG_PATH);
+                config_free(&cfg);
+                return MIGKIT_EXIT_NOT_INSTALLED;
+        }
 
         struct status_counts c;
         int r = status_print_ex(&cfg, stdout, time(NULL), json ? STATUS_JSON : 0, &c);
@@ -170,9 +192,10 @@ static const char migrate_options_help[] =
         "  -c, --config FILE         configuration file\n"
         "      --connect URI         this host's libvirt (default: [cleanup] libvirt-uri)\n"
         "      --bandwidth MIB       cap the migration stream at MIB MiB/s (0: none)\n"
-        "      --max-downtime MS     largest downtime the policy allows ([migrate] downtime)\n"
-        "      --completion-timeout S  abort (or switch to post-copy) after S seconds\n"
-        "      --stall-timeout S     no progress for S seconds: switch to post-copy if allowed\n"
+        "      --max-downtime TIME   largest downtime the policy allows ([migrate] downtime;\n"
+        "                            a bare number is ms)\n"
+        "      --completion-timeout TIME  abort (or switch to post-copy) after TIME\n"
+        "      --stall-timeout TIME  no progress for TIME: switch to post-copy if allowed\n"
         "      --postcopy            allow the switch to post-copy (QEMU needs\n"
         "                            vm.unprivileged_userfaultfd=1); --no-postcopy\n"
         "      --postcopy-bandwidth MIB  cap once in post-copy (default: --bandwidth)\n"
@@ -193,13 +216,16 @@ static const char migrate_options_help[] =
         "      --record FILE         keep a flight record: every sample, decision and\n"
         "                            event as JSON lines (migkit plot FILE draws it)\n"
         "  -q, --quiet               only errors\n"
-        "      --interval S          seconds between progress lines (not on a terminal)\n";
+        "      --interval TIME       between progress lines (not on a terminal)\n"
+        "TIME: a number with a unit, ms, s, m, h (as in the configuration), such as\n"
+        "500ms, 30s, 5m; a bare number is seconds, except for --max-downtime (ms).\n";
 
 static const char migrate_exit_help[] =
         "Exit status: 0 migrated and seen running on the destination, 1 the migration\n"
         "failed (libvirt's error, or aborted by the policy at the completion timeout),\n"
-        "2 usage, 3 refused by the checks (nothing was started), 130 aborted on\n"
-        "request (Ctrl-C, SIGTERM): the guest keeps running on the source.\n";
+        "or this host's libvirt cannot be reached (nothing was started), 2 usage,\n"
+        "3 refused by the checks (nothing was started), 130 aborted on request\n"
+        "(Ctrl-C, SIGTERM): the guest keeps running on the source.\n";
 
 enum {
         OPT_CONNECT = 256, OPT_BANDWIDTH, OPT_DOWNTIME, OPT_COMPLETION, OPT_STALL, OPT_POSTCOPY, OPT_NO_POSTCOPY,
@@ -252,6 +278,78 @@ static int parse_uint(const char *s, const char *what, unsigned max, unsigned *r
         return 0;
 }
 
+/* A duration option: the configuration's units (ms, s, m, h, d), a bare
+ * number in bare_ms (1: ms, 1000: s), from min_ms to max_ms. */
+static int parse_dur(const char *s, const char *what, unsigned bare_ms, unsigned min_ms, unsigned max_ms, unsigned *ret)
+{
+        if (parse_duration(s, bare_ms, ret) < 0 || *ret < min_ms || *ret > max_ms) {
+                log_error("%s '%s' is not a duration from %u%s to %u%s (units ms, s, m, h; a bare number is %s)", what, s,
+                          bare_ms == 1 ? min_ms : min_ms / 1000, bare_ms == 1 ? "ms" : "s",
+                          bare_ms == 1 ? max_ms : max_ms / 1000, bare_ms == 1 ? "ms" : "s",
+                          bare_ms == 1 ? "milliseconds" : "seconds");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* The options each of migrate, check, evacuate and swap-volume uses (they
+ * share one parser): only, if set, lists all it takes; except what it
+ * does not among the rest. One it does not use is refused, by name. */
+struct drv_verb {
+        const char *name;
+        const char *const *only;
+        const char *const *except;
+};
+
+static const char *const check_only[] = { "config", "connect", "copy-storage", "json", "help", NULL };
+static const char *const swap_only[] = { "config", "connect", "bandwidth", "json", "quiet", "help", NULL };
+static const char *const migrate_except[] = { "parallel", NULL };
+/* one flight record and one destination XML per guest, not per evacuation */
+static const char *const evacuate_except[] = { "record", "dest-xml", NULL };
+
+static const struct drv_verb drv_verbs[] = {
+        { "migrate", NULL, migrate_except },
+        { "check", check_only, NULL },
+        { "evacuate", NULL, evacuate_except },
+        { "swap-volume", swap_only, NULL },
+};
+
+static bool drv_verb_takes(const struct drv_verb *v, const char *opt)
+{
+        if (v->only)
+                return strv_contains((char **)v->only, opt);
+        return !v->except || !strv_contains((char **)v->except, opt);
+}
+
+static const char *drv_opt_name(int c)
+{
+        for (const struct option *o = migrate_long_opts; o->name; o++)
+                if (o->val == c)
+                        return o->name;
+        return NULL;
+}
+
+/* Refuses an option verb does not use: logs which verbs do. */
+static bool drv_refuse(const struct drv_verb *v, int c)
+{
+        const char *opt = drv_opt_name(c);
+        if (!opt || drv_verb_takes(v, opt))
+                return false;
+        const char *by[ARRAY_SIZE(drv_verbs)];
+        size_t n = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(drv_verbs); i++)
+                if (&drv_verbs[i] != v && drv_verb_takes(&drv_verbs[i], opt))
+                        by[n++] = drv_verbs[i].name;
+        char others[128] = "no other command";
+        for (size_t i = 0, len = 0; i < n && len < sizeof(others); i++)
+                len += (size_t)snprintf(others + len, sizeof(others) - len, "%s%s", i == 0 ? "" : i + 1 == n ? " and " : ", ", by[i]);
+        if (streq(opt, "parallel"))
+                log_error("--parallel is an option of evacuate, not of %s; for streams use --parallel-connections", v->name);
+        else
+                log_error("--%s is an option of %s, not of %s", opt, others, v->name);
+        return true;
+}
+
 struct drv_args {
         const char *config;
         struct migrate_opts o;
@@ -263,7 +361,7 @@ struct drv_args {
 
 /* Parses the options shared by migrate, check and evacuate. 0, or an exit
  * status to return. */
-static int parse_drv(int argc, char **argv, struct drv_args *a, bool evacuate)
+static int parse_drv(int argc, char **argv, struct drv_args *a, const struct drv_verb *verb)
 {
         unsigned v;
         int c;
@@ -271,7 +369,9 @@ static int parse_drv(int argc, char **argv, struct drv_args *a, bool evacuate)
                                        .completion_timeout_ms = -1, .stall_ms = -1, .postcopy_bandwidth = -1,
                                        .output = MIGRATE_OUT_AUTO };
         a->parallel = 1;
-        while ((c = getopt_long(argc, argv, "c:qh", migrate_long_opts, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "c:qh", migrate_long_opts, NULL)) >= 0) {
+                if (c != '?' && drv_refuse(verb, c))
+                        return MIGKIT_EXIT_USAGE;
                 switch (c) {
                 case 'c': a->config = optarg; break;
                 case 'h': a->help = true; return MIGKIT_EXIT_OK;
@@ -283,20 +383,20 @@ static int parse_drv(int argc, char **argv, struct drv_args *a, bool evacuate)
                         a->o.bandwidth = (int)v;
                         break;
                 case OPT_DOWNTIME:
-                        if (parse_uint(optarg, "--max-downtime", 60000, &v) < 0) return MIGKIT_EXIT_USAGE;
+                        if (parse_dur(optarg, "--max-downtime", 1, 0, 60000, &v) < 0) return MIGKIT_EXIT_USAGE;
                         a->o.max_downtime_ms = (int)v;
                         break;
                 case OPT_COMPLETION:
-                        if (parse_uint(optarg, "--completion-timeout", 86400, &v) < 0) return MIGKIT_EXIT_USAGE;
-                        a->o.completion_timeout_ms = (int)(v * 1000);
+                        if (parse_dur(optarg, "--completion-timeout", 1000, 0, 86400000, &v) < 0) return MIGKIT_EXIT_USAGE;
+                        a->o.completion_timeout_ms = (int)v;
                         break;
                 case OPT_STALL:
-                        if (parse_uint(optarg, "--stall-timeout", 86400, &v) < 0) return MIGKIT_EXIT_USAGE;
-                        a->o.stall_ms = (int)(v * 1000);
+                        if (parse_dur(optarg, "--stall-timeout", 1000, 0, 86400000, &v) < 0) return MIGKIT_EXIT_USAGE;
+                        a->o.stall_ms = (int)v;
                         break;
                 case OPT_INTERVAL:
-                        if (parse_uint(optarg, "--interval", 600, &v) < 0 || v == 0) return MIGKIT_EXIT_USAGE;
-                        a->o.interval_ms = v * 1000;
+                        if (parse_dur(optarg, "--interval", 1000, 100, 600000, &v) < 0) return MIGKIT_EXIT_USAGE;
+                        a->o.interval_ms = v;
                         break;
                 case OPT_POSTCOPY: a->o.postcopy = 1; break;
                 case OPT_NO_POSTCOPY: a->o.postcopy = 0; break;
@@ -342,15 +442,12 @@ static int parse_drv(int argc, char **argv, struct drv_args *a, bool evacuate)
                 case OPT_NO_PREFLIGHT: a->o.no_preflight = true; break;
                 case OPT_NO_UPLOAD: a->o.upload = 0; break;
                 case OPT_PARALLEL:
-                        if (!evacuate) {
-                                log_error("--parallel is an option of evacuate; for streams use --parallel-connections");
-                                return MIGKIT_EXIT_USAGE;
-                        }
                         if (parse_uint(optarg, "--parallel", 64, &v) < 0 || v == 0) return MIGKIT_EXIT_USAGE;
                         a->parallel = v;
                         break;
                 default: return MIGKIT_EXIT_USAGE;
                 }
+        }
         a->o.copy_disks = a->copy;
         return -1;
 }
@@ -379,10 +476,14 @@ static void drv_args_done(struct drv_args *a)
  * exactly nargs positional arguments (at least one when nargs is -1), the
  * usage for --help or a mistake (saying what the verb takes), and the
  * configuration. Returns -1 to go on (then free *cfg), or an exit code. */
-static int drv_begin(int argc, char **argv, struct drv_args *a, bool evacuate, int nargs, const char *takes,
+static int drv_begin(int argc, char **argv, struct drv_args *a, const char *name, int nargs, const char *takes,
                      void (*verb_usage)(FILE *), struct mk_config *cfg)
 {
-        int ret = parse_drv(argc, argv, a, evacuate);
+        const struct drv_verb *verb = &drv_verbs[0];
+        for (size_t i = 0; i < ARRAY_SIZE(drv_verbs); i++)
+                if (streq(name, drv_verbs[i].name))
+                        verb = &drv_verbs[i];
+        int ret = parse_drv(argc, argv, a, verb);
         int n = argc - optind;
         if (a->help)
                 verb_usage(stdout);
@@ -427,7 +528,7 @@ static int verb_migrate(int argc, char **argv)
         _cleanup_(drv_args_done) struct drv_args a = { 0 };
         struct mk_config cfg;
         struct migrate_result res;
-        int ret = drv_begin(argc, argv, &a, false, 2, "migrate takes DOMAIN and DEST", migrate_usage, &cfg);
+        int ret = drv_begin(argc, argv, &a, "migrate", 2, "migrate takes DOMAIN and DEST", migrate_usage, &cfg);
         if (ret >= 0)
                 return ret;
         a.o.domain = argv[optind];
@@ -462,17 +563,20 @@ static void check_usage(FILE *f)
                 "FAIL, with the fix below a FAIL. --json: one object {domain, destination,\n"
                 "ready, failed, warnings, checks: [{check, status, message, fix}]}.\n"
                 "\n"
-                "Exit status: 0 ready (warnings allowed), 3 a check failed, 1 error, 2 usage.\n");
+                "Exit status: 0 ready (warnings allowed), 3 a check failed, 1 error (this\n"
+                "host's libvirt cannot be reached: nothing was checked), 2 usage.\n");
 }
 
 static int verb_check(int argc, char **argv)
 {
         _cleanup_(drv_args_done) struct drv_args a = { 0 };
         struct mk_config cfg;
-        int ret = drv_begin(argc, argv, &a, false, 2, "check takes DOMAIN and DEST", check_usage, &cfg);
+        int ret = drv_begin(argc, argv, &a, "check", 2, "check takes DOMAIN and DEST", check_usage, &cfg);
         if (ret >= 0)
                 return ret;
         int r = migrate_check(&cfg, argv[optind], argv[optind + 1], a.o.source_uri, a.copy, a.o.output == MIGRATE_OUT_JSON, stdout);
+        if (r == -ENOMEM)
+                log_error_errno(r, "out of memory");
         ret = r < 0 ? MIGKIT_EXIT_FAILED : r > 0 ? MIGKIT_EXIT_REFUSED : MIGKIT_EXIT_OK;
         config_free(&cfg);
         return ret;
@@ -499,7 +603,7 @@ static int verb_evacuate(int argc, char **argv)
 {
         _cleanup_(drv_args_done) struct drv_args a = { 0 };
         struct mk_config cfg;
-        int ret = drv_begin(argc, argv, &a, true, -1, "evacuate takes at least one DEST", evacuate_usage, &cfg);
+        int ret = drv_begin(argc, argv, &a, "evacuate", -1, "evacuate takes at least one DEST", evacuate_usage, &cfg);
         if (ret >= 0)
                 return ret;
         if (a.o.output == MIGRATE_OUT_AUTO)
@@ -541,7 +645,7 @@ static int verb_swap_volume(int argc, char **argv)
 {
         _cleanup_(drv_args_done) struct drv_args a = { 0 };
         struct mk_config cfg;
-        int ret = drv_begin(argc, argv, &a, false, 3, "swap-volume takes DOMAIN, DISK and NEW-PATH", swap_usage, &cfg);
+        int ret = drv_begin(argc, argv, &a, "swap-volume", 3, "swap-volume takes DOMAIN, DISK and NEW-PATH", swap_usage, &cfg);
         if (ret >= 0)
                 return ret;
         catch_signals();
@@ -659,6 +763,74 @@ static int verb_doctor(int argc, char **argv)
         return ret;
 }
 
+/* ---- config (lib/config.c) ------------------------------------------------ */
+
+static void config_usage(FILE *f)
+{
+        fprintf(f,
+                "Usage: migkit config check [FILE]\n"
+                "       migkit config dump [FILE]\n"
+                "\n"
+                "check: reads the configuration (FILE, else $MIGKIT_CONFIG or\n"
+                MIGKIT_CONFIG_PATH ") as every migkit program does and says\n"
+                "FILE: OK, or names the file, line and key of the first mistake and what is\n"
+                "allowed there; a deprecated key is a warning.\n"
+                "dump: prints the effective configuration, every key with the value in force\n"
+                "(the file's or the default), as a file that reads back the same.\n"
+                "\n"
+                "  -c, --config FILE  the same as FILE\n"
+                "  -h, --help         this text\n"
+                "\n"
+                "Exit status: 0 valid (dump: printed), 1 the configuration is invalid or cannot\n"
+                "be read, 2 usage.\n");
+}
+
+static int verb_config(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        const char *config = NULL;
+        int o;
+
+        while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) >= 0)
+                switch (o) {
+                case 'c': config = optarg; break;
+                case 'h': config_usage(stdout); return MIGKIT_EXIT_OK;
+                default: config_usage(stderr); return MIGKIT_EXIT_USAGE;
+                }
+        int n = argc - optind;
+        const char *what = n > 0 ? argv[optind] : NULL;
+        if (!what || (!streq(what, "check") && !streq(what, "dump")) || n > 2 || (n == 2 && config)) {
+                if (!what)
+                        log_error("config takes check or dump");
+                else if (!streq(what, "check") && !streq(what, "dump"))
+                        log_error("unknown config command '%s': give check or dump", what);
+                else
+                        log_error("config %s takes at most one FILE", what);
+                config_usage(stderr);
+                return MIGKIT_EXIT_USAGE;
+        }
+        if (n == 2)
+                config = argv[optind + 1];
+
+        struct mk_config cfg;
+        if (cli_load_config(&cfg, config) < 0)
+                return MIGKIT_EXIT_FAILED;
+        if (streq(what, "dump"))
+                config_dump(&cfg, stdout);
+        else
+                printf("%s: OK\n", cfg.file ? cfg.file : "built-in defaults (no configuration file)");
+        for (size_t i = 0; cfg.notes && cfg.notes[i]; i++)
+                log_warning("%s: %s", cfg.file, cfg.notes[i]);
+        config_free(&cfg);
+        if (fflush(stdout) != 0)
+                return log_error_errno(-errno, "cannot write: %m"), MIGKIT_EXIT_FAILED;
+        return MIGKIT_EXIT_OK;
+}
+
 /* ---- plot (lib/record.c reads, lib/plot.c draws) ------------------------- */
 
 static void plot_usage(FILE *f)
@@ -747,9 +919,37 @@ static int verb_plot(int argc, char **argv)
 
 /* ---- main --------------------------------------------------------------- */
 
+/* migkit --version: this program's, and the libvirt it runs against, the
+ * library's and the daemon's behind [cleanup] libvirt-uri when it answers. */
+static int print_version(void)
+{
+        unsigned long lib = 0, daemon = 0;
+        struct mk_config cfg;
+        _cleanup_free_ char *err = NULL;
+
+        printf("migkit %s\n", MIGKIT_VERSION);
+        if (virGetVersion(&lib, NULL, NULL) == 0)
+                printf("libvirt library %lu.%lu.%lu\n", lib / 1000000, lib / 1000 % 1000, lib % 1000);
+        else
+                printf("libvirt library: unknown (%s)\n", virt_last_error());
+        if (config_load(&cfg, NULL, &err) < 0 && config_defaults(&cfg) < 0)
+                return log_error_errno(-ENOMEM, "out of memory"), MIGKIT_EXIT_FAILED;
+        _cleanup_(virt_conn_closep) virConnectPtr conn = virConnectOpenReadOnly(cfg.libvirt_uri);
+        if (conn && virConnectGetLibVersion(conn, &daemon) == 0)
+                printf("libvirt daemon %lu.%lu.%lu at %s\n", daemon / 1000000, daemon / 1000 % 1000, daemon % 1000,
+                       cfg.libvirt_uri);
+        else
+                printf("libvirt daemon at %s: not reachable (%s)\n", cfg.libvirt_uri, virt_last_error());
+        config_free(&cfg);
+        return fflush(stdout) == 0 ? MIGKIT_EXIT_OK : MIGKIT_EXIT_FAILED;
+}
+
 int main(int argc, char **argv)
 {
         log_open("migkit", 1, false);
+        /* migkit reports libvirt's errors in its own words: no raw
+         * "libvirt: ... error" line on stderr, from any connection */
+        virt_quiet_errors();
 
         if (argc < 2) {
                 usage(stderr);
@@ -760,13 +960,17 @@ int main(int argc, char **argv)
                 usage(stdout);
                 return MIGKIT_EXIT_OK;
         }
-        if (streq(cmd, "-V") || streq(cmd, "--version")) {
-                printf("migkit %s\n", MIGKIT_VERSION);
-                return MIGKIT_EXIT_OK;
-        }
+        if (streq(cmd, "-V") || streq(cmd, "--version"))
+                return print_version();
         for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-                if (streq(cmd, verbs[i].name))
+                if (streq(cmd, verbs[i].name)) {
+                        /* "migkit status: ..." in getopt's messages and ours */
+                        char ident[64];
+                        snprintf(ident, sizeof(ident), "migkit %s", verbs[i].name);
+                        log_open(ident, 1, false);
+                        argv[1] = ident;
                         return verbs[i].run(argc - 1, argv + 1);
+                }
         if (cmd[0] == '-')
                 log_error("unknown option '%s'; options follow the command (migkit COMMAND --help)", cmd);
         else

@@ -9,6 +9,6 @@ int cli_load_config(struct mk_config *cfg, const char *path)
         _cleanup_free_ char *err = NULL;
         int r = config_load(cfg, path, &err);
         if (r < 0)
-                return log_error_errno(r, "%s; check it with: migkit-hook --check-config", err ? err : "cannot load the configuration");
+                return log_error_errno(r, "%s; check it with: migkit config check", err ? err : "cannot load the configuration");
         return 0;
 }

@@ -7,5 +7,5 @@
 #include "config.h"
 
 /* config_load(cfg, path); on failure logs "<what is wrong>; check it with:
- * migkit-hook --check-config" and returns -errno (cfg is then empty). */
+ * migkit config check" and returns -errno (cfg is then empty). */
 int cli_load_config(struct mk_config *cfg, const char *path);

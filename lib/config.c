@@ -139,7 +139,7 @@ static int parse_ull(const char *s, int base, unsigned long long *ret, char **en
         return 0;
 }
 
-int parse_duration_ms(const char *s, unsigned *ret)
+int parse_duration(const char *s, unsigned bare_ms, unsigned *ret)
 {
         unsigned long long v;
         char *end;
@@ -147,9 +147,11 @@ int parse_duration_ms(const char *s, unsigned *ret)
                 return -EINVAL;
         if (streq(end, "ms"))
                 ;
-        else if (streq(end, "s") || streq(end, ""))
+        else if (streq(end, ""))
+                v *= bare_ms;
+        else if (streq(end, "s"))
                 v *= 1000;
-        else if (streq(end, "min"))
+        else if (streq(end, "m") || streq(end, "min"))
                 v *= 60000;
         else if (streq(end, "h"))
                 v *= 3600000;
@@ -161,6 +163,11 @@ int parse_duration_ms(const char *s, unsigned *ret)
                 return -EINVAL;
         *ret = (unsigned)v;
         return 0;
+}
+
+int parse_duration_ms(const char *s, unsigned *ret)
+{
+        return parse_duration(s, 1000, ret);
 }
 
 int parse_size(const char *s, size_t *ret)

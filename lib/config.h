@@ -149,6 +149,12 @@ void config_free(struct mk_config *cfg);
 void config_dump(const struct mk_config *cfg, FILE *f);
 
 /* Parsers shared with tests: 0 or -EINVAL. */
+/* A duration: a whole number with a unit, ms, s, m or min, h, d; a bare
+ * number counts bare_ms milliseconds each (1000: seconds, as the
+ * configuration file has it; 1: milliseconds). *ret in ms, at most
+ * UINT32_MAX. The one parser of the configuration and every option. */
+int parse_duration(const char *s, unsigned bare_ms, unsigned *ret);
+/* parse_duration(s, 1000, ret): a bare number is seconds. */
 int parse_duration_ms(const char *s, unsigned *ret);
 int parse_size(const char *s, size_t *ret);
 int parse_bool(const char *s, bool *ret);

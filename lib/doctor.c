@@ -65,7 +65,7 @@ static int uses_add(struct uses *u, const char *domain, const char *what, const 
 static int check_config(const struct mk_config *cfg, const struct doctor_opts *o, struct preflight *p)
 {
         if (o->config_error)
-                ADD(CHECK_FAIL, "config", "correct what the message names (file, line, key), then check with: migkit-hook --check-config",
+                ADD(CHECK_FAIL, "config", "correct what the message names (file, line, key), then check with: migkit config check",
                     "%s (the other checks use the built-in defaults)", o->config_error);
         else if (cfg->file)
                 ADD(CHECK_OK, "config", NULL, "%s is valid", cfg->file);
@@ -373,7 +373,8 @@ static int check_state(const struct mk_config *cfg, struct preflight *p)
         if (asprintf(&fix, "mkdir -p -m 0700 %s (the package creates it), or set [paths] state", dir) < 0)
                 return -ENOMEM;
         if (stat(dir, &st) < 0) {
-                ADD(CHECK_FAIL, "state", fix, "%s: %s: no journal can be written, so every incoming migration is refused", dir, strerror(errno));
+                ADD(CHECK_FAIL, "state", fix, "%s: %s: %sno journal can be written, so every incoming migration is refused", dir,
+                    strerror(errno), errno == ENOENT ? "migkit is not installed on this host; " : "");
                 return 0;
         }
         if (!S_ISDIR(st.st_mode)) {

@@ -174,6 +174,7 @@ static const char *status_word(const struct evacuate_item *it)
         case MIGRATE_OK: return "migrated";
         case MIGRATE_REFUSED: return "refused";
         case MIGRATE_ABORTED: return "aborted";
+        case MIGRATE_ERROR: return "error";
         default: return "failed";
         }
 }

@@ -7,6 +7,8 @@
  *                   3                       4                5
  *   migkit          refused (migrate, check, doctor, swap-volume),
  *                   something pending (status)
+ *                                           not installed
+ *                                           (status)
  *   migkit-cleanup  refused or partly done  busy
  *   migkit-fcscan   a device missing        nothing can      --remove
  *                   after --wait            make it appear   refused: in use
@@ -22,6 +24,8 @@ enum {
         MIGKIT_EXIT_USAGE = 2,       /* bad arguments; nothing was done */
         MIGKIT_EXIT_REFUSED = 3,     /* a check or a safety rule said no; nothing unsafe was done */
         MIGKIT_EXIT_PENDING = 3,     /* migkit status: something is pending */
+        MIGKIT_EXIT_NOT_INSTALLED = 4, /* migkit status: no state directory, migkit is not
+                                          installed on this host */
         MIGKIT_EXIT_BUSY = 4,        /* migkit-cleanup: another one holds the guest's lock */
         MIGKIT_EXIT_FC_MISSING = 3,  /* migkit-fcscan --wait: a device is still missing */
         MIGKIT_EXIT_FC_NOSCAN = 4,   /* migkit-fcscan: nothing can make a device appear */

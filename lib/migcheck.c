@@ -3,6 +3,7 @@
  * (preflight.h), on their own, printed as lines or one JSON object. */
 #include "migrate.h"
 
+#include "log.h"
 #include "preflight.h"
 #include "util.h"
 #include "virt.h"
@@ -25,8 +26,9 @@ int migrate_check(const struct mk_config *cfg, const char *domain, const char *d
                 r = preflight_add(&pf, CHECK_FAIL, "destination", "give a host name, or fix [migrate] uri in the configuration",
                                   "'%s' is not a host name or URI (or [migrate] uri '%s' has no {dest})", dest, cfg->migrate_uri);
         else if (!(src = virConnectOpen(src_uri)))
-                r = preflight_add(&pf, CHECK_FAIL, "source", "start libvirtd here, or give --connect URI",
-                                  "cannot connect to this host's libvirt at %s: %s", src_uri, virt_last_error());
+                /* nothing was checked: an error of this host, not a refusal */
+                return log_error_errno(-ENOTCONN, "cannot connect to this host's libvirt at %s: %s; start libvirtd here, or give --connect URI",
+                                       src_uri, virt_last_error());
         else if (!(dom = virDomainLookupByUUIDString(src, domain)) && !(dom = virDomainLookupByName(src, domain)))
                 r = preflight_add(&pf, CHECK_FAIL, "domain", "check the name with virsh list --all", "no domain '%s' on this host (%s)",
                                   domain, src_uri);

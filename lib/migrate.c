@@ -42,6 +42,7 @@ static const char *status_name(int status)
         case MIGRATE_OK: return "ok";
         case MIGRATE_REFUSED: return "refused";
         case MIGRATE_ABORTED: return "aborted";
+        case MIGRATE_ERROR: return "error";
         default: return "failed";
         }
 }
@@ -162,7 +163,8 @@ static int setup_connect(struct run *r)
                 return q == -ENOMEM ? q : (set_result(r->res, MIGRATE_REFUSED, "'%s' is not a host name or URI (or [migrate] uri '%s' has no {dest})",
                                                       o->dest, r->cfg->migrate_uri), 1);
         if (!(r->src = virConnectOpen(src_uri)))
-                return set_result(r->res, MIGRATE_REFUSED, "cannot connect to this host's libvirt at %s: %s", src_uri, virt_last_error()), 1;
+                return set_result(r->res, MIGRATE_ERROR, "cannot connect to this host's libvirt at %s: %s; start libvirtd here, "
+                                  "or give --connect URI", src_uri, virt_last_error()), 1;
         if (!(r->dom = virDomainLookupByUUIDString(r->src, o->domain)) && !(r->dom = virDomainLookupByName(r->src, o->domain)))
                 return set_result(r->res, MIGRATE_REFUSED, "no domain '%s' on this host (%s)", o->domain, src_uri), 1;
         if (virDomainGetUUIDString(r->dom, uuid) < 0 || !(r->res->uuid = strdup(uuid)) ||

@@ -67,6 +67,8 @@ enum migrate_status {
         MIGRATE_REFUSED,   /* preflight said no, or the domain is unknown */
         MIGRATE_FAILED,    /* libvirt failed it, or the policy aborted it */
         MIGRATE_ABORTED,   /* aborted on request (signal) */
+        MIGRATE_ERROR,     /* could not even ask: this host's libvirt unreachable (exit 1,
+                              not a refusal: nothing was checked) */
 };
 
 struct migrate_result {
@@ -125,8 +127,9 @@ void migrate_result_free(struct migrate_result *r);
 /* `migkit check`: opens this host's libvirt (source_uri, NULL: [cleanup]
  * libvirt-uri) and DEST's, runs the preflight checks of domain and prints
  * them to f, as lines or (json) one JSON object. Returns the number of
- * failed checks (an unknown domain or an unreachable host count as one,
- * with their message), or -errno. */
+ * failed checks (an unknown domain or an unreachable destination count as
+ * one, with their message), or -errno: -ENOTCONN when this host's libvirt
+ * cannot be reached (logged here: nothing was checked), -ENOMEM. */
 int migrate_check(const struct mk_config *cfg, const char *domain, const char *dest, const char *source_uri,
                   char *const *copy_disks, bool json, FILE *f);
 

@@ -135,7 +135,7 @@ rm -rf "${S:?}/journal" "${S:?}/incoming"
 long=$(head -c 10000 /dev/zero | tr '\0' a)
 printf '[paths]\ninstances = /%s\n' "$long" > "$T/migkit.conf"
 refuse "a configuration line of 10 000 characters is refused with file and line" \
-        "$T/migkit.conf:2: line is 10013 characters long; at most 199 allowed; check it with: migkit-hook --check-config" "$T/ok.xml" "$NAME"
+        "$T/migkit.conf:2: line is 10013 characters long; at most 199 allowed; check it with: migkit config check" "$T/ok.xml" "$NAME"
 "$hook" "$NAME" reconnect begin - < "$T/ok.xml" > "$T/out" 2> "$T/err"
 check "reconnect still exits 0 with that configuration" [ $? = 0 ]
 printf 'instances = %s\n[bridges]\nmtu = 1400\n' "$I" > "$T/migkit.conf"

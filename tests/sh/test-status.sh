@@ -58,6 +58,10 @@ check "a missing --config file is an error naming it (exit 1)" bash -c "[ $rc = 
 
 # --- nothing yet ------------------------------------------------------------
 run status
+check "no state directory: migkit is not installed here (exit 4), not nothing pending" \
+        bash -c "[ $rc = 4 ] && grep -qF 'migkit is not installed on this host' '$T/err' && ! grep -q 'nothing pending' '$T/out'"
+mkdir -p -m 0700 "$S"
+run status
 check "an empty host: exit 0 and one line saying so" bash -c "[ $rc = 0 ] && [ \"\$(cat '$T/out')\" = 'nothing pending, no journals, no proofs, nothing quarantined' ]"
 run status --json
 check "an empty host in JSON: every list empty, no errors" json "d['pending'] == d['journals'] == d['proofs'] == d['quarantined'] == d['errors'] == [] and d['instances'] == '$I' and d['retention'] == 86400"
@@ -132,6 +136,7 @@ check "--json escapes quotes and backslashes and replaces invalid UTF-8 in names
 
 # only quarantined (another state directory, the same instances path): exit 0
 write_conf "$T/quiet.conf" "test://$DATA/other-domain.xml" "$T/state2"
+mkdir -p -m 0700 "$T/state2"
 run status --config "$T/quiet.conf"
 check "--config is used; nothing pending, only quarantined: exit 0" bash -c "
         [ $rc = 0 ] && grep -q '^quarantined $U1 inst-a 3h ago' '$T/out' && [ \"\$(tail -1 '$T/out')\" = '0 pending, 0 journals, 0 proofs, 1 quarantined' ]"

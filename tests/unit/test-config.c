@@ -325,6 +325,20 @@ static void test_parsers(void **state)
         assert_int_equal(parse_duration_ms("", &ms), -EINVAL);
         assert_int_equal(parse_duration_ms("s", &ms), -EINVAL);
         assert_int_equal(parse_duration_ms("99999999999s", &ms), -EINVAL);
+        /* the options' parser: the same units, the bare number's own */
+        assert_int_equal(parse_duration("500", 1, &ms), 0);
+        assert_int_equal(ms, 500);
+        assert_int_equal(parse_duration("2s", 1, &ms), 0);
+        assert_int_equal(ms, 2000);
+        assert_int_equal(parse_duration("3m", 1000, &ms), 0);
+        assert_int_equal(ms, 180000);
+        assert_int_equal(parse_duration("1h", 1, &ms), 0);
+        assert_int_equal(ms, 3600000);
+        assert_int_equal(parse_duration("90", 1000, &ms), 0);
+        assert_int_equal(ms, 90000);
+        assert_int_equal(parse_duration("5x", 1000, &ms), -EINVAL);
+        assert_int_equal(parse_duration("-5", 1, &ms), -EINVAL);
+        assert_int_equal(parse_duration("5000000", 1000, &ms), -EINVAL);
         assert_int_equal(parse_size("4M", &sz), 0);
         assert_int_equal(sz, 4u << 20);
         assert_int_equal(parse_size("12", &sz), 0);
