@@ -14,6 +14,7 @@
 #include "dispatch.h"
 #include "exitcode.h"
 #include "log.h"
+#include "metrics.h"
 #include "proof.h"
 #include "status.h"
 #include "util.h"
@@ -281,6 +282,28 @@ static int record_proof(const struct mk_config *cfg, const struct args *a)
         return r;
 }
 
+/* [metrics] textfile: what a source cleanup, a rollback or a purge did; the
+ * file is rewritten after every command (the pending items and the
+ * quarantine may have changed). */
+static void count(const struct mk_config *cfg, const char *cmd, int outcome)
+{
+        int ev = -1, r;
+        if (streq(cmd, "source"))
+                ev = outcome == CLEANUP_DONE ? METRIC_SOURCE_DONE : outcome == CLEANUP_REFUSED ? METRIC_SOURCE_REFUSED : -1;
+        else if (streq(cmd, "rollback"))
+                ev = outcome == CLEANUP_DONE      ? METRIC_ROLLBACK_DONE
+                     : outcome == CLEANUP_PARTIAL ? METRIC_ROLLBACK_PARTIAL
+                     : outcome == CLEANUP_REFUSED ? METRIC_ROLLBACK_REFUSED
+                                                  : -1;
+        else if (streq(cmd, "purge") && outcome >= 0 && outcome != CLEANUP_REFUSED)
+                ev = METRIC_PURGED;
+        else if (streq(cmd, "status"))
+                return;
+        r = ev >= 0 ? metrics_count(cfg, ev) : metrics_update(cfg);
+        if (r < 0)
+                log_warning_errno(r, "cannot update the metrics in %s: %m", cfg->metrics_textfile);
+}
+
 /* Runs the command. Returns an outcome or -errno. */
 static int run_command(const struct mk_config *cfg, const struct args *a)
 {
@@ -333,6 +356,8 @@ int main(int argc, char **argv)
                 return MIGKIT_EXIT_USAGE;
         }
         r = run_command(&cfg, &a);
+        if (!a.co.dry_run)
+                count(&cfg, a.cmd, r);
         config_free(&cfg);
         return outcome_to_exit(r);
 }

@@ -13,6 +13,7 @@
 #include "evacuate.h"
 #include "exitcode.h"
 #include "log.h"
+#include "metrics.h"
 #include "migrate.h"
 #include "plot.h"
 #include "record.h"
@@ -500,6 +501,16 @@ static int drv_begin(int argc, char **argv, struct drv_args *a, const char *name
         return -1;
 }
 
+/* [metrics] textfile: an outgoing migration that failed or was aborted (a
+ * success is counted by migkit-watch, which sees every migration away). */
+static void count_out(const struct mk_config *cfg, int status)
+{
+        int r = status == MIGRATE_FAILED ? metrics_count(cfg, METRIC_OUT_FAILED)
+                : status == MIGRATE_ABORTED ? metrics_count(cfg, METRIC_OUT_ABORTED) : 0;
+        if (r < 0)
+                log_warning_errno(r, "cannot update the metrics in %s: %m", cfg->metrics_textfile);
+}
+
 static void migrate_usage(FILE *f)
 {
         fprintf(f,
@@ -545,6 +556,7 @@ static int verb_migrate(int argc, char **argv)
                 if (res.abort_latency_ms >= 0 && a.o.output != MIGRATE_OUT_JSON && a.o.output != MIGRATE_OUT_QUIET)
                         printf("%s: the job ended %lld ms after the abort request\n", res.name, res.abort_latency_ms);
                 ret = migrate_exit_code(res.status);
+                count_out(&cfg, res.status);
                 migrate_result_free(&res);
         }
         config_free(&cfg);
@@ -619,6 +631,9 @@ static int verb_evacuate(int argc, char **argv)
                         printf("no running guest to evacuate\n");
                 else
                         evacuate_print(items, n, stdout);
+                for (size_t i = 0; i < n; i++)
+                        if (items[i].started)
+                                count_out(&cfg, items[i].res.status);
                 ret = migrate_abort_requested() ? MIGKIT_EXIT_ABORTED : r > 0 ? MIGKIT_EXIT_FAILED : MIGKIT_EXIT_OK;
                 evacuate_free(items, n);
         }

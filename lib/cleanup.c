@@ -10,6 +10,7 @@
 #include "instdir.h"
 #include "journal.h"
 #include "log.h"
+#include "metrics.h"
 #include "pending.h"
 #include "proof.h"
 #include "quarantine.h"
@@ -74,6 +75,9 @@ static int refuse(const struct mk_config *cfg, const struct cleanup_opts *o, con
         int r = reason ? pending_record(cfg->state_dir, uuid, action, name, reasons) : -ENOMEM;
         if (r < 0)
                 log_warning_errno(r, "%s: cannot record the pending %s in %s/pending: %m", l.s, action, cfg->state_dir);
+        int m = metrics_refusal(cfg, action, reason ? reason : "");
+        if (m < 0)
+                log_warning_errno(m, "%s: cannot update the metrics in %s: %m", l.s, cfg->metrics_textfile);
         log_warning("%s: refusing %s: %s; nothing was removed (see migkit-cleanup status)", l.s,
                     streq(action, "source") ? "the source cleanup" : "the rollback", reason ? reason : "out of memory");
         return CLEANUP_REFUSED;

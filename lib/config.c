@@ -12,7 +12,7 @@
 #include "util.h"
 #include "validate.h"
 
-enum key_type { K_PATH, K_STRING, K_NAME, K_GLOBS, K_LIST, K_UINT, K_MODE, K_BOOL, K_MS, K_SIZE, K_ENUM };
+enum key_type { K_PATH, K_OPTPATH, K_STRING, K_NAME, K_GLOBS, K_LIST, K_UINT, K_MODE, K_BOOL, K_MS, K_SIZE, K_ENUM };
 
 struct key {
         const char *section, *name;
@@ -114,6 +114,9 @@ static const struct key keys[] = {
           "a duration from 0s (do not wait) to 1d, such as 1h" },
         { "limits", "stale", K_MS, OFF(limit_stale_ms), "6h", 60000, 604800000, NULL,
           "a duration from 1min to 7d, such as 6h" },
+
+        { "metrics", "textfile", K_OPTPATH, OFF(metrics_textfile), "", 0, 0, NULL,
+          "an absolute file path (node_exporter's textfile directory), or nothing (no metrics)" },
 };
 
 int parse_bool(const char *s, bool *ret)
@@ -233,7 +236,8 @@ static int set_key(struct mk_config *cfg, const struct key *k, const char *value
                 return -EINVAL;
         switch (k->type) {
         case K_PATH:
-                if (!path_is_absolute_normalized(value))
+        case K_OPTPATH: /* or nothing */
+                if ((k->type == K_PATH || *value) && !path_is_absolute_normalized(value))
                         return -EINVAL;
                 /* fall through */
         case K_STRING:
@@ -562,6 +566,7 @@ void config_free(struct mk_config *cfg)
                 void *f = (char *)cfg + keys[i].offset;
                 switch (keys[i].type) {
                 case K_PATH:
+                case K_OPTPATH:
                 case K_STRING:
                 case K_NAME:
                         free(*(char **)f);
@@ -590,6 +595,7 @@ void config_dump(const struct mk_config *cfg, FILE *f)
                 fprintf(f, "%s = ", k->name);
                 switch (k->type) {
                 case K_PATH:
+                case K_OPTPATH:
                 case K_STRING:
                 case K_NAME:
                         fprintf(f, "%s\n", *(char *const *)v);

@@ -124,6 +124,9 @@ struct mk_config {
         unsigned limit_outgoing_wait_ms; /* how long migkit migrate waits for a slot */
         unsigned limit_stale_ms;       /* an incoming record older than this no longer counts */
 
+        /* [metrics] (metrics.h) */
+        char *metrics_textfile;        /* node_exporter textfile, "": none */
+
         char **notes;            /* what the file does that still works but should change
                                     (a deprecated key), one line each; NULL if none */
 };

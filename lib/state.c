@@ -113,7 +113,7 @@ int state_lock(const char *state_dir, const char *name, unsigned timeout_ms)
         _cleanup_free_ char *dir = NULL;
         int r;
 
-        if (!uuid_is_valid(name) && !streq(name, STATE_LOCK_PURGE))
+        if (!uuid_is_valid(name) && !streq(name, STATE_LOCK_PURGE) && !streq(name, STATE_LOCK_METRICS))
                 return -EINVAL;
         r = state_area_create(state_dir, STATE_LOCK, &dir);
         if (r < 0)

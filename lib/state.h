@@ -8,8 +8,10 @@
  *                             rollback (proof.h)
  *   pending/<uuid>.<action>   a source cleanup or rollback refused or left
  *                             for later, with its reasons (pending.h)
- *   lock/<uuid>, lock/purge   the per-domain lock and the purge lock
- *                             (state_lock); empty files, never removed
+ *   lock/<uuid>, lock/purge   the per-domain lock, the purge lock and the
+ *   lock/metrics              metrics lock (state_lock); empty files, never
+ *                             removed
+ *   metrics                   the counters of [metrics] textfile (metrics.h)
  *   incoming/<uuid>           an admitted incoming migration (limit.h)
  *   outgoing.<i>              outgoing slot i, flock()ed by the migkit
  *                             process that holds it (limit.h)
@@ -34,6 +36,8 @@ enum state_area {
 
 /* The name of the lock taken by `migkit-cleanup purge` (state_lock). */
 #define STATE_LOCK_PURGE "purge"
+/* The lock held while the counters of metrics.h are updated. */
+#define STATE_LOCK_METRICS "metrics"
 
 /* "journal", "proof", "pending", "lock", "incoming". */
 const char *state_area_name(enum state_area a);
@@ -72,8 +76,8 @@ int state_pending_split(const char *name, char *uuid, const char **ret_action);
 /* <state_dir>/outgoing.<i>, malloc'ed; NULL on ENOMEM. */
 char *state_outgoing_path(const char *state_dir, unsigned i);
 
-/* Takes the exclusive lock <state_dir>/lock/<name> (a UUID, or
- * STATE_LOCK_PURGE), waiting at most timeout_ms (0: do not wait). Returns
+/* Takes the exclusive lock <state_dir>/lock/<name> (a UUID,
+ * STATE_LOCK_PURGE or STATE_LOCK_METRICS), waiting at most timeout_ms (0: do not wait). Returns
  * the lock's file descriptor (close it to unlock), -EAGAIN if another
  * process still holds it after the timeout, -EINVAL for another name, or
  * -errno. */

@@ -12,6 +12,7 @@
 
 #include "hostmark.h"
 #include "instdir.h"
+#include "metrics.h"
 #include "pending.h"
 #include "state.h"
 #include "validate.h"
@@ -122,7 +123,29 @@ int watch_connect(struct watch *w)
         w->scan_wanted = true;
         arm(w->work_timer, 0);
         log_info("connected to libvirt at %s; watching domain lifecycle events", w->uri);
+        int m = metrics_update(w->cfg); /* the gauges, and the file exists from the start */
+        if (m < 0)
+                log_warning_errno(m, "cannot write the metrics to %s: %m", w->cfg->metrics_textfile);
         return 0;
+}
+
+/* The migrations in and out for [metrics] textfile: a guest that left
+ * (stopped/migrated), one whose incoming migration completed (the first
+ * arrival decided) or failed (the failure proven). */
+static void count_event(struct watch *w, const struct item *it, const struct watch_decision *d, const struct watch_facts *f,
+                        const char *what)
+{
+        int ev = -1;
+        if (it->event == VIR_DOMAIN_EVENT_STOPPED && it->detail == VIR_DOMAIN_EVENT_STOPPED_MIGRATED)
+                ev = METRIC_OUT_SUCCESS;
+        else if ((d->actions & WATCH_MARK_ARRIVED) && !f->arrived)
+                ev = METRIC_IN_SUCCESS;
+        else if (d->actions & WATCH_PROOF_FAILED)
+                ev = METRIC_IN_FAILED;
+        int r = ev < 0 ? 0 : metrics_count(w->cfg, ev);
+        if (r < 0)
+                log_warning_errno(r, "domain %s (%s): %s: cannot update the metrics in %s: %m", it->name ? it->name : "-", it->uuid,
+                                  what, w->cfg->metrics_textfile);
 }
 
 static void handle_event(struct watch *w, const struct item *it)
@@ -164,6 +187,7 @@ static void handle_event(struct watch *w, const struct item *it)
                 log_info("domain %s (%s): %s: it runs here again; cleared its pending source cleanup", it->name ? it->name : "-",
                          it->uuid, what);
         watch_act(w, it->uuid, it->name, what, &d, &j);
+        count_event(w, it, &d, &f, what);
 }
 
 /* At (re)connect: one journal against libvirt's view. */

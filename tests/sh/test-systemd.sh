@@ -53,8 +53,8 @@ for u in migkit-watch.service migkit-cleanup@.service migkit-purge.service; do
 done
 check "the cleanup template runs exactly 'migkit-cleanup --wait run %i'" has migkit-cleanup@.service 'ExecStart=/usr/libexec/migkit/migkit-cleanup --wait run %i'
 check "the purge service runs 'migkit-cleanup purge'" has migkit-purge.service 'ExecStart=/usr/libexec/migkit/migkit-cleanup purge'
-check "migkit-watch may write the installed state directory /var/lib/migkit, and only it (a missing one tolerated: -)" \
-        bash -c "[ \"\$(sed -n 's/^ReadWritePaths=//p' '$UD/migkit-watch.service')\" = -/var/lib/migkit ] && [ -d '$D/var/lib/migkit' ]"
+check "migkit-watch may write the installed state directory /var/lib/migkit and node_exporter's textfile directory, and only them (missing ones tolerated: -)" \
+        bash -c "[ \"\$(sed -n 's/^ReadWritePaths=//p' '$UD/migkit-watch.service' | tr '\n' ' ')\" = '-/var/lib/migkit -/var/lib/prometheus/node-exporter ' ] && [ -d '$D/var/lib/migkit' ]"
 
 # --- systemd-analyze verify -------------------------------------------------
 # A root holding the installed tree plus the stock targets the units pull in

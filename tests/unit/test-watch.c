@@ -484,6 +484,19 @@ static char *guest_xml(const char *name, const char *uuid)
                      name, uuid, uuid);
 }
 
+/* The file has this exact line. */
+static bool has_line(const char *path, const char *line)
+{
+        _cleanup_free_ char *t = NULL;
+        if (read_full_file(path, 1 << 20, &t) < 0)
+                return false;
+        size_t n = strlen(line);
+        for (const char *p = t; (p = strstr(p, line)); p += n)
+                if ((p == t || p[-1] == '\n') && (p[n] == '\n' || !p[n]))
+                        return true;
+        return false;
+}
+
 static void write_journal(const char *uuid, time_t started)
 {
         struct journal j = { 0 };
@@ -704,6 +717,9 @@ static void test_migration_events(void **state)
         assert_int_equal(chmod(prog, 0755), 0);
         char *no_job = cfg.cleanup_program;
         cfg.cleanup_program = prog;
+        _cleanup_free_ char *prom = pathf("%s/migkit.prom", root);
+        free(cfg.metrics_textfile);
+        cfg.metrics_textfile = strdup(prom);
 
         assert_int_equal(watch_new(&cfg, "test:///default", &w), 0);
         int timer = virEventAddTimeout(50, tick, NULL, NULL);
@@ -718,6 +734,7 @@ static void test_migration_events(void **state)
         run_until(w, before + 1);
         assert_proof(U1, PROOF_MIGRATED, "stopped/migrated");
         assert_true(wait_line(ran, "source " U1 "\n"));
+        assert_true(has_line(prom, "migkit_migrations_out_total{result=\"success\"} 1"));
 
         /* the destination of a failed one (a journal started after this
          * connection, its incoming QEMU's start seen): proof
@@ -730,6 +747,22 @@ static void test_migration_events(void **state)
         assert_proof(U2, PROOF_INCOMING_FAILED, "stopped/failed");
         assert_true(wait_line(ran, "rollback " U2 "\n"));
         assert_true(exists(j2)); /* the rollback's to remove, not the watcher's */
+        assert_true(has_line(prom, "migkit_migrations_in_total{result=\"failed\"} 1"));
+        assert_true(has_line(prom, "migkit_migrations_in_total{result=\"success\"} 0"));
+
+        /* the destination of a completed one, post-copy: resumed/migrated
+         * twice (libvirt sends it again once the last page arrived), one
+         * migration in */
+        _cleanup_free_ char *j3 = pathf("%s/state/journal/%s", root, U3);
+        write_journal(U3, time(NULL) + 1);
+        before = watch_decisions_made(w);
+        watch_queue_event(w, U3, "arrived", VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_MIGRATED);
+        watch_queue_event(w, U3, "arrived", VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_MIGRATED);
+        watch_queue_event(w, U3, "arrived", VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_MIGRATED);
+        run_until(w, before + 3);
+        assert_true(has_line(prom, "migkit_migrations_in_total{result=\"success\"} 1"));
+        assert_true(has_line(prom, "migkit_migrations_out_total{result=\"success\"} 1"));
+        (void)unlink(j3);
 
         virEventRemoveTimeout(timer);
         watch_free(w);
@@ -738,6 +771,8 @@ static void test_migration_events(void **state)
         assert_int_equal(unlink(j2), 0);
         assert_int_equal(unlink(ran), 0);
         cfg.cleanup_program = no_job;
+        free(cfg.metrics_textfile);
+        cfg.metrics_textfile = strdup("");
 }
 
 int main(void)
