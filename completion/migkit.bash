@@ -25,12 +25,15 @@ _migkit()
         cword=$COMP_CWORD
     fi
 
-    local commands="status migrate check evacuate swap-volume doctor plot help"
+    local commands="status migrate check evacuate swap-volume doctor plot config help"
     local drv_opts="--config --connect --bandwidth --max-downtime --completion-timeout
         --stall-timeout --postcopy --no-postcopy --auto-converge --no-auto-converge
         --copy-storage --tunnelled --parallel-connections --compress --compression
         --postcopy-bandwidth --dest-xml --keep-source --no-cleanup --no-preflight --no-upload
         --json --record --quiet --interval --help"
+    # evacuate: one flight record and destination XML per guest, not per evacuation
+    local evac_opts=${drv_opts/--dest-xml /}
+    evac_opts=${evac_opts/--record /}
 
     # The subcommand: the first word after migkit that is not an option.
     local i cmd= nargs=0
@@ -69,8 +72,17 @@ _migkit()
     --compression)
         COMPREPLY=($(compgen -W "none xbzrle mt zlib zstd" -- "$cur"))
         return 0 ;;
-    --bandwidth|--max-downtime|--completion-timeout|--stall-timeout|\
-    --parallel-connections|--interval|--parallel|--copy-storage|--postcopy-bandwidth)
+    # durations: the configuration's units (a bare --max-downtime is ms)
+    --max-downtime)
+        COMPREPLY=($(compgen -W "300ms 500ms 1s 2s" -- "$cur"))
+        return 0 ;;
+    --completion-timeout|--stall-timeout)
+        COMPREPLY=($(compgen -W "30s 1m 5m 10m 1h" -- "$cur"))
+        return 0 ;;
+    --interval)
+        COMPREPLY=($(compgen -W "500ms 1s 5s 10s" -- "$cur"))
+        return 0 ;;
+    --bandwidth|--parallel-connections|--parallel|--copy-storage|--postcopy-bandwidth)
         return 0 ;;
     esac
 
@@ -79,10 +91,11 @@ _migkit()
     status) opts="--config --json --help" ;;
     migrate) opts=$drv_opts ;;
     check) opts="--config --connect --copy-storage --json --help" ;;
-    evacuate) opts="--parallel $drv_opts" ;;
-    swap-volume) opts="--config --connect --bandwidth --json --help" ;;
+    evacuate) opts="--parallel $evac_opts" ;;
+    swap-volume) opts="--config --connect --bandwidth --json --quiet --help" ;;
     doctor) opts="--config --connect --json --quiet --help" ;;
     plot) opts="--output --help" ;;
+    config) opts="--config --help" ;;
     *) return 0 ;;
     esac
 
@@ -102,6 +115,13 @@ _migkit()
         fi ;;
     evacuate)
         COMPREPLY=($(compgen -A hostname -- "$cur")) ;;
+    config)
+        if ((nargs == 0)); then
+            COMPREPLY=($(compgen -W "check dump" -- "$cur"))
+        elif ((nargs == 1)); then
+            COMPREPLY=($(compgen -f -- "$cur"))
+            compopt -o filenames 2>/dev/null
+        fi ;;
     plot)
         COMPREPLY=($(compgen -f -X '!*.json*' -- "$cur"))
         compopt -o filenames 2>/dev/null ;;

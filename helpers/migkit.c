@@ -207,19 +207,24 @@ static const char migrate_options_help[] =
         "      --compression M[,M]   none, or xbzrle, mt, zlib, zstd (zlib, zstd: with\n"
         "                            parallel connections, libvirt >= 9.4)\n"
         "      --compress            compress the stream (libvirt's default: xbzrle)\n"
-        "      --dest-xml FILE       the domain XML to use on the destination\n"
         "      --keep-source         keep the definition on the source (no cleanup)\n"
         "      --no-cleanup          do not hand the source cleanup to migkit-cleanup\n"
         "      --no-preflight        skip the checks of migkit check\n"
         "      --no-upload           do not copy the config-drive ISO to the destination\n"
         "                            first (its hook empties the cdrom there instead)\n"
         "      --json                one JSON object per line (progress, policy, result)\n"
-        "      --record FILE         keep a flight record: every sample, decision and\n"
-        "                            event as JSON lines (migkit plot FILE draws it)\n"
         "  -q, --quiet               only errors\n"
-        "      --interval TIME       between progress lines (not on a terminal)\n"
+        "      --interval TIME       between progress lines (not on a terminal)\n";
+
+static const char time_help[] =
         "TIME: a number with a unit, ms, s, m, h (as in the configuration), such as\n"
         "500ms, 30s, 5m; a bare number is seconds, except for --max-downtime (ms).\n";
+
+/* migrate only: one guest's */
+static const char migrate_guest_help[] =
+        "      --dest-xml FILE       the domain XML to use on the destination\n"
+        "      --record FILE         keep a flight record: every sample, decision and\n"
+        "                            event as JSON lines (migkit plot FILE draws it)\n";
 
 static const char migrate_exit_help[] =
         "Exit status: 0 migrated and seen running on the destination, 1 the migration\n"
@@ -530,8 +535,8 @@ static void migrate_usage(FILE *f)
                 "breaks is resumed for up to [migrate] postcopy-recover. Once the guest runs\n"
                 "on DEST, a migrated proof is recorded and migkit-cleanup removes the\n"
                 "source's leftovers.\n"
-                "\n%s  -h, --help                this text\n\n%s",
-                migrate_options_help, migrate_exit_help);
+                "\n%s%s  -h, --help                this text\n%s\n%s",
+                migrate_options_help, migrate_guest_help, time_help, migrate_exit_help);
 }
 
 static int verb_migrate(int argc, char **argv)
@@ -604,11 +609,11 @@ static void evacuate_usage(FILE *f)
                 "(default 1), each as migkit migrate does; one failure does not stop the\n"
                 "others. Progress lines are prefixed with the domain; a summary table ends it.\n"
                 "\n"
-                "  --parallel N              migrations at a time\n%s  -h, --help                this text\n"
+                "  --parallel N              migrations at a time\n%s  -h, --help                this text\n%s"
                 "\n"
                 "Exit status: 0 every guest migrated, 1 some did not (see the table), 2 usage,\n"
                 "130 aborted on request (running jobs aborted, no new one started).\n",
-                migrate_options_help);
+                migrate_options_help, time_help);
 }
 
 static int verb_evacuate(int argc, char **argv)
@@ -644,7 +649,7 @@ static int verb_evacuate(int argc, char **argv)
 static void swap_usage(FILE *f)
 {
         fprintf(f,
-                "Usage: migkit swap-volume DOMAIN DISK NEW-PATH [-c FILE] [--connect URI] [--bandwidth MIB] [--json]\n"
+                "Usage: migkit swap-volume DOMAIN DISK NEW-PATH [-c FILE] [--connect URI] [--bandwidth MIB] [--json] [-q]\n"
                 "\n"
                 "Copies disk DISK (its target, e.g. vdb) of the running DOMAIN to NEW-PATH while\n"
                 "the guest runs (blockcopy), pivots onto it once the copy is in sync, and\n"

@@ -149,4 +149,30 @@ check "a bad short option: 'migkit plot: invalid option'" err_has "migkit plot: 
 run status extra
 check "migkit's own usage errors carry the command too" err_has "migkit status: error: status takes no arguments"
 
+# --- bash completion: each command's options, exactly what it takes ---------
+comp() { # WORDS...: what completing the last word offers
+        bash -c '. completion/migkit.bash; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _migkit; echo "${COMPREPLY[*]}"' comp "$@"
+}
+check "completion offers the config command" bash -c "[[ ' $(comp migkit co) ' == *' config '* ]]"
+check "completion offers check and dump after config" [ "$(comp migkit config '')" = "check dump" ]
+for verb in migrate check evacuate swap-volume status doctor plot config; do
+        offered=$(comp migkit "$verb" --)
+        bad=
+        for o in $offered; do
+                case $verb in
+                swap-volume) a=(dom vdb /new) ;; evacuate|config) a=() ;; *) a=(dom hostb) ;;
+                esac
+                "$mk" "$verb" "$o" x "${a[@]}" > /dev/null 2> "$T/cerr"
+                grep -qE "unrecognized option|is an option of|not of $verb" "$T/cerr" && bad="$bad $o"
+        done
+        check "completion of $verb offers only options it takes${bad:+ (not:$bad)}" [ -z "$bad" ]
+        # and every long option its --help names
+        missing=
+        for o in $("$mk" "$verb" --help | grep -oE '^ +(-[a-zA-Z], )?--[a-z-]+' | grep -oE -- '--[a-z-]+'); do
+                [[ " $offered " == *" $o "* ]] || missing="$missing $o"
+        done
+        check "completion of $verb offers every option of its --help${missing:+ (missing:$missing)}" [ -z "$missing" ]
+done
+check "completion suggests durations with units" bash -c "[[ ' $(comp migkit migrate d h --completion-timeout '') ' == *' 5m '* ]]"
+
 summary
