@@ -835,20 +835,7 @@ static int verb_config(int argc, char **argv)
         }
         if (n == 2)
                 config = argv[optind + 1];
-
-        struct mk_config cfg;
-        if (cli_load_config(&cfg, config) < 0)
-                return MIGKIT_EXIT_FAILED;
-        if (streq(what, "dump"))
-                config_dump(&cfg, stdout);
-        else
-                printf("%s: OK\n", cfg.file ? cfg.file : "built-in defaults (no configuration file)");
-        for (size_t i = 0; cfg.notes && cfg.notes[i]; i++)
-                log_warning("%s: %s", cfg.file, cfg.notes[i]);
-        config_free(&cfg);
-        if (fflush(stdout) != 0)
-                return log_error_errno(-errno, "cannot write: %m"), MIGKIT_EXIT_FAILED;
-        return MIGKIT_EXIT_OK;
+        return cli_config_report(config, streq(what, "dump"));
 }
 
 /* ---- plot (lib/record.c reads, lib/plot.c draws) ------------------------- */

@@ -410,15 +410,7 @@ int main(int argc, char **argv)
                         usage(stderr);
                         return MIGKIT_EXIT_USAGE;
                 }
-                r = cli_load_config(&c.cfg, optind < argc ? argv[optind] : NULL);
-                if (r == 0 && act == ACT_DUMP)
-                        config_dump(&c.cfg, stdout);
-                else if (r == 0)
-                        printf("%s: OK\n", c.cfg.file ? c.cfg.file : "built-in defaults (no configuration file)");
-                for (size_t i = 0; r == 0 && c.cfg.notes && c.cfg.notes[i]; i++)
-                        log_warning("%s: %s", c.cfg.file, c.cfg.notes[i]);
-                config_free(&c.cfg);
-                return r < 0 ? MIGKIT_EXIT_FAILED : MIGKIT_EXIT_OK;
+                return cli_config_report(optind < argc ? argv[optind] : NULL, act == ACT_DUMP);
         }
         if (act != ACT_DRY || optind >= argc || argc - optind > 2) {
                 usage(stderr);
