@@ -52,8 +52,9 @@ static void usage(FILE *f)
                 "                       uses it: a holder (LVM, md, a partition map), a mount,\n"
                 "                       a process that has it open, a local domain\n"
                 "                       ([cleanup] libvirt-uri, read-only) that names it\n"
-                "  -w, --wait SECONDS   wait up to SECONDS for the devices (default 0: scan,\n"
-                "                       look once, do not wait)\n"
+                "  -w, --wait TIME      wait up to TIME for the devices (default 0: scan, look\n"
+                "                       once, do not wait); 500ms, 30s, 2m, a bare number is\n"
+                "                       seconds; at most 1h\n"
                 "  -n, --dry-run        print the sysfs writes, waits and multipathd requests it\n"
                 "                       would make; touch nothing\n"
                 "  -c, --config FILE    configuration file (default $MIGKIT_CONFIG or\n"
@@ -72,14 +73,12 @@ static void usage(FILE *f)
                 "refused: the LUN is in use (nothing was removed).\n");
 }
 
+/* --wait: a duration as everywhere (500ms, 30s, 2m), a bare number in
+ * seconds, at most 1h. */
 static int parse_wait(const char *s, unsigned *ms)
 {
-        char *end;
-        errno = 0;
-        unsigned long v = strtoul(s, &end, 10);
-        if (errno || end == s || *end || s[0] == '-' || v > 3600)
+        if (parse_duration(s, 1000, ms) < 0 || *ms > 3600000)
                 return -EINVAL;
-        *ms = (unsigned)v * 1000;
         return 0;
 }
 
@@ -405,7 +404,7 @@ static int parse_args(int argc, char **argv, struct args *a)
                 case OPT_REMOVE: a->remove = true; break;
                 case 'w':
                         if (parse_wait(optarg, &a->wait_ms) < 0) {
-                                fprintf(stderr, "migkit-fcscan: --wait '%s': give whole seconds from 0 to 3600\n", optarg);
+                                fprintf(stderr, "migkit-fcscan: --wait '%s': give a duration from 0 to 1h (units ms, s, m, h; a bare number is seconds)\n", optarg);
                                 return MIGKIT_EXIT_USAGE;
                         }
                         break;

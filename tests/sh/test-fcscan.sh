@@ -115,6 +115,8 @@ check "--wait: exit 0 once a by-path link of that WWPN and LUN appears (any HBA)
 check "and returns $(( end - $(cat "$T/appeared") )) ms after the link appeared (woken by it: < 1000 ms of its 5 s)" [ $(( end - $(cat "$T/appeared") )) -lt 1000 ]
 
 setup two-hbas
+run --wwpn 0x5006016839a01c4e --lun 4 --wait 500ms
+check "--wait takes the configuration's units: 500ms, exit 3 after about 0.5 s ($ms ms)" bash -c "[ $rc = 3 ] && [ $ms -ge 400 ] && [ $ms -lt 1500 ]"
 run --wwpn 0x5006016839a01c4e --lun 4 --wait 1
 check "--wait 1 and nothing appears: exit 3 after about 1 s ($ms ms)" bash -c "[ $rc = 3 ] && [ $ms -ge 900 ] && [ $ms -lt 2000 ]"
 check "stdout says missing, stderr names WWPN, LUN and the HBAs scanned" bash -c "
