@@ -100,6 +100,8 @@ TEST_LDFLAGS_test-quarantine = -Wl,--wrap=renameat2
 TEST_LDFLAGS_test-dest = -Wl,--wrap=journal_save -Wl,--wrap=bridge_create
 TEST_LDFLAGS_test-sharetest = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-upload = $(LIBVIRT_LIBS)
+# libmount itself, to pin down what it does with malformed mountinfo lines
+TEST_LDFLAGS_test-mountinfo = -lmount
 
 ifeq ($(V),1)
 Q :=

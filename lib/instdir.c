@@ -176,6 +176,7 @@ static const char *undecided_reason(int r)
         case -EOPNOTSUPP: return "the kernel tells no mount id for it (no statx STATX_MNT_ID before Linux 5.8, and "
                                  "name_to_handle_at is not supported there)";
         case -ENOENT: return "its mount id is not in the mountinfo file ([paths] mountinfo)";
+        case -ELIBACC: case -ELIBBAD: case -EBADMSG: return mountinfo_strerror(r);
         default: return NULL;
         }
 }
@@ -279,42 +280,6 @@ int instances_prove_local(const struct mk_config *cfg, char **detail)
         return instdir_prove_local(cfg, fd, -1, NULL, detail);
 }
 
-/* True if target is path or one of its parent directories. */
-static bool target_covers(const char *target, const char *path)
-{
-        size_t tl = strlen(target);
-        if (streq(target, "/"))
-                return true;
-        return strncmp(path, target, tl) == 0 && (path[tl] == 0 || path[tl] == '/');
-}
-
-/* A path not on this host: the longest mount point of the recorded
- * mountinfo covering it (on a tie the later line, mounted over the other). */
-static int recorded_type(const struct mk_config *cfg, const char *path, char **type, char **target)
-{
-        _cleanup_fclose_ FILE *f = fopen(cfg->mountinfo, "re");
-        _cleanup_free_ char *line = NULL;
-        size_t cap = 0, best_len = 0;
-        bool found = false;
-
-        if (!f)
-                return -errno;
-        while (getline(&line, &cap, f) > 0) {
-                struct mount_entry e;
-                if (mountinfo_parse_line(line, &e) < 0 || !target_covers(e.target, path) || strlen(e.target) < best_len)
-                        continue;
-                best_len = strlen(e.target);
-                free(*type);
-                free(*target);
-                *type = strdup(e.fstype);
-                *target = strdup(e.target);
-                if (!*type || !*target)
-                        return -ENOMEM;
-                found = true;
-        }
-        return found ? 0 : -ENOENT;
-}
-
 int fs_is_shared(const struct mk_config *cfg, const char *path, char **ret_fstype, char **ret_target)
 {
         _cleanup_free_ char *type = NULL, *target = NULL;
@@ -336,9 +301,14 @@ int fs_is_shared(const struct mk_config *cfg, const char *path, char **ret_fstyp
                 fs_verdict_done(&v);
                 r = !local;
         } else if (errno == ENOENT || errno == ENOTDIR) {
-                r = recorded_type(cfg, path, &type, &target);
+                /* not on this host: the recorded table's mount covering it */
+                struct mount_entry e;
+                r = mountinfo_covering(cfg->mountinfo, path, &e);
                 if (r < 0)
                         return r;
+                type = TAKE_PTR(e.fstype);
+                target = TAKE_PTR(e.target);
+                mount_entry_done(&e);
                 r = !strv_contains(cfg->local_fs_types, type);
         } else
                 return -errno;

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "mountinfo.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <libmount.h>
 #include <limits.h>
-#include <stdio.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "util.h"
 #include "validate.h"
@@ -43,92 +45,201 @@ const char *mount_id_source_name(int source)
         return source == MOUNT_ID_STATX ? "statx" : source == MOUNT_ID_HANDLE ? "name_to_handle_at" : "?";
 }
 
-/* Undoes the octal escapes (\040 for a blank, ...) of a field in place. */
-static void unescape(char *s)
-{
-        char *w = s;
-        for (char *p = s; *p; p++) {
-                if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
-                        *w++ = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
-                        p += 3;
-                } else
-                        *w++ = *p;
-        }
-        *w = 0;
-}
+/* libmount and what it pulls in (libblkid, libselinux, libpcre2) cost more
+ * to load and relocate than everything else the hook does, and most calls
+ * never read the mount table (a local filesystem is told by statfs alone):
+ * libmount is loaded when the table must really be read. The header is
+ * included for its types only. */
+static struct {
+        void *handle;
+        struct libmnt_table *(*new_table)(void);
+        void (*unref_table)(struct libmnt_table *);
+        int (*set_errcb)(struct libmnt_table *, int (*)(struct libmnt_table *, const char *, int));
+        int (*set_userdata)(struct libmnt_table *, void *);
+        void *(*get_userdata)(struct libmnt_table *);
+        int (*parse_file)(struct libmnt_table *, const char *);
+        struct libmnt_iter *(*new_iter)(int);
+        void (*free_iter)(struct libmnt_iter *);
+        void (*reset_iter)(struct libmnt_iter *, int);
+        int (*next_fs)(struct libmnt_table *, struct libmnt_iter *, struct libmnt_fs **);
+        int (*get_nents)(struct libmnt_table *);
+        int (*is_kernel)(struct libmnt_fs *);
+        int (*get_id)(struct libmnt_fs *);
+        int (*get_parent_id)(struct libmnt_fs *);
+        dev_t (*get_devno)(struct libmnt_fs *);
+        const char *(*get_root)(struct libmnt_fs *);
+        const char *(*get_target)(struct libmnt_fs *);
+        const char *(*get_fstype)(struct libmnt_fs *);
+        const char *(*get_source)(struct libmnt_fs *);
+} mnt;
 
-static int parse_u64(const char *s, uint64_t *ret)
+static int mnt_load(void)
 {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (errno || end == s || *end || *s == '-')
-                return -EBADMSG;
-        *ret = v;
+        if (mnt.handle)
+                return 0;
+        void *h = dlopen("libmount.so.1", RTLD_NOW | RTLD_LOCAL);
+        if (!h)
+                return -ELIBACC;
+#define SYM(field, name) if (!(*(void **)&mnt.field = dlsym(h, name))) { dlclose(h); return -ELIBBAD; }
+        SYM(new_table, "mnt_new_table");
+        SYM(unref_table, "mnt_unref_table");
+        SYM(set_errcb, "mnt_table_set_parser_errcb");
+        SYM(set_userdata, "mnt_table_set_userdata");
+        SYM(get_userdata, "mnt_table_get_userdata");
+        SYM(parse_file, "mnt_table_parse_file");
+        SYM(new_iter, "mnt_new_iter");
+        SYM(free_iter, "mnt_free_iter");
+        SYM(reset_iter, "mnt_reset_iter");
+        SYM(next_fs, "mnt_table_next_fs");
+        SYM(get_nents, "mnt_table_get_nents");
+        SYM(is_kernel, "mnt_fs_is_kernel");
+        SYM(get_id, "mnt_fs_get_id");
+        SYM(get_parent_id, "mnt_fs_get_parent_id");
+        SYM(get_devno, "mnt_fs_get_devno");
+        SYM(get_root, "mnt_fs_get_root");
+        SYM(get_target, "mnt_fs_get_target");
+        SYM(get_fstype, "mnt_fs_get_fstype");
+        SYM(get_source, "mnt_fs_get_source");
+#undef SYM
+        mnt.handle = h;
         return 0;
 }
 
-int mountinfo_parse_line(char *line, struct mount_entry *ret)
+static void mnt_unref_tablep(struct libmnt_table **t) { if (*t) mnt.unref_table(*t); }
+static void mnt_free_iterp(struct libmnt_iter **i) { if (*i) mnt.free_iter(*i); }
+#define _cleanup_table_ _cleanup_(mnt_unref_tablep)
+#define _cleanup_iter_ _cleanup_(mnt_free_iterp)
+
+const char *mountinfo_strerror(int r)
 {
-        /* id parent major:minor root target options [optional...] - fstype source superoptions */
-        char *f[6], *save = NULL;
-        memset(ret, 0, sizeof(*ret));
-        line[strcspn(line, "\n")] = 0;
-        for (size_t i = 0; i < ARRAY_SIZE(f); i++)
-                if (!(f[i] = strtok_r(i ? NULL : line, " ", &save)))
+        switch (r) {
+        case -ELIBACC: return "libmount (libmount.so.1, from util-linux) cannot be loaded: install libmount1 "
+                              "(Debian, Ubuntu) or libmount (Fedora, RHEL)";
+        case -ELIBBAD: return "libmount.so.1 lacks a function migkit needs: install a newer libmount (util-linux)";
+        case -EBADMSG: return "the mount table has a line libmount cannot parse as mountinfo(5), so it cannot be trusted";
+        default: return strerror(-r);
+        }
+}
+
+/* libmount skips a line it cannot parse and reads on, unless told
+ * otherwise: a mount missing from the table could hide the very mount that
+ * decides, so any such line fails the whole read. */
+static int parse_error(struct libmnt_table *tb, const char *file, int line)
+{
+        int *bad = mnt.get_userdata(tb);
+        if (!*bad)
+                *bad = line;
+        return 1; /* read on; the caller fails */
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+        int x = *(const int *)a, y = *(const int *)b;
+        return x < y ? -1 : x > y;
+}
+
+/* The table of file and a forward iterator over it, or -errno: -EBADMSG
+ * when a line is not a mountinfo line (libmount guesses the format from the
+ * first line and reads a file that starts otherwise as fstab: no such
+ * entry is the kernel's). */
+static int table_load(const char *file, struct libmnt_table **ret, struct libmnt_iter **ret_iter)
+{
+        int bad = 0, r = mnt_load();
+        if (r < 0)
+                return r;
+        _cleanup_table_ struct libmnt_table *tb = mnt.new_table();
+        _cleanup_iter_ struct libmnt_iter *it = mnt.new_iter(MNT_ITER_FORWARD);
+        if (!tb || !it)
+                return -ENOMEM;
+        mnt.set_userdata(tb, &bad);
+        mnt.set_errcb(tb, parse_error);
+        r = mnt.parse_file(tb, file);
+        mnt.set_userdata(tb, NULL);
+        if (r < 0)
+                return r;
+        if (bad)
+                return -EBADMSG;
+        /* Every entry a kernel's, each id once (the line of one id would
+         * otherwise depend on which of two is taken). */
+        int n = mnt.get_nents(tb);
+        _cleanup_free_ int *ids = n > 0 ? calloc((size_t)n, sizeof(int)) : NULL;
+        struct libmnt_fs *fs;
+        if (n > 0 && !ids)
+                return -ENOMEM;
+        for (int i = 0; i < n && mnt.next_fs(tb, it, &fs) == 0; i++) {
+                if (!mnt.is_kernel(fs) || (ids[i] = mnt.get_id(fs)) < 0 || !mnt.get_target(fs) || !mnt.get_fstype(fs))
                         return -EBADMSG;
-        char *t;
-        while ((t = strtok_r(NULL, " ", &save)) && !streq(t, "-"))
-                ; /* optional fields: shared:N, master:N, ... */
-        if (!t)
-                return -EBADMSG;
-        char *fstype = strtok_r(NULL, " ", &save), *source = strtok_r(NULL, " ", &save);
-        if (!fstype)
-                return -EBADMSG;
-        if (parse_u64(f[0], &ret->id) < 0 || parse_u64(f[1], &ret->parent) < 0 ||
-            sscanf(f[2], "%u:%u", &ret->major, &ret->minor) != 2)
-                return -EBADMSG;
-        unescape(f[3]);
-        unescape(f[4]);
-        unescape(fstype);
-        if (source)
-                unescape(source);
-        ret->root = f[3];
-        ret->target = f[4];
-        ret->fstype = fstype;
-        ret->source = source;
+        }
+        if (n > 1)
+                qsort(ids, (size_t)n, sizeof(int), cmp_int);
+        for (int i = 1; i < n; i++)
+                if (ids[i] == ids[i - 1])
+                        return -EBADMSG;
+        mnt.reset_iter(it, MNT_ITER_FORWARD);
+        *ret = TAKE_PTR(tb);
+        *ret_iter = TAKE_PTR(it);
+        return 0;
+}
+
+static int entry_from_fs(struct libmnt_fs *fs, struct mount_entry *ret)
+{
+        const char *root = mnt.get_root(fs), *source = mnt.get_source(fs);
+        dev_t dev = mnt.get_devno(fs);
+        *ret = (struct mount_entry) {
+                .id = (uint64_t)mnt.get_id(fs), .parent = (uint64_t)(unsigned)mnt.get_parent_id(fs),
+                .major = major(dev), .minor = minor(dev),
+                .root = strdup(root ? root : "/"), .target = strdup(mnt.get_target(fs)),
+                .fstype = strdup(mnt.get_fstype(fs)), .source = strdup(source && *source ? source : "none"),
+        };
+        if (!ret->root || !ret->target || !ret->fstype || !ret->source) {
+                mount_entry_done(ret);
+                return -ENOMEM;
+        }
         return 0;
 }
 
 int mountinfo_find(const char *file, uint64_t id, struct mount_entry *ret)
 {
-        _cleanup_fclose_ FILE *f = fopen(file, "re");
-        _cleanup_free_ char *line = NULL;
-        size_t cap = 0;
-        char prefix[32];
+        _cleanup_table_ struct libmnt_table *tb = NULL;
+        _cleanup_iter_ struct libmnt_iter *it = NULL;
+        struct libmnt_fs *fs, *found = NULL;
 
         memset(ret, 0, sizeof(*ret));
-        if (!f)
-                return -errno;
-        int plen = snprintf(prefix, sizeof(prefix), "%llu ", (unsigned long long)id);
-        while (getline(&line, &cap, f) > 0) {
-                if (strncmp(line, prefix, (size_t)plen) != 0)
-                        continue;
-                struct mount_entry e;
-                if (mountinfo_parse_line(line, &e) < 0 || e.id != id)
-                        return -EBADMSG;
-                *ret = (struct mount_entry) {
-                        .id = e.id, .parent = e.parent, .major = e.major, .minor = e.minor,
-                        .root = strdup(e.root), .target = strdup(e.target), .fstype = strdup(e.fstype),
-                        .source = strdup(e.source ? e.source : "none"),
-                };
-                if (!ret->root || !ret->target || !ret->fstype || !ret->source) {
-                        mount_entry_done(ret);
-                        return -ENOMEM;
+        int r = table_load(file, &tb, &it);
+        if (r < 0)
+                return r;
+        /* By iteration: util-linux 2.38 (Debian 12) has no
+         * mnt_table_find_id(). Mount ids are the kernel's int, and libmount
+         * keeps them so: a larger id is in no table. */
+        while (!found && id <= INT_MAX && mnt.next_fs(tb, it, &fs) == 0)
+                if ((uint64_t)mnt.get_id(fs) == id)
+                        found = fs;
+        return found ? entry_from_fs(found, ret) : -ENOENT;
+}
+
+int mountinfo_covering(const char *file, const char *path, struct mount_entry *ret)
+{
+        _cleanup_table_ struct libmnt_table *tb = NULL;
+        _cleanup_iter_ struct libmnt_iter *it = NULL;
+        struct libmnt_fs *fs, *best = NULL;
+        size_t best_len = 0;
+
+        memset(ret, 0, sizeof(*ret));
+        int r = table_load(file, &tb, &it);
+        if (r < 0)
+                return r;
+        /* By strings alone: libmount's mnt_table_find_mountpoint() stat()s
+         * the path, which need not exist here (a recorded table describes
+         * another host). */
+        while (mnt.next_fs(tb, it, &fs) == 0) {
+                const char *t = mnt.get_target(fs);
+                size_t len = strlen(t);
+                if ((streq(t, path) || path_below(path, t)) && len >= best_len) {
+                        best = fs;
+                        best_len = len;
                 }
-                return 0;
         }
-        return ferror(f) ? -EIO : -ENOENT;
+        return best ? entry_from_fs(best, ret) : -ENOENT;
 }
 
 void mount_entry_done(struct mount_entry *e)
@@ -143,9 +254,9 @@ void mount_entry_done(struct mount_entry *e)
 int mounts_below_fd(int fd, char **ret_target)
 {
         char proc[64], path[PATH_MAX];
-        _cleanup_fclose_ FILE *f = NULL;
-        _cleanup_free_ char *line = NULL;
-        size_t cap = 0;
+        _cleanup_table_ struct libmnt_table *tb = NULL;
+        _cleanup_iter_ struct libmnt_iter *it = NULL;
+        struct libmnt_fs *fs;
 
         if (ret_target)
                 *ret_target = NULL;
@@ -158,18 +269,16 @@ int mounts_below_fd(int fd, char **ret_target)
         path[n] = 0;
         if (path[0] != '/')
                 return -ENOENT; /* deleted or not reachable from our root */
-        f = fopen("/proc/self/mountinfo", "re");
-        if (!f)
-                return -errno;
-        while (getline(&line, &cap, f) > 0) {
-                struct mount_entry e;
-                if (mountinfo_parse_line(line, &e) < 0)
-                        continue;
-                if (path_below(e.target, path)) {
-                        if (ret_target && !(*ret_target = strdup(e.target)))
+        int r = table_load("/proc/self/mountinfo", &tb, &it);
+        if (r < 0)
+                return r;
+        while (mnt.next_fs(tb, it, &fs) == 0) {
+                const char *t = mnt.get_target(fs);
+                if (path_below(t, path)) {
+                        if (ret_target && !(*ret_target = strdup(t)))
                                 return -ENOMEM;
                         return -EBUSY;
                 }
         }
-        return ferror(f) ? -EIO : 0;
+        return 0;
 }

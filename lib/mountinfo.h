@@ -39,20 +39,34 @@ struct mount_entry {
         char *source;  /* "/dev/sda1", "srv:/export", ... */
 };
 
-/* Finds the line of mount id in a mountinfo(5) file (normally
- * /proc/self/mountinfo, whose ids are those mount_id_at() returns).
- * Returns 0 with *ret filled (mount_entry_done() it), -ENOENT when no line
- * has that id, -EBADMSG for a malformed line of that id, or -errno. */
+/* The mount table (mountinfo(5): normally /proc/self/mountinfo, whose ids
+ * are those mount_id_at() returns) is read with libmount, loaded with
+ * dlopen() at the first read. Every reader below returns, besides its own
+ * codes: -ELIBACC libmount.so.1 cannot be loaded, -ELIBBAD it lacks a
+ * function, -EBADMSG a line libmount cannot parse as mountinfo (the whole
+ * table is refused: a skipped line could be the mount that decides), or
+ * -errno of reading the file. mountinfo_strerror() words them. */
+
+/* Finds the line of mount id in file. Returns 0 with *ret filled
+ * (mount_entry_done() it; a missing source reads "none"), -ENOENT when no
+ * line has that id, or the codes above. */
 int mountinfo_find(const char *file, uint64_t id, struct mount_entry *ret);
 
-/* Parses one mountinfo line (modified in place; octal escapes undone).
- * Returns 0 or -EBADMSG. The strings point into line. */
-int mountinfo_parse_line(char *line, struct mount_entry *ret);
+/* The mount that holds path by the table's strings alone (path need not
+ * exist here: a recorded table describes another host): the longest mount
+ * point that is path or one of its parents; on a tie the later line,
+ * mounted over the earlier. 0 with *ret filled, -ENOENT when none covers
+ * path, or the codes above. */
+int mountinfo_covering(const char *file, const char *path, struct mount_entry *ret);
 
 void mount_entry_done(struct mount_entry *e);
 
 /* Is anything mounted strictly below the directory fd, in this process's
- * mount namespace? Returns 0, -EBUSY with *ret_target (optional,
- * malloc'ed) naming the first such mount point, or -errno when it cannot
- * be told. */
+ * mount namespace (/proc/self/mountinfo)? Returns 0, -EBUSY with
+ * *ret_target (optional, malloc'ed) naming the first such mount point, or
+ * -errno when it cannot be told (the codes above among them). */
 int mounts_below_fd(int fd, char **ret_target);
+
+/* A phrase for a reader's error: for the libmount codes it names libmount
+ * and the package to install; strerror() for the rest. */
+const char *mountinfo_strerror(int r);

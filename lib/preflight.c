@@ -9,6 +9,7 @@
 
 #include "domxml.h"
 #include "instdir.h"
+#include "mountinfo.h"
 #include "remote.h"
 #include "sharetest.h"
 #include "util.h"
@@ -197,7 +198,7 @@ static int check_disk(struct preflight *p, const struct mk_config *cfg, const st
         if (r > 0)
                 return preflight_add(p, CHECK_OK, name, NULL, "%s is on shared storage (%s)", dk->source, fstype ? fstype : "shared");
         if (r < 0)
-                return preflight_add(p, CHECK_WARN, name, NULL, "could not tell whether %s is on shared storage: %s", dk->source, strerror(-r));
+                return preflight_add(p, CHECK_WARN, name, NULL, "could not tell whether %s is on shared storage: %s", dk->source, mountinfo_strerror(r));
         if (dk->device && streq(dk->device, "cdrom"))
                 return preflight_add(p, CHECK_WARN, name, "copy the file to the same path on the destination, or eject the cdrom",
                            "cdrom %s is a local file: the destination must have it at the same path", dk->source);

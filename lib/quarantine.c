@@ -194,6 +194,9 @@ static int qmove_open(struct qmove *q)
         r = mounts_below_fd(q->ufd, &below);
         if (r == -EBUSY)
                 set_message(q->detail, "%s is a mount point", below ? below : "something below it");
+        else if (r < 0)
+                set_message(q->detail, "cannot tell whether anything is mounted below %s/%s: %s", inst, uuid,
+                            mountinfo_strerror(r));
         return r < 0 ? r : 1;
 }
 

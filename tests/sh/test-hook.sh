@@ -160,6 +160,23 @@ mountinfo = $T/mountinfo
 libvirt-config = $T/no-libvirt
 machine-id = $T/machine-id"
 refuse "a missing instance directory on a shared filesystem is not created" "is on nfs4 (203.0.113.5:/inst mounted at $I), not a type listed in [filesystems] local: treated as shared; on shared storage it must already exist" "$T/ok.xml" inst-evil
+# that mount table needs libmount: without it the hook says what to install
+# and creates nothing (libmount.so.1 hidden under /dev/null in a mount
+# namespace of its own)
+libmount=$(ldconfig -p | awk '$1 == "libmount.so.1" { print $NF; exit }')
+if [ -n "$libmount" ] && unshare -m true 2>/dev/null; then
+        real_hook=$hook
+        printf '#!/bin/sh\nexec unshare -m sh -c '\''mount --bind /dev/null "$0" && exec "$@"'\'' %s %s "$@"\n' \
+                "$(realpath "$libmount")" "$real_hook" > "$T/hook-no-libmount"
+        chmod +x "$T/hook-no-libmount"
+        hook=$T/hook-no-libmount
+        refuse "without libmount the hook names it and the package to install, and creates nothing" \
+                "libmount (libmount.so.1, from util-linux) cannot be loaded: install libmount1 (Debian, Ubuntu) or libmount (Fedora, RHEL)" \
+                "$T/ok.xml" inst-evil
+        hook=$real_hook
+else
+        skip "without libmount: no libmount.so.1 in the loader's cache, or no mount namespace"
+fi
 mkdir "$I/$U4"
 run_hook "$T/ok.xml" inst-evil migrate begin -
 check "an existing instance directory on a shared filesystem is fine, and gets this host's mark" \
