@@ -1,10 +1,12 @@
 # The harness every lab suite sources (e2e, e2e-driver, e2e-faults,
-# e2e-limits; the demo uses its lab helpers): result lines, a watchdog that
-# bounds the run, the teardown, and the helpers that drive the lab's hosts.
+# e2e-limits, e2e-shared, e2e-converge; the demo uses its lab helpers):
+# result lines, a watchdog that bounds the run, the teardown, and the
+# helpers that drive the lab's hosts.
 #
 #   . "$(dirname "$(readlink -f "$0")")/harness.sh"
 #   harness_start NAME LAB-DIR-PREFIX TIMEOUT [LAB-DIR]  # e2e-driver /tmp/migkit-drv 900
-#   harness_lab_up BINARY          # root, build, packages, images (harness_prepare), lab up
+#   harness_lab_up BINARY [UP-OPTION...]  # root, build, packages, images (harness_prepare),
+#                                         # lab up UP-OPTION...
 #
 # Output: "PASS: what", "FAIL: what (detail)", "SKIP: what (reason)";
 # informational lines start with two spaces; the last line is
@@ -108,19 +110,23 @@ harness_prepare() {
 	info "$(echo "$out" | head -1)"
 }
 
-# harness_up: `lab up`, or FAIL and exit.
+# harness_up [UP-OPTION...]: `lab up UP-OPTION...`, or FAIL and exit.
 harness_up() {
 	local out t
 	t=$(now)
 	HARNESS_UP=1
-	if out=$(lab up 2>&1); then
-		pass "lab up in $MIGKIT_LAB_DIR on ${MIGKIT_LAB_NET:-198.51.100}.0/24 ($(secs "$t" "$(now)") s)"
+	if out=$(lab up "$@" 2>&1); then
+		pass "lab up${*:+ $*} in $MIGKIT_LAB_DIR on ${MIGKIT_LAB_NET:-198.51.100}.0/24 ($(secs "$t" "$(now)") s)"
 	else
-		fail "lab up" "$(echo "$out" | tail -5 | oneline)"
+		fail "lab up${*:+ $*}" "$(echo "$out" | tail -5 | oneline)"
 		exit 1
 	fi
 }
-harness_lab_up() { harness_prepare "$@" && harness_up; } # [BINARY]
+harness_lab_up() { # [BINARY [UP-OPTION...]]
+	harness_prepare "${1:-}" || return
+	shift $(($# > 0))
+	harness_up "$@"
+}
 
 # harness_install_migkit HOST...: `lab install-migkit` on each, or FAIL and exit
 harness_install_migkit() {
@@ -153,6 +159,7 @@ wait_hb() { # HOST NAME MIN SECONDS -> the counter once it is >= MIN (status 1 a
 	return 1
 }
 beats() { wait_hb "$@" >/dev/null; } # HOST NAME MIN SECONDS, quietly
+last_beat() { lab console "$1" "$2" 2>/dev/null | grep '^migkit-heartbeat' | tail -1; } # HOST NAME -> the line
 WAITED=""
 wait_for() { # SECONDS CMD...: until CMD succeeds (status 1 on timeout); WAITED = seconds it took
 	local t=$1 i t0
