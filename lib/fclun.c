@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "mountinfo.h"
 #include "util.h"
 
 static int add_blocker(struct fc_lun *l, const char *fmt, ...) _printf_(2, 3);
@@ -164,23 +165,21 @@ int fc_wwids_of_target_lun(const char *sysfs, uint64_t wwpn, uint64_t lun, char 
         return n;
 }
 
+static int blocker_of_mount(const struct mount_entry *e, void *userdata)
+{
+        struct fc_lun *l = userdata;
+        char devno[32];
+        snprintf(devno, sizeof(devno), "%u:%u", e->major, e->minor);
+        if (!strv_contains(l->devs, devno))
+                return 0;
+        return add_blocker(l, "device %s is mounted on %s", devno, e->target) < 0 ? -ENOMEM : 0;
+}
+
 int fc_lun_check_mounts(struct fc_lun *l, const char *mountinfo)
 {
-        _cleanup_free_ char *text = NULL;
-        ssize_t n = read_full_file(mountinfo, 16 << 20, &text);
-        if (n < 0)
-                return (int)n;
-        for (char *line = text, *next; line && *line; line = next) {
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = '\0';
-                /* id parent maj:min root mountpoint ... */
-                char devno[32], mnt[PATH_MAX];
-                if (sscanf(line, "%*s %*s %31s %*s %4095s", devno, mnt) != 2 || !strv_contains(l->devs, devno))
-                        continue;
-                if (add_blocker(l, "device %s is mounted on %s", devno, mnt) < 0)
-                        return -ENOMEM;
-        }
+        int r = mountinfo_foreach(mountinfo, blocker_of_mount, l);
+        if (r < 0)
+                return r;
         return 0;
 }
 

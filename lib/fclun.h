@@ -38,8 +38,9 @@ int fc_lun_find(const char *sysfs, const char *wwid, struct fc_lun *l);
  * through class/fc_transport). Returns their number or -errno. */
 int fc_wwids_of_target_lun(const char *sysfs, uint64_t wwpn, uint64_t lun, char ***wwids);
 
-/* Adds a blocker for each mount in mountinfo (a /proc/self/mountinfo file)
- * of one of l->devs. Returns 0 or -errno (the file cannot be read). */
+/* Adds a blocker for each mount in mountinfo (a /proc/self/mountinfo file,
+ * read by mountinfo_foreach()) of one of l->devs. Returns 0 or -errno (the
+ * table cannot be read or trusted: mountinfo.h). */
 int fc_lun_check_mounts(struct fc_lun *l, const char *mountinfo);
 
 /* Adds a blocker for each process (below proc, normally /proc) that has one

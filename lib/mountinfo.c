@@ -242,6 +242,24 @@ int mountinfo_covering(const char *file, const char *path, struct mount_entry *r
         return best ? entry_from_fs(best, ret) : -ENOENT;
 }
 
+int mountinfo_foreach(const char *file, int (*cb)(const struct mount_entry *e, void *userdata), void *userdata)
+{
+        _cleanup_table_ struct libmnt_table *tb = NULL;
+        _cleanup_iter_ struct libmnt_iter *it = NULL;
+        struct libmnt_fs *fs;
+
+        int r = table_load(file, &tb, &it);
+        while (r == 0 && mnt.next_fs(tb, it, &fs) == 0) {
+                struct mount_entry e;
+                r = entry_from_fs(fs, &e);
+                if (r == 0) {
+                        r = cb(&e, userdata);
+                        mount_entry_done(&e);
+                }
+        }
+        return r;
+}
+
 void mount_entry_done(struct mount_entry *e)
 {
         free(e->root);

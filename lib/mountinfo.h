@@ -59,6 +59,11 @@ int mountinfo_find(const char *file, uint64_t id, struct mount_entry *ret);
  * path, or the codes above. */
 int mountinfo_covering(const char *file, const char *path, struct mount_entry *ret);
 
+/* Calls cb with each line of file in order (the entry is freed when cb
+ * returns) until cb returns non-zero. Returns 0, cb's non-zero return, or
+ * the codes above. */
+int mountinfo_foreach(const char *file, int (*cb)(const struct mount_entry *e, void *userdata), void *userdata);
+
 void mount_entry_done(struct mount_entry *e);
 
 /* Is anything mounted strictly below the directory fd, in this process's

@@ -3,7 +3,7 @@
  * escapes, optional fields and an empty source; what libmount itself does
  * with malformed lines (it skips them, and takes a file whose first line is
  * not mountinfo for fstab) and that migkit refuses such a table; the mount
- * covering a path; the live table by the mount id of a real directory; a
+ * covering a path; every line in order; the live table by the mount id of a real directory; a
  * bind mount of the same filesystem told apart by its mount id alone, and
  * seen below its parent (a private mount namespace). */
 #include <setjmp.h>
@@ -149,6 +149,27 @@ static void test_covering(void **state)
         unlink(over);
 }
 
+static int collect(const struct mount_entry *e, void *userdata)
+{
+        char ***l = userdata;
+        assert_int_equal(strv_push(l, e->target), 0);
+        return e->id == 48 ? 7 : 0; /* stop there */
+}
+
+static void test_foreach(void **state)
+{
+        _cleanup_strv_ char **l = NULL;
+        (void)state;
+        assert_int_equal(mountinfo_foreach(DATA "escapes.txt", collect, &l), 7);
+        assert_int_equal(strv_length(l), 4);
+        assert_string_equal(l[0], "/");
+        assert_string_equal(l[2], "/var/lib/nova instances");
+        assert_string_equal(l[3], "/var/lib/nova instances/tab\tand\nnewline");
+        /* a table refused whole: no line is seen */
+        assert_int_equal(mountinfo_foreach(DATA "malformed-truncated.txt", collect, &l), -EBADMSG);
+        assert_int_equal(strv_length(l), 4);
+}
+
 static void test_live(void **state)
 {
         struct mount_entry e;
@@ -241,6 +262,7 @@ int main(void)
                 cmocka_unit_test(test_escapes),
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_covering),
+                cmocka_unit_test(test_foreach),
                 cmocka_unit_test(test_live),
                 cmocka_unit_test(test_bind),
         };
