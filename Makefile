@@ -100,6 +100,9 @@ TEST_LDFLAGS_test-quarantine = -Wl,--wrap=renameat2
 TEST_LDFLAGS_test-dest = -Wl,--wrap=journal_save -Wl,--wrap=bridge_create
 TEST_LDFLAGS_test-sharetest = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-upload = $(LIBVIRT_LIBS)
+# the migration job itself (the test driver cannot migrate)
+TEST_LDFLAGS_test-migrun = $(LIBVIRT_LIBS) -Wl,--wrap=virDomainMigrateToURI3 -Wl,--wrap=virDomainGetJobStats \
+        -Wl,--wrap=virDomainAbortJob -Wl,--wrap=virDomainMigrateSetMaxDowntime
 
 ifeq ($(V),1)
 Q :=
