@@ -101,8 +101,10 @@ TEST_LDFLAGS_test-dest = -Wl,--wrap=journal_save -Wl,--wrap=bridge_create
 TEST_LDFLAGS_test-sharetest = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-upload = $(LIBVIRT_LIBS)
 # the migration job itself (the test driver cannot migrate)
-TEST_LDFLAGS_test-migrun = $(LIBVIRT_LIBS) -Wl,--wrap=virDomainMigrateToURI3 -Wl,--wrap=virDomainGetJobStats \
-        -Wl,--wrap=virDomainAbortJob -Wl,--wrap=virDomainMigrateSetMaxDowntime
+FAKEJOB_WRAPS = -Wl,--wrap=virDomainMigrateToURI3 -Wl,--wrap=virDomainGetJobStats -Wl,--wrap=virDomainAbortJob \
+        -Wl,--wrap=virDomainMigrateSetMaxDowntime
+TEST_LDFLAGS_test-migrun = $(LIBVIRT_LIBS) $(FAKEJOB_WRAPS)
+TEST_LDFLAGS_test-evacuate = $(LIBVIRT_LIBS) $(FAKEJOB_WRAPS)
 
 ifeq ($(V),1)
 Q :=
