@@ -106,6 +106,9 @@ TEST_LDFLAGS_test-upload-bytes = $(LIBVIRT_LIBS) -Wl,--wrap=virStorageVolUpload 
 # the migration job itself (the test driver cannot migrate)
 FAKEJOB_WRAPS = -Wl,--wrap=virDomainMigrateToURI3 -Wl,--wrap=virDomainGetJobStats -Wl,--wrap=virDomainAbortJob \
         -Wl,--wrap=virDomainMigrateSetMaxDowntime
+# the block jobs of a disk swap (the test driver has none)
+TEST_LDFLAGS_test-swapvol = $(LIBVIRT_LIBS) -Wl,--wrap=virDomainBlockCopy -Wl,--wrap=virDomainGetBlockJobInfo \
+        -Wl,--wrap=virDomainBlockJobAbort -Wl,--wrap=virDomainGetXMLDesc
 TEST_LDFLAGS_test-migrun = $(LIBVIRT_LIBS) $(FAKEJOB_WRAPS)
 TEST_LDFLAGS_test-evacuate = $(LIBVIRT_LIBS) $(FAKEJOB_WRAPS)
 
