@@ -103,8 +103,10 @@ TEST_LDFLAGS_test-upload = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-migcheck = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-dispatch = -Wl,--wrap=spawn_detached
 # the volume streams (the test driver's volumes hold no bytes)
-TEST_LDFLAGS_test-upload-bytes = $(LIBVIRT_LIBS) -Wl,--wrap=virStorageVolUpload -Wl,--wrap=virStorageVolDownload \
-        -Wl,--wrap=virStreamSend -Wl,--wrap=virStreamRecv -Wl,--wrap=virStreamFinish -Wl,--wrap=virStreamAbort
+FAKESTREAM_WRAPS = -Wl,--wrap=virStorageVolUpload -Wl,--wrap=virStorageVolDownload -Wl,--wrap=virStreamSend \
+        -Wl,--wrap=virStreamRecv -Wl,--wrap=virStreamFinish -Wl,--wrap=virStreamAbort
+TEST_LDFLAGS_test-upload-bytes = $(LIBVIRT_LIBS) $(FAKESTREAM_WRAPS)
+TEST_LDFLAGS_test-migaround = $(LIBVIRT_LIBS) $(FAKESTREAM_WRAPS)
 # the migration job itself (the test driver cannot migrate)
 FAKEJOB_WRAPS = -Wl,--wrap=virDomainMigrateToURI3 -Wl,--wrap=virDomainGetJobStats -Wl,--wrap=virDomainAbortJob \
         -Wl,--wrap=virDomainMigrateSetMaxDowntime

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The config-drive upload's copy, read-back and undo against libvirt's test
- * driver, whose volumes hold no bytes: the stream calls are a fake
- * (-Wl,--wrap) that keeps each volume's bytes in memory, and can damage a
- * copy on the way. What matters: a copy counts only once the bytes read
+ * driver, whose volumes hold no bytes: the stream calls are the fake of
+ * fakestream.h, which can damage a copy on the way. What matters: a copy counts only once the bytes read
  * back are the local file's (a damaged one is removed again); a file
  * already there is never overwritten (identical: nothing done; different:
  * left alone); the undo removes the volume only while it holds the bytes
@@ -18,94 +17,10 @@
 #include "upload.h"
 #include "util.h"
 #include "testutil.h"
+#include "fakestream.h"
 
 #define UUID "4a6b2c1e-9f3d-4b8a-a1c2-3d4e5f607182"
 #define SIZE (600 * 1024 + 17) /* more than two of the upload's chunks */
-
-/* ------------------------------------------------------------ the fake streams */
-
-static struct {
-        char name[256];          /* the volume of the stream under way */
-        bool upload;             /* sending (else receiving) */
-        char *bytes[8];          /* per volume name below */
-        size_t len[8];
-        char names[8][256];
-        size_t nvol, rpos;
-        bool damage;             /* flip a byte of the next upload */
-        int uploads;
-} fs;
-
-static int vol_slot(const char *name)
-{
-        for (size_t i = 0; i < fs.nvol; i++)
-                if (streq(fs.names[i], name))
-                        return (int)i;
-        assert_true(fs.nvol < 8);
-        snprintf(fs.names[fs.nvol], sizeof(fs.names[0]), "%s", name);
-        return (int)fs.nvol++;
-}
-
-int __wrap_virStorageVolUpload(virStorageVolPtr, virStreamPtr, unsigned long long, unsigned long long, unsigned);
-int __wrap_virStorageVolDownload(virStorageVolPtr, virStreamPtr, unsigned long long, unsigned long long, unsigned);
-int __wrap_virStreamSend(virStreamPtr, const char *, size_t);
-int __wrap_virStreamRecv(virStreamPtr, char *, size_t);
-int __wrap_virStreamFinish(virStreamPtr);
-int __wrap_virStreamAbort(virStreamPtr);
-
-int __wrap_virStorageVolUpload(virStorageVolPtr v, virStreamPtr st, unsigned long long off, unsigned long long len, unsigned flags)
-{
-        int i = vol_slot(virStorageVolGetName(v));
-        snprintf(fs.name, sizeof(fs.name), "%s", virStorageVolGetName(v));
-        fs.upload = true;
-        fs.uploads++;
-        free(fs.bytes[i]);
-        fs.bytes[i] = NULL;
-        fs.len[i] = 0;
-        return 0;
-}
-
-int __wrap_virStorageVolDownload(virStorageVolPtr v, virStreamPtr st, unsigned long long off, unsigned long long len, unsigned flags)
-{
-        vol_slot(virStorageVolGetName(v));
-        snprintf(fs.name, sizeof(fs.name), "%s", virStorageVolGetName(v));
-        fs.upload = false;
-        fs.rpos = 0;
-        return 0;
-}
-
-int __wrap_virStreamSend(virStreamPtr st, const char *data, size_t n)
-{
-        int i = vol_slot(fs.name);
-        assert_true(fs.upload);
-        fs.bytes[i] = realloc(fs.bytes[i], fs.len[i] + n);
-        assert_non_null(fs.bytes[i]);
-        memcpy(fs.bytes[i] + fs.len[i], data, n);
-        if (fs.damage && fs.len[i] == 0)
-                fs.bytes[i][0] ^= 1;
-        fs.len[i] += n;
-        return (int)n;
-}
-
-int __wrap_virStreamRecv(virStreamPtr st, char *data, size_t n)
-{
-        int i = vol_slot(fs.name);
-        assert_false(fs.upload);
-        size_t k = fs.len[i] - fs.rpos < n ? fs.len[i] - fs.rpos : n;
-        memcpy(data, fs.bytes[i] + fs.rpos, k);
-        fs.rpos += k;
-        return (int)k;
-}
-
-int __wrap_virStreamFinish(virStreamPtr st)
-{
-        fs.damage = false;
-        return 0;
-}
-
-int __wrap_virStreamAbort(virStreamPtr st)
-{
-        return 0;
-}
 
 /* ------------------------------------------------------------ fixture */
 
@@ -156,8 +71,7 @@ static int teardown(void **state)
         virStoragePoolDestroy(f->pool);
         virStoragePoolFree(f->pool);
         virConnectClose(f->c);
-        for (size_t i = 0; i < fs.nvol; i++)
-                free(fs.bytes[i]);
+        fake_streams_free();
         int r = rm_tree(f->root);
         free(f->inst);
         free(f->gdir);
@@ -173,14 +87,6 @@ static bool vol_exists(struct fx *f, const char *name)
         if (v)
                 virStorageVolFree(v);
         return v != NULL;
-}
-
-/* The bytes the destination holds for a volume. */
-static const char *dest_bytes(const char *name, size_t *len)
-{
-        int i = vol_slot(name);
-        *len = fs.len[i];
-        return fs.bytes[i];
 }
 
 /* ------------------------------------------------------------ tests */
