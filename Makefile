@@ -109,7 +109,7 @@ TEST_LDFLAGS_test-upload-bytes = $(LIBVIRT_LIBS) $(FAKESTREAM_WRAPS)
 TEST_LDFLAGS_test-migaround = $(LIBVIRT_LIBS) $(FAKESTREAM_WRAPS)
 # the migration job itself (the test driver cannot migrate)
 FAKEJOB_WRAPS = -Wl,--wrap=virDomainMigrateToURI3 -Wl,--wrap=virDomainGetJobStats -Wl,--wrap=virDomainAbortJob \
-        -Wl,--wrap=virDomainMigrateSetMaxDowntime
+        -Wl,--wrap=virDomainMigrateSetMaxDowntime -Wl,--wrap=virDomainMigrateStartPostCopy
 # the block jobs of a disk swap (the test driver has none)
 TEST_LDFLAGS_test-swapvol = $(LIBVIRT_LIBS) -Wl,--wrap=virDomainBlockCopy -Wl,--wrap=virDomainGetBlockJobInfo \
         -Wl,--wrap=virDomainBlockJobAbort -Wl,--wrap=virDomainGetXMLDesc

@@ -4,8 +4,8 @@
  * -Wl,--wrap= for each __wrap_ function below). virDomainMigrateToURI3
  * blocks until the monitor has read a scripted timeline of job statistics
  * (then it succeeds), or until the job is aborted (then it fails with the
- * test driver's own error); the calls the policy makes (downtime, abort)
- * are recorded. Include after <cmocka.h>. */
+ * test driver's own error); the calls the policy makes (downtime,
+ * post-copy, abort) are recorded. Include after <cmocka.h>. */
 #pragma once
 
 #include <pthread.h>
@@ -27,7 +27,7 @@ static struct {
         size_t n, pos;
         bool done, aborted, fail, stop_guest;
         size_t abort_request_at;        /* 0: never; else ask to abort after that many samples */
-        int migrate_calls, abort_calls;
+        int migrate_calls, abort_calls, postcopy_calls;
         unsigned long flags;
         unsigned long long downtimes[32];
         int ndowntimes;
@@ -39,6 +39,7 @@ int __real_virDomainGetJobStats(virDomainPtr, int *, virTypedParameterPtr *, int
 int __wrap_virDomainGetJobStats(virDomainPtr, int *, virTypedParameterPtr *, int *, unsigned);
 int __wrap_virDomainAbortJob(virDomainPtr);
 int __wrap_virDomainMigrateSetMaxDowntime(virDomainPtr, unsigned long long, unsigned);
+int __wrap_virDomainMigrateStartPostCopy(virDomainPtr, unsigned);
 
 int __wrap_virDomainMigrateToURI3(virDomainPtr d, const char *uri, virTypedParameterPtr p, unsigned n, unsigned flags)
 {
@@ -113,6 +114,14 @@ int __wrap_virDomainMigrateSetMaxDowntime(virDomainPtr d, unsigned long long ms,
         return 0;
 }
 
+int __wrap_virDomainMigrateStartPostCopy(virDomainPtr d, unsigned flags)
+{
+        pthread_mutex_lock(&fk.mu);
+        fk.postcopy_calls++;
+        pthread_mutex_unlock(&fk.mu);
+        return 0;
+}
+
 /* Back to the real libvirt calls, nothing recorded. */
 static void fake_reset(void)
 {
@@ -120,7 +129,7 @@ static void fake_reset(void)
         fk.on = fk.done = fk.aborted = fk.fail = fk.stop_guest = false;
         fk.steps = NULL;
         fk.n = fk.pos = fk.abort_request_at = 0;
-        fk.migrate_calls = fk.abort_calls = fk.ndowntimes = 0;
+        fk.migrate_calls = fk.abort_calls = fk.postcopy_calls = fk.ndowntimes = 0;
         fk.flags = 0;
         pthread_mutex_unlock(&fk.mu);
 }

@@ -279,6 +279,61 @@ static void test_policy_aborts_at_completion_timeout(void **state)
         assert_true(fk.pos < ARRAY_SIZE(slow));
 }
 
+/* Post-copy allowed: at the completion timeout the policy switches to
+ * post-copy instead of aborting, says what that risks first, and the
+ * result says the migration finished through post-copy. */
+static void test_postcopy_at_completion_timeout(void **state)
+{
+        struct fx *f = *state;
+        static const struct step slow[] = {
+                { 0, 300 * MiB, 300 * MiB, 1 },
+                { 4000, 300 * MiB, 250 * MiB, 1 },
+                { 6000, 300 * MiB, 240 * MiB, 2 },
+                { 7000, 300 * MiB, 100 * MiB, 2 },
+        };
+        f->o.postcopy = 1;
+        f->o.completion_timeout_ms = 5000;
+        fake(slow, ARRAY_SIZE(slow));
+
+        assert_int_equal(run(f), 0);
+        assert_int_equal(f->res.status, MIGRATE_OK);
+        assert_true(f->res.postcopy);
+        assert_false(f->res.policy_abort);
+        assert_int_equal(fk.postcopy_calls, 1);
+        assert_int_equal(fk.abort_calls, 0);
+        assert_true(fk.flags & VIR_MIGRATE_POSTCOPY);
+        assert_non_null(strstr(f->out, "\"event\":\"postcopy\""));
+        assert_non_null(strstr(f->out, "if either host fails the guest is lost"));
+        assert_non_null(strstr(f->out, "\"postcopy\":true"));
+}
+
+/* [migrate] record-dir: a flight record there per migration; a relative
+ * one is warned about and no record written (the migration goes on). */
+static void test_record_dir(void **state)
+{
+        struct fx *f = *state;
+        _cleanup_free_ char *dir = pathf("%s/records", f->root);
+        free(f->cfg.migrate_record_dir);
+        f->cfg.migrate_record_dir = strdup("records");
+        fake(converging, ARRAY_SIZE(converging));
+        assert_int_equal(run(f), 0);
+        assert_int_equal(f->res.status, MIGRATE_OK);
+        assert_null(f->res.record);
+        assert_false(exists(dir));
+        migrate_result_free(&f->res);
+        free(f->out);
+        f->out = NULL;
+
+        free(f->cfg.migrate_record_dir);
+        f->cfg.migrate_record_dir = strdup(dir);
+        assert_int_equal(run(f), 0);
+        assert_int_equal(f->res.status, MIGRATE_OK);
+        assert_non_null(f->res.record);
+        assert_true(strncmp(f->res.record, dir, strlen(dir)) == 0);
+        assert_true(exists(f->res.record));
+        assert_non_null(strstr(f->out, "flight record: "));
+}
+
 /* Last: the abort request stays set for the rest of the process. */
 static void test_abort_on_request(void **state)
 {
@@ -308,6 +363,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_success_not_running_there, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_libvirt_failure_says_where, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_policy_aborts_at_completion_timeout, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_postcopy_at_completion_timeout, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_record_dir, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_abort_on_request, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
