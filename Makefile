@@ -101,6 +101,7 @@ TEST_LDFLAGS_test-dest = -Wl,--wrap=journal_save -Wl,--wrap=bridge_create
 TEST_LDFLAGS_test-sharetest = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-upload = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-migcheck = $(LIBVIRT_LIBS)
+TEST_LDFLAGS_test-watchact = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-virt-fixup = $(LIBVIRT_LIBS) -Wl,--wrap=virDomainGetXMLDesc
 TEST_LDFLAGS_test-preflight-guests = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-dispatch = -Wl,--wrap=spawn_detached
