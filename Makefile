@@ -253,7 +253,7 @@ uninstall:
 
 # O=DIR cleans that build (and its DIR-fuzz); without O=, build/ and the
 # other directories make check makes (build-asan/, build-fuzz/, the lab's
-# build-pkg-e2e/; mk/packaging.mk adds build-pkg/).
+# build-pkg-e2e/; mk/packaging.mk adds build-pkg/, mk/coverage.mk build-cov/).
 clean:
 	rm -rf $(O) $(O)-fuzz
 ifeq ($(origin O),file)
