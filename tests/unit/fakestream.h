@@ -110,3 +110,12 @@ static inline const char *dest_bytes(const char *name, size_t *len)
         *len = fs.len[i];
         return fs.bytes[i];
 }
+
+/* True if pool has a volume of that name. */
+static inline bool pool_has_volume(virStoragePoolPtr pool, const char *name)
+{
+        virStorageVolPtr v = virStorageVolLookupByName(pool, name);
+        if (v)
+                virStorageVolFree(v);
+        return v != NULL;
+}

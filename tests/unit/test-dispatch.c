@@ -50,17 +50,11 @@ static int setup(void **state)
                 return -1;
         f->log = pathf("%s/systemctl.log", f->root);
         f->answer = pathf("%s/answer", f->root);
-        _cleanup_free_ char *prog = pathf("%s/systemctl", f->root);
-        /* records its arguments; exits with the status in answer (0 without one) */
-        _cleanup_free_ char *script = pathf("#!/bin/sh\necho \"$@\" >> %s\n[ -f %s ] || exit 0\necho 'Unit not found.'\nexit $(cat %s)\n",
-                                            f->log, f->answer, f->answer);
-        put(prog, script);
-        chmod(prog, 0755);
         free(f->cfg.systemctl);
         free(f->cfg.state_dir);
         free(f->cfg.run_dir);
         free(f->cfg.cleanup_program);
-        f->cfg.systemctl = TAKE_PTR(prog);
+        f->cfg.systemctl = fake_systemctl(f->root, f->log, f->answer);
         f->cfg.state_dir = pathf("%s/state", f->root);
         f->cfg.run_dir = pathf("%s/run", f->root);
         f->cfg.cleanup_program = strdup("/usr/libexec/migkit/migkit-cleanup");
@@ -86,15 +80,6 @@ static void systemd_runs(struct fx *f)
         assert_int_equal(mkdir_p(d, 0755), 0);
 }
 
-/* What systemctl was asked, "" when it was not run. */
-static char *systemctl_log(struct fx *f)
-{
-        char *t = NULL;
-        if (read_full_file(f->log, 4096, &t) < 0)
-                t = strdup("");
-        return t;
-}
-
 static void test_refused_starts_nothing(void **state)
 {
         struct fx *f = *state;
@@ -104,7 +89,7 @@ static void test_refused_starts_nothing(void **state)
         assert_int_equal(dispatch_cleanup(&f->cfg, "source", "../../etc"), -EINVAL);
         assert_int_equal(dispatch_cleanup(&f->cfg, "source", NULL), -EINVAL);
         assert_int_equal(sd.calls, 0);
-        log = systemctl_log(f);
+        log = text_or_empty(f->log);
         assert_string_equal(log, "");
         assert_true(dispatch_action_is_valid("commit"));
         assert_false(dispatch_action_is_valid("Source"));
@@ -120,7 +105,7 @@ static void test_direct(void **state)
         assert_int_equal(sd.calls, 1);
         assert_string_equal(sd.path, "/usr/libexec/migkit/migkit-cleanup");
         assert_string_equal(sd.args, "rollback " UUID);
-        log = systemctl_log(f);
+        log = text_or_empty(f->log);
         assert_string_equal(log, "");
         /* a start that fails is an error */
         sd.ret = -EAGAIN;
@@ -133,7 +118,7 @@ static void test_systemd(void **state)
         _cleanup_free_ char *log = NULL;
         f->cfg.cleanup_launcher = LAUNCHER_SYSTEMD;
         assert_int_equal(dispatch_cleanup(&f->cfg, "source", UUID), 0);
-        log = systemctl_log(f);
+        log = text_or_empty(f->log);
         assert_string_equal(log, "start --no-block migkit-cleanup@source-" UUID ".service\n");
         /* systemctl fails: an error, and no direct start behind its back */
         put(f->answer, "5");
@@ -152,14 +137,14 @@ static void test_auto(void **state)
         /* no systemd: direct, systemctl not asked */
         assert_int_equal(dispatch_cleanup(&f->cfg, "commit", UUID), 0);
         assert_int_equal(sd.calls, 1);
-        log = systemctl_log(f);
+        log = text_or_empty(f->log);
         assert_string_equal(log, "");
         free(log);
         /* systemd: through it */
         systemd_runs(f);
         assert_int_equal(dispatch_cleanup(&f->cfg, "commit", UUID), 0);
         assert_int_equal(sd.calls, 1);
-        log = systemctl_log(f);
+        log = text_or_empty(f->log);
         assert_string_equal(log, "start --no-block migkit-cleanup@commit-" UUID ".service\n");
         /* systemctl failing: direct after all */
         put(f->answer, "1");
@@ -224,7 +209,7 @@ static void test_forbid_direct(void **state)
         /* with systemd: through it; when it fails, an error, still no direct start */
         systemd_runs(f);
         assert_int_equal(dispatch_cleanup(&f->cfg, "rollback", UUID), 0);
-        log = systemctl_log(f);
+        log = text_or_empty(f->log);
         assert_string_equal(log, "start --no-block migkit-cleanup@rollback-" UUID ".service\n");
         put(f->answer, "1");
         assert_int_equal(dispatch_cleanup(&f->cfg, "rollback", UUID), -EIO);

@@ -17,6 +17,7 @@
 #include "evacuate.h"
 #include "migrate.h"
 #include "util.h"
+#include "virt.h"
 #include "testutil.h"
 #include "fakejob.h"
 
@@ -34,12 +35,6 @@ struct fx {
         char *out;
         size_t outlen;
 };
-
-static void quiet(void *userdata, virErrorPtr e)
-{
-        (void)userdata;
-        (void)e;
-}
 
 /* A running transient guest of mem_mib on the test driver. */
 static void guest(virConnectPtr c, const char *name, unsigned mem_mib)
@@ -64,7 +59,7 @@ static int setup(void **state)
                 .completion_timeout_ms = -1, .stall_ms = -1, .upload = 0, .output = MIGRATE_OUT_QUIET, .no_preflight = true,
                 .no_cleanup = true,
         };
-        virSetErrorFunc(NULL, quiet);
+        virt_quiet_errors();
         f->c = virConnectOpen("test:///default");
         fake_reset();
         fake(quick, ARRAY_SIZE(quick));

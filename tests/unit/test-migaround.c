@@ -19,16 +19,11 @@
 #include "migout.h"
 #include "migrate.h"
 #include "util.h"
+#include "virt.h"
 #include "testutil.h"
 #include "fakestream.h"
 
 #define UUID "4a6b2c1e-9f3d-4b8a-a1c2-3d4e5f607182"
-
-static void quiet(void *userdata, virErrorPtr e)
-{
-        (void)userdata;
-        (void)e;
-}
 
 struct fx {
         char root[64];
@@ -66,7 +61,7 @@ static int setup(void **state)
                 "<disk type='file' device='cdrom'><source file='%s'/><target dev='hdb'/></disk>"
                 "<serial type='file'><source path='%s'/></serial>"
                 "</devices></domain>", disk, f->iso, f->other_iso, log);
-        virSetErrorFunc(NULL, quiet);
+        virt_quiet_errors();
         f->c = virConnectOpen("test:///default");
         _cleanup_free_ char *pxml = pathf("<pool type='dir'><name>dest</name><target><path>%s</path></target></pool>", f->gdir);
         f->pool = f->c ? virStoragePoolCreateXML(f->c, pxml, 0) : NULL;
@@ -100,14 +95,6 @@ static int teardown(void **state)
         return r;
 }
 
-static bool vol_exists(struct fx *f, const char *name)
-{
-        virStorageVolPtr v = virStorageVolLookupByName(f->pool, name);
-        if (v)
-                virStorageVolFree(v);
-        return v != NULL;
-}
-
 static void test_only_the_config_drive(void **state)
 {
         struct fx *f = *state;
@@ -119,9 +106,9 @@ static void test_only_the_config_drive(void **state)
         /* the guest's other files there are recorded for the undo */
         assert_true(strv_contains(ups.v[0].guest_files, "console.log"));
         assert_true(strv_contains(ups.v[0].guest_files, "disk"));
-        assert_true(vol_exists(f, "disk.config"));
-        assert_false(vol_exists(f, "install.iso"));
-        assert_false(vol_exists(f, "disk"));
+        assert_true(pool_has_volume(f->pool, "disk.config"));
+        assert_false(pool_has_volume(f->pool, "install.iso"));
+        assert_false(pool_has_volume(f->pool, "disk"));
         assert_memory_equal(dest_bytes("disk.config", &len), "config drive bytes", 18);
         assert_int_equal(fs.uploads, 1);
         fflush(f->out.f);
@@ -151,7 +138,7 @@ static void test_shared_not_copied(void **state)
         assert_int_equal(mig_upload_config_drives(&f->cfg, f->dom, f->c, &f->out, &ups), 0);
         assert_int_equal(ups.n, 0);
         assert_int_equal(fs.uploads, 0);
-        assert_false(vol_exists(f, "disk.config"));
+        assert_false(pool_has_volume(f->pool, "disk.config"));
 }
 
 /* After a failed job: the copy stays while the destination has the
@@ -164,7 +151,7 @@ static void test_undo_after_failure(void **state)
         assert_int_equal(ups.n, 1);
 
         mig_undo_uploads(f->c, UUID, &ups, &f->out);
-        assert_true(vol_exists(f, "disk.config"));
+        assert_true(pool_has_volume(f->pool, "disk.config"));
         fflush(f->out.f);
         assert_non_null(strstr(f->text, "it has the guest"));
         _cleanup_free_ char *where = mig_where_after_failure(f->c, f->c, UUID);
@@ -174,7 +161,7 @@ static void test_undo_after_failure(void **state)
         virDomainFree(f->dom);
         f->dom = NULL;
         mig_undo_uploads(f->c, UUID, &ups, &f->out);
-        assert_false(vol_exists(f, "disk.config"));
+        assert_false(pool_has_volume(f->pool, "disk.config"));
         fflush(f->out.f);
         assert_non_null(strstr(f->text, "removed the copied "));
         free(where);

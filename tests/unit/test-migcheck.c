@@ -16,11 +16,10 @@
 #include "config.h"
 #include "migrate.h"
 #include "util.h"
+#include "virt.h"
 
 static struct mk_config cfg;
 static char uri_a[PATH_MAX + 16], uri_b[PATH_MAX + 16];
-
-static void quiet(void *u, virErrorPtr e) { (void)u; (void)e; }
 
 static void node_uri(const char *file, char *uri, size_t n)
 {
@@ -32,7 +31,7 @@ static void node_uri(const char *file, char *uri, size_t n)
 static int setup(void **state)
 {
         (void)state;
-        virSetErrorFunc(NULL, quiet);
+        virt_quiet_errors();
         if (config_defaults(&cfg) < 0)
                 return -1;
         free(cfg.mountinfo);

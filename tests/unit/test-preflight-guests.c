@@ -18,9 +18,8 @@
 #include "config.h"
 #include "preflight.h"
 #include "util.h"
+#include "virt.h"
 #include "testutil.h"
-
-static void quiet(void *u, virErrorPtr e) { (void)u; (void)e; }
 
 struct fx {
         char root[64];
@@ -43,7 +42,7 @@ static int setup(void **state)
         strcpy(f->root, "/tmp/migkit-test-preflight-guests.XXXXXX");
         if (!f || !mkdtemp(f->root) || config_defaults(&f->cfg) < 0)
                 return -1;
-        virSetErrorFunc(NULL, quiet);
+        virt_quiet_errors();
         f->a = open_node("tests/data/driver/hostA.xml");
         f->b = open_node("tests/data/driver/hostB.xml");
         *state = f;

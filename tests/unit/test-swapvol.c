@@ -20,6 +20,7 @@
 #include "migrate.h"
 #include "swapvol.h"
 #include "util.h"
+#include "virt.h"
 #include "testutil.h"
 
 #define OLD_PATH "/guest/diskimage1"
@@ -97,12 +98,6 @@ char *__wrap_virDomainGetXMLDesc(virDomainPtr d, unsigned flags)
 
 /* ------------------------------------------------------------ fixture */
 
-static void quiet(void *userdata, virErrorPtr e)
-{
-        (void)userdata;
-        (void)e;
-}
-
 struct fx {
         char root[64];
         char *new_path;
@@ -129,7 +124,7 @@ static int setup(void **state)
         memset(&fb, 0, sizeof(fb));
         fb.new_path = f->new_path;
         fb.steps = 3;
-        virSetErrorFunc(NULL, quiet);
+        virt_quiet_errors();
         f->c = virConnectOpen("test:///default");
         *state = f;
         return f->c ? 0 : -1;

@@ -16,6 +16,7 @@
 
 #include "upload.h"
 #include "util.h"
+#include "virt.h"
 #include "testutil.h"
 #include "fakestream.h"
 
@@ -23,12 +24,6 @@
 #define SIZE (600 * 1024 + 17) /* more than two of the upload's chunks */
 
 /* ------------------------------------------------------------ fixture */
-
-static void quiet(void *userdata, virErrorPtr e)
-{
-        (void)userdata;
-        (void)e;
-}
 
 struct fx {
         char root[64];
@@ -56,7 +51,7 @@ static int setup(void **state)
         if (fd < 0 || write_all(fd, f->data, SIZE) < 0)
                 return -1;
         close(fd);
-        virSetErrorFunc(NULL, quiet);
+        virt_quiet_errors();
         f->c = virConnectOpen("test:///default");
         _cleanup_free_ char *pxml = pathf("<pool type='dir'><name>dest</name><target><path>%s</path></target></pool>", f->gdir);
         f->pool = f->c ? virStoragePoolCreateXML(f->c, pxml, 0) : NULL;
@@ -81,14 +76,6 @@ static int teardown(void **state)
         return r;
 }
 
-static bool vol_exists(struct fx *f, const char *name)
-{
-        virStorageVolPtr v = virStorageVolLookupByName(f->pool, name);
-        if (v)
-                virStorageVolFree(v);
-        return v != NULL;
-}
-
 /* ------------------------------------------------------------ tests */
 
 static void test_copied_and_verified(void **state)
@@ -109,7 +96,7 @@ static void test_copied_and_verified(void **state)
         assert_non_null(u.guest_files);
         assert_string_equal(u.guest_files[0], "console.log");
         assert_null(u.guest_files[1]);
-        assert_true(vol_exists(f, "disk.config"));
+        assert_true(pool_has_volume(f->pool, "disk.config"));
         const char *b = dest_bytes("disk.config", &len);
         assert_int_equal(len, SIZE);
         assert_memory_equal(b, f->data, SIZE);
@@ -122,7 +109,7 @@ static void test_copied_and_verified(void **state)
         /* the undo removes what it sent */
         assert_int_equal(upload_undo(f->c, &u, &err), 0);
         assert_null(err);
-        assert_false(vol_exists(f, "disk.config"));
+        assert_false(pool_has_volume(f->pool, "disk.config"));
         /* and, gone already, is no error */
         assert_int_equal(upload_undo(f->c, &u, &err), 0);
         upload_free(&u);
@@ -162,7 +149,7 @@ static void test_damaged_copy_removed(void **state)
         assert_int_equal(upload_file(f->c, f->inst, UUID, f->iso, NULL, &u, &err), -EBADMSG);
         assert_non_null(strstr(err, "differs from this host's after the copy; removed it again"));
         assert_null(u.path);
-        assert_false(vol_exists(f, "disk.config"));
+        assert_false(pool_has_volume(f->pool, "disk.config"));
 }
 
 static void test_undo_spares_changed_copy(void **state)
@@ -178,7 +165,7 @@ static void test_undo_spares_changed_copy(void **state)
         b[SIZE - 1] ^= 1;
         assert_int_equal(upload_undo(f->c, &u, &err), -EIO);
         assert_non_null(strstr(err, "changed since it was copied: left alone"));
-        assert_true(vol_exists(f, "disk.config"));
+        assert_true(pool_has_volume(f->pool, "disk.config"));
         upload_free(&u);
 }
 

@@ -43,8 +43,6 @@ char *__wrap_virDomainGetXMLDesc(virDomainPtr d, unsigned flags)
         return x;
 }
 
-static void quiet(void *u, virErrorPtr e) { (void)u; (void)e; }
-
 static const char *const guest =
         "<domain type='test'><name>inst-1</name><uuid>" U1 "</uuid><memory unit='MiB'>64</memory><os><type>hvm</type></os>"
         "<devices><disk type='file' device='cdrom'><source file='" CD "'/><target dev='hdc' bus='ide'/></disk></devices></domain>";
@@ -52,7 +50,7 @@ static const char *const guest =
 static int setup(void **state)
 {
         (void)state;
-        virSetErrorFunc(NULL, quiet);
+        virt_quiet_errors();
         conn = virConnectOpen("test:///default");
         race_at = inactive_reads = 0;
         return conn ? 0 : -1;

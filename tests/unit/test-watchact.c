@@ -21,11 +21,10 @@
 #include "watch.h"
 #include "watch-priv.h"
 #include "util.h"
+#include "virt.h"
 #include "testutil.h"
 
 #define UUID "4a6b2c1e-9f3d-4b8a-a1c2-3d4e5f607182"
-
-static void quiet(void *u, virErrorPtr e) { (void)u; (void)e; }
 
 struct fx {
         char root[64];
@@ -43,22 +42,17 @@ static int setup(void **state)
                 return -1;
         f->log = pathf("%s/systemctl.log", f->root);
         f->answer = pathf("%s/answer", f->root);
-        _cleanup_free_ char *prog = pathf("%s/systemctl", f->root);
-        _cleanup_free_ char *script = pathf("#!/bin/sh\necho \"$@\" >> %s\n[ -f %s ] || exit 0\nexit $(cat %s)\n", f->log, f->answer,
-                                            f->answer);
-        put(prog, script);
-        chmod(prog, 0755);
         free(f->cfg.systemctl);
         free(f->cfg.state_dir);
         free(f->cfg.instances_path);
-        f->cfg.systemctl = TAKE_PTR(prog);
+        f->cfg.systemctl = fake_systemctl(f->root, f->log, f->answer);
         f->cfg.state_dir = pathf("%s/state", f->root);
         f->cfg.instances_path = pathf("%s/instances", f->root);
         f->cfg.cleanup_launcher = LAUNCHER_SYSTEMD;
         if (mkdir(f->cfg.state_dir, 0700) < 0 || mkdir(f->cfg.instances_path, 0755) < 0)
                 return -1;
         f->j = (struct journal) { .uuid = (char *)UUID, .name = (char *)"web1", .started = time(NULL) };
-        virSetErrorFunc(NULL, quiet);
+        virt_quiet_errors();
         *state = f;
         return watch_new(&f->cfg, "test:///default", &f->w);
 }
@@ -73,14 +67,6 @@ static int teardown(void **state)
         free(f->answer);
         free(f);
         return r;
-}
-
-static char *systemctl_log(struct fx *f)
-{
-        char *t = NULL;
-        if (read_full_file(f->log, 4096, &t) < 0)
-                t = strdup("");
-        return t;
 }
 
 static char *pending_text(struct fx *f, const char *action)
@@ -107,7 +93,7 @@ static void test_job_not_started(void **state)
         assert_string_equal(p.by, "watch");
         assert_string_equal(p.detail, "event stopped/migrated");
         proof_free(&p);
-        log = systemctl_log(f);
+        log = text_or_empty(f->log);
         assert_string_equal(log, "start --no-block migkit-cleanup@source-" UUID ".service\n");
         pend = pending_text(f, "source");
         assert_non_null(pend);
@@ -123,7 +109,7 @@ static void test_no_proof_no_job(void **state)
         _cleanup_free_ char *log = NULL, *proofdir = pathf("%s/proof", f->cfg.state_dir);
         put(proofdir, "a file where the proof directory should be");
         watch_act(f->w, UUID, "web1", "stopped/failed", &d, &f->j);
-        log = systemctl_log(f);
+        log = text_or_empty(f->log);
         assert_string_equal(log, "");
 }
 
@@ -141,14 +127,14 @@ static void test_jobs_started(void **state)
         assert_string_equal(p.name, "web1"); /* from the journal */
         assert_string_equal(p.detail, "event stopped/failed: the incoming migration failed");
         proof_free(&p);
-        log = systemctl_log(f);
+        log = text_or_empty(f->log);
         assert_string_equal(log, "start --no-block migkit-cleanup@rollback-" UUID ".service\n");
         assert_null(pending_text(f, "rollback"));
 
         struct watch_decision s = { .actions = WATCH_RUN_SOURCE };
         watch_act(f->w, UUID, "web1", "stopped/migrated", &s, &f->j);
         free(log);
-        log = systemctl_log(f);
+        log = text_or_empty(f->log);
         assert_non_null(strstr(log, "start --no-block migkit-cleanup@source-" UUID ".service\n"));
         assert_int_equal(proof_load(f->cfg.state_dir, UUID, &p), 0);
         assert_int_equal(p.kind, PROOF_INCOMING_FAILED); /* not replaced */
@@ -174,7 +160,7 @@ static void test_marks_and_pending(void **state)
         assert_non_null(pend);
         _cleanup_free_ char *want = watch_pending_text(WATCH_PENDING_LEFT_UNPROVEN, UUID);
         assert_non_null(strstr(pend, want));
-        _cleanup_free_ char *log = systemctl_log(f);
+        _cleanup_free_ char *log = text_or_empty(f->log);
         assert_string_equal(log, "");
 }
 
