@@ -33,29 +33,9 @@ static void on_kept(void *userdata, const char *relpath, int err)
         }
 }
 
-struct fx {
-        char root[64];
-};
-
-static int setup(void **state)
-{
-        struct fx *f = calloc(1, sizeof(*f));
-        strcpy(f->root, "/tmp/migkit-test-rmrf.XXXXXX");
-        *state = f;
-        return f && mkdtemp(f->root) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-        struct fx *f = *state;
-        int r = rm_tree(f->root);
-        free(f);
-        return r;
-}
-
 static void test_depth_limit(void **state)
 {
-        struct fx *f = *state;
+        struct scratch *f = *state;
         _cleanup_free_ char *top = pathf("%s/top", f->root), *other = pathf("%s/top/other", f->root);
         assert_int_equal(mkdir(top, 0755), 0);
         put(other, "x");
@@ -94,7 +74,7 @@ static void test_depth_limit(void **state)
 
 static void test_not_a_directory(void **state)
 {
-        struct fx *f = *state;
+        struct scratch *f = *state;
         _cleanup_free_ char *file = pathf("%s/file", f->root);
         put(file, "x");
         int fd = open(file, O_RDONLY | O_CLOEXEC);
@@ -106,7 +86,7 @@ static void test_not_a_directory(void **state)
 
 static void test_symlink_not_followed(void **state)
 {
-        struct fx *f = *state;
+        struct scratch *f = *state;
         _cleanup_free_ char *top = pathf("%s/top", f->root), *outside = pathf("%s/outside", f->root);
         _cleanup_free_ char *keep = pathf("%s/outside/keep", f->root), *link = pathf("%s/top/link", f->root);
         _cleanup_free_ char *sub = pathf("%s/top/sub", f->root), *subf = pathf("%s/top/sub/f", f->root);
@@ -132,9 +112,9 @@ static void test_symlink_not_followed(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_depth_limit, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_not_a_directory, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_symlink_not_followed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_depth_limit, scratch_setup, scratch_teardown),
+                cmocka_unit_test_setup_teardown(test_not_a_directory, scratch_setup, scratch_teardown),
+                cmocka_unit_test_setup_teardown(test_symlink_not_followed, scratch_setup, scratch_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,30 @@ static inline int rm_tree(const char *path)
         return system(cmd);
 }
 
+/* A test whose only fixture is a scratch directory (cmocka setup and
+ * teardown: *state is a struct scratch; removed with what is in it). */
+struct scratch {
+        char root[64];
+};
+
+static inline int scratch_setup(void **state)
+{
+        struct scratch *s = calloc(1, sizeof(*s));
+        if (!s)
+                return -1;
+        strcpy(s->root, "/tmp/migkit-test.XXXXXX");
+        *state = s;
+        return mkdtemp(s->root) ? 0 : -1;
+}
+
+static inline int scratch_teardown(void **state)
+{
+        struct scratch *s = *state;
+        int r = rm_tree(s->root);
+        free(s);
+        return r;
+}
+
 /* The text of path (malloc'ed), "" when there is no such file. */
 static inline char *text_or_empty(const char *path)
 {
