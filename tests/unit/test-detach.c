@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* spawn_detached() and spawn_wait(): what the started program inherits (no
- * descriptor of the caller's but 0-2, a session of its own, no blocked
- * signals), what the caller gets back (exit status, output, 127 for a
+ * descriptor of the caller's but 0-2, a session of its own, no blocked or
+ * ignored signals), what the caller gets back (exit status, output, 127 for a
  * program that cannot run, -ETIME and a killed program after the timeout,
  * -ECHILD for a signal). */
 #include <setjmp.h>
@@ -11,30 +11,12 @@
 #include <cmocka.h>
 
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 
 #include "detach.h"
 #include "util.h"
 #include "testutil.h"
-
-struct fx {
-        char root[64];
-};
-
-static int setup(void **state)
-{
-        struct fx *f = calloc(1, sizeof(*f));
-        strcpy(f->root, "/tmp/migkit-test-detach.XXXXXX");
-        *state = f;
-        return f && mkdtemp(f->root) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-        struct fx *f = *state;
-        int r = rm_tree(f->root);
-        free(f);
-        return r;
-}
 
 static void test_wait_status_and_output(void **state)
 {
@@ -71,7 +53,7 @@ static void test_wait_status_and_output(void **state)
  * gone (its pid no longer exists) when spawn_wait returns. */
 static void test_wait_timeout_kills(void **state)
 {
-        struct fx *f = *state;
+        struct scratch *f = *state;
         _cleanup_free_ char *pidfile = pathf("%s/pid", f->root), *cmd = pathf("echo $$ > %s; exec sleep 60", pidfile);
         _cleanup_free_ char *pid = NULL;
         char *argv[] = { (char *)"sh", (char *)"-c", cmd, NULL };
@@ -83,14 +65,14 @@ static void test_wait_timeout_kills(void **state)
         assert_int_equal(errno, ESRCH);
 }
 
-/* The detached program: a new session, only 0-2 open (on /dev/null),
- * no blocked signals, and the caller does not wait for it. */
+/* The detached program: a new session, only 0-2 open (on /dev/null), and
+ * the caller does not wait for it. */
 static void test_detached_inherits_nothing(void **state)
 {
-        struct fx *f = *state;
+        struct scratch *f = *state;
         _cleanup_free_ char *report = pathf("%s/report", f->root), *done = pathf("%s/done", f->root);
         _cleanup_free_ char *cmd = pathf("{ echo sid=$(ps -o sid= -p $$ | tr -d ' ') pid=$$; ls /proc/self/fd | sort -n | tr '\\n' ' ';"
-                                         " echo; grep SigBlk /proc/$$/status; readlink /proc/$$/fd/2; } > %s; mv %s %s",
+                                         " echo; readlink /proc/$$/fd/2; } > %s; mv %s %s",
                                          report, report, done);
         _cleanup_free_ char *text = NULL;
         char *argv[] = { (char *)"sh", (char *)"-c", cmd, NULL };
@@ -116,16 +98,45 @@ static void test_detached_inherits_nothing(void **state)
         /* ls's own: 0, 1 (the report), 2 and the one it opens to list them */
         char *fds = strchr(text, '\n') + 1;
         assert_true(strncmp(fds, "0 1 2 3 \n", 9) == 0);
-        assert_non_null(strstr(text, "SigBlk:\t0000000000000000"));
         assert_non_null(strstr(text, "/dev/null"));
+}
+
+/* What the detached program starts with, read by cp from its own
+ * /proc/self/status (no shell in between, which would reset signals
+ * itself): nothing blocked, nothing ignored, although the caller blocks
+ * SIGTERM and ignores SIGUSR1. This process is the subreaper, so waiting
+ * for the program proves it has finished writing. */
+static void test_detached_signals_reset(void **state)
+{
+        struct scratch *f = *state;
+        _cleanup_free_ char *dest = pathf("%s/status", f->root), *text = NULL;
+        char *argv[] = { (char *)"cp", (char *)"/proc/self/status", dest, NULL };
+        sigset_t block, old;
+        struct sigaction ign = { .sa_handler = SIG_IGN }, oldact;
+        assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+        sigemptyset(&block);
+        sigaddset(&block, SIGTERM);
+        sigprocmask(SIG_BLOCK, &block, &old);
+        sigaction(SIGUSR1, &ign, &oldact);
+        assert_int_equal(spawn_detached("/bin/cp", argv), 0);
+        sigaction(SIGUSR1, &oldact, NULL);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        int st;
+        assert_true(waitpid(-1, &st, 0) > 0);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
+        assert_true(read_full_file(dest, 65536, &text) > 0);
+        assert_non_null(strstr(text, "SigBlk:\t0000000000000000\n"));
+        assert_non_null(strstr(text, "SigIgn:\t0000000000000000\n"));
 }
 
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_wait_status_and_output, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_wait_timeout_kills, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_detached_inherits_nothing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_wait_status_and_output, scratch_setup, scratch_teardown),
+                cmocka_unit_test_setup_teardown(test_wait_timeout_kills, scratch_setup, scratch_teardown),
+                cmocka_unit_test_setup_teardown(test_detached_inherits_nothing, scratch_setup, scratch_teardown),
+                cmocka_unit_test_setup_teardown(test_detached_signals_reset, scratch_setup, scratch_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
