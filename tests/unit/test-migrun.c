@@ -88,6 +88,8 @@ static int teardown(void **state)
 /* Runs the migration with its output caught in f->out. */
 static int run(struct fx *f)
 {
+        free(f->out); /* the last run's */
+        f->out = NULL;
         FILE *out = open_memstream(&f->out, &f->outlen);
         assert_non_null(out);
         f->o.out = out;
@@ -321,8 +323,6 @@ static void test_record_dir(void **state)
         assert_null(f->res.record);
         assert_false(exists(dir));
         migrate_result_free(&f->res);
-        free(f->out);
-        f->out = NULL;
 
         free(f->cfg.migrate_record_dir);
         f->cfg.migrate_record_dir = strdup(dir);

@@ -144,6 +144,8 @@ static int teardown(void **state)
 
 static int run(struct fx *f)
 {
+        free(f->out); /* the last run's */
+        f->out = NULL;
         FILE *out = open_memstream(&f->out, &f->outlen);
         assert_non_null(out);
         f->o.out = out;
