@@ -102,6 +102,24 @@ TEST_LDFLAGS_test-sharetest = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-upload = $(LIBVIRT_LIBS)
 # libmount itself, to pin down what it does with malformed mountinfo lines
 TEST_LDFLAGS_test-mountinfo = -lmount
+TEST_LDFLAGS_test-migcheck = $(LIBVIRT_LIBS)
+TEST_LDFLAGS_test-watchact = $(LIBVIRT_LIBS)
+TEST_LDFLAGS_test-virt-fixup = $(LIBVIRT_LIBS) -Wl,--wrap=virDomainGetXMLDesc
+TEST_LDFLAGS_test-preflight-guests = $(LIBVIRT_LIBS)
+TEST_LDFLAGS_test-dispatch = -Wl,--wrap=spawn_detached
+# the volume streams (the test driver's volumes hold no bytes)
+FAKESTREAM_WRAPS = -Wl,--wrap=virStorageVolUpload -Wl,--wrap=virStorageVolDownload -Wl,--wrap=virStreamSend \
+        -Wl,--wrap=virStreamRecv -Wl,--wrap=virStreamFinish -Wl,--wrap=virStreamAbort
+TEST_LDFLAGS_test-upload-bytes = $(LIBVIRT_LIBS) $(FAKESTREAM_WRAPS)
+TEST_LDFLAGS_test-migaround = $(LIBVIRT_LIBS) $(FAKESTREAM_WRAPS)
+# the migration job itself (the test driver cannot migrate)
+FAKEJOB_WRAPS = -Wl,--wrap=virDomainMigrateToURI3 -Wl,--wrap=virDomainGetJobStats -Wl,--wrap=virDomainAbortJob \
+        -Wl,--wrap=virDomainMigrateSetMaxDowntime -Wl,--wrap=virDomainMigrateStartPostCopy
+# the block jobs of a disk swap (the test driver has none)
+TEST_LDFLAGS_test-swapvol = $(LIBVIRT_LIBS) -Wl,--wrap=virDomainBlockCopy -Wl,--wrap=virDomainGetBlockJobInfo \
+        -Wl,--wrap=virDomainBlockJobAbort -Wl,--wrap=virDomainGetXMLDesc
+TEST_LDFLAGS_test-migrun = $(LIBVIRT_LIBS) $(FAKEJOB_WRAPS)
+TEST_LDFLAGS_test-evacuate = $(LIBVIRT_LIBS) $(FAKEJOB_WRAPS)
 
 ifeq ($(V),1)
 Q :=
@@ -237,7 +255,7 @@ uninstall:
 
 # O=DIR cleans that build (and its DIR-fuzz); without O=, build/ and the
 # other directories make check makes (build-asan/, build-fuzz/, the lab's
-# build-pkg-e2e/; mk/packaging.mk adds build-pkg/).
+# build-pkg-e2e/; mk/packaging.mk adds build-pkg/, mk/coverage.mk build-cov/).
 clean:
 	rm -rf $(O) $(O)-fuzz
 ifeq ($(origin O),file)

@@ -44,6 +44,55 @@ static inline int rm_tree(const char *path)
         return system(cmd);
 }
 
+/* A test whose only fixture is a scratch directory (cmocka setup and
+ * teardown: *state is a struct scratch; removed with what is in it). */
+struct scratch {
+        char root[64];
+};
+
+static inline int scratch_setup(void **state)
+{
+        struct scratch *s = calloc(1, sizeof(*s));
+        if (!s)
+                return -1;
+        strcpy(s->root, "/tmp/migkit-test.XXXXXX");
+        *state = s;
+        return mkdtemp(s->root) ? 0 : -1;
+}
+
+static inline int scratch_teardown(void **state)
+{
+        struct scratch *s = *state;
+        int r = rm_tree(s->root);
+        free(s);
+        return r;
+}
+
+/* The text of path (malloc'ed), "" when there is no such file. */
+static inline char *text_or_empty(const char *path)
+{
+        char *t = NULL;
+        if (read_full_file(path, 1 << 20, &t) < 0)
+                t = strdup("");
+        assert_non_null(t);
+        return t;
+}
+
+/* Writes an executable stand-in for systemctl at <dir>/systemctl that
+ * appends its arguments to log and exits with the number in the file
+ * answer (0 while there is none; "Unit not found." on its output then).
+ * Returns its path (malloc'ed). */
+static inline char *fake_systemctl(const char *dir, const char *log, const char *answer)
+{
+        char *prog = pathf("%s/systemctl", dir);
+        char *script = pathf("#!/bin/sh\necho \"$@\" >> %s\n[ -f %s ] || exit 0\necho 'Unit not found.'\nexit $(cat %s)\n", log,
+                             answer, answer);
+        put(prog, script);
+        free(script);
+        assert_int_equal(chmod(prog, 0755), 0);
+        return prog;
+}
+
 /* Skips the calling test, loudly, when reason is not empty. */
 #define SKIP_IF_REASON(reason)                                                                   \
         do {                                                                                     \
