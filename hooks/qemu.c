@@ -20,6 +20,8 @@
 #include "journal.h"
 #include "limit.h"
 #include "log.h"
+#include "lunrec.h"
+#include "pending.h"
 #include "proof.h"
 #include "dispatch.h"
 #include "util.h"
@@ -170,6 +172,32 @@ static int op_migrate_begin(struct hook_ctx *c)
         return r;
 }
 
+/* The guest's LUNs on this host (lunrec.h), for their removal once it has
+ * migrated away, when libvirt no longer has its XML: recorded at each start
+ * (a record of an earlier run is replaced) and refreshed when libvirt
+ * releases the guest (a disk whose device is gone by then keeps its entry).
+ * Never fails the call: a LUN not recorded is only left in place. */
+static void record_luns(struct hook_ctx *c, bool at_release)
+{
+        _cleanup_(lunrec_free) struct lunrec old = { 0 }, rec = { 0 };
+        const struct mk_config *cfg = &c->cfg;
+        int r;
+
+        if (!cfg->fc_disconnect || c->report)
+                return;
+        r = lunrec_load(cfg->state_dir, c->dom->uuid, &old);
+        if (at_release && r < 0)
+                return; /* it never started here: nothing of it to record */
+        r = lunrec_from_domain(cfg->sysfs_root, cfg->dev_root, c->dom, at_release ? &old : NULL, &rec);
+        if (r == 0 && old.uuid)
+                r = lunrec_remove(cfg->state_dir, c->dom->uuid);
+        else if (r > 0)
+                r = lunrec_save(cfg->state_dir, &rec);
+        if (r < 0)
+                log_warning_errno(r, "domain %s: cannot record the LUNs of its block disks in %s/luns: %m; they will not "
+                                  "be disconnected after it migrates away", c->dom->name, cfg->state_dir);
+}
+
 /* QEMU runs (incoming or not; `started` comes before any RAM moves). For an
  * incoming migration migkit prepared, note it in the journal: from now on
  * only migkit-watch's events tell success from failure. Fails the start if
@@ -181,6 +209,9 @@ static int op_started_begin(struct hook_ctx *c)
                 fprintf(c->report, "would note in the journal of %s, if there is one, that its QEMU started\n", c->dom->uuid);
                 return 0;
         }
+        /* it runs here (again): nothing of it is left to disconnect */
+        record_luns(c, false);
+        (void)pending_clear(c->cfg.state_dir, c->dom->uuid, "disconnect");
         int r = journal_set_mark(c->cfg.state_dir, c->dom->uuid, JOURNAL_QEMU_STARTED, time(NULL));
         if (r == -ENOENT)
                 return 0; /* no incoming migration prepared by migkit */
@@ -243,6 +274,7 @@ static int op_release_end(struct hook_ctx *c)
 {
         /* Whatever happened, no incoming migration of it is in flight now. */
         (void)limit_incoming_end(&c->cfg, c->dom->uuid);
+        record_luns(c, true);
         if (streq(c->extra, "migrated"))
                 return hand_over(c, PROOF_MIGRATED, "source", "release end migrated");
 
