@@ -89,6 +89,8 @@ static int journal_item(const struct mk_config *cfg, struct sout *o, const char 
                 json_strv(o->j, "dirs", j.dirs);
                 json_strv(o->j, "bridges", j.bridges);
                 json_strv(o->j, "stripped", j.stripped);
+                json_strv(o->j, "scsi", j.scsi);
+                json_strv(o->j, "mpaths", j.mpaths);
                 return 0;
         }
         char age[32];
@@ -101,6 +103,10 @@ static int journal_item(const struct mk_config *cfg, struct sout *o, const char 
                 fprintf(o->f, "%sbridge %s", sep, j.bridges[k]);
         for (size_t k = 0; j.stripped && j.stripped[k]; k++, sep = ", ")
                 fprintf(o->f, "%sstripped %s", sep, j.stripped[k]);
+        for (size_t k = 0; j.scsi && j.scsi[k]; k++, sep = ", ")
+                fprintf(o->f, "%sscsi %s", sep, j.scsi[k]);
+        for (size_t k = 0; j.mpaths && j.mpaths[k]; k++, sep = ", ")
+                fprintf(o->f, "%smpath %s", sep, j.mpaths[k]);
         fprintf(o->f, "%s\n", streq(sep, " ") ? " nothing created" : "");
         return 0;
 }

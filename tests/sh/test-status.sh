@@ -121,7 +121,7 @@ check "--json: the refusal without proof with its age in seconds and its reasons
 check "--json: the refusal while libvirt has the domain, named" \
         json "[p['name'] for p in d['pending'] if p['uuid'] == '$U' and 'still has domain' in p['reasons'][0]] == ['instance-0000002a']"
 check "--json: the journal with its dirs, bridges and age" \
-        json "d['journals'] == [dict(uuid='$U4', name='inst-d', started=d['journals'][0]['started'], age=d['journals'][0]['age'], dirs=['$I/$U4'], bridges=['qbr44444444-55'], stripped=[])] and 300 <= d['journals'][0]['age'] < 360"
+        json "d['journals'] == [dict(uuid='$U4', name='inst-d', started=d['journals'][0]['started'], age=d['journals'][0]['age'], dirs=['$I/$U4'], bridges=['qbr44444444-55'], stripped=[], scsi=[], mpaths=[])] and 300 <= d['journals'][0]['age'] < 360"
 check "--json: the proof" json "[(p['uuid'], p['kind'], p['by'], p['detail']) for p in d['proofs']] == [('$U', 'migrated', 'hook', 'release end migrated')]"
 check "--json: the quarantined directory with age, time to purge, path, origin and reason" \
         json "len(d['quarantined']) == 1 and (lambda q: q['uuid'] == '$U1' and q['name'] == 'inst-a' and q['time'] == $old and 12600 <= q['age'] < 12660 and 73740 < q['purge_in'] <= 73800 and q['path'] == '$I/.migkit-quarantine/$U1.$old' and q['from'] == '$I/$U1' and q['reason'].startswith('source cleanup: the guest migrated away'))(d['quarantined'][0])"
