@@ -102,6 +102,7 @@ TEST_LDFLAGS_test-sharetest = $(LIBVIRT_LIBS)
 TEST_LDFLAGS_test-upload = $(LIBVIRT_LIBS)
 # libmount itself, to pin down what it does with malformed mountinfo lines
 TEST_LDFLAGS_test-mountinfo = -lmount
+TEST_LDFLAGS_test-secrets = $(LIBVIRT_LIBS)
 
 ifeq ($(V),1)
 Q :=
