@@ -17,6 +17,9 @@
  *   luns/<uuid>               the LUNs a guest's block disks were on here,
  *                             for their removal after it migrated away
  *                             (lunrec.h)
+ *   swap/<uuid>.xml, .swap    a guest's persistent definition, saved by
+ *                             swap-volume before the copy, and what it
+ *                             swaps (swapvol.h); removed once redefined
  *   outgoing.<i>              outgoing slot i, flock()ed by the migkit
  *                             process that holds it (limit.h)
  *   .                         the directory itself, flock()ed while the
@@ -36,6 +39,7 @@ enum state_area {
         STATE_LOCK,
         STATE_INCOMING,
         STATE_LUNS,
+        STATE_SWAP,
         _STATE_AREA_MAX,
 };
 
@@ -44,7 +48,7 @@ enum state_area {
 /* The lock held while the counters of metrics.h are updated. */
 #define STATE_LOCK_METRICS "metrics"
 
-/* "journal", "proof", "pending", "lock", "incoming", "luns". */
+/* "journal", "proof", "pending", "lock", "incoming", "luns", "swap". */
 const char *state_area_name(enum state_area a);
 
 /* <state_dir>/<area>, malloc'ed; NULL on ENOMEM. */
