@@ -31,6 +31,9 @@ struct hook_ctx {
         const char *domain, *op, *subop, *extra;
         struct mk_config cfg;
         struct domxml *dom;
+        bool ids_only;  /* dom has only the name and UUID */
+        char *xml;      /* the XML on stdin, kept for a second look (record_luns) */
+        size_t xml_len;
         FILE *report;   /* dry-run */
 };
 
@@ -49,6 +52,9 @@ static int read_domain(struct hook_ctx *c, bool ids_only)
         int r = ids_only ? domxml_parse_ids(xml, (size_t)n, &c->dom, &err) : domxml_parse(xml, (size_t)n, &c->dom, &err);
         if (r < 0)
                 return log_error("domain %s: %s; nothing was changed", c->domain, err ? err : "cannot parse the domain XML");
+        c->ids_only = ids_only;
+        c->xml = TAKE_PTR(xml);
+        c->xml_len = (size_t)n;
         if (!streq(c->domain, "-") && !streq(c->dom->name, c->domain))
                 return log_error("domain %s: the XML on stdin names domain '%s'; refusing a mismatched call",
                                  c->domain, c->dom->name);
@@ -180,7 +186,9 @@ static int op_migrate_begin(struct hook_ctx *c)
 static void record_luns(struct hook_ctx *c, bool at_release)
 {
         _cleanup_(lunrec_free) struct lunrec old = { 0 }, rec = { 0 };
+        _cleanup_domxml_ struct domxml *full = NULL;
         const struct mk_config *cfg = &c->cfg;
+        const struct domxml *d = c->dom;
         int r;
 
         if (!cfg->fc_disconnect || c->report)
@@ -188,7 +196,18 @@ static void record_luns(struct hook_ctx *c, bool at_release)
         r = lunrec_load(cfg->state_dir, c->dom->uuid, &old);
         if (at_release && r < 0)
                 return; /* it never started here: nothing of it to record */
-        r = lunrec_from_domain(cfg->sysfs_root, cfg->dev_root, c->dom, at_release ? &old : NULL, &rec);
+        /* the devices only of a guest that may have a block disk (the word
+         * is in the XML): the others keep the cheap name-and-UUID pass */
+        if (c->ids_only && memmem(c->xml, c->xml_len, "block", 5)) {
+                _cleanup_free_ char *err = NULL;
+                if (domxml_parse(c->xml, c->xml_len, &full, &err) < 0) {
+                        log_warning("domain %s: %s; the LUNs of its block disks are not recorded", c->dom->name,
+                                    err ? err : "cannot parse the domain XML");
+                        return;
+                }
+                d = full;
+        }
+        r = lunrec_from_domain(cfg->sysfs_root, cfg->dev_root, d, at_release ? &old : NULL, &rec);
         if (r == 0 && old.uuid)
                 r = lunrec_remove(cfg->state_dir, c->dom->uuid);
         else if (r > 0)
@@ -367,6 +386,7 @@ static int hook_main(int argc, char **argv)
         if (r == 0)
                 r = run_handler(&c, h);
         domxml_free(c.dom);
+        free(c.xml);
         config_free(&c.cfg);
         return r < 0 && !h->never_fail ? MIGKIT_EXIT_FAILED : MIGKIT_EXIT_OK;
 }
@@ -466,6 +486,7 @@ int main(int argc, char **argv)
         if (r == 0 && c.dom)
                 printf("%s %s for domain %s (uuid %s): done planning; nothing was changed\n", c.op, c.subop, c.dom->name, c.dom->uuid);
         domxml_free(c.dom);
+        free(c.xml);
         config_free(&c.cfg);
         return r < 0 ? MIGKIT_EXIT_FAILED : MIGKIT_EXIT_OK;
 }
