@@ -234,12 +234,16 @@ static int swap_rescan(struct swap *s)
         struct fc_source src;
         struct stat st;
 
-        if (stat(o->new_path, &st) == 0 || errno != ENOENT || strncmp(o->new_path, "/dev/", 5) != 0 ||
-            fc_parse_source(o->new_path, &src) < 0 || src.kind == FC_SRC_NONE)
+        if (strncmp(o->new_path, "/dev/", 5) != 0 || fc_parse_source(o->new_path, &src) < 0 || src.kind == FC_SRC_NONE)
+                return STEP_OK;
+        /* where it is on this host: below [paths] dev, as the hook sees it */
+        _cleanup_free_ char *below = path_join(s->cfg->dev_root, o->new_path + 5);
+        if (!below)
+                return log_error_errno(ENOMEM, "out of memory"), SWAPVOL_FAILED;
+        if (stat(below, &st) == 0 || errno != ENOENT)
                 return STEP_OK;
         _cleanup_(dest_fc_done) struct dest_fc d = { .cfg = s->cfg };
-        _cleanup_free_ char *below = path_join(s->cfg->dev_root, o->new_path + 5);
-        int r = below ? dest_fc_add(&d, o->disk, o->new_path, below, &src) : -ENOMEM;
+        int r = dest_fc_add(&d, o->disk, o->new_path, below, &src);
         if (r < 0)
                 return log_error_errno(r, "out of memory"), SWAPVOL_FAILED;
         sv_event(s->out, s->mode, o, "rescan", 0, NULL, "%s is missing here: rescanning for it as the hook does", o->new_path);
@@ -278,7 +282,11 @@ static int swap_save(struct swap *s)
         strcat(xname, "swap");
         if ((r = write_file_atomic(dir, xname, meta, strlen(meta), 0600, WRITE_DURABLE)) < 0)
                 return log_error_errno(r, "%s: cannot write %s/%s: %m; nothing was copied", o->domain, dir, xname), SWAPVOL_FAILED;
-        if (virDomainUndefineFlags(s->dom, VIR_DOMAIN_UNDEFINE_KEEP_NVRAM | VIR_DOMAIN_UNDEFINE_KEEP_TPM) == 0)
+        /* keep NVRAM and TPM state: the definition comes back; a libvirt
+         * that does not know these flags refuses them, so ask it without
+         * (it then refuses a guest that has either) */
+        if (virDomainUndefineFlags(s->dom, VIR_DOMAIN_UNDEFINE_KEEP_NVRAM | VIR_DOMAIN_UNDEFINE_KEEP_TPM) == 0 ||
+            (virGetLastErrorCode() == VIR_ERR_INVALID_ARG && virDomainUndefineFlags(s->dom, 0) == 0))
                 s->undefined = true;
         else
                 log_info("%s: cannot undefine it for the copy (%s); the copy runs as a transient job of the persistent domain",

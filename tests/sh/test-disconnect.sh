@@ -237,4 +237,30 @@ check "rollback with another domain on one LUN: exit 3; the other LUN is removed
 check "the journal keeps it, the pending rollback says why" bash -c "grep -qx 'scsi 5:0:2:2 ${W}32 sde' '$T/state/journal/$UB' &&
         ! grep -q '^scsi 5:0:1:3' '$T/state/journal/$UB' && grep -qF 'domain other-guest uses it' '$T/state/pending/$UB.rollback'"
 
+# --- swap-volume onto a LUN missing here: the hook's targeted rescan first -------
+# libvirt's test driver runs the guest and has no block copy: the copy then
+# fails, after the rescan (what is asserted here); the copy and pivot
+# themselves: tests/unit/test-swapvol.c and tests/lab/e2e-driver.
+swapdom() {
+        echo "<node><domain type='test'><name>inst-s</name><uuid>$US</uuid><memory>65536</memory><os><type>hvm</type></os>
+<devices><disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$T/old.img'/><target dev='vdb' bus='virtio'/></disk>
+</devices></domain></node>" > "$T/swap.xml"
+}
+US=2a2b2c2d-3e3f-4a4b-8c8d-9e9f0a0b0c0d
+NEWLUN=/dev/disk/by-path/pci-0000:05:00.0-fc-0x5006016039a01c4e-lun-2
+FAKE_HIDDEN="5:0:2:2" setup dest
+swapdom
+run "$mk" swap-volume inst-s vdb "$NEWLUN" -c "$T/migkit.conf" --connect "test://$T/swap.xml"
+check "swap-volume onto a missing FC LUN: the rescan first, naming it" \
+        grep -qF "inst-s: $NEWLUN is missing here: rescanning for it as the hook does" "$T/out"
+check "exactly '0 2 2' to host5's scan (the LUN's target), and the LUN came ($(tr '\n' '|' < "$T/log"))" bash -c "
+        [ \"\$(grep ' scan ' '$T/log' | tr '\n' '|')\" = 'write host5 scan 0 2 2|' ] && present '$T/dev/sde' '$T/dev${NEWLUN#/dev}'"
+check "then the copy was tried (the test driver has none: exit 1), after the rescan" bash -c "[ $rc = 1 ] &&
+        grep -qF 'cannot start copying disk vdb to $NEWLUN' '$T/err'"
+FAKE_HIDDEN="" setup dest
+swapdom
+run "$mk" swap-volume inst-s vdb "${NEWLUN%-2}-7" -c "$T/migkit.conf" --connect "test://$T/swap.xml"
+check "a LUN that does not come: exit 3, nothing copied, no definition saved ($(tail -c 300 "$T/err" | tr '\n' ' '))" bash -c "[ $rc = 3 ] &&
+        grep -qF 'did not appear on this host; nothing was copied' '$T/err' && ! grep -q 'cannot start copying' '$T/err' && absent '$T/state/swap'"
+
 summary
