@@ -23,6 +23,7 @@
 #include "util.h"
 #include "validate.h"
 #include "virt.h"
+#include "xmlnode.h"
 
 /* What a local domain uses that could be one of our LUNs. */
 struct use {
@@ -78,28 +79,12 @@ static int add_use(struct lundisc_priv *p, struct use **ret, const char *fmt, ..
         return 0;
 }
 
-static char *prop(void *node, const char *name)
-{
-        xmlChar *v = node ? xmlGetProp(node, (const xmlChar *)name) : NULL;
-        char *s = v ? strdup((const char *)v) : NULL;
-        xmlFree(v);
-        return s;
-}
-
-static xmlNodePtr child(xmlNodePtr n, const char *name)
-{
-        for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
-                if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, (const xmlChar *)name))
-                        return c;
-        return NULL;
-}
-
 /* The path of a <disk type='volume'>'s volume, NULL with *err when libvirt
  * cannot tell it. */
 static char *volume_path(virConnectPtr c, const struct dom_disk *k, char **err)
 {
-        xmlNodePtr src = child(k->node, "source");
-        _cleanup_free_ char *pool = prop(src, "pool"), *vol = prop(src, "volume");
+        xmlNodePtr src = xml_child(k->node, "source");
+        _cleanup_free_ char *pool = xml_prop(src, "pool"), *vol = xml_prop(src, "volume");
         virStoragePoolPtr sp = pool && vol ? virStoragePoolLookupByName(c, pool) : NULL;
         virStorageVolPtr sv = sp ? virStorageVolLookupByName(sp, vol) : NULL;
         char *path = sv ? virStorageVolGetPath(sv) : NULL;
@@ -153,15 +138,15 @@ static int use_disk(struct lundisc *ld, virConnectPtr c, const struct domxml *d,
 /* <hostdev type='scsi'> with a scsi_hostN adapter: that SCSI address. */
 static int use_hostdevs(struct lundisc *ld, const struct domxml *d)
 {
-        xmlNodePtr devs = child(xmlDocGetRootElement(d->doc), "devices");
+        xmlNodePtr devs = xml_child(xmlDocGetRootElement(d->doc), "devices");
         for (xmlNodePtr h = devs ? devs->children : NULL; h; h = h->next) {
                 if (h->type != XML_ELEMENT_NODE || !xmlStrEqual(h->name, (const xmlChar *)"hostdev"))
                         continue;
-                _cleanup_free_ char *type = prop(h, "type");
-                xmlNodePtr src = child(h, "source");
-                xmlNodePtr ad = child(src, "adapter"), addr = child(src, "address");
-                _cleanup_free_ char *an = prop(ad, "name"), *bus = prop(addr, "bus"), *tgt = prop(addr, "target"),
-                                    *unit = prop(addr, "unit");
+                _cleanup_free_ char *type = xml_prop(h, "type");
+                xmlNodePtr src = xml_child(h, "source");
+                xmlNodePtr ad = xml_child(src, "adapter"), addr = xml_child(src, "address");
+                _cleanup_free_ char *an = xml_prop(ad, "name"), *bus = xml_prop(addr, "bus"), *tgt = xml_prop(addr, "target"),
+                                    *unit = xml_prop(addr, "unit");
                 unsigned host;
                 struct use *u;
                 if (!type || !streq(type, "scsi") || !an || !bus || !tgt || !unit || sscanf(an, "scsi_host%u", &host) != 1)

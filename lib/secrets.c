@@ -6,28 +6,13 @@
 
 #include "util.h"
 #include "virt.h"
-
-static char *prop(xmlNodePtr n, const char *name)
-{
-        xmlChar *v = n ? xmlGetProp(n, (const xmlChar *)name) : NULL;
-        char *s = v && *v ? strdup((const char *)v) : NULL;
-        xmlFree(v);
-        return s;
-}
-
-static xmlNodePtr child(xmlNodePtr n, const char *name)
-{
-        for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
-                if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, (const xmlChar *)name))
-                        return c;
-        return NULL;
-}
+#include "xmlnode.h"
 
 /* "rbd vms/disk-1" for a network disk, else its source path. */
 static char *describe_source(const struct dom_disk *k)
 {
-        xmlNodePtr src = child(k->node, "source");
-        _cleanup_free_ char *proto = prop(src, "protocol"), *name = prop(src, "name");
+        xmlNodePtr src = xml_child(k->node, "source");
+        _cleanup_free_ char *proto = xml_prop(src, "protocol"), *name = xml_prop(src, "name");
         char *s = NULL;
         if (proto && asprintf(&s, "%s %s", proto, name ? name : "?") < 0)
                 return NULL;
@@ -44,9 +29,9 @@ static int add_secret(struct dom_secret **v, size_t *n, const struct dom_disk *k
         memset(s, 0, sizeof(*s));
         s->disk = strdup(k->target ? k->target : "-");
         s->what = strdup(what);
-        s->type = prop(sec, "type");
-        s->uuid = prop(sec, "uuid");
-        s->usage = prop(sec, "usage");
+        s->type = xml_prop(sec, "type");
+        s->uuid = xml_prop(sec, "uuid");
+        s->usage = xml_prop(sec, "usage");
         s->source = describe_source(k);
         if (!s->type)
                 s->type = strdup("?");
@@ -56,7 +41,7 @@ static int add_secret(struct dom_secret **v, size_t *n, const struct dom_disk *k
 /* Every <secret> of the elements named name under disk and its <source>. */
 static int collect(struct dom_secret **v, size_t *n, const struct dom_disk *k, const char *name, const char *what)
 {
-        xmlNodePtr where[] = { k->node, child(k->node, "source") };
+        xmlNodePtr where[] = { k->node, xml_child(k->node, "source") };
         for (size_t w = 0; w < ARRAY_SIZE(where); w++)
                 for (xmlNodePtr e = where[w] ? ((xmlNodePtr)where[w])->children : NULL; e; e = e->next) {
                         if (e->type != XML_ELEMENT_NODE || !xmlStrEqual(e->name, (const xmlChar *)name))

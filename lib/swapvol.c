@@ -21,6 +21,7 @@
 #include "state.h"
 #include "util.h"
 #include "virt.h"
+#include "xmlnode.h"
 
 
 static xmlNodePtr find_disk(xmlDocPtr doc, const char *target)
@@ -43,14 +44,6 @@ static xmlNodePtr find_disk(xmlDocPtr doc, const char *target)
         return n;
 }
 
-static xmlNodePtr child(xmlNodePtr n, const char *name)
-{
-        for (xmlNodePtr c = n->children; c; c = c->next)
-                if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, (const xmlChar *)name))
-                        return c;
-        return NULL;
-}
-
 int swapvol_rewrite_xml(const char *xml, const char *target, const char *new_path, bool is_block, char **ret)
 {
         *ret = NULL;
@@ -60,7 +53,7 @@ int swapvol_rewrite_xml(const char *xml, const char *target, const char *new_pat
         int r = -ENOENT;
         xmlNodePtr disk = find_disk(doc, target);
         if (disk) {
-                xmlNodePtr src = child(disk, "source");
+                xmlNodePtr src = xml_child(disk, "source");
                 if (!src)
                         src = xmlNewChild(disk, NULL, (const xmlChar *)"source", NULL);
                 xmlUnsetProp(src, (const xmlChar *)"file");
@@ -68,7 +61,7 @@ int swapvol_rewrite_xml(const char *xml, const char *target, const char *new_pat
                 xmlSetProp(src, (const xmlChar *)(is_block ? "dev" : "file"), (const xmlChar *)new_path);
                 xmlSetProp(disk, (const xmlChar *)"type", (const xmlChar *)(is_block ? "block" : "file"));
                 /* a backing chain of the old image does not describe the new one */
-                xmlNodePtr bs = child(disk, "backingStore");
+                xmlNodePtr bs = xml_child(disk, "backingStore");
                 if (bs) {
                         xmlUnlinkNode(bs);
                         xmlFreeNode(bs);
@@ -96,7 +89,7 @@ static char *disk_attr(const char *xml, const char *target, const char *elem, co
         char *s = NULL;
         if (!doc)
                 return NULL;
-        xmlNodePtr disk = find_disk(doc, target), e = disk ? child(disk, elem) : NULL;
+        xmlNodePtr disk = find_disk(doc, target), e = disk ? xml_child(disk, elem) : NULL;
         xmlChar *t = e ? xmlGetProp(e, (const xmlChar *)name) : NULL;
         if (t)
                 s = strdup((const char *)t);
