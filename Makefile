@@ -103,7 +103,8 @@ TEST_LDFLAGS_test-upload = $(LIBVIRT_LIBS)
 # libmount itself, to pin down what it does with malformed mountinfo lines
 TEST_LDFLAGS_test-mountinfo = -lmount
 TEST_LDFLAGS_test-secrets = $(LIBVIRT_LIBS)
-TEST_LDFLAGS_test-swapvol = $(LIBVIRT_LIBS) -Wl,--wrap=virDomainBlockCopy
+TEST_LDFLAGS_test-swapvol = $(LIBVIRT_LIBS) -Wl,--wrap=virDomainBlockCopy -Wl,--wrap=virDomainGetBlockJobInfo \
+	-Wl,--wrap=virDomainBlockJobAbort -Wl,--wrap=virDomainGetXMLDesc
 
 ifeq ($(V),1)
 Q :=

@@ -9,8 +9,12 @@
  *    saved in <state>/swap (naming the old disk) and the domain is not
  *    persistent (a crash now leaves no definition naming the old disk);
  *  - a copy that cannot start defines the saved definition again and
- *    removes the saved files. The pivot and the end of a real copy:
- *    tests/lab/e2e-driver. */
+ *    removes the saved files;
+ *  - a copy that gets ready and pivots (the job's progress, the pivot and
+ *    the running definition after it are seams too) ends with the saved
+ *    definition, naming the new path, defined again and nothing saved;
+ *    --disconnect-old on a file disk has no LUN to remove.
+ * A real copy and pivot: tests/lab/e2e-driver, e2e-san. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,7 +37,7 @@
 
 struct fixture {
         char root[64];
-        char *state, *blk, *old;
+        char *state, *blk, *old, *newfile;
         struct mk_config cfg;
         virConnectPtr c;
         virDomainPtr dom;
@@ -46,23 +50,62 @@ static struct {
         bool saved_names_old;
         bool meta_names_new;
         char dest_xml[512];
+        unsigned flags;
+        bool copy_ok;       /* the copy starts, gets ready and pivots */
+        bool pivoted;
         const struct fixture *f;
 } seen;
+
+int __real_virDomainGetBlockJobInfo(virDomainPtr dom, const char *disk, virDomainBlockJobInfoPtr info, unsigned int flags);
+int __wrap_virDomainGetBlockJobInfo(virDomainPtr dom, const char *disk, virDomainBlockJobInfoPtr info, unsigned int flags);
+int __wrap_virDomainGetBlockJobInfo(virDomainPtr dom, const char *disk, virDomainBlockJobInfoPtr info, unsigned int flags)
+{
+        if (!seen.copy_ok)
+                return __real_virDomainGetBlockJobInfo(dom, disk, info, flags);
+        memset(info, 0, sizeof(*info));
+        info->cur = info->end = 1 << 20; /* in sync at once */
+        return seen.pivoted ? 0 : 1;
+}
+
+int __real_virDomainBlockJobAbort(virDomainPtr dom, const char *disk, unsigned int flags);
+int __wrap_virDomainBlockJobAbort(virDomainPtr dom, const char *disk, unsigned int flags);
+int __wrap_virDomainBlockJobAbort(virDomainPtr dom, const char *disk, unsigned int flags)
+{
+        if (!seen.copy_ok)
+                return __real_virDomainBlockJobAbort(dom, disk, flags);
+        seen.pivoted |= (flags & VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT) != 0;
+        return 0;
+}
+
+/* After the pivot the running definition names the new path. */
+char *__real_virDomainGetXMLDesc(virDomainPtr dom, unsigned int flags);
+char *__wrap_virDomainGetXMLDesc(virDomainPtr dom, unsigned int flags);
+char *__wrap_virDomainGetXMLDesc(virDomainPtr dom, unsigned int flags)
+{
+        char *x = __real_virDomainGetXMLDesc(dom, flags), *at;
+        if (!x || !seen.pivoted || (flags & VIR_DOMAIN_XML_INACTIVE) || !(at = strstr(x, seen.f->old)))
+                return x;
+        char *n = NULL;
+        assert_true(asprintf(&n, "%.*s%s%s", (int)(at - x), x, seen.f->newfile, at + strlen(seen.f->old)) > 0);
+        free(x);
+        return n;
+}
 
 int __wrap_virDomainBlockCopy(virDomainPtr dom, const char *disk, const char *destxml, virTypedParameterPtr params,
                               int nparams, unsigned int flags);
 int __wrap_virDomainBlockCopy(virDomainPtr dom, const char *disk, const char *destxml, virTypedParameterPtr params,
                               int nparams, unsigned int flags)
 {
-        (void)disk, (void)params, (void)nparams, (void)flags;
+        (void)disk, (void)params, (void)nparams;
         seen.calls++;
+        seen.flags = flags;
         seen.persistent = virDomainIsPersistent(dom);
         snprintf(seen.dest_xml, sizeof(seen.dest_xml), "%s", destxml);
         _cleanup_free_ char *x = pathf("%s/swap/%s.xml", seen.f->state, UUID), *m = pathf("%s/swap/%s.swap", seen.f->state, UUID),
                             *xt = NULL, *mt = NULL;
         seen.saved_names_old = read_full_file(x, 1 << 20, &xt) > 0 && strstr(xt, seen.f->old);
         seen.meta_names_new = read_full_file(m, 1 << 20, &mt) > 0 && strstr(mt, seen.f->blk);
-        return -1; /* "this function is not supported": the copy cannot start */
+        return seen.copy_ok ? 0 : -1; /* -1: the copy cannot start */
 }
 
 static void quiet(void *u, virErrorPtr e) { (void)u; (void)e; }
@@ -76,6 +119,7 @@ static int setup(void **state)
         f->state = pathf("%s/state", f->root);
         f->blk = pathf("%s/new-lun", f->root);
         f->old = pathf("%s/old.qcow2", f->root);
+        f->newfile = pathf("%s/new.qcow2", f->root);
         free(f->cfg.state_dir);
         free(f->cfg.libvirt_uri);
         f->cfg.state_dir = strdup(f->state);
@@ -109,6 +153,7 @@ static int teardown(void **state)
         free(f->state);
         free(f->blk);
         free(f->old);
+        free(f->newfile);
         config_free(&f->cfg);
         free(f);
         return 0;
@@ -123,14 +168,19 @@ static const char *make_block(const struct fixture *f)
         return "";
 }
 
-static int swap(const struct fixture *f, const char *format)
+static int swap_to(const struct fixture *f, const char *to, const char *format, bool disconnect_old)
 {
         FILE *out = fopen("/dev/null", "w");
-        struct swapvol_opts o = { .domain = "inst-swap", .disk = "vdb", .new_path = f->blk, .output = MIGRATE_OUT_QUIET,
-                                  .out = out, .format = format };
+        struct swapvol_opts o = { .domain = "inst-swap", .disk = "vdb", .new_path = to, .output = MIGRATE_OUT_QUIET,
+                                  .out = out, .format = format, .disconnect_old = disconnect_old };
         int r = swapvol_run(&f->cfg, &o);
         fclose(out);
         return r;
+}
+
+static int swap(const struct fixture *f, const char *format)
+{
+        return swap_to(f, f->blk, format, false);
 }
 
 static bool swap_dir_empty(const struct fixture *f)
@@ -171,11 +221,30 @@ static void test_saved_before_copy_restored_after(void **state)
         assert_true(swap_dir_empty(f));
 }
 
+static void test_pivot_redefines_saved(void **state)
+{
+        struct fixture *f = *state;
+        seen.copy_ok = true;
+        assert_int_equal(swap_to(f, f->newfile, NULL, true), SWAPVOL_OK);
+        assert_int_equal(seen.calls, 1);
+        assert_true(seen.saved_names_old);
+        assert_int_equal(seen.persistent, 0);
+        /* undefined for the copy: a plain job, not a transient one */
+        assert_int_equal(seen.flags & VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB, 0);
+        assert_true(seen.pivoted);
+        assert_int_equal(virDomainIsPersistent(f->dom), 1);
+        _cleanup_free_ char *x = virDomainGetXMLDesc(f->dom, VIR_DOMAIN_XML_INACTIVE);
+        assert_non_null(strstr(x, f->newfile));
+        assert_null(strstr(x, f->old));
+        assert_true(swap_dir_empty(f));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_qcow2_onto_block_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_saved_before_copy_restored_after, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pivot_redefines_saved, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
