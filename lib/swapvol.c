@@ -255,7 +255,8 @@ static int swap_save(struct swap *s)
 {
         const struct mk_config *cfg = s->cfg;
         const struct swapvol_opts *o = s->o;
-        _cleanup_free_ char *dir = NULL, *xname = NULL, *meta = NULL;
+        _cleanup_free_ char *dir = NULL, *meta = NULL;
+        char xname[VIR_UUID_STRING_BUFLEN + 8], mname[VIR_UUID_STRING_BUFLEN + 8];
         int r;
 
         if (virDomainIsPersistent(s->dom) != 1)
@@ -263,18 +264,17 @@ static int swap_save(struct swap *s)
         s->saved = virDomainGetXMLDesc(s->dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
         if (!s->saved)
                 return log_error("%s: cannot read its persistent definition: %s", o->domain, virt_last_error()), SWAPVOL_FAILED;
-        if (asprintf(&xname, "%s.xml", s->uuid) < 0 ||
-            asprintf(&meta, "migkit-swap 1\nuuid %s\nname %s\ndisk %s\nfrom %s\nto %s\ntime %lld\n", s->uuid, o->domain, o->disk,
+        snprintf(xname, sizeof(xname), "%s.xml", s->uuid);
+        snprintf(mname, sizeof(mname), "%s.swap", s->uuid);
+        if (asprintf(&meta, "migkit-swap 1\nuuid %s\nname %s\ndisk %s\nfrom %s\nto %s\ntime %lld\n", s->uuid, o->domain, o->disk,
                      s->old_source ? s->old_source : "-", o->new_path, (long long)time(NULL)) < 0)
                 return log_error_errno(ENOMEM, "out of memory"), SWAPVOL_FAILED;
         if ((r = state_area_create(cfg->state_dir, STATE_SWAP, &dir)) < 0 ||
             (r = write_file_atomic(dir, xname, s->saved, strlen(s->saved), 0600, WRITE_DURABLE)) < 0)
                 return log_error_errno(r, "%s: cannot save its persistent definition in %s/swap: %m; nothing was copied",
                                        o->domain, cfg->state_dir), SWAPVOL_FAILED;
-        xname[strlen(xname) - 3] = '\0';
-        strcat(xname, "swap");
-        if ((r = write_file_atomic(dir, xname, meta, strlen(meta), 0600, WRITE_DURABLE)) < 0)
-                return log_error_errno(r, "%s: cannot write %s/%s: %m; nothing was copied", o->domain, dir, xname), SWAPVOL_FAILED;
+        if ((r = write_file_atomic(dir, mname, meta, strlen(meta), 0600, WRITE_DURABLE)) < 0)
+                return log_error_errno(r, "%s: cannot write %s/%s: %m; nothing was copied", o->domain, dir, mname), SWAPVOL_FAILED;
         /* keep NVRAM and TPM state: the definition comes back; a libvirt
          * that does not know these flags refuses them, so ask it without
          * (it then refuses a guest that has either) */
