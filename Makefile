@@ -120,6 +120,9 @@ TEST_LDFLAGS_test-swapvol = $(LIBVIRT_LIBS) -Wl,--wrap=virDomainBlockCopy -Wl,--
         -Wl,--wrap=virDomainBlockJobAbort -Wl,--wrap=virDomainGetXMLDesc
 TEST_LDFLAGS_test-migrun = $(LIBVIRT_LIBS) $(FAKEJOB_WRAPS)
 TEST_LDFLAGS_test-evacuate = $(LIBVIRT_LIBS) $(FAKEJOB_WRAPS)
+TEST_LDFLAGS_test-secrets = $(LIBVIRT_LIBS)
+TEST_LDFLAGS_test-swapsave = $(LIBVIRT_LIBS) -Wl,--wrap=virDomainBlockCopy -Wl,--wrap=virDomainGetBlockJobInfo \
+	-Wl,--wrap=virDomainBlockJobAbort -Wl,--wrap=virDomainGetXMLDesc
 
 ifeq ($(V),1)
 Q :=

@@ -45,7 +45,8 @@ _migkit()
         case ${words[i-1]} in
         -c|--config|--connect|--bandwidth|--max-downtime|--completion-timeout|\
         --stall-timeout|--copy-storage|--parallel-connections|--dest-xml|\
-        --interval|--parallel|--compression|--postcopy-bandwidth|--record|-o|--output)
+        --interval|--parallel|--compression|--postcopy-bandwidth|--record|-o|--output|\
+        --format)
             continue ;;
         esac
         [[ ${words[i]} != -* ]] && ((nargs++))
@@ -72,6 +73,9 @@ _migkit()
     --compression)
         COMPREPLY=($(compgen -W "none xbzrle mt zlib zstd" -- "$cur"))
         return 0 ;;
+    --format)
+        COMPREPLY=($(compgen -W "raw qcow2" -- "$cur"))
+        return 0 ;;
     # durations: the configuration's units (a bare --max-downtime is ms)
     --max-downtime)
         COMPREPLY=($(compgen -W "300ms 500ms 1s 2s" -- "$cur"))
@@ -92,7 +96,7 @@ _migkit()
     migrate) opts=$drv_opts ;;
     check) opts="--config --connect --copy-storage --json --help" ;;
     evacuate) opts="--parallel $evac_opts" ;;
-    swap-volume) opts="--config --connect --bandwidth --json --quiet --help" ;;
+    swap-volume) opts="--config --connect --bandwidth --format --disconnect-old --json --quiet --help" ;;
     doctor) opts="--config --connect --json --quiet --help" ;;
     plot) opts="--output --help" ;;
     config) opts="--config --help" ;;

@@ -1,16 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* migkit-fcscan: the operator's (and a script's) targeted FC/SCSI rescan:
  * the same plan, scan, wait and multipath steps the hook runs at
- * `migrate begin` (lib/dest.c, lib/fc.c), for a WWPN and LUN, a WWID, or
- * every missing block disk of a domain XML. */
-#include <dirent.h>
+ * `migrate begin` (lib/destfc.c, lib/fc.c), for a WWPN and LUN, a WWID, or
+ * every missing block disk of a domain XML; and with --remove the removal
+ * migkit-cleanup makes after a migration (lib/lundisc.c). */
 #include <getopt.h>
 #include <inttypes.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 #include <stdio.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 #include "config.h"
 #include "destfc.h"
@@ -19,6 +15,8 @@
 #include "fc.h"
 #include "fclun.h"
 #include "log.h"
+#include "lundisc.h"
+#include "lunrec.h"
 #include "mpath.h"
 #include "util.h"
 
@@ -46,15 +44,20 @@ static void usage(FILE *f)
                 "                       unless [fc] multipath = no or libmpathcmd is missing\n"
                 "  --domain-xml FILE    every <disk type='block'> of a domain XML whose source\n"
                 "                       is missing ('-' reads standard input)\n"
-                "  --remove             the other way: remove this host's SCSI paths (and\n"
-                "                       multipath map) of the LUN, or of the domain's block\n"
-                "                       disks after it migrated away; refused while anything\n"
-                "                       uses it: a holder (LVM, md, a partition map), a mount,\n"
-                "                       a process that has it open, a local domain\n"
-                "                       ([cleanup] libvirt-uri, read-only) that names it\n"
+                "  --remove             the other way, as migkit-cleanup does after a migration:\n"
+                "                       remove this host's multipath map of the LUN (and its\n"
+                "                       unused kpartx partition maps) through multipathd, then\n"
+                "                       its SCSI paths (sysfs delete), then wait for them to\n"
+                "                       go; of the LUN named, or of the domain's block disks;\n"
+                "                       refused while anything uses it: a local domain\n"
+                "                       ([cleanup] libvirt-uri, read-only; by WWID), a holder\n"
+                "                       (LVM, md, anything on a partition map), a mount, a\n"
+                "                       process that has it open (multipathd's own descriptors\n"
+                "                       on the paths do not count)\n"
                 "  -w, --wait TIME      wait up to TIME for the devices (default 0: scan, look\n"
-                "                       once, do not wait); 500ms, 30s, 2m, a bare number is\n"
-                "                       seconds; at most 1h\n"
+                "                       once, do not wait); with --remove, for them to go\n"
+                "                       (default [fc] disconnect-wait); 500ms, 30s, 2m, a bare\n"
+                "                       number is seconds; at most 1h\n"
                 "  -n, --dry-run        print the sysfs writes, waits and multipathd requests it\n"
                 "                       would make; touch nothing\n"
                 "  -c, --config FILE    configuration file (default $MIGKIT_CONFIG or\n"
@@ -64,13 +67,15 @@ static void usage(FILE *f)
                 "  -h, --help           this text;    -V, --version  print the version\n"
                 "\n"
                 "Standard output: one line per sysfs write ('wrote ...' or 'would write ...'),\n"
-                "multipathd request, and device ('present ...' or 'missing ...').\n"
+                "multipathd request, and device ('present ...' or 'missing ...'; with\n"
+                "--remove 'gone ...' or 'still there ...').\n"
                 "\n"
-                "Exit status: 0 every device is there (without --wait: the scans were written),\n"
-                "1 error (configuration, sysfs, a failed scan write), 2 usage, 3 a device is\n"
-                "still missing after --wait, 4 nothing can make a device appear (no online FC\n"
-                "HBA sees the target and wildcard-scan is off, no FC HBA, ...), 5 --remove\n"
-                "refused: the LUN is in use (nothing was removed).\n");
+                "Exit status: 0 every device is there (without --wait: the scans were written;\n"
+                "--remove: every device is gone), 1 error (configuration, sysfs, a failed write,\n"
+                "multipathd refused, a removed device still there after the wait), 2 usage,\n"
+                "3 a device is still missing after --wait, 4 nothing can make a device appear\n"
+                "(no online FC HBA sees the target and wildcard-scan is off, no FC HBA, ...),\n"
+                "5 --remove refused: the LUN is in use (nothing was removed).\n");
 }
 
 /* --wait: a duration as everywhere (500ms, 30s, 2m), a bare number in
@@ -98,230 +103,7 @@ static int load_domain(const char *file, size_t max, struct domxml **dom)
         return 0;
 }
 
-/* ---- --remove -------------------------------------------------------------- */
-
-/* The WWID of the multipath map named alias (its dm/name), "" if none. */
-static void wwid_of_map_name(const char *sysfs, const char *alias, char *wwid, size_t size)
-{
-        _cleanup_free_ char *dir = path_join(sysfs, "block");
-        DIR *d = dir ? opendir(dir) : NULL;
-        struct dirent *de;
-        wwid[0] = '\0';
-        while (d && (de = readdir(d))) {
-                _cleanup_free_ char *name = NULL, *uuid = NULL, *pn = NULL, *pu = NULL;
-                if (strncmp(de->d_name, "dm-", 3) != 0 || asprintf(&pn, "%s/%s/dm/name", dir, de->d_name) < 0 ||
-                    asprintf(&pu, "%s/%s/dm/uuid", dir, de->d_name) < 0)
-                        continue;
-                if (read_full_file(pn, 4096, &name) < 0 || read_full_file(pu, 4096, &uuid) < 0)
-                        continue;
-                name[strcspn(name, "\n")] = uuid[strcspn(uuid, "\n")] = '\0';
-                if (streq(name, alias) && strncmp(uuid, "mpath-", 6) == 0 && fc_name_is_valid(uuid + 6)) {
-                        snprintf(wwid, size, "%s", uuid + 6);
-                        break;
-                }
-        }
-        if (d)
-                closedir(d);
-}
-
-/* Adds the WWIDs that a block disk's source names on this host to *wwids. */
-static int source_wwids(const struct mk_config *cfg, const char *source, char ***wwids)
-{
-        struct fc_source s;
-        char wwid[FC_WWID_MAX + 1];
-        int r;
-
-        if (fc_parse_source(source, &s) < 0)
-                return 0;
-        if (s.kind == FC_SRC_PATH) {
-                _cleanup_strv_ char **w = NULL;
-                r = fc_wwids_of_target_lun(cfg->sysfs_root, s.wwpn, s.lun, &w);
-                for (size_t i = 0; r > 0 && w[i]; i++)
-                        if (!strv_contains(*wwids, w[i]) && strv_push(wwids, w[i]) < 0)
-                                return -ENOMEM;
-                return r < 0 ? r : 0;
-        }
-        if (s.kind != FC_SRC_WWID && s.kind != FC_SRC_MAP)
-                return 0;
-        snprintf(wwid, sizeof(wwid), "%s", s.wwid);
-        if (!wwid[0])
-                wwid_of_map_name(cfg->sysfs_root, s.map, wwid, sizeof(wwid));
-        if (wwid[0] && !strv_contains(*wwids, wwid) && strv_push(wwids, wwid) < 0)
-                return -ENOMEM;
-        return 0;
-}
-
-struct local_domains {
-        struct domxml **doms;
-        size_t n;
-        char *error;   /* libvirt could not be asked: refuse every removal */
-};
-
-static void quiet_libvirt(void *userdata, virErrorPtr err)
-{
-        (void)userdata;
-        (void)err;
-}
-
-/* Every local domain's XML, live and persistent, from libvirt (read-only). */
-static void load_local_domains(const struct mk_config *cfg, struct local_domains *ld)
-{
-        virConnectPtr conn;
-        virDomainPtr *doms = NULL;
-        int n;
-
-        virSetErrorFunc(NULL, quiet_libvirt);
-        conn = virConnectOpenReadOnly(cfg->libvirt_uri);
-        if (!conn || (n = virConnectListAllDomains(conn, &doms, 0)) < 0) {
-                virErrorPtr e = virGetLastError();
-                if (asprintf(&ld->error, "cannot list the domains of this host through %s (%s), so cannot tell that none uses it",
-                             cfg->libvirt_uri, e && e->message ? e->message : "unknown error") < 0)
-                        ld->error = NULL;
-                if (conn)
-                        virConnectClose(conn);
-                return;
-        }
-        for (int i = 0; i < n; i++) {
-                for (int pass = 0; pass < 2; pass++) {
-                        if (pass == 1 && !(virDomainIsActive(doms[i]) == 1 && virDomainIsPersistent(doms[i]) == 1))
-                                break;
-                        _cleanup_free_ char *xml = virDomainGetXMLDesc(doms[i], pass ? VIR_DOMAIN_XML_INACTIVE : 0);
-                        struct domxml *dx = NULL;
-                        if (!xml || domxml_parse(xml, strlen(xml), &dx, NULL) < 0) {
-                                if (!ld->error && asprintf(&ld->error, "cannot read the XML of domain %s", virDomainGetName(doms[i])) < 0)
-                                        ld->error = NULL;
-                                continue;
-                        }
-                        struct domxml **nd = realloc(ld->doms, (ld->n + 1) * sizeof(*nd));
-                        if (!nd) {
-                                domxml_free(dx);
-                                continue;
-                        }
-                        ld->doms = nd;
-                        nd[ld->n++] = dx;
-                }
-                virDomainFree(doms[i]);
-        }
-        free(doms);
-        virConnectClose(conn);
-}
-
-/* Notes every local domain that uses l: by the WWID its source names, or
- * by the device its source is. */
-static int check_domains(const struct mk_config *cfg, const struct local_domains *ld, struct fc_lun *l)
-{
-        if (ld->error)
-                return strv_push(&l->blockers, ld->error);
-        for (size_t i = 0; i < ld->n; i++) {
-                const struct domxml *dx = ld->doms[i];
-                for (size_t j = 0; j < dx->n_disks; j++) {
-                        const struct dom_disk *disk = &dx->disks[j];
-                        _cleanup_strv_ char **w = NULL;
-                        _cleanup_free_ char *msg = NULL, *p = NULL;
-                        struct stat st;
-                        char devno[32] = "";
-                        if (disk->type != DOM_DISK_BLOCK || !disk->source)
-                                continue;
-                        if (source_wwids(cfg, disk->source, &w) < 0)
-                                return -ENOMEM;
-                        if (strncmp(disk->source, "/dev/", 5) == 0 && (p = path_join(cfg->dev_root, disk->source + 5)) &&
-                            stat(p, &st) == 0 && S_ISBLK(st.st_mode))
-                                snprintf(devno, sizeof(devno), "%u:%u", major(st.st_rdev), minor(st.st_rdev));
-                        if (!strv_contains(w, l->wwid) && !(devno[0] && strv_contains(l->devs, devno)))
-                                continue;
-                        if (asprintf(&msg, "domain %s uses it (disk %s, %s)", dx->name, disk->target ? disk->target : "-",
-                                     disk->source) < 0)
-                                return -ENOMEM;
-                        /* the live and the persistent definition often say the same */
-                        if (!strv_contains(l->blockers, msg) && strv_push(&l->blockers, msg) < 0)
-                                return -ENOMEM;
-                        break;
-                }
-        }
-        return 0;
-}
-
-static int remove_lun(const struct mk_config *cfg, const struct local_domains *ld, const char *wwid, bool dry)
-{
-        struct fc_lun l;
-        struct fc_plan plan = { 0 };
-        int r, code = MIGKIT_EXIT_OK;
-
-        r = fc_lun_find(cfg->sysfs_root, wwid, &l);
-        if (r < 0) {
-                fc_lun_free(&l);
-                log_error_errno(r, "WWID %s: cannot read its SCSI devices in %s: %m", wwid, cfg->sysfs_root);
-                return MIGKIT_EXIT_FAILED;
-        }
-        if (l.n_paths == 0) {
-                printf("WWID %s: no SCSI path on this host; nothing to remove\n", wwid);
-                fc_lun_free(&l);
-                return MIGKIT_EXIT_OK;
-        }
-        if ((r = fc_lun_check_mounts(&l, cfg->mountinfo)) < 0)
-                r = strv_push(&l.blockers, "the mount table cannot be read");
-        if (r >= 0 && fc_lun_check_open(&l, cfg->proc_root) < 0)
-                r = strv_push(&l.blockers, "the open files of processes cannot be read");
-        if (r >= 0)
-                r = check_domains(cfg, ld, &l);
-        if (r < 0) {
-                fc_lun_free(&l);
-                log_error_errno(ENOMEM, "out of memory");
-                return MIGKIT_EXIT_FAILED;
-        }
-        if (l.blockers) {
-                _cleanup_free_ char *why = strv_join(l.blockers, "; ");
-                printf("refused WWID %s: %s\n", wwid, why ? why : "in use");
-                log_error("WWID %s is in use, nothing removed: %s", wwid, why ? why : "?");
-                fc_lun_free(&l);
-                return MIGKIT_EXIT_FC_IN_USE;
-        }
-        r = fc_plan_remove(cfg->sysfs_root, &l, &plan);
-        if (r < 0) {
-                fc_lun_free(&l);
-                log_error_errno(r, "WWID %s: cannot plan the removal: %m", wwid);
-                return MIGKIT_EXIT_FAILED;
-        }
-        /* the map first: its paths must not vanish under a live map */
-        if (l.map[0] && dry)
-                printf("would ask multipathd: del map %s\n", l.map_name);
-        else if (l.map[0]) {
-                _cleanup_free_ char *cmd = NULL, *reply = NULL, *err = NULL;
-                struct mpath *m = NULL;
-                r = fc_name_is_valid(l.map_name) && asprintf(&cmd, "del map %s", l.map_name) >= 0 ? 0 : -EINVAL;
-                if (r == 0)
-                        r = mpath_open(cfg->fc_libmpathcmd, &m, &err);
-                if (r == 0)
-                        r = mpath_command(m, cmd, 4000, &reply);
-                if (m)
-                        mpath_close(m);
-                printf("multipathd: del map %s: %s%s", l.map_name, r < 0 ? strerror(-r) : reply,
-                       r < 0 || !*reply || reply[strlen(reply) - 1] != '\n' ? "\n" : "");
-                if (r < 0 || mpath_reply_classify(reply) != MPATH_REPLY_OK) {
-                        log_error("WWID %s: multipathd did not remove map %s (%s); its paths are left alone",
-                                  wwid, l.map_name, r == -ENOENT && err ? err : r < 0 ? strerror(-r) : reply);
-                        code = MIGKIT_EXIT_FAILED;
-                }
-        }
-        if (code == MIGKIT_EXIT_OK && dry)
-                fc_plan_print(&plan, stdout, "would ");
-        else if (code == MIGKIT_EXIT_OK) {
-                fc_plan_apply(&plan, SCAN_TIMEOUT_MS);
-                for (size_t i = 0; i < plan.n_writes; i++) {
-                        const struct fc_write *w = &plan.writes[i];
-                        if (w->result == 0)
-                                printf("wrote '1' to %s\n", w->path);
-                        else {
-                                printf("failed to write '1' to %s: %s\n", w->path, strerror(-w->result));
-                                log_error_errno(w->result, "WWID %s: cannot delete path %s: %m", wwid, w->path);
-                                code = MIGKIT_EXIT_FAILED;
-                        }
-                }
-        }
-        fc_plan_free(&plan);
-        fc_lun_free(&l);
-        return code;
-}
+/* ---- --remove (lib/lundisc.c, the same code as the source cleanup) ------ */
 
 /* The exit code that matters most: an error, then a refusal. */
 static int worse(int a, int b)
@@ -333,10 +115,11 @@ static int worse(int a, int b)
         return rank[a] >= rank[b] ? a : b;
 }
 
-static int do_remove(struct mk_config *cfg, const struct fc_source *src, const struct domxml *dom, bool dry)
+static int do_remove(struct mk_config *cfg, const struct fc_source *src, const struct domxml *dom, bool dry, int wait_ms)
 {
         _cleanup_strv_ char **wwids = NULL;
-        struct local_domains ld = { 0 };
+        _cleanup_(lundisc_done) struct lundisc ld = { .cfg = cfg, .dry_run = dry, .report = stdout, .out = dry ? NULL : stdout,
+                                                      .wait_ms = wait_ms >= 0 ? (unsigned)wait_ms : cfg->fc_disconnect_wait_ms };
         int code = MIGKIT_EXIT_OK, r = 0;
 
         if (src->kind == FC_SRC_PATH) {
@@ -346,23 +129,39 @@ static int do_remove(struct mk_config *cfg, const struct fc_source *src, const s
                                src->wwpn, src->lun);
         } else if (src->kind == FC_SRC_WWID)
                 r = strv_push(&wwids, src->wwid);
-        for (size_t i = 0; dom && r >= 0 && i < dom->n_disks; i++)
-                if (dom->disks[i].type == DOM_DISK_BLOCK && dom->disks[i].source)
-                        r = source_wwids(cfg, dom->disks[i].source, &wwids);
+        for (size_t i = 0; dom && r >= 0 && i < dom->n_disks; i++) {
+                struct lun_id id;
+                if (dom->disks[i].type != DOM_DISK_BLOCK || !dom->disks[i].source)
+                        continue;
+                struct fc_source s;
+                r = lun_resolve(cfg->sysfs_root, cfg->dev_root, dom->disks[i].source, &id);
+                if (r > 0)
+                        r = strv_push_unique(&wwids, id.wwid);
+                else if (r == 0 && fc_parse_source(dom->disks[i].source, &s) == 0 && s.wwid[0])
+                        r = strv_push_unique(&wwids, s.wwid); /* says so: no path here */
+                lun_id_free(&id);
+        }
         if (r < 0) {
                 log_error_errno(r, "cannot read the SCSI devices in %s: %m", cfg->sysfs_root);
                 return MIGKIT_EXIT_FAILED;
         }
         if (dom && !wwids)
                 printf("no block disk of domain %s names a LUN with a SCSI path on this host; nothing to remove\n", dom->name);
-        if (wwids)
-                load_local_domains(cfg, &ld);
-        for (size_t i = 0; wwids && wwids[i]; i++)
-                code = worse(code, remove_lun(cfg, &ld, wwids[i], dry));
-        for (size_t i = 0; i < ld.n; i++)
-                domxml_free(ld.doms[i]);
-        free(ld.doms);
-        free(ld.error);
+        for (size_t i = 0; wwids && wwids[i]; i++) {
+                _cleanup_free_ char *why = NULL;
+                struct lundisc_lun lun = { .wwid = wwids[i] };
+                r = lundisc_remove(&ld, &lun, &why);
+                if (r < 0) {
+                        log_error_errno(r, "out of memory");
+                        return MIGKIT_EXIT_FAILED;
+                }
+                if (r == LUNDISC_REFUSED)
+                        log_error("%s; nothing was removed", why ? why : "in use");
+                else if (r == LUNDISC_FAILED)
+                        log_error("%s", why ? why : "failed");
+                code = worse(code, r == LUNDISC_REFUSED ? MIGKIT_EXIT_FC_IN_USE : r == LUNDISC_FAILED ? MIGKIT_EXIT_FAILED
+                                                                                                      : MIGKIT_EXIT_OK);
+        }
         return code;
 }
 
@@ -370,6 +169,7 @@ static int do_remove(struct mk_config *cfg, const struct fc_source *src, const s
 struct args {
         const char *config, *wwpn, *lun, *wwid, *xmlfile;
         unsigned wait_ms;
+        bool wait_given;
         bool dry, remove;
         int verbose;
 };
@@ -407,6 +207,7 @@ static int parse_args(int argc, char **argv, struct args *a)
                                 fprintf(stderr, "migkit-fcscan: --wait '%s': give a duration from 0 to 1h (units ms, s, m, h; a bare number is seconds)\n", optarg);
                                 return MIGKIT_EXIT_USAGE;
                         }
+                        a->wait_given = true;
                         break;
                 case 'n': a->dry = true; break;
                 case 'c': a->config = optarg; break;
@@ -522,7 +323,7 @@ int main(int argc, char **argv)
         if (a.xmlfile && load_domain(a.xmlfile, cfg.max_xml_bytes, &dom) < 0)
                 code = MIGKIT_EXIT_FAILED;
         else if (a.remove)
-                code = do_remove(&cfg, &src, dom, a.dry);
+                code = do_remove(&cfg, &src, dom, a.dry, a.wait_given ? (int)a.wait_ms : -1);
         else
                 code = do_scan(&cfg, &src, dom, &a);
         config_free(&cfg);

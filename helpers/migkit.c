@@ -102,24 +102,28 @@ static void status_usage(FILE *f)
                 "Usage: migkit status [--config FILE] [--json]\n"
                 "\n"
                 "Lists, one line each, what migkit-cleanup has not finished on this host:\n"
-                "  pending source|rollback UUID NAME for AGE: REASON; ...\n"
-                "        a cleanup or rollback that a safety rule refused, or left for a later\n"
-                "        run; nothing was removed; the reasons say what to fix\n"
+                "  pending source|rollback|disconnect UUID NAME for AGE: REASON; ...\n"
+                "        a cleanup, rollback or LUN disconnect that a safety rule refused, or\n"
+                "        left for a later run; nothing was removed; the reasons say what to fix\n"
                 "  journal UUID NAME started AGE ago: ITEMS\n"
                 "        an incoming migration not yet committed or rolled back, and what\n"
-                "        the hook created for it\n"
+                "        the hook created for it (directory, bridges, SCSI paths and maps\n"
+                "        its scan brought)\n"
                 "  proof UUID NAME KIND by WHO AGE ago[: DETAIL]\n"
                 "        evidence recorded for a cleanup (migrated) or a rollback\n"
                 "        (incoming-failed) that has not acted on it yet\n"
                 "  quarantined UUID NAME AGE ago, purged in TIME: PATH (REASON)\n"
                 "        a removed instance directory, kept for [cleanup] retention; undo\n"
                 "        with: mv PATH <instances>/UUID\n"
+                "  swap UUID NAME disk DISK OLD -> NEW AGE ago: ... FILE ...\n"
+                "        a swap-volume that did not finish: the guest's persistent definition\n"
+                "        is saved in FILE; define it again with the disk the guest runs on\n"
                 "then a count of each. Ages are in s, min, h or d.\n"
                 "\n"
                 "  -c, --config FILE  configuration file (default $MIGKIT_CONFIG or\n"
                 "                     " MIGKIT_CONFIG_PATH ")\n"
                 "  -j, --json         one JSON object instead, with the arrays pending, journals,\n"
-                "                     proofs, quarantined and errors (times in unix seconds,\n"
+                "                     proofs, quarantined, swaps and errors (times in unix seconds,\n"
                 "                     ages in seconds)\n"
                 "  -h, --help         this text\n"
                 "\n"
@@ -169,11 +173,15 @@ static int verb_status(int argc, char **argv)
         struct status_counts c;
         int r = status_print_ex(&cfg, stdout, time(NULL), json ? STATUS_JSON : 0, &c);
         if (!json) {
-                if (c.pending + c.journals + c.proofs + c.quarantined == 0 && r >= 0)
+                if (c.pending + c.journals + c.proofs + c.quarantined + c.swaps == 0 && r >= 0)
                         printf("nothing pending, no journals, no proofs, nothing quarantined\n");
-                else
+                else if (!c.swaps)
                         printf("%u pending, %u journal%s, %u proof%s, %u quarantined\n", c.pending, c.journals,
                                c.journals == 1 ? "" : "s", c.proofs, c.proofs == 1 ? "" : "s", c.quarantined);
+                else
+                        printf("%u pending, %u journal%s, %u proof%s, %u quarantined, %u unfinished swap-volume%s\n", c.pending,
+                               c.journals, c.journals == 1 ? "" : "s", c.proofs, c.proofs == 1 ? "" : "s", c.quarantined, c.swaps,
+                               c.swaps == 1 ? "" : "s");
         }
         if (fflush(stdout) != 0)
                 r = r < 0 ? r : -errno;
@@ -183,7 +191,7 @@ static int verb_status(int argc, char **argv)
         config_free(&cfg);
         if (r < 0)
                 return MIGKIT_EXIT_FAILED;
-        return c.pending > 0 ? MIGKIT_EXIT_PENDING : MIGKIT_EXIT_OK;
+        return c.pending + c.swaps > 0 ? MIGKIT_EXIT_PENDING : MIGKIT_EXIT_OK;
 }
 
 /* ---- migrate, check, evacuate, swap-volume (the logic is in lib/migrate.c,
@@ -237,7 +245,7 @@ enum {
         OPT_CONNECT = 256, OPT_BANDWIDTH, OPT_DOWNTIME, OPT_COMPLETION, OPT_STALL, OPT_POSTCOPY, OPT_NO_POSTCOPY,
         OPT_AC, OPT_NO_AC, OPT_COPY, OPT_TUNNELLED, OPT_PARALLEL_CONN, OPT_COMPRESS, OPT_DEST_XML, OPT_KEEP,
         OPT_NO_CLEANUP, OPT_NO_PREFLIGHT, OPT_NO_UPLOAD, OPT_JSON, OPT_INTERVAL, OPT_PARALLEL, OPT_POSTCOPY_BW,
-        OPT_COMPRESSION, OPT_RECORD,
+        OPT_COMPRESSION, OPT_RECORD, OPT_FORMAT, OPT_DISCONNECT_OLD,
 };
 
 static const struct option migrate_long_opts[] = {
@@ -267,6 +275,8 @@ static const struct option migrate_long_opts[] = {
         { "quiet", no_argument, NULL, 'q' },
         { "interval", required_argument, NULL, OPT_INTERVAL },
         { "parallel", required_argument, NULL, OPT_PARALLEL }, /* evacuate */
+        { "format", required_argument, NULL, OPT_FORMAT }, /* swap-volume */
+        { "disconnect-old", no_argument, NULL, OPT_DISCONNECT_OLD }, /* swap-volume */
         { "help", no_argument, NULL, 'h' },
         {},
 };
@@ -308,10 +318,11 @@ struct drv_verb {
 };
 
 static const char *const check_only[] = { "config", "connect", "copy-storage", "json", "help", NULL };
-static const char *const swap_only[] = { "config", "connect", "bandwidth", "json", "quiet", "help", NULL };
-static const char *const migrate_except[] = { "parallel", NULL };
+static const char *const swap_only[] = { "config", "connect", "bandwidth", "format", "disconnect-old", "json", "quiet",
+                                           "help", NULL };
+static const char *const migrate_except[] = { "parallel", "format", "disconnect-old", NULL };
 /* one flight record and one destination XML per guest, not per evacuation */
-static const char *const evacuate_except[] = { "record", "dest-xml", NULL };
+static const char *const evacuate_except[] = { "record", "dest-xml", "format", "disconnect-old", NULL };
 
 static const struct drv_verb drv_verbs[] = {
         { "migrate", NULL, migrate_except },
@@ -362,6 +373,8 @@ struct drv_args {
         char **copy;
         char *dest_xml;
         unsigned parallel;
+        const char *format;       /* swap-volume */
+        bool disconnect_old;      /* swap-volume */
         bool help;
 };
 
@@ -447,6 +460,14 @@ static int parse_drv(int argc, char **argv, struct drv_args *a, const struct drv
                 case OPT_NO_CLEANUP: a->o.no_cleanup = true; break;
                 case OPT_NO_PREFLIGHT: a->o.no_preflight = true; break;
                 case OPT_NO_UPLOAD: a->o.upload = 0; break;
+                case OPT_FORMAT:
+                        if (!streq(optarg, "raw") && !streq(optarg, "qcow2")) {
+                                log_error("--format '%s': give raw or qcow2", optarg);
+                                return MIGKIT_EXIT_USAGE;
+                        }
+                        a->format = optarg;
+                        break;
+                case OPT_DISCONNECT_OLD: a->disconnect_old = true; break;
                 case OPT_PARALLEL:
                         if (parse_uint(optarg, "--parallel", 64, &v) < 0 || v == 0) return MIGKIT_EXIT_USAGE;
                         a->parallel = v;
@@ -649,16 +670,27 @@ static int verb_evacuate(int argc, char **argv)
 static void swap_usage(FILE *f)
 {
         fprintf(f,
-                "Usage: migkit swap-volume DOMAIN DISK NEW-PATH [-c FILE] [--connect URI] [--bandwidth MIB] [--json] [-q]\n"
+                "Usage: migkit swap-volume DOMAIN DISK NEW-PATH [-c FILE] [--connect URI] [--bandwidth MIB]\n"
+                "                          [--format raw|qcow2] [--disconnect-old] [--json] [-q]\n"
                 "\n"
                 "Copies disk DISK (its target, e.g. vdb) of the running DOMAIN to NEW-PATH while\n"
                 "the guest runs (blockcopy), pivots onto it once the copy is in sync, and\n"
-                "updates the persistent definition. An existing NEW-PATH (a pre-created\n"
-                "volume, a block device) is reused as it is; a missing file is created in the\n"
-                "disk's format. Ctrl-C before the pivot cancels: the guest stays on its disk.\n"
+                "updates the persistent definition, in Nova's order: it is saved first (in the\n"
+                "state directory, shown by migkit status until it is defined again) and the\n"
+                "domain undefined for the copy, so a crash never leaves it naming the old disk.\n"
+                "A NEW-PATH under /dev that names a missing FC LUN or multipath map is rescanned\n"
+                "for first, as the hook does. An existing NEW-PATH (a pre-created volume, a block\n"
+                "device) is reused as it is; a missing file is created in the disk's format.\n"
+                "Ctrl-C before the pivot cancels: the guest stays on its disk.\n"
                 "\n"
-                "Exit status: 0 swapped, 1 failed, 2 usage, 3 refused (no such domain or disk),\n"
-                "130 cancelled on request.\n");
+                "      --format F        the copy's format (raw or qcow2); needed to copy a qcow2\n"
+                "                        disk onto a block device (refused otherwise)\n"
+                "      --disconnect-old  after the pivot, remove the old disk's SAN LUN from this\n"
+                "                        host (multipath map, SCSI paths), unless something uses it\n"
+                "\n"
+                "Exit status: 0 swapped, 1 failed, 2 usage, 3 refused (no such domain or disk,\n"
+                "a qcow2 disk onto a block device without --format, NEW-PATH did not appear;\n"
+                "or swapped, but the old LUN is in use and stays), 130 cancelled on request.\n");
 }
 
 static int verb_swap_volume(int argc, char **argv)
@@ -671,7 +703,8 @@ static int verb_swap_volume(int argc, char **argv)
         catch_signals();
         struct swapvol_opts so = { .domain = argv[optind], .disk = argv[optind + 1], .new_path = argv[optind + 2],
                                    .source_uri = a.o.source_uri, .output = a.o.output,
-                                   .bandwidth = a.o.bandwidth > 0 ? (unsigned)a.o.bandwidth : 0 };
+                                   .bandwidth = a.o.bandwidth > 0 ? (unsigned)a.o.bandwidth : 0, .format = a.format,
+                                   .disconnect_old = a.disconnect_old };
         int r = swapvol_run(&cfg, &so);
         ret = r < 0 ? MIGKIT_EXIT_FAILED : r == SWAPVOL_OK ? MIGKIT_EXIT_OK : r == SWAPVOL_REFUSED ? MIGKIT_EXIT_REFUSED
                                                 : r == SWAPVOL_ABORTED ? MIGKIT_EXIT_ABORTED : MIGKIT_EXIT_FAILED;

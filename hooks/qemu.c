@@ -20,6 +20,8 @@
 #include "journal.h"
 #include "limit.h"
 #include "log.h"
+#include "lunrec.h"
+#include "pending.h"
 #include "proof.h"
 #include "dispatch.h"
 #include "util.h"
@@ -29,6 +31,9 @@ struct hook_ctx {
         const char *domain, *op, *subop, *extra;
         struct mk_config cfg;
         struct domxml *dom;
+        bool ids_only;  /* dom has only the name and UUID */
+        char *xml;      /* the XML on stdin, kept for a second look (record_luns) */
+        size_t xml_len;
         FILE *report;   /* dry-run */
 };
 
@@ -47,6 +52,9 @@ static int read_domain(struct hook_ctx *c, bool ids_only)
         int r = ids_only ? domxml_parse_ids(xml, (size_t)n, &c->dom, &err) : domxml_parse(xml, (size_t)n, &c->dom, &err);
         if (r < 0)
                 return log_error("domain %s: %s; nothing was changed", c->domain, err ? err : "cannot parse the domain XML");
+        c->ids_only = ids_only;
+        c->xml = TAKE_PTR(xml);
+        c->xml_len = (size_t)n;
         if (!streq(c->domain, "-") && !streq(c->dom->name, c->domain))
                 return log_error("domain %s: the XML on stdin names domain '%s'; refusing a mismatched call",
                                  c->domain, c->dom->name);
@@ -170,6 +178,45 @@ static int op_migrate_begin(struct hook_ctx *c)
         return r;
 }
 
+/* The guest's LUNs on this host (lunrec.h), for their removal once it has
+ * migrated away, when libvirt no longer has its XML: recorded at each start
+ * (a record of an earlier run is replaced) and refreshed when libvirt
+ * releases the guest (a disk whose device is gone by then keeps its entry).
+ * Never fails the call: a LUN not recorded is only left in place. */
+static void record_luns(struct hook_ctx *c, bool at_release)
+{
+        _cleanup_(lunrec_free) struct lunrec old = { 0 }, rec = { 0 };
+        _cleanup_domxml_ struct domxml *full = NULL;
+        const struct mk_config *cfg = &c->cfg;
+        const struct domxml *d = c->dom;
+        int r;
+
+        if (!cfg->fc_disconnect || c->report)
+                return;
+        r = lunrec_load(cfg->state_dir, c->dom->uuid, &old);
+        if (at_release && r < 0)
+                return; /* it never started here: nothing of it to record */
+        /* the devices only of a guest that may have a block disk (the word
+         * is in the XML): the others keep the cheap name-and-UUID pass */
+        if (c->ids_only && memmem(c->xml, c->xml_len, "block", 5)) {
+                _cleanup_free_ char *err = NULL;
+                if (domxml_parse(c->xml, c->xml_len, &full, &err) < 0) {
+                        log_warning("domain %s: %s; the LUNs of its block disks are not recorded", c->dom->name,
+                                    err ? err : "cannot parse the domain XML");
+                        return;
+                }
+                d = full;
+        }
+        r = lunrec_from_domain(cfg->sysfs_root, cfg->dev_root, d, at_release ? &old : NULL, &rec);
+        if (r == 0 && old.uuid)
+                r = lunrec_remove(cfg->state_dir, c->dom->uuid);
+        else if (r > 0)
+                r = lunrec_save(cfg->state_dir, &rec);
+        if (r < 0)
+                log_warning_errno(r, "domain %s: cannot record the LUNs of its block disks in %s/luns: %m; they will not "
+                                  "be disconnected after it migrates away", c->dom->name, cfg->state_dir);
+}
+
 /* QEMU runs (incoming or not; `started` comes before any RAM moves). For an
  * incoming migration migkit prepared, note it in the journal: from now on
  * only migkit-watch's events tell success from failure. Fails the start if
@@ -181,6 +228,9 @@ static int op_started_begin(struct hook_ctx *c)
                 fprintf(c->report, "would note in the journal of %s, if there is one, that its QEMU started\n", c->dom->uuid);
                 return 0;
         }
+        /* it runs here (again): nothing of it is left to disconnect */
+        record_luns(c, false);
+        (void)pending_clear(c->cfg.state_dir, c->dom->uuid, "disconnect");
         int r = journal_set_mark(c->cfg.state_dir, c->dom->uuid, JOURNAL_QEMU_STARTED, time(NULL));
         if (r == -ENOENT)
                 return 0; /* no incoming migration prepared by migkit */
@@ -243,6 +293,7 @@ static int op_release_end(struct hook_ctx *c)
 {
         /* Whatever happened, no incoming migration of it is in flight now. */
         (void)limit_incoming_end(&c->cfg, c->dom->uuid);
+        record_luns(c, true);
         if (streq(c->extra, "migrated"))
                 return hand_over(c, PROOF_MIGRATED, "source", "release end migrated");
 
@@ -335,6 +386,7 @@ static int hook_main(int argc, char **argv)
         if (r == 0)
                 r = run_handler(&c, h);
         domxml_free(c.dom);
+        free(c.xml);
         config_free(&c.cfg);
         return r < 0 && !h->never_fail ? MIGKIT_EXIT_FAILED : MIGKIT_EXIT_OK;
 }
@@ -434,6 +486,7 @@ int main(int argc, char **argv)
         if (r == 0 && c.dom)
                 printf("%s %s for domain %s (uuid %s): done planning; nothing was changed\n", c.op, c.subop, c.dom->name, c.dom->uuid);
         domxml_free(c.dom);
+        free(c.xml);
         config_free(&c.cfg);
         return r < 0 ? MIGKIT_EXIT_FAILED : MIGKIT_EXIT_OK;
 }

@@ -10,6 +10,7 @@
 #include "instdir.h"
 #include "journal.h"
 #include "log.h"
+#include "lundisc.h"
 #include "metrics.h"
 #include "pending.h"
 #include "proof.h"
@@ -92,34 +93,22 @@ static int refuse(const struct mk_config *cfg, const struct cleanup_opts *o, con
 static int libvirt_forgot(const struct mk_config *cfg, const struct cleanup_opts *o, const char *uuid,
                           const char *action, const char *name)
 {
-        uint64_t start = now_ms();
-        for (;;) {
-                struct virt_domain d;
-                _cleanup_free_ char *err = NULL;
-                int r = virt_domain_lookup(cfg->libvirt_uri, uuid, &d, &err);
-                if (r == 0)
-                        return 0;
-                uint64_t waited = now_ms() - start;
-                if (waited + 500 <= cfg->cleanup_settle_ms && !o->dry_run) {
-                        if (r > 0)
-                                virt_domain_free(&d);
-                        log_debug("uuid %s: libvirt still %s; asking again", uuid, r > 0 ? "knows the domain" : "cannot be asked");
-                        usleep(500000);
-                        continue;
-                }
-                if (r > 0) {
-                        int q = refuse(cfg, o, uuid, action, name ? name : d.name,
-                                       "libvirt (%s) still has domain %s here, %s and %s; it must be undefined first",
-                                       cfg->libvirt_uri, d.name, d.persistent ? "defined" : "transient", d.state);
-                        virt_domain_free(&d);
-                        return q;
-                }
-                if (r == -EINVAL)
-                        return refuse(cfg, o, uuid, action, name, "[cleanup] libvirt-uri is empty; cannot ask libvirt");
-                return refuse(cfg, o, uuid, action, name,
-                              "cannot ask libvirt (%s) whether the domain is still defined or active here: %s",
-                              cfg->libvirt_uri, err ? err : strerror(-r));
+        struct virt_domain d;
+        _cleanup_free_ char *err = NULL;
+        int r = virt_domain_lookup_settled(cfg->libvirt_uri, uuid, o->dry_run ? 0 : cfg->cleanup_settle_ms, &d, &err);
+        if (r == 0)
+                return 0;
+        if (r > 0) {
+                int q = refuse(cfg, o, uuid, action, name ? name : d.name,
+                               "libvirt (%s) still has domain %s here, %s and %s; it must be undefined first",
+                               cfg->libvirt_uri, d.name, d.persistent ? "defined" : "transient", d.state);
+                virt_domain_free(&d);
+                return q;
         }
+        if (r == -EINVAL)
+                return refuse(cfg, o, uuid, action, name, "[cleanup] libvirt-uri is empty; cannot ask libvirt");
+        return refuse(cfg, o, uuid, action, name, "cannot ask libvirt (%s) whether the domain is still defined or active here: %s",
+                      cfg->libvirt_uri, err ? err : strerror(-r));
 }
 
 /* Refuses unless the proof proof_load() read (it returned r) is of kind
@@ -140,6 +129,14 @@ static int check_proof(const struct mk_config *cfg, const struct cleanup_opts *o
 }
 
 /* ---- source ------------------------------------------------------------- */
+
+/* The directory is done with: its proof is spent, unless the disconnect of
+ * the guest's LUNs waits for it too (lundisc.h). */
+static void drop_proof(const struct mk_config *cfg, const char *uuid)
+{
+        if (!pending_exists(cfg->state_dir, uuid, "disconnect"))
+                (void)proof_clear(cfg->state_dir, uuid);
+}
 
 /* What to do about a quarantine refusal, after the detail that names it. */
 static const char *quarantine_advice(int r)
@@ -215,7 +212,7 @@ static int source_check(struct source *s)
                 log_info("%s: %s does not exist; nothing to do", l.s, dir);
                 if (!o->dry_run) {
                         if (r == 0 && p.kind == PROOF_MIGRATED && proof_unchanged(cfg->state_dir, &p) > 0)
-                                (void)proof_clear(cfg->state_dir, uuid);
+                                drop_proof(cfg, uuid);
                         (void)pending_clear(cfg->state_dir, uuid, A);
                 }
                 return CLEANUP_NOTHING;
@@ -293,13 +290,14 @@ static int source_move(struct source *s)
         }
         if (r < 0)
                 return refuse(cfg, o, uuid, A, name, "%s", qreason(r, dir, s->detail).s);
-        (void)proof_clear(cfg->state_dir, uuid);
+        drop_proof(cfg, uuid);
         (void)pending_clear(cfg->state_dir, uuid, A);
         log_notice("%s: moved %s to %s (the guest migrated away; undo with: mv %s %s)", l.s, dir, qpath, qpath, dir);
         return CLEANUP_DONE;
 }
 
-int cleanup_source(const struct mk_config *cfg, const char *uuid, const struct cleanup_opts *o)
+/* The instance directory part of cleanup_source. */
+static int source_dir(const struct mk_config *cfg, const char *uuid, const struct cleanup_opts *o)
 {
         _cleanup_(source_done) struct source s = { .cfg = cfg, .o = o, .uuid = uuid };
         int r;
@@ -327,6 +325,24 @@ int cleanup_source(const struct mk_config *cfg, const char *uuid, const struct c
         if (lock < 0)
                 return lock;
         return source_move(&s);
+}
+
+/* The worse of two outcomes: an error, a refusal, a partial job, done, nothing. */
+static int worse(int a, int b)
+{
+        static const int rank[] = { [CLEANUP_NOTHING] = 0, [CLEANUP_DONE] = 1, [CLEANUP_PARTIAL] = 2, [CLEANUP_REFUSED] = 3 };
+        if (a < 0 || b < 0)
+                return a < 0 ? a : b;
+        return rank[a] >= rank[b] ? a : b;
+}
+
+int cleanup_source(const struct mk_config *cfg, const char *uuid, const struct cleanup_opts *o)
+{
+        if (!uuid_is_valid(uuid))
+                return log_error_errno(EINVAL, "'%s' is not a UUID; refusing", uuid);
+        /* the guest's LUNs first: the directory's step spends the proof */
+        int luns = lundisc_source(cfg, uuid, o);
+        return worse(source_dir(cfg, uuid, o), luns);
 }
 
 /* ---- rollback ----------------------------------------------------------- */
@@ -583,7 +599,7 @@ static int rollback_finish(struct rollback *rb)
 
         if (rb->o->dry_run)
                 return CLEANUP_DONE;
-        if (!rb->keep.dirs && !rb->keep.bridges) {
+        if (!rb->keep.dirs && !rb->keep.bridges && !rb->keep.scsi && !rb->keep.mpaths) {
                 if (unlink(jpath) < 0 && errno != ENOENT)
                         log_warning_errno(errno, "%s: cannot remove the journal %s: %m", l.s, jpath);
                 (void)proof_clear(cfg->state_dir, uuid);
@@ -658,6 +674,11 @@ int cleanup_rollback(const struct mk_config *cfg, const char *uuid, const struct
                 rollback_bridge(&rb, rb.j.bridges[i]);
         for (size_t i = 0; rb.j.dirs && rb.j.dirs[i]; i++)
                 rollback_dir(&rb, rb.j.dirs[i]);
+        /* the SCSI paths and maps its scan brought (lundisc.h) */
+        r = lundisc_rollback(cfg, o, uuid, rb.l.s, rb.j.scsi, rb.j.mpaths, &rb.keep.scsi, &rb.keep.mpaths, &rb.reasons);
+        if (r < 0)
+                return log_error_errno(r, "out of memory");
+        rb.removed += (unsigned)r;
         /* Stripped cdrom sources changed only the failed domain's XML,
          * which is gone with it: nothing to undo on this host. */
         return rollback_finish(&rb);

@@ -78,6 +78,9 @@ static const struct key keys[] = {
         { "fc", "multipath", K_ENUM, OFF(fc_multipath), "auto", 0, 0, fc_multipath_choices, "auto, yes or no" },
         { "fc", "libmpathcmd", K_STRING, OFF(fc_libmpathcmd), "libmpathcmd.so.0", 0, 0, NULL,
           "a library name such as libmpathcmd.so.0 or an absolute path" },
+        { "fc", "disconnect", K_BOOL, OFF(fc_disconnect), "yes", 0, 0, NULL, "yes or no" },
+        { "fc", "disconnect-wait", K_MS, OFF(fc_disconnect_wait_ms), "30s", 0, 600000, NULL,
+          "a duration from 0s to 600s, such as 30s" },
 
         { "migrate", "uri", K_STRING, OFF(migrate_uri), "qemu+tls://{dest}/system", 0, 0, NULL,
           "a libvirt URI template such as qemu+tls://{dest}/system" },

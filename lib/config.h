@@ -97,6 +97,8 @@ struct mk_config {
         int fc_on_missing;       /* enum fc_on_missing */
         int fc_multipath;        /* enum fc_multipath_policy */
         char *fc_libmpathcmd;    /* dlopen() name or path of libmpathcmd */
+        bool fc_disconnect;      /* remove a migrated-away guest's LUNs, and a failed incoming one's new paths */
+        unsigned fc_disconnect_wait_ms; /* how long removed paths may take to go */
 
         /* [migrate] (migkit migrate, check, evacuate) */
         char *migrate_uri;             /* destination URI template, {dest} = host */

@@ -371,10 +371,17 @@ int dest_apply(struct dest *d, bool strip, bool journal_create)
         }
 
         /* Block disks (FC LUNs) that are missing: scan, wait, multipath.
-         * First: it is the step that can fail at the deadline, and it
-         * creates nothing to undo, so a failure leaves no debris. */
-        if (strip)
+         * First: it is the step that can fail at the deadline; what its
+         * scans brought is journaled (even on failure), for the rollback. */
+        if (strip) {
                 r = dest_fc_apply(&d->fc);
+                for (size_t i = 0; d->fc.appeared_scsi && d->fc.appeared_scsi[i]; i++)
+                        if (created(&a, &a.j.scsi, d->fc.appeared_scsi[i]) < 0)
+                                return log_error_errno(ENOMEM, "out of memory");
+                for (size_t i = 0; d->fc.appeared_mpaths && d->fc.appeared_mpaths[i]; i++)
+                        if (created(&a, &a.j.mpaths, d->fc.appeared_mpaths[i]) < 0)
+                                return log_error_errno(ENOMEM, "out of memory");
+        }
 
         /* Whatever is created below must be recorded: make sure it can be. */
         bool must_record = !d->report && a.journaled && (d->n_bridges > 0 || d->create_dir);

@@ -245,7 +245,8 @@ static int report_plan(struct dest_fc *d)
 }
 
 /* One dest_fc_apply() run: the device watches, the multipathd connection,
- * the time budget. Freed in one place, fc_run_done(). */
+ * the time budget, what was there before the scans. Freed in one place,
+ * fc_run_done(). */
 struct fc_run {
         struct dest_fc *d;
         struct mpath *mp;
@@ -254,6 +255,8 @@ struct fc_run {
         struct udevwait *w;
         int *wi;           /* per LUN: the watch of its paths link (or -1), then of its device */
         unsigned *tries;   /* per LUN: multipathd asked so many times */
+        bool snap;         /* before_* were taken */
+        char **before_scsi, **before_block;
 };
 
 static void fc_run_done(struct fc_run *run)
@@ -264,6 +267,105 @@ static void fc_run_done(struct fc_run *run)
                 udevwait_free(run->w);
         free(run->wi);
         free(run->tries);
+        strv_free(run->before_scsi);
+        strv_free(run->before_block);
+}
+
+/* ---- what the scans brought ----------------------------------------------- */
+
+static int list_sub(const char *sysfs, const char *sub, char ***ret)
+{
+        _cleanup_free_ char *dir = path_join(sysfs, sub);
+        return dir ? dir_list(dir, ret) : -ENOMEM;
+}
+
+/* What is there before the scans (only names: cheap on a host with many
+ * LUNs), so the rollback of a failed migration removes only what they
+ * brought. */
+static void snapshot(struct fc_run *run)
+{
+        const struct mk_config *cfg = run->d->cfg;
+        if (!cfg->fc_disconnect)
+                return;
+        run->snap = list_sub(cfg->sysfs_root, "class/scsi_device", &run->before_scsi) == 0 &&
+                    list_sub(cfg->sysfs_root, "block", &run->before_block) == 0;
+        if (!run->snap)
+                log_warning("cannot list %s/class/scsi_device or %s/block; the SCSI devices the scans bring are not "
+                            "journaled (a rollback leaves them)", cfg->sysfs_root, cfg->sysfs_root);
+}
+
+/* Does the new SCSI device hctl lead to a LUN asked for by WWPN and LUN? */
+static bool is_asked_path(const struct dest_fc *d, const char *hctl)
+{
+        unsigned h, c, t;
+        unsigned long long lun;
+        if (sscanf(hctl, "%u:%u:%u:%llu", &h, &c, &t, &lun) != 4)
+                return false;
+        for (size_t i = 0; i < d->n_luns; i++) {
+                const struct fc_source *s = &d->luns[i].src;
+                _cleanup_free_ char *ft = NULL;
+                char port[64];
+                uint64_t wwpn;
+                if (s->kind != FC_SRC_PATH || s->lun != lun ||
+                    asprintf(&ft, "%s/class/fc_transport/target%u:%u:%u", d->cfg->sysfs_root, h, c, t) < 0)
+                        continue;
+                if (read_one_line(ft, "port_name", port, sizeof(port)) == 0 && fc_parse_wwpn(port, &wwpn) == 0 && wwpn == s->wwpn)
+                        return true;
+        }
+        return false;
+}
+
+/* Notes the SCSI paths of our LUNs that were not there before the scans
+ * (our LUNs: the WWIDs asked for, and those of new paths behind a WWPN and
+ * LUN asked for, whatever port brought them), and the multipath maps of
+ * those LUNs that were not there either. Another LUN a wildcard scan
+ * brought is not ours. */
+static void note_appeared(struct fc_run *run)
+{
+        struct dest_fc *d = run->d;
+        const char *sysfs = d->cfg->sysfs_root;
+        _cleanup_strv_ char **now = NULL, **blocks = NULL, **ours = NULL, **fresh = NULL;
+        int r = 0;
+
+        if (!run->snap || list_sub(sysfs, "class/scsi_device", &now) < 0 || list_sub(sysfs, "block", &blocks) < 0)
+                return;
+        for (size_t i = 0; i < d->n_luns && r == 0; i++)
+                if (d->luns[i].src.wwid[0])
+                        r = strv_push_unique(&ours, d->luns[i].src.wwid);
+        /* "<H:C:T:L> <wwid> <disk>" of every new SCSI device */
+        for (size_t i = 0; now && now[i] && r == 0; i++) {
+                _cleanup_free_ char *dev = NULL, *bd = NULL, *item = NULL;
+                _cleanup_strv_ char **disks = NULL;
+                char sys[256], wwid[FC_WWID_MAX + 1];
+                if (strv_contains(run->before_scsi, now[i]) || asprintf(&dev, "%s/class/scsi_device/%s/device", sysfs, now[i]) < 0)
+                        continue;
+                if (read_one_line(dev, "wwid", sys, sizeof(sys)) < 0 || fc_wwid_from_sysfs(sys, wwid, sizeof(wwid)) < 0)
+                        continue;
+                if ((bd = path_join(dev, "block")))
+                        (void)dir_list(bd, &disks);
+                if (asprintf(&item, "%s %s %s", now[i], wwid, disks ? disks[0] : "-") < 0 || strv_push(&fresh, item) < 0 ||
+                    (is_asked_path(d, now[i]) && strv_push_unique(&ours, wwid) < 0))
+                        r = -ENOMEM;
+        }
+        for (size_t i = 0; fresh && fresh[i] && r == 0; i++) {
+                char wwid[FC_WWID_MAX + 1];
+                if (sscanf(fresh[i], "%*s %128s", wwid) == 1 && strv_contains(ours, wwid))
+                        r = strv_push_unique(&d->appeared_scsi, fresh[i]);
+        }
+        for (size_t i = 0; blocks && blocks[i] && r == 0; i++) {
+                _cleanup_free_ char *dm = NULL, *item = NULL;
+                char uuid[FC_WWID_MAX + 16], name[FC_WWID_MAX + 1];
+                if (strncmp(blocks[i], "dm-", 3) != 0 || strv_contains(run->before_block, blocks[i]) ||
+                    asprintf(&dm, "%s/block/%s/dm", sysfs, blocks[i]) < 0)
+                        continue;
+                if (read_one_line(dm, "uuid", uuid, sizeof(uuid)) < 0 || read_one_line(dm, "name", name, sizeof(name)) < 0 ||
+                    strncmp(uuid, "mpath-", 6) != 0 || !strv_contains(ours, uuid + 6) || !fc_name_is_valid(name))
+                        continue;
+                if (asprintf(&item, "%s %s", name, uuid + 6) < 0 || strv_push_unique(&d->appeared_mpaths, item) < 0)
+                        r = -ENOMEM;
+        }
+        if (r < 0)
+                log_warning("out of memory; not every SCSI device the scans brought is journaled");
 }
 
 static unsigned left_ms(const struct fc_run *run)
@@ -515,8 +617,10 @@ int dest_fc_apply(struct dest_fc *d)
         int r = watch_luns(&run);
         if (r < 0)
                 return r;
+        snapshot(&run);
         write_scans(&run);
         wait_luns(&run);
+        note_appeared(&run);
         return report_luns(&run);
 }
 
@@ -541,4 +645,7 @@ void dest_fc_done(struct dest_fc *d)
         d->reqs = NULL;
         d->n_reqs = 0;
         fc_plan_free(&d->plan);
+        strv_free(d->appeared_scsi);
+        strv_free(d->appeared_mpaths);
+        d->appeared_scsi = d->appeared_mpaths = NULL;
 }

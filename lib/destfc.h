@@ -56,6 +56,9 @@ struct dest_fc {
         /* filled by dest_fc_apply */
         size_t missing;             /* LUNs still missing */
         size_t write_errors;        /* sysfs writes that failed */
+        char **appeared_scsi;       /* with [fc] disconnect: SCSI paths of these LUNs that were not there
+                                       before the scans, "<H:C:T:L> <wwid> <disk>" (the journal's scsi) */
+        char **appeared_mpaths;     /* and their multipath maps, "<name> <wwid>" (the journal's mpath) */
 };
 
 /* Adds a missing LUN to scan for and wait for. disk names it in messages;
@@ -75,7 +78,9 @@ int dest_fc_plan(struct dest_fc *d);
  * the scans (one thread per HBA), asks multipathd for the maps once their
  * paths exist, and waits for every device in one event loop, within
  * fc_wait_ms and the hook's deadline. With d->report it only says what it
- * would do. Sets missing and write_errors; logs a message per missing
+ * would do. Sets missing and write_errors, and notes in appeared_scsi and
+ * appeared_mpaths the devices of these LUNs that its scans made appear
+ * (for the rollback of a failed migration); logs a message per missing
  * LUN naming the disk, WWPN/LUN or WWID, the HBAs scanned and what to do.
  * Returns 0, or -ENODEV when a LUN is missing and [fc] on-missing = fail. */
 int dest_fc_apply(struct dest_fc *d);

@@ -14,6 +14,7 @@
 #include "localcheck.h"
 #include "mpath.h"
 #include "procfs.h"
+#include "secrets.h"
 #include "util.h"
 
 #include <libvirt/virterror.h>
@@ -612,7 +613,7 @@ int doctor_run(const struct mk_config *cfg, const struct doctor_opts *o, struct 
             (r = check_libvirtd(cfg, o, &p, hook, hook_time)) < 0 || (r = check_libvirt(o, &p, &bridges, &disks, &have)) < 0 ||
             (r = check_instances(cfg, &p)) < 0 || (r = check_bridges(cfg, &p, &bridges, have)) < 0 ||
             (r = check_state(cfg, &p)) < 0 || (r = check_watch(cfg, o, &p)) < 0 || (r = check_fc(cfg, o, &p, &disks, have)) < 0 ||
-            (r = check_listen(cfg, o, &p)) < 0) {
+            (r = secrets_doctor(&p, have ? o->conn : NULL)) < 0 || (r = check_listen(cfg, o, &p)) < 0) {
                 preflight_free(&p);
                 uses_free(&bridges);
                 uses_free(&disks);

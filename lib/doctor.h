@@ -23,6 +23,8 @@
  *   watch      migkit-watch runs
  *   fc         FC HBAs online, when a local guest has FC SAN disks
  *   multipath  multipathd answers, when such a disk needs a map
+ *   secret ... each libvirt secret a local guest's disks name (rbd auth,
+ *              encryption): defined here, with a value (secrets.h)
  *   listen     the [migrate] uri's transport: TLS files, libvirtd listening */
 #pragma once
 

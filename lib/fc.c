@@ -508,11 +508,8 @@ int fc_plan_apply(struct fc_plan *plan, unsigned timeout_ms)
 /* sysfs wwid ("naa.600a...", "eui.", "t10.") in udev form ("3600a..."). */
 static bool sysfs_wwid_matches(const char *sys, const char *wwid)
 {
-        static const struct { const char *prefix; char type; } types[] = { { "naa.", '3' }, { "eui.", '2' }, { "t10.", '1' } };
-        for (size_t i = 0; i < ARRAY_SIZE(types); i++)
-                if (strncmp(sys, types[i].prefix, 4) == 0)
-                        return wwid[0] == types[i].type && strcasecmp(sys + 4, wwid + 1) == 0;
-        return false;
+        char w[FC_WWID_MAX + 2];
+        return fc_wwid_from_sysfs(sys, w, sizeof(w)) == 0 && strcasecmp(w, wwid) == 0;
 }
 
 int fc_find_wwid(const char *sysfs, const char *wwid, char ***hctls)

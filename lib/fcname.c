@@ -81,6 +81,20 @@ bool fc_name_is_valid(const char *s)
         return true;
 }
 
+int fc_wwid_from_sysfs(const char *sys, char *wwid, size_t size)
+{
+        static const struct { const char *prefix; char type; } types[] = { { "naa.", '3' }, { "eui.", '2' }, { "t10.", '1' } };
+        for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
+                if (strncmp(sys, types[i].prefix, 4) != 0 || strlen(sys + 4) + 2 > size)
+                        continue;
+                wwid[0] = types[i].type;
+                strcpy(wwid + 1, sys + 4);
+                ascii_strlower(wwid);
+                return fc_name_is_valid(wwid) ? 0 : -EINVAL;
+        }
+        return -EINVAL;
+}
+
 /* A map name that is a WWID in udev form (NAA "3" or EUI "2" + hex). */
 static bool looks_like_wwid(const char *s)
 {

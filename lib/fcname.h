@@ -41,6 +41,11 @@ void fc_format_lun(uint64_t lun, char *buf, size_t size);
  * in a path: 1..FC_WWID_MAX characters of [A-Za-z0-9._:-]. */
 bool fc_name_is_valid(const char *s);
 
+/* The udev/multipath form of a SCSI device's sysfs wwid: "naa.600A..." is
+ * "3600a...", "eui." gives "2", "t10." gives "1" (hex lower-cased). Returns 0,
+ * or -EINVAL when it is none of those or not a safe name (fc_name_is_valid). */
+int fc_wwid_from_sysfs(const char *sys, char *wwid, size_t size);
+
 /* Works out what a block disk's source names: path is the source as the
  * domain XML has it (/dev/disk/by-path/..., /dev/disk/by-id/..., or
  * /dev/mapper/...); a "-partN" suffix is ignored. Returns 0 (ret->kind may be

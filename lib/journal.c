@@ -72,6 +72,10 @@ static int journal_line(const char *key, const char *val, void *userdata)
                         return -EBADMSG;
                 return journal_set_bridge_ifindex(j, val + n, idx);
         }
+        if (streq(key, "scsi"))
+                return strv_push(&j->scsi, val);
+        if (streq(key, "mpath"))
+                return strv_push(&j->mpaths, val);
         return -EBADMSG;
 }
 
@@ -150,6 +154,10 @@ int journal_save(const char *state_dir, const struct journal *j)
                         buf_add(&b, "bridge-ifindex", "%u %s", j->bridge_ids[i].ifindex, j->bridge_ids[i].name);
         for (size_t i = 0; j->stripped && j->stripped[i]; i++)
                 buf_add(&b, "stripped", "%s", j->stripped[i]);
+        for (size_t i = 0; j->scsi && j->scsi[i]; i++)
+                buf_add(&b, "scsi", "%s", j->scsi[i]);
+        for (size_t i = 0; j->mpaths && j->mpaths[i]; i++)
+                buf_add(&b, "mpath", "%s", j->mpaths[i]);
         for (size_t m = 0; m < ARRAY_SIZE(mark_keys); m++) {
                 time_t t = *mark_field((struct journal *)j, (enum journal_mark)m);
                 if (t > 0)
@@ -225,7 +233,8 @@ int journal_new_attempt(const char *state_dir, const char *uuid)
 
 bool journal_is_empty(const struct journal *j)
 {
-        return !strv_length(j->dirs) && !strv_length(j->bridges) && !strv_length(j->stripped);
+        return !strv_length(j->dirs) && !strv_length(j->bridges) && !strv_length(j->stripped) && !strv_length(j->scsi) &&
+               !strv_length(j->mpaths);
 }
 
 int journal_set_dir_id(struct journal *j, const char *path, const struct dir_ident *id)
@@ -295,5 +304,7 @@ void journal_free(struct journal *j)
         strv_free(j->dirs);
         strv_free(j->bridges);
         strv_free(j->stripped);
+        strv_free(j->scsi);
+        strv_free(j->mpaths);
         memset(j, 0, sizeof(*j));
 }

@@ -19,6 +19,9 @@
  *   bridge-ifindex <n> <name>    (its ifindex when created: a bridge of that
  *                                 name with another ifindex is not migkit's)
  *   stripped <target> <path>     (cdrom source removed from the XML)
+ *   scsi <H:C:T:L> <wwid> <disk> (a SCSI path that appeared because of the
+ *                                 hook's own scan)
+ *   mpath <name> <wwid>          (a multipath map that appeared for it)
  * and the marks of the current attempt (absent = not seen), each cleared
  * when the hook's `migrate begin` starts a new attempt:
  *   qemu-started <unix seconds>  (hook, `started begin`: the incoming QEMU
@@ -54,6 +57,8 @@ struct journal {
         char **dirs;
         char **bridges;
         char **stripped;
+        char **scsi;             /* "<H:C:T:L> <wwid> <disk>" */
+        char **mpaths;           /* "<name> <wwid>" */
         time_t qemu_started;
         time_t postcopy;
         time_t arrived;

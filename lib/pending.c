@@ -9,7 +9,7 @@
 
 static bool action_ok(const char *action)
 {
-        return streq(action, "source") || streq(action, "rollback");
+        return streq(action, "source") || streq(action, "rollback") || streq(action, "disconnect");
 }
 
 static void flatten(char *s)

@@ -11,6 +11,7 @@
 #include "instdir.h"
 #include "mountinfo.h"
 #include "remote.h"
+#include "secrets.h"
 #include "sharetest.h"
 #include "util.h"
 #include "virt.h"
@@ -272,7 +273,8 @@ int preflight_run(const struct mk_config *cfg, virConnectPtr src, virDomainPtr d
         for (size_t i = 0; i < d->n_disks; i++)
                 if ((r = check_disk(&p, cfg, &d->disks[i], copy_disks)) < 0)
                         goto done;
-        if ((r = preflight_remote(&p, cfg, dst, d, xml)) < 0 || (r = preflight_shared(&p, cfg, dst)) < 0)
+        if ((r = secrets_check(&p, dom, d, dst)) < 0 || (r = preflight_remote(&p, cfg, dst, d, xml)) < 0 ||
+            (r = preflight_shared(&p, cfg, dst)) < 0)
                 goto done;
         for (size_t i = 0; copy_disks && copy_disks[i]; i++) {
                 bool found = false;

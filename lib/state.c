@@ -16,6 +16,8 @@ static const char *const areas[_STATE_AREA_MAX] = {
         [STATE_PENDING] = "pending",
         [STATE_LOCK] = "lock",
         [STATE_INCOMING] = "incoming",
+        [STATE_LUNS] = "luns",
+        [STATE_SWAP] = "swap",
 };
 
 const char *state_area_name(enum state_area a)

@@ -6,13 +6,20 @@
  *                             migration (journal.h)
  *   proof/<uuid>              positive evidence for a cleanup or a
  *                             rollback (proof.h)
- *   pending/<uuid>.<action>   a source cleanup or rollback refused or left
- *                             for later, with its reasons (pending.h)
+ *   pending/<uuid>.<action>   a source cleanup, rollback or LUN disconnect
+ *                             refused or left for later, with its reasons
+ *                             (pending.h)
  *   lock/<uuid>, lock/purge   the per-domain lock, the purge lock and the
  *   lock/metrics              metrics lock (state_lock); empty files, never
  *                             removed
  *   metrics                   the counters of [metrics] textfile (metrics.h)
  *   incoming/<uuid>           an admitted incoming migration (limit.h)
+ *   luns/<uuid>               the LUNs a guest's block disks were on here,
+ *                             for their removal after it migrated away
+ *                             (lunrec.h)
+ *   swap/<uuid>.xml, .swap    a guest's persistent definition, saved by
+ *                             swap-volume before the copy, and what it
+ *                             swaps (swapvol.h); removed once redefined
  *   outgoing.<i>              outgoing slot i, flock()ed by the migkit
  *                             process that holds it (limit.h)
  *   .                         the directory itself, flock()ed while the
@@ -31,6 +38,8 @@ enum state_area {
         STATE_PENDING,
         STATE_LOCK,
         STATE_INCOMING,
+        STATE_LUNS,
+        STATE_SWAP,
         _STATE_AREA_MAX,
 };
 
@@ -39,7 +48,7 @@ enum state_area {
 /* The lock held while the counters of metrics.h are updated. */
 #define STATE_LOCK_METRICS "metrics"
 
-/* "journal", "proof", "pending", "lock", "incoming". */
+/* "journal", "proof", "pending", "lock", "incoming", "luns", "swap". */
 const char *state_area_name(enum state_area a);
 
 /* <state_dir>/<area>, malloc'ed; NULL on ENOMEM. */

@@ -89,6 +89,8 @@ static int journal_item(const struct mk_config *cfg, struct sout *o, const char 
                 json_strv(o->j, "dirs", j.dirs);
                 json_strv(o->j, "bridges", j.bridges);
                 json_strv(o->j, "stripped", j.stripped);
+                json_strv(o->j, "scsi", j.scsi);
+                json_strv(o->j, "mpaths", j.mpaths);
                 return 0;
         }
         char age[32];
@@ -101,6 +103,10 @@ static int journal_item(const struct mk_config *cfg, struct sout *o, const char 
                 fprintf(o->f, "%sbridge %s", sep, j.bridges[k]);
         for (size_t k = 0; j.stripped && j.stripped[k]; k++, sep = ", ")
                 fprintf(o->f, "%sstripped %s", sep, j.stripped[k]);
+        for (size_t k = 0; j.scsi && j.scsi[k]; k++, sep = ", ")
+                fprintf(o->f, "%sscsi %s", sep, j.scsi[k]);
+        for (size_t k = 0; j.mpaths && j.mpaths[k]; k++, sep = ", ")
+                fprintf(o->f, "%smpath %s", sep, j.mpaths[k]);
         fprintf(o->f, "%s\n", streq(sep, " ") ? " nothing created" : "");
         return 0;
 }
@@ -204,6 +210,70 @@ static int status_quarantine(const struct mk_config *cfg, struct sout *o)
         return n;
 }
 
+struct swapfile {
+        char *name, *disk, *from, *to;
+        long long time;
+};
+
+static int swap_line(const char *key, const char *val, void *userdata)
+{
+        struct swapfile *w = userdata;
+        char **f = streq(key, "name") ? &w->name : streq(key, "disk") ? &w->disk : streq(key, "from") ? &w->from
+                 : streq(key, "to") ? &w->to : NULL;
+        if (streq(key, "time"))
+                w->time = strtoll(val, NULL, 10);
+        if (!f || *f)
+                return 0;
+        return (*f = strdup(val)) ? 0 : -ENOMEM;
+}
+
+/* swap-volume runs that did not finish: the persistent definition it saved
+ * before the copy is still there (swapvol.h). */
+static int status_swaps(const struct mk_config *cfg, struct sout *o)
+{
+        _cleanup_strv_ char **names = NULL;
+        int n = 0, r = state_list(cfg->state_dir, STATE_SWAP, &names);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; names && names[i]; i++) {
+                size_t len = strlen(names[i]);
+                if (len != 41 || !streq(names[i] + 36, ".swap"))
+                        continue;
+                _cleanup_free_ char *uuid = strndup(names[i], 36), *path = state_path(cfg->state_dir, STATE_SWAP, names[i]),
+                                    *text = NULL, *xml = NULL;
+                struct swapfile w = { 0 };
+                if (!uuid || !path || asprintf(&xml, "%s/swap/%s.xml", cfg->state_dir, uuid) < 0)
+                        return -ENOMEM;
+                if (!uuid_is_valid(uuid) || read_full_file(path, 64 << 10, &text) < 0 ||
+                    kv_parse(text, "migkit-swap", "1", swap_line, &w) < 0) {
+                        free(w.name), free(w.disk), free(w.from), free(w.to);
+                        continue;
+                }
+                if (o->j) {
+                        json_object_begin(o->j);
+                        json_kv_string(o->j, "uuid", uuid);
+                        json_kv_string(o->j, "name", w.name);
+                        json_kv_string(o->j, "disk", w.disk);
+                        json_kv_string(o->j, "from", w.from);
+                        json_kv_string(o->j, "to", w.to);
+                        json_kv_int(o->j, "time", w.time);
+                        json_kv_int(o->j, "age", (long long)o->now - w.time);
+                        json_kv_string(o->j, "saved", xml);
+                        json_object_end(o->j);
+                } else {
+                        char age[32];
+                        fmt_age(age, sizeof(age), (long long)o->now - w.time);
+                        fprintf(o->f, "swap %s %s disk %s %s -> %s %s ago: its persistent definition is saved in %s "
+                                "(swap-volume did not finish: define it, with the disk's source set to the one the guest "
+                                "runs on, see virsh domblklist)\n", uuid, w.name ? w.name : "-", w.disk ? w.disk : "?",
+                                w.from ? w.from : "?", w.to ? w.to : "?", age, xml);
+                }
+                free(w.name), free(w.disk), free(w.from), free(w.to);
+                n++;
+        }
+        return n;
+}
+
 int status_print_ex(const struct mk_config *cfg, FILE *f, time_t now, int flags, struct status_counts *counts)
 {
         static const struct {
@@ -214,6 +284,7 @@ int status_print_ex(const struct mk_config *cfg, FILE *f, time_t now, int flags,
                 { "journals", status_journals },
                 { "proofs", status_proofs },
                 { "quarantined", status_quarantine },
+                { "swaps", status_swaps },
         };
         struct json j;
         struct sout o = { .f = f, .now = now, .j = (flags & STATUS_JSON) ? &j : NULL };
@@ -267,6 +338,7 @@ int status_print_ex(const struct mk_config *cfg, FILE *f, time_t now, int flags,
                         .journals = got[1] > 0 ? (unsigned)got[1] : 0,
                         .proofs = got[2] > 0 ? (unsigned)got[2] : 0,
                         .quarantined = got[3] > 0 ? (unsigned)got[3] : 0,
+                        .swaps = got[4] > 0 ? (unsigned)got[4] : 0,
                 };
         return ret < 0 ? ret : total;
 }

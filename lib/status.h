@@ -12,10 +12,11 @@
 
 /* Prints the pending items, journals of incoming migrations, proofs and
  * quarantined directories, one per line:
- *   pending <source|rollback> <uuid> <name|-> for <age>: <reason>[; <reason>...]
+ *   pending <source|rollback|disconnect> <uuid> <name|-> for <age>: <reason>[; <reason>...]
  *   journal <uuid> <name|-> started <age> ago: <item>, ...
  *   proof <uuid> <name|-> <kind> by <who> <age> ago[: <detail>]
  *   quarantined <uuid> <name|-> <age> ago, purged in <time>: <path> (<reason>)
+ *   swap <uuid> <name|-> disk <d> <old> -> <new> <age> ago: <saved XML> (...)
  * Returns the number of lines, or -errno. */
 int status_print(const struct mk_config *cfg, FILE *f, time_t now);
 
@@ -24,6 +25,7 @@ struct status_counts {
         unsigned journals;    /* incoming migrations not yet committed or rolled back */
         unsigned proofs;      /* recorded, not yet acted on */
         unsigned quarantined;
+        unsigned swaps;       /* swap-volume runs that did not finish (their saved definitions) */
 };
 
 enum {
@@ -36,11 +38,13 @@ enum {
  *   {"now": T, "instances": PATH, "state": PATH, "retention": S,
  *    "pending": [{"action", "uuid", "name", "since", "age", "reasons": [..]}],
  *    "journals": [{"uuid", "name", "started", "age", "dirs": [..],
- *                  "bridges": [..], "stripped": [..]}   or {"uuid", "error"}],
+ *                  "bridges": [..], "stripped": [..], "scsi": [..],
+ *                  "mpaths": [..]}   or {"uuid", "error"}],
  *    "proofs": [{"uuid", "name", "kind", "by", "time", "age", "detail"}
  *               or {"uuid", "error"}],
  *    "quarantined": [{"uuid", "name", "time", "age", "purge_in", "path",
  *                     "from", "reason"}],
+ *    "swaps": [{"uuid", "name", "disk", "from", "to", "time", "age", "saved"}],
  *    "errors": [{"part", "error", "errno"}]}
  * The document is complete even when a part cannot be read: that part is
  * empty and named in "errors". Returns the number of items or the first

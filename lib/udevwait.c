@@ -19,6 +19,7 @@ struct item {
         char *name;       /* glob: the pattern; exact: the basename */
         char *desc;       /* the full path */
         bool glob;
+        bool gone;        /* done once the path does not exist */
         bool present;
         bool reported;
 };
@@ -98,7 +99,7 @@ int udevwait_new(struct udevwait **ret)
         return 0;
 }
 
-static int add_item(struct udevwait *w, const char *dir, const char *name, bool glob)
+static int add_item(struct udevwait *w, const char *dir, const char *name, bool glob, bool gone)
 {
         if (dir[0] != '/' || !*name || strchr(name, '/'))
                 return -EINVAL;
@@ -109,6 +110,7 @@ static int add_item(struct udevwait *w, const char *dir, const char *name, bool 
         struct item *it = &ni[w->n];
         memset(it, 0, sizeof(*it));
         it->glob = glob;
+        it->gone = gone;
         it->dir = strdup(dir);
         it->name = strdup(name);
         it->desc = path_join(dir, name);
@@ -121,7 +123,7 @@ static int add_item(struct udevwait *w, const char *dir, const char *name, bool 
         return (int)w->n++;
 }
 
-int udevwait_add(struct udevwait *w, const char *path)
+static int add_path(struct udevwait *w, const char *path, bool gone)
 {
         const char *slash = strrchr(path, '/');
         if (!slash || path[0] != '/')
@@ -129,17 +131,29 @@ int udevwait_add(struct udevwait *w, const char *path)
         _cleanup_free_ char *dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
         if (!dir)
                 return -ENOMEM;
-        return add_item(w, dir, slash + 1, false);
+        return add_item(w, dir, slash + 1, false, gone);
+}
+
+int udevwait_add(struct udevwait *w, const char *path)
+{
+        return add_path(w, path, false);
+}
+
+int udevwait_add_gone(struct udevwait *w, const char *path)
+{
+        return add_path(w, path, true);
 }
 
 int udevwait_add_glob(struct udevwait *w, const char *dir, const char *pattern)
 {
-        return add_item(w, dir, pattern, true);
+        return add_item(w, dir, pattern, true, false);
 }
 
 static bool check(const struct item *it)
 {
         struct stat st;
+        if (it->gone)
+                return lstat(it->desc, &st) < 0 && errno == ENOENT;
         if (!it->glob)
                 return stat(it->desc, &st) == 0;
         DIR *d = opendir(it->dir);
@@ -157,16 +171,19 @@ static bool check(const struct item *it)
         return found;
 }
 
-/* Watches the item's directory, or its nearest existing ancestor while the
- * directory itself is missing (udev creates /dev/disk/by-path on the first
- * link). Watching the same directory again is harmless. */
+/* Watches the item's directory (for a gone item: for deletions in it too),
+ * or its nearest existing ancestor while the directory itself is missing
+ * (udev creates /dev/disk/by-path on the first link). Watching the same
+ * directory again is harmless. */
 static void arm(struct udevwait *w, const struct item *it)
 {
         _cleanup_free_ char *d = strdup(it->dir);
+        /* IN_MASK_ADD: a directory watched for appearing and going items gets both */
+        uint32_t mask = IN_CREATE | IN_MOVED_TO | IN_ATTRIB | IN_ONLYDIR | IN_MASK_ADD | (it->gone ? IN_DELETE | IN_MOVED_FROM : 0);
         if (!d)
                 return;
         for (;;) {
-                if (inotify_add_watch(w->ino_fd, d, IN_CREATE | IN_MOVED_TO | IN_ATTRIB | IN_ONLYDIR) >= 0 ||
+                if (inotify_add_watch(w->ino_fd, d, mask) >= 0 ||
                     (errno != ENOENT && errno != ENOTDIR))
                         return;
                 char *slash = strrchr(d, '/');

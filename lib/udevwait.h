@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Waiting for device nodes and links to appear, driven by events: a libudev
- * monitor (udev's "block" events, sent once the links exist) and inotify on
+/* Waiting for device nodes and links to appear (or go), driven by events: a
+ * libudev monitor (udev's "block" events, sent once the links exist or are
+ * gone) and inotify on
  * the nearest existing directory of each awaited path (which also covers a
  * /dev root that udev does not manage, as in tests). No sleep loop: the
  * process sleeps in poll() until an event or the timeout. Create the waiter
@@ -26,6 +27,11 @@ int udevwait_add(struct udevwait *w, const char *path);
  * fnmatch(3) pattern can be stat()ed; e.g. dir /dev/disk/by-path and
  * "*-fc-0x5006016839a01c4e-lun-1". Returns the index or -errno. */
 int udevwait_add_glob(struct udevwait *w, const char *dir, const char *pattern);
+
+/* Adds an item awaited to go: present (done) once lstat(2) on path fails
+ * with ENOENT, e.g. a SCSI device's <sysfs>/class/scsi_device/<H:C:T:L> or
+ * its /dev node after a delete. Returns the index (>= 0) or -errno. */
+int udevwait_add_gone(struct udevwait *w, const char *path);
 
 /* Waits until at least one item that udevwait_next() has not reported yet
  * is present, or timeout_ms passes, whichever comes first; the timeout is

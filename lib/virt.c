@@ -141,6 +141,24 @@ int virt_domain_lookup(const char *uri, const char *uuid, struct virt_domain *re
         return 1;
 }
 
+int virt_domain_lookup_settled(const char *uri, const char *uuid, unsigned settle_ms, struct virt_domain *ret,
+                               char **ret_err)
+{
+        uint64_t start = now_ms();
+        for (;;) {
+                int r = virt_domain_lookup(uri, uuid, ret, ret_err);
+                if (r == 0 || r == -EINVAL || now_ms() - start + 500 > settle_ms)
+                        return r;
+                if (r > 0 && ret)
+                        virt_domain_free(ret);
+                if (ret_err) {
+                        free(*ret_err);
+                        *ret_err = NULL;
+                }
+                usleep(500000);
+        }
+}
+
 void virt_domain_free(struct virt_domain *d)
 {
         free(d->name);

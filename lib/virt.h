@@ -27,6 +27,13 @@ struct virt_domain {
  * libvirt's message. */
 int virt_domain_lookup(const char *uri, const char *uuid, struct virt_domain *ret, char **ret_err);
 
+/* virt_domain_lookup, asked again every 500 ms for up to settle_ms while
+ * libvirt still knows the domain or cannot be asked: a domain that just
+ * stopped is forgotten a moment after the hook's release call. Same
+ * returns, from the last answer. */
+int virt_domain_lookup_settled(const char *uri, const char *uuid, unsigned settle_ms, struct virt_domain *ret,
+                               char **ret_err);
+
 void virt_domain_free(struct virt_domain *d);
 
 /* Makes libvirt report errors only through virGetLastError() (by default it

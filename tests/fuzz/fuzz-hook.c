@@ -167,5 +167,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (r == 0 && c.dom && h->fn == op_migrate_begin)
                 check_rewrite(&c);
         domxml_free(c.dom);
+        free(c.xml);
         return 0;
 }

@@ -60,13 +60,15 @@ has_open() { ls -l "/proc/$1/fd" 2>/dev/null | grep -qF -- " -> $2"; }
 #   ASAN_OPTIONS=$(under_ptrace) strace ... PROGRAM ...
 under_ptrace() { echo "${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; }
 
-# fake_multipathd MODE LOG DEV: starts tests/sh/fake-multipathd.py (MODE ok,
-# fail-then-ok or hang; commands appended to LOG; map links made below DEV)
-# in this network namespace and returns once it listens; MPD is its pid.
+# fake_multipathd MODE LOG DEV [SYSFS]: starts tests/sh/fake-multipathd.py
+# (MODE ok, fail-then-ok or hang; commands appended to LOG; map links made
+# below DEV; with SYSFS it also plays the kernel and udev for that tree:
+# FAKE_HIDDEN, FAKE_STUCK, see the script) in this network namespace and
+# returns once it listens; MPD is its pid.
 fake_multipathd() {
         local ready
         ready=$(mktemp -u /tmp/migkit-mpd-ready.XXXXXX)
-        python3 "$(dirname "${BASH_SOURCE[0]}")/fake-multipathd.py" "$1" "$2" "$3" "$ready" &
+        python3 "$(dirname "${BASH_SOURCE[0]}")/fake-multipathd.py" "$1" "$2" "$3" "$ready" ${4:+"$4"} &
         MPD=$!
         wait_for 10 test -e "$ready"
         rm -f "$ready"

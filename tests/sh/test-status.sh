@@ -52,7 +52,7 @@ run status extra
 check "status takes no arguments (exit 2)" bash -c "[ $rc = 2 ] && grep -qF \"got 'extra'\" '$T/err'"
 run status --help
 check "status --help documents each kind of line and the exit codes" bash -c "
-        [ $rc = 0 ] && grep -q '^  pending source|rollback' '$T/out' && grep -q '^  quarantined UUID' '$T/out' && grep -q '3 something pending' '$T/out'"
+        [ $rc = 0 ] && grep -q '^  pending source|rollback|disconnect' '$T/out' && grep -q '^  quarantined UUID' '$T/out' && grep -q '3 something pending' '$T/out'"
 run status --config "$T/nonexistent.conf"
 check "a missing --config file is an error naming it (exit 1)" bash -c "[ $rc = 1 ] && grep -qF '$T/nonexistent.conf' '$T/err'"
 
@@ -121,7 +121,7 @@ check "--json: the refusal without proof with its age in seconds and its reasons
 check "--json: the refusal while libvirt has the domain, named" \
         json "[p['name'] for p in d['pending'] if p['uuid'] == '$U' and 'still has domain' in p['reasons'][0]] == ['instance-0000002a']"
 check "--json: the journal with its dirs, bridges and age" \
-        json "d['journals'] == [dict(uuid='$U4', name='inst-d', started=d['journals'][0]['started'], age=d['journals'][0]['age'], dirs=['$I/$U4'], bridges=['qbr44444444-55'], stripped=[])] and 300 <= d['journals'][0]['age'] < 360"
+        json "d['journals'] == [dict(uuid='$U4', name='inst-d', started=d['journals'][0]['started'], age=d['journals'][0]['age'], dirs=['$I/$U4'], bridges=['qbr44444444-55'], stripped=[], scsi=[], mpaths=[])] and 300 <= d['journals'][0]['age'] < 360"
 check "--json: the proof" json "[(p['uuid'], p['kind'], p['by'], p['detail']) for p in d['proofs']] == [('$U', 'migrated', 'hook', 'release end migrated')]"
 check "--json: the quarantined directory with age, time to purge, path, origin and reason" \
         json "len(d['quarantined']) == 1 and (lambda q: q['uuid'] == '$U1' and q['name'] == 'inst-a' and q['time'] == $old and 12600 <= q['age'] < 12660 and 73740 < q['purge_in'] <= 73800 and q['path'] == '$I/.migkit-quarantine/$U1.$old' and q['from'] == '$I/$U1' and q['reason'].startswith('source cleanup: the guest migrated away'))(d['quarantined'][0])"
@@ -149,6 +149,19 @@ check "an unreadable state directory: exit 1, a message naming it, the quarantin
         [ $rc = 1 ] && grep -qF 'cannot read all of the state in $T/notadir' '$T/err' && grep -q '^quarantined $U1' '$T/out'"
 run status --config "$T/broken.conf" --json
 check "... and in JSON: still a complete document, the parts that failed named in errors" \
-        json "len(d['quarantined']) == 1 and sorted(e['part'] for e in d['errors']) == ['journals', 'pending', 'proofs'] and d['errors'][0]['error'] == 'Not a directory'"
+        json "len(d['quarantined']) == 1 and sorted(e['part'] for e in d['errors']) == ['journals', 'pending', 'proofs', 'swaps'] and d['errors'][0]['error'] == 'Not a directory'"
 check "... exit 1" [ "$rc" = 1 ]
+# --- a swap-volume that did not finish ---------------------------------------
+S5=55555555-6666-4777-8888-999999999999
+mkdir -p "$T/swapstate/swap"
+printf 'migkit-swap 1\nuuid %s\nname inst-s\ndisk vdb\nfrom /dev/mapper/old\nto /dev/mapper/new\ntime %s\n' "$S5" $(( $(date +%s) - 600 )) > "$T/swapstate/swap/$S5.swap"
+echo '<domain/>' > "$T/swapstate/swap/$S5.xml"
+write_conf "$T/swap.conf" "test://$DATA/other-domain.xml" "$T/swapstate"
+run status --config "$T/swap.conf"
+check "an unfinished swap-volume: its line names the saved definition, exit 3 (something to do)" bash -c "[ $rc = 3 ] &&
+        grep -q '^swap $S5 inst-s disk vdb /dev/mapper/old -> /dev/mapper/new 10min ago: its persistent definition is saved in $T/swapstate/swap/$S5.xml' '$T/out' &&
+        grep -q 'quarantined, 1 unfinished swap-volume\$' '$T/out'"
+run status --config "$T/swap.conf" --json
+check "... and in JSON" json "[(w['uuid'], w['disk'], w['to'], w['saved'], 600 <= w['age'] < 660) for w in d['swaps']] == [('$S5', 'vdb', '/dev/mapper/new', '$T/swapstate/swap/$S5.xml', True)]"
+
 summary

@@ -469,6 +469,7 @@ static void test_apply_errors_and_deadline(void **state)
 #define W22 "3600601604d903a00e8e4b3c7b6a6e822"
 #define W23 "3600601604d903a00e8e4b3c7b6a6e823"
 #define W24 "3600601604d903a00e8e4b3c7b6a6e824"
+#define W25 "3600601604d903a00e8e4b3c7b6a6e825"
 
 static void test_remove_unused(void **state)
 {
@@ -514,14 +515,41 @@ static void test_remove_unused(void **state)
         assert_int_equal(fc_plan_remove(root, &l, &plan), -EBUSY);
         fc_lun_free(&l);
 
-        /* held by LVM; a map held by a kpartx partition */
+        /* held by LVM */
         assert_int_equal(fc_lun_find(root, W23, &l), 0);
         assert_string_equal(l.blockers[0], "sde is held by dm-5 (vg0-data)");
         fc_lun_free(&l);
+        /* a kpartx partition map (60-kpartx.rules makes one on every map
+         * with a partition table) is no use: it goes with the map */
         assert_int_equal(fc_lun_find(root, W24, &l), 0);
         assert_string_equal(l.map, "dm-6");
+        assert_null(l.blockers);
+        assert_int_equal(strv_length(l.parts), 1);
+        assert_string_equal(l.parts[0], "dm-7");
+        assert_string_equal(l.part_names[0], W24 "-part1");
+        assert_true(strv_contains(l.devs, "254:7"));
+        fc_lun_free(&l);
+        /* four paths, sorted by H:C:T:L; the rollback keeps only its own */
+        assert_int_equal(fc_lun_find(root, W25, &l), 0);
+        assert_int_equal(l.n_paths, 4);
+        assert_string_equal(l.paths[0].hctl, "5:0:1:5");
+        assert_string_equal(l.paths[3].hctl, "6:0:1:5");
+        assert_string_equal(l.paths[3].devno, "8:160");
+        assert_string_equal(l.map_name, "mpatha");
+        char *mine[] = { (char *)"6:0:1:5", (char *)"5:0:2:5", NULL };
+        fc_lun_keep_paths(&l, mine);
+        assert_int_equal(l.n_paths, 2);
+        assert_string_equal(l.paths[0].hctl, "5:0:2:5");
+        assert_string_equal(l.paths[1].hctl, "6:0:1:5");
+        fc_lun_free(&l);
+        /* a part map held by something: that blocks */
+        _cleanup_free_ char *held = pathf("mkdir -p %s/devices/virtual/block/dm-20/dm && echo vg1-lv > %s/devices/virtual/block/dm-20/dm/name && "
+                                          "ln -s ../devices/virtual/block/dm-20 %s/block/dm-20 && mkdir -p %s/devices/virtual/block/dm-9/holders && "
+                                          "ln -s ../../dm-20 %s/devices/virtual/block/dm-9/holders/dm-20", root, root, root, root, root);
+        assert_int_equal(system(held), 0);
+        assert_int_equal(fc_lun_find(root, W25, &l), 0);
         assert_int_equal(strv_length(l.blockers), 1);
-        assert_string_equal(l.blockers[0], "multipath map " W24 " (dm-6) is held by dm-7 (" W24 "-part1)");
+        assert_string_equal(l.blockers[0], "partition map mpatha-part1 (dm-9) is held by dm-20 (vg1-lv)");
         fc_lun_free(&l);
 
         /* no such LUN here */
@@ -553,6 +581,24 @@ static void test_remove_open(void **state)
         assert_int_equal(fc_lun_find(root, W22, &l), 0);
         assert_int_equal(fc_lun_check_open(&l, proc), 0);
         assert_null(l.blockers);
+        fc_lun_free(&l);
+
+        /* multipathd keeps the paths it monitors open: not a use of the LUN;
+         * the same process with the map open would be (multipathd never does) */
+        _cleanup_free_ char *mp = pathf("rm -rf %s/4242 && mkdir -p %s/77/fd && ln -s /sbin/multipathd %s/77/exe && "
+                                        "mknod %s-112 b 8 112 && mknod %s-map b 254 8 && ln -s %s-112 %s/77/fd/5",
+                                        proc, proc, proc, node, node, node, proc);
+        assert_int_equal(system(mp), 0);
+        assert_int_equal(fc_lun_find(root, W25, &l), 0);
+        assert_int_equal(fc_lun_check_open(&l, proc), 0);
+        assert_null(l.blockers);
+        fc_lun_free(&l);
+        _cleanup_free_ char *mp2 = pathf("ln -s %s-map %s/77/fd/6", node, proc);
+        assert_int_equal(system(mp2), 0);
+        assert_int_equal(fc_lun_find(root, W25, &l), 0);
+        assert_int_equal(fc_lun_check_open(&l, proc), 0);
+        assert_int_equal(strv_length(l.blockers), 1);
+        assert_string_equal(l.blockers[0], "device 254:8 is open in process 77 (?)");
         fc_lun_free(&l);
 }
 

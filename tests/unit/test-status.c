@@ -108,11 +108,11 @@ static void test_json(void **state)
         assert_non_null(strstr(f->out, "\"pending\":[{\"action\":\"source\",\"uuid\":\"" U1 "\",\"name\":\"web1\","));
         assert_non_null(strstr(f->out, "\"reasons\":[\"domain still running\",\"lock busy\"]}]"));
         assert_non_null(strstr(f->out, "\"journals\":[{\"uuid\":\"" U2 "\",\"name\":\"db2\",\"started\":999000,\"age\":1000,"
-                                       "\"dirs\":[\"/var/lib/nova/instances/" U2 "\"],\"bridges\":[\"qbr1\"],\"stripped\":[]}]"));
+                                       "\"dirs\":[\"/var/lib/nova/instances/" U2 "\"],\"bridges\":[\"qbr1\"],\"stripped\":[],\"scsi\":[],\"mpaths\":[]}]"));
         assert_non_null(strstr(f->out, "{\"uuid\":\"" U1 "\",\"error\":\"unreadable\"}"));
         assert_non_null(strstr(f->out, "{\"uuid\":\"" U3 "\",\"name\":\"app3\",\"kind\":\"migrated\",\"by\":\"watch\","));
         assert_non_null(strstr(f->out, "\"detail\":\"running on B\"}"));
-        assert_non_null(strstr(f->out, "\"quarantined\":[],\"errors\":[]}\n"));
+        assert_non_null(strstr(f->out, "\"quarantined\":[],\"swaps\":[],\"errors\":[]}\n"));
 }
 
 /* Nothing there: an empty state directory says so in both forms. */
@@ -122,7 +122,7 @@ static void test_empty(void **state)
         assert_int_equal(print(f, 0, NULL), 0);
         assert_string_equal(f->out, "");
         assert_int_equal(print(f, STATUS_JSON, NULL), 0);
-        assert_non_null(strstr(f->out, "\"pending\":[],\"journals\":[],\"proofs\":[],\"quarantined\":[],\"errors\":[]}"));
+        assert_non_null(strstr(f->out, "\"pending\":[],\"journals\":[],\"proofs\":[],\"quarantined\":[],\"swaps\":[],\"errors\":[]}"));
 }
 
 /* A state area that cannot be listed is an error, named in the JSON. */

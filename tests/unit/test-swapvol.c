@@ -199,7 +199,8 @@ static void test_swapped_and_persisted(void **state)
         assert_int_equal(fb.cancels, 0);
         /* a new file: libvirt creates it (no REUSE_EXT), as a file */
         assert_false(fb.flags & VIR_DOMAIN_BLOCK_COPY_REUSE_EXT);
-        assert_true(fb.flags & VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB);
+        /* the domain was undefined for the copy (its definition saved): a plain job */
+        assert_false(fb.flags & VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB);
         _cleanup_free_ char *src = pathf("<source file='%s'/>", f->new_path);
         assert_non_null(strstr(fb.dest_xml, src));
         assert_true(persistent_names(f, f->new_path));

@@ -105,6 +105,36 @@ static void test_dangling_link(void **state)
         udevwait_free(w);
 }
 
+/* Waiting for devices to go (a deleted SCSI path): woken by the deletion,
+ * not by a timer; a path that is already gone is done at once. */
+static void test_gone(void **state)
+{
+        struct udevwait *w;
+        pthread_t t;
+        (void)state;
+        _cleanup_free_ char *dir = pathf("%s/dev5", tmpdir), *sdc = pathf("%s/dev5/sdc", tmpdir),
+                            *sdf = pathf("%s/dev5/sdf", tmpdir), *never = pathf("%s/dev5/sdz", tmpdir),
+                            *cmd = pathf("rm %s/dev5/sdc %s/dev5/sdf", tmpdir, tmpdir);
+        assert_int_equal(mkdir(dir, 0755), 0);
+        put(sdc, "");
+        assert_int_equal(symlink("sdc", sdf), 0); /* a link counts until it is gone itself */
+        assert_int_equal(udevwait_new(&w), 0);
+        assert_int_equal(udevwait_add_gone(w, sdc), 0);
+        assert_int_equal(udevwait_add_gone(w, sdf), 1);
+        assert_int_equal(udevwait_add_gone(w, never), 2);
+        assert_int_equal(udevwait_next(w, 50), 1); /* sdz was never there */
+        assert_true(udevwait_present(w, 2) && !udevwait_present(w, 0) && !udevwait_present(w, 1));
+        struct later l = { .delay_ms = 200, .cmd = cmd };
+        assert_int_equal(pthread_create(&t, NULL, run_later, &l), 0);
+        assert_int_equal(udevwait_all(w, 5000), 0);
+        long t1 = now_ms();
+        pthread_join(t, NULL);
+        assert_true(l.done_at > 0);
+        print_message("gone: the wait returned %ld ms after the removal, %u wake-ups\n", t1 - l.done_at, udevwait_wakeups(w));
+        assert_true(t1 - l.done_at < 100);
+        udevwait_free(w);
+}
+
 static void test_timeout_no_polling(void **state)
 {
         struct udevwait *w;
@@ -276,6 +306,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_appears_in_fake_dev),
                 cmocka_unit_test(test_dangling_link),
+                cmocka_unit_test(test_gone),
                 cmocka_unit_test(test_timeout_no_polling),
                 cmocka_unit_test(test_deadline),
                 cmocka_unit_test(test_real_udev_loop),
