@@ -101,6 +101,7 @@ char *migrate_flags_string(unsigned long flags)
                 { VIR_MIGRATE_PERSIST_DEST, "persist-dest" },
                 { VIR_MIGRATE_UNDEFINE_SOURCE, "undefine-source" },
                 { VIR_MIGRATE_NON_SHARED_DISK, "copy-storage" },
+                { VIR_MIGRATE_NON_SHARED_INC, "copy-storage-inc" },
                 { VIR_MIGRATE_COMPRESSED, "compressed" },
                 { VIR_MIGRATE_AUTO_CONVERGE, "auto-converge" },
                 { VIR_MIGRATE_POSTCOPY, "postcopy" },
@@ -190,7 +191,7 @@ int migrate_build(const struct mk_config *cfg, const struct migrate_opts *o, uns
         if (o->compress || methods)
                 flags |= VIR_MIGRATE_COMPRESSED;
         if (o->copy_disks && o->copy_disks[0])
-                flags |= VIR_MIGRATE_NON_SHARED_DISK;
+                flags |= o->copy_incremental ? VIR_MIGRATE_NON_SHARED_INC : VIR_MIGRATE_NON_SHARED_DISK;
         if (parallel > 1)
                 flags |= VIR_MIGRATE_PARALLEL;
 

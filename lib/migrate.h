@@ -43,7 +43,9 @@ struct migrate_opts {
         int auto_converge;         /* -1: [migrate] auto-converge */
         int postcopy;              /* -1: [migrate] postcopy */
         bool compress;             /* VIR_MIGRATE_COMPRESSED */
-        char **copy_disks;         /* targets copied with the migration (NON_SHARED_DISK) */
+        char **copy_disks;         /* targets always copied with the migration (--copy-storage) */
+        bool no_copy_storage;      /* copy no disk: a local one refuses the migration (blockmig.h) */
+        bool copy_incremental;     /* for migrate_build: a copied disk is on a backing file (NON_SHARED_INC) */
         unsigned parallel;         /* parallel connections, 0: [migrate] parallel-connections */
         const char *compression;   /* "none" or methods (xbzrle, mt, zlib, zstd); NULL: [migrate] compression */
         int bandwidth;             /* MiB/s, -1: [migrate] bandwidth, 0: unlimited */
@@ -126,12 +128,13 @@ void migrate_result_free(struct migrate_result *r);
 
 /* `migkit check`: opens this host's libvirt (source_uri, NULL: [cleanup]
  * libvirt-uri) and DEST's, runs the preflight checks of domain and prints
- * them to f, as lines or (json) one JSON object. Returns the number of
+ * them to f, as lines or (json) one JSON object; copy_disks and
+ * no_copy_storage as in struct migrate_opts. Returns the number of
  * failed checks (an unknown domain or an unreachable destination count as
  * one, with their message), or -errno: -ENOTCONN when this host's libvirt
  * cannot be reached (logged here: nothing was checked), -ENOMEM. */
 int migrate_check(const struct mk_config *cfg, const char *domain, const char *dest, const char *source_uri,
-                  char *const *copy_disks, bool json, FILE *f);
+                  char *const *copy_disks, bool no_copy_storage, bool json, FILE *f);
 
 /* libvirt >= 10.0 has VIR_MIGRATE_POSTCOPY_PREEMPT; older headers lack the
  * name but a newer daemon still takes the bit (flag values never change). */
