@@ -220,6 +220,11 @@ static int setup_params(struct run *r)
         r->eff = *r->o;
         r->eff.copy_disks = r->plan.copy;
         r->eff.copy_incremental = r->plan.incremental;
+        _cleanup_free_ char *inbound = NULL;
+        if (migrate_inbound_address(r->cfg->migrate_inbound, r->o->dest, &inbound) == -EINVAL)
+                return set_result(r->res, MIGRATE_REFUSED, "[migrate] inbound-address '%s' gives no valid address for %s: give "
+                                  "DEST=ADDRESS pairs (a host name or IP address) or a template with {dest}",
+                                  r->cfg->migrate_inbound, r->o->dest), 1;
         int q = migrate_build(r->cfg, &r->eff, &r->flags, &r->params, &r->nparams, &warnings);
         if (q == -EINVAL)
                 return set_result(r->res, MIGRATE_REFUSED, "compression '%s' is not none or methods among xbzrle, mt, zlib, zstd",

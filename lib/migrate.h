@@ -100,17 +100,29 @@ int migrate_exit_code(int status);
  * name, or a template without {dest}) or -ENOMEM. */
 int migrate_dest_uri(const char *tmpl, const char *dest, char **ret);
 
+/* The address DEST receives migration streams on, from [migrate]
+ * inbound-address spec (Nova's live_migration_inbound_addr, set here per
+ * destination): words separated by commas or spaces, each DEST=ADDRESS
+ * (the first for dest wins) or a template with {dest} (used when no pair
+ * names dest). *ret NULL: none (libvirt uses the destination's host name).
+ * Returns 0, -EINVAL (a resulting address that is not a host name or IP
+ * address) or -ENOMEM. */
+int migrate_inbound_address(const char *spec, const char *dest, char **ret);
+
 /* True if uri's transport sends in clear text (qemu+tcp://, tcp://). */
 bool migrate_uri_is_plain(const char *uri);
 
 /* The flags and typed parameters of virDomainMigrateToURI3 for o and cfg.
  * With post-copy allowed, the post-copy phase gets the bandwidth cap too
  * (postcopy-bandwidth, else bandwidth); post-copy is dropped (with a
- * warning) when parallel connections are asked for. warnings (optional)
+ * warning) when parallel connections are asked for. With an inbound
+ * address for o->dest, the migration stream (and the disks' NBD stream)
+ * go to tcp://ADDRESS. warnings (optional)
  * receives a strv of things the operator should know (plain TCP, no TLS
  * for the stream). Returns 0, -EINVAL (unknown compression method) or
  * -ENOMEM. The post-copy preempt flag is the caller's (it needs both
- * libvirt versions: migrate_want_preempt). */
+ * libvirt versions: migrate_want_preempt). -EINVAL also for a bad
+ * inbound address. */
 int migrate_build(const struct mk_config *cfg, const struct migrate_opts *o, unsigned long *ret_flags,
                   virTypedParameterPtr *ret_params, int *ret_nparams, char ***warnings);
 
