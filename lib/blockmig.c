@@ -341,9 +341,11 @@ static int open_local(const char *path, unsigned long long *size, char **err)
         return fd;
 }
 
-/* Creates path on dst from volume XML (its directory built when missing). */
+/* Creates path on dst from volume XML (its directory built when missing).
+ * With ret, the volume and the pool it is in (which must stay active while
+ * the volume is used: pool_close() it after) go to the caller. */
 static int create_volume(virConnectPtr dst, const char *path, const char *xml, struct block_prep *prep, virStorageVolPtr *ret,
-                         char **err)
+                         struct pool_ref *ret_pool, char **err)
 {
         _cleanup_free_ char *dir = dir_of(path);
         struct pool_ref pool = { 0 };
@@ -366,11 +368,14 @@ static int create_volume(virConnectPtr dst, const char *path, const char *xml, s
                 r = fail_message(err, -EIO, "cannot create %s on the destination: %s", path, virt_last_error());
         else if (strv_push(&prep->volumes, path) < 0)
                 r = -ENOMEM;
-        pool_close(&pool);
-        if (vol && ret)
+        if (vol && ret) {
                 *ret = vol;
-        else if (vol)
+                *ret_pool = pool;
+                return r;
+        }
+        if (vol)
                 virStorageVolFree(vol);
+        pool_close(&pool);
         return r;
 }
 
@@ -378,13 +383,18 @@ static int upload_backing(virConnectPtr dst, const char *path, int fd, unsigned 
 {
         _cleanup_free_ char *xml = NULL, *ename = xml_escape(base_of(path));
         virStorageVolPtr vol = NULL;
+        struct pool_ref pool = { 0 };
         if (!ename || asprintf(&xml, "<volume type='file'><name>%s</name><capacity unit='bytes'>%llu</capacity>"
                                "<allocation unit='bytes'>0</allocation><target><format type='raw'/>"
                                "<permissions><mode>0644</mode></permissions></target></volume>", ename, size) < 0)
                 return -ENOMEM;
-        int r = create_volume(dst, path, xml, prep, &vol, err);
-        if (r < 0)
+        int r = create_volume(dst, path, xml, prep, &vol, &pool, err);
+        if (r < 0 || !vol) {
+                if (vol)
+                        virStorageVolFree(vol);
+                pool_close(&pool);
                 return r;
+        }
         if (upload_send_file(dst, vol, fd, size) < 0)
                 r = fail_message(err, -EIO, "cannot send %s to the destination: %s", path, virt_last_error());
         else {
@@ -394,6 +404,7 @@ static int upload_backing(virConnectPtr dst, const char *path, int fd, unsigned 
                                          same == 0 ? "differs from this host's after the copy" : "cannot be read back");
         }
         virStorageVolFree(vol);
+        pool_close(&pool);
         return r;
 }
 
@@ -412,7 +423,7 @@ static int create_image(virConnectPtr dst, const struct block_disk *d, unsigned 
                      "<permissions><mode>0600</mode></permissions></target>%s</volume>",
                      ename, capacity, eformat, bs ? bs : "") < 0)
                 return -ENOMEM;
-        return create_volume(dst, d->path, xml, prep, NULL, err);
+        return create_volume(dst, d->path, xml, prep, NULL, NULL, err);
 }
 
 /* The free-space check: what the copies need against what each destination
