@@ -327,8 +327,8 @@ static int setup_storage(struct run *r)
         if (q == -ENOMEM)
                 return q;
         if (q < 0)
-                return set_result(r->res, MIGRATE_REFUSED, "%s: the destination is not ready for the copy of its disks: %s; "
-                                  "nothing was copied", r->res->name, err ? err : strerror(-q)), 1;
+                return set_result(r->res, MIGRATE_REFUSED, "the destination is not ready for the copy of the disks: %s; "
+                                  "nothing was copied", err ? err : strerror(-q)), 1;
         return 0;
 }
 
