@@ -310,7 +310,7 @@ struct drv_verb {
         const char *const *except;
 };
 
-static const char *const check_only[] = { "config", "connect", "copy-storage", "json", "help", NULL };
+static const char *const check_only[] = { "config", "connect", "copy-storage", "no-copy-storage", "json", "help", NULL };
 static const char *const swap_only[] = { "config", "connect", "bandwidth", "json", "quiet", "help", NULL };
 static const char *const migrate_except[] = { "parallel", NULL };
 /* one flight record and one destination XML per guest, not per evacuation */
