@@ -28,7 +28,7 @@ _migkit()
     local commands="status migrate check evacuate swap-volume doctor plot config help"
     local drv_opts="--config --connect --bandwidth --max-downtime --completion-timeout
         --stall-timeout --postcopy --no-postcopy --auto-converge --no-auto-converge
-        --copy-storage --tunnelled --parallel-connections --compress --compression
+        --copy-storage --no-copy-storage --tunnelled --parallel-connections --compress --compression
         --postcopy-bandwidth --dest-xml --keep-source --no-cleanup --no-preflight --no-upload
         --json --record --quiet --interval --help"
     # evacuate: one flight record and destination XML per guest, not per evacuation
@@ -94,7 +94,7 @@ _migkit()
     case $cmd in
     status) opts="--config --json --help" ;;
     migrate) opts=$drv_opts ;;
-    check) opts="--config --connect --copy-storage --json --help" ;;
+    check) opts="--config --connect --copy-storage --no-copy-storage --json --help" ;;
     evacuate) opts="--parallel $evac_opts" ;;
     swap-volume) opts="--config --connect --bandwidth --format --disconnect-old --json --quiet --help" ;;
     doctor) opts="--config --connect --json --quiet --help" ;;

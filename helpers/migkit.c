@@ -43,7 +43,7 @@ static const struct verb verbs[] = {
           "check, then live-migrate DOMAIN to DEST with progress and the\n"
           "                convergence policy; hand the source cleanup over",
           verb_migrate },
-        { "check", "DOMAIN DEST [--copy-storage DISK]...",
+        { "check", "DOMAIN DEST [--copy-storage DISK]... [--no-copy-storage]",
           "could DOMAIN live-migrate to DEST now? each check OK/WARN/FAIL with its fix",
           verb_check },
         { "evacuate", "DEST... [--parallel N] [OPTIONS]",
@@ -209,7 +209,9 @@ static const char migrate_options_help[] =
         "                            vm.unprivileged_userfaultfd=1); --no-postcopy\n"
         "      --postcopy-bandwidth MIB  cap once in post-copy (default: --bandwidth)\n"
         "      --auto-converge       throttle a busy guest; --no-auto-converge\n"
-        "      --copy-storage DISK   copy this non-shared disk too (repeatable)\n"
+        "      --copy-storage DISK   copy this disk even on shared storage (repeatable);\n"
+        "                            local disks are copied anyway (block migration)\n"
+        "      --no-copy-storage     copy no disk: a local one refuses the migration\n"
         "      --tunnelled           send the stream through the libvirt connection\n"
         "      --parallel-connections N  N migration streams (multifd; not with post-copy)\n"
         "      --compression M[,M]   none, or xbzrle, mt, zlib, zstd (zlib, zstd: with\n"
@@ -243,7 +245,7 @@ static const char migrate_exit_help[] =
 
 enum {
         OPT_CONNECT = 256, OPT_BANDWIDTH, OPT_DOWNTIME, OPT_COMPLETION, OPT_STALL, OPT_POSTCOPY, OPT_NO_POSTCOPY,
-        OPT_AC, OPT_NO_AC, OPT_COPY, OPT_TUNNELLED, OPT_PARALLEL_CONN, OPT_COMPRESS, OPT_DEST_XML, OPT_KEEP,
+        OPT_AC, OPT_NO_AC, OPT_COPY, OPT_NO_COPY, OPT_TUNNELLED, OPT_PARALLEL_CONN, OPT_COMPRESS, OPT_DEST_XML, OPT_KEEP,
         OPT_NO_CLEANUP, OPT_NO_PREFLIGHT, OPT_NO_UPLOAD, OPT_JSON, OPT_INTERVAL, OPT_PARALLEL, OPT_POSTCOPY_BW,
         OPT_COMPRESSION, OPT_RECORD, OPT_FORMAT, OPT_DISCONNECT_OLD,
 };
@@ -260,6 +262,7 @@ static const struct option migrate_long_opts[] = {
         { "auto-converge", no_argument, NULL, OPT_AC },
         { "no-auto-converge", no_argument, NULL, OPT_NO_AC },
         { "copy-storage", required_argument, NULL, OPT_COPY },
+        { "no-copy-storage", no_argument, NULL, OPT_NO_COPY },
         { "tunnelled", no_argument, NULL, OPT_TUNNELLED },
         { "parallel-connections", required_argument, NULL, OPT_PARALLEL_CONN },
         { "compress", no_argument, NULL, OPT_COMPRESS },
@@ -317,7 +320,7 @@ struct drv_verb {
         const char *const *except;
 };
 
-static const char *const check_only[] = { "config", "connect", "copy-storage", "json", "help", NULL };
+static const char *const check_only[] = { "config", "connect", "copy-storage", "no-copy-storage", "json", "help", NULL };
 static const char *const swap_only[] = { "config", "connect", "bandwidth", "format", "disconnect-old", "json", "quiet",
                                            "help", NULL };
 static const char *const migrate_except[] = { "parallel", "format", "disconnect-old", NULL };
@@ -424,6 +427,7 @@ static int parse_drv(int argc, char **argv, struct drv_args *a, const struct drv
                 case OPT_COPY:
                         if (strv_push(&a->copy, optarg) < 0) return MIGKIT_EXIT_FAILED;
                         break;
+                case OPT_NO_COPY: a->o.no_copy_storage = true; break;
                 case OPT_TUNNELLED: a->o.tunnelled = true; break;
                 case OPT_PARALLEL_CONN:
                         if (parse_uint(optarg, "--parallel-connections", 64, &v) < 0) return MIGKIT_EXIT_USAGE;
@@ -592,12 +596,14 @@ static int verb_migrate(int argc, char **argv)
 static void check_usage(FILE *f)
 {
         fprintf(f,
-                "Usage: migkit check DOMAIN DEST [-c FILE] [--connect URI] [--copy-storage DISK]... [--json]\n"
+                "Usage: migkit check DOMAIN DEST [-c FILE] [--connect URI] [--copy-storage DISK]...\n"
+                "                    [--no-copy-storage] [--json]\n"
                 "\n"
                 "Could DOMAIN live-migrate to DEST now? Connects to both, changes nothing, and\n"
                 "prints one line per check (destination reachable, same hypervisor, CPU\n"
                 "compatible, enough memory, no domain with that UUID or name there, each disk\n"
-                "shared, network/block, config drive, or chosen for copy), each OK, WARN or\n"
+                "shared, network/block, config drive, or copied: a local file the destination\n"
+                "does not see), the storage mode (plain or block migration), each OK, WARN or\n"
                 "FAIL, with the fix below a FAIL. --json: one object {domain, destination,\n"
                 "ready, failed, warnings, checks: [{check, status, message, fix}]}.\n"
                 "\n"
@@ -612,7 +618,8 @@ static int verb_check(int argc, char **argv)
         int ret = drv_begin(argc, argv, &a, "check", 2, "check takes DOMAIN and DEST", check_usage, &cfg);
         if (ret >= 0)
                 return ret;
-        int r = migrate_check(&cfg, argv[optind], argv[optind + 1], a.o.source_uri, a.copy, a.o.output == MIGRATE_OUT_JSON, stdout);
+        int r = migrate_check(&cfg, argv[optind], argv[optind + 1], a.o.source_uri, a.copy, a.o.no_copy_storage,
+                              a.o.output == MIGRATE_OUT_JSON, stdout);
         if (r == -ENOMEM)
                 log_error_errno(r, "out of memory");
         ret = r < 0 ? MIGKIT_EXIT_FAILED : r > 0 ? MIGKIT_EXIT_REFUSED : MIGKIT_EXIT_OK;

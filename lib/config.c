@@ -110,6 +110,8 @@ static const struct key keys[] = {
         { "migrate", "parallel-connections", K_UINT, OFF(migrate_parallel), "1", 1, 64, NULL, "a number from 1 to 64" },
         { "migrate", "compression", K_STRING, OFF(migrate_compression), "none", 0, 0, NULL,
           "none, or methods among xbzrle, mt, zlib, zstd" },
+        { "migrate", "inbound-address", K_STRING, OFF(migrate_inbound), "", 0, 0, NULL,
+          "DEST=ADDRESS pairs and/or a template with {dest}, or nothing" },
 
         { "limits", "incoming", K_UINT, OFF(limit_incoming), "2", 0, 1000, NULL, "a number from 0 (unlimited) to 1000" },
         { "limits", "outgoing", K_UINT, OFF(limit_outgoing), "2", 0, 1000, NULL, "a number from 0 (unlimited) to 1000" },

@@ -119,6 +119,7 @@ struct mk_config {
         unsigned migrate_postcopy_recover_ms; /* retrying a broken post-copy this long, 0: not at all */
         unsigned migrate_parallel;     /* migration streams (multifd) */
         char *migrate_compression;     /* "none" or methods (migrate.h) */
+        char *migrate_inbound;         /* the destinations' migration addresses: DEST=ADDR..., a {dest} template, "" */
 
         /* [limits] (limit.h) */
         unsigned limit_incoming;       /* concurrent incoming migrations, 0: unlimited */

@@ -9,7 +9,7 @@
 #include "virt.h"
 
 int migrate_check(const struct mk_config *cfg, const char *domain, const char *dest, const char *source_uri,
-                  char *const *copy_disks, bool json, FILE *f)
+                  char *const *copy_disks, bool no_copy_storage, bool json, FILE *f)
 {
         _cleanup_(virt_conn_closep) virConnectPtr src = NULL, dst = NULL;
         _cleanup_(virt_dom_freep) virDomainPtr dom = NULL;
@@ -37,7 +37,7 @@ int migrate_check(const struct mk_config *cfg, const char *domain, const char *d
                 dst = virConnectOpen(uri);
                 if (!dst && !(dst_err = strdup(virt_last_error())))
                         return -ENOMEM;
-                r = preflight_run(cfg, src, dom, dst, uri, dst_err, copy_disks, &pf);
+                r = preflight_run(cfg, src, dom, dst, uri, dst_err, copy_disks, no_copy_storage ? COPY_NEVER : COPY_AUTO, NULL, &pf);
                 if (r == 0 && migrate_uri_is_plain(uri))
                         r = preflight_add(&pf, CHECK_WARN, "transport", "use qemu+tls ([migrate] uri)",
                                           "%s is plain TCP (unencrypted, unauthenticated)", uri);

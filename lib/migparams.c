@@ -48,6 +48,45 @@ int migrate_dest_uri(const char *tmpl, const char *dest, char **ret)
         return 0;
 }
 
+int migrate_inbound_address(const char *spec, const char *dest, char **ret)
+{
+        _cleanup_strv_ char **l = NULL;
+        const char *tmpl = NULL;
+        int r;
+
+        *ret = NULL;
+        if (!spec || !*spec)
+                return 0;
+        if ((r = strv_split(&l, spec)) < 0)
+                return r;
+        for (size_t i = 0; l[i]; i++) {
+                char *eq = strchr(l[i], '=');
+                if (!eq) {
+                        tmpl = tmpl ? tmpl : l[i];
+                        continue;
+                }
+                *eq = 0;
+                if (streq(l[i], dest)) {
+                        if (!host_is_valid(eq + 1))
+                                return -EINVAL;
+                        *ret = strdup(eq + 1);
+                        return *ret ? 0 : -ENOMEM;
+                }
+        }
+        if (!tmpl)
+                return 0;
+        if (!host_is_valid(dest))
+                return -EINVAL;
+        if ((r = migrate_dest_uri(tmpl, dest, ret)) < 0)
+                return r;
+        if (!host_is_valid(*ret)) {
+                free(*ret);
+                *ret = NULL;
+                return -EINVAL;
+        }
+        return 0;
+}
+
 bool migrate_uri_is_plain(const char *uri)
 {
         const char *e = strstr(uri, "://");
@@ -101,6 +140,7 @@ char *migrate_flags_string(unsigned long flags)
                 { VIR_MIGRATE_PERSIST_DEST, "persist-dest" },
                 { VIR_MIGRATE_UNDEFINE_SOURCE, "undefine-source" },
                 { VIR_MIGRATE_NON_SHARED_DISK, "copy-storage" },
+                { VIR_MIGRATE_NON_SHARED_INC, "copy-storage-inc" },
                 { VIR_MIGRATE_COMPRESSED, "compressed" },
                 { VIR_MIGRATE_AUTO_CONVERGE, "auto-converge" },
                 { VIR_MIGRATE_POSTCOPY, "postcopy" },
@@ -165,9 +205,15 @@ int migrate_build(const struct mk_config *cfg, const struct migrate_opts *o, uns
         unsigned pbw = pick(o->postcopy_bandwidth, cfg->migrate_postcopy_bandwidth);
         unsigned parallel = o->parallel ? o->parallel : cfg->migrate_parallel;
         _cleanup_strv_ char **methods = NULL;
+        _cleanup_free_ char *inbound = NULL, *stream_uri = NULL;
 
         if (migrate_compression_parse(o->compression ? o->compression : cfg->migrate_compression, &methods) < 0)
                 return -EINVAL;
+        if (o->dest && !strstr(o->dest, "://") && migrate_inbound_address(cfg->migrate_inbound, o->dest, &inbound) < 0)
+                return -EINVAL;
+        /* an IPv6 address goes into brackets in a URI */
+        if (inbound && asprintf(&stream_uri, strchr(inbound, ':') && inbound[0] != '[' ? "tcp://[%s]" : "tcp://%s", inbound) < 0)
+                return -ENOMEM;
         /* the typed-parameter helpers use libvirt's error state, which only
          * virInitialize (or opening a connection) sets up */
         if (virInitialize() < 0)
@@ -190,7 +236,7 @@ int migrate_build(const struct mk_config *cfg, const struct migrate_opts *o, uns
         if (o->compress || methods)
                 flags |= VIR_MIGRATE_COMPRESSED;
         if (o->copy_disks && o->copy_disks[0])
-                flags |= VIR_MIGRATE_NON_SHARED_DISK;
+                flags |= o->copy_incremental ? VIR_MIGRATE_NON_SHARED_INC : VIR_MIGRATE_NON_SHARED_DISK;
         if (parallel > 1)
                 flags |= VIR_MIGRATE_PARALLEL;
 
@@ -209,6 +255,12 @@ int migrate_build(const struct mk_config *cfg, const struct migrate_opts *o, uns
         if (parallel > 1 && virTypedParamsAddInt(&params, &n, &maxp, VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS, (int)parallel) < 0)
                 goto oom;
         if (o->dest_xml && virTypedParamsAddString(&params, &n, &maxp, VIR_MIGRATE_PARAM_DEST_XML, o->dest_xml) < 0)
+                goto oom;
+        /* a tunnelled stream goes through the libvirt connection: no address of its own */
+        if (stream_uri && !o->tunnelled &&
+            (virTypedParamsAddString(&params, &n, &maxp, VIR_MIGRATE_PARAM_URI, stream_uri) < 0 ||
+             ((flags & (VIR_MIGRATE_NON_SHARED_DISK | VIR_MIGRATE_NON_SHARED_INC)) &&
+              virTypedParamsAddString(&params, &n, &maxp, VIR_MIGRATE_PARAM_DISKS_URI, stream_uri) < 0)))
                 goto oom;
         if (warnings && build_warnings(cfg, o, dropped_postcopy, warnings) < 0)
                 goto oom;

@@ -9,7 +9,9 @@
 #include <time.h>
 #include <libvirt/virterror.h>
 
+#include "blockmig.h"
 #include "converge.h"
+#include "domxml.h"
 #include "limit.h"
 #include "log.h"
 #include "migaround.h"
@@ -100,6 +102,9 @@ struct run {
         virTypedParameterPtr params;
         int nparams;
         struct mig_uploads ups;
+        struct block_plan plan;        /* the disks copied (blockmig.h) */
+        struct block_prep prep;        /* what was created for them on the destination */
+        struct migrate_opts eff;       /* o with the plan's disks */
         struct converge cv;
         int pfd[2];                    /* wakes the monitor: 'x' job done, 'i' a pass ended */
         struct mig_completed *comp;
@@ -141,6 +146,8 @@ static void run_done(struct run *r)
                         close(r->pfd[i]);
         virTypedParamsFree(r->params, r->nparams);
         mig_uploads_free(&r->ups);
+        block_plan_free(&r->plan);
+        block_prep_free(&r->prep);
         limit_outgoing_release(&r->slot);
         if (r->out.rec)
                 fclose(r->out.rec);
@@ -173,11 +180,19 @@ static int setup_connect(struct run *r)
         r->out.domain = r->res->name;
         if (!(r->dst = virConnectOpen(r->res->dest_uri)) && !(r->dst_err = strdup(virt_last_error())))
                 return -ENOMEM;
-        if (o->no_preflight)
-                return r->dst ? 0 : (set_result(r->res, MIGRATE_REFUSED, "cannot connect to %s: %s", r->res->dest_uri, r->dst_err), 1);
+        if (o->no_preflight) {
+                if (!r->dst)
+                        return set_result(r->res, MIGRATE_REFUSED, "cannot connect to %s: %s", r->res->dest_uri, r->dst_err), 1;
+                _cleanup_free_ char *xml = virDomainGetXMLDesc(r->dom, 0), *perr = NULL;
+                _cleanup_domxml_ struct domxml *d = NULL;
+                if (xml && domxml_parse(xml, strlen(xml), &d, &perr) == 0)
+                        return block_plan_forced(d, o->copy_disks, &r->plan);
+                return 0;
+        }
 
         struct preflight pf;
-        q = preflight_run(r->cfg, r->src, r->dom, r->dst, r->res->dest_uri, r->dst_err, o->copy_disks, &pf);
+        q = preflight_run(r->cfg, r->src, r->dom, r->dst, r->res->dest_uri, r->dst_err, o->copy_disks,
+                          o->no_copy_storage ? COPY_NEVER : COPY_AUTO, &r->plan, &pf);
         if (q < 0)
                 return q;
         if (pf.n_fail > 0 || o->output != MIGRATE_OUT_QUIET) {
@@ -202,7 +217,15 @@ static int setup_connect(struct run *r)
 static int setup_params(struct run *r)
 {
         _cleanup_strv_ char **warnings = NULL;
-        int q = migrate_build(r->cfg, r->o, &r->flags, &r->params, &r->nparams, &warnings);
+        r->eff = *r->o;
+        r->eff.copy_disks = r->plan.copy;
+        r->eff.copy_incremental = r->plan.incremental;
+        _cleanup_free_ char *inbound = NULL;
+        if (migrate_inbound_address(r->cfg->migrate_inbound, r->o->dest, &inbound) == -EINVAL)
+                return set_result(r->res, MIGRATE_REFUSED, "[migrate] inbound-address '%s' gives no valid address for %s: give "
+                                  "DEST=ADDRESS pairs (a host name or IP address) or a template with {dest}",
+                                  r->cfg->migrate_inbound, r->o->dest), 1;
+        int q = migrate_build(r->cfg, &r->eff, &r->flags, &r->params, &r->nparams, &warnings);
         if (q == -EINVAL)
                 return set_result(r->res, MIGRATE_REFUSED, "compression '%s' is not none or methods among xbzrle, mt, zlib, zstd",
                                   r->o->compression ? r->o->compression : r->cfg->migrate_compression), 1;
@@ -284,6 +307,51 @@ static void setup_policy(struct run *r)
         converge_init(&r->cv, &pol);
 }
 
+static void storage_event(void *ctx, const char *line)
+{
+        migout_event(ctx, "storage", 0, NULL, 0, line);
+}
+
+/* The images of the disks copied, prepared on the destination. 0, 1 (result
+ * set: refused, nothing left there), -errno. */
+static int setup_storage(struct run *r)
+{
+        if (r->plan.n == 0)
+                return 0;
+        _cleanup_free_ char *xml = virDomainGetXMLDesc(r->dom, 0), *perr = NULL, *err = NULL;
+        _cleanup_domxml_ struct domxml *d = NULL;
+        if (!xml || domxml_parse(xml, strlen(xml), &d, &perr) < 0)
+                return set_result(r->res, MIGRATE_REFUSED, "cannot read %s's disks: %s", r->res->name,
+                                  perr ? perr : virt_last_error()), 1;
+        int q = block_prepare(r->dst, r->dom, &r->plan, d->files, storage_event, &r->out, &r->prep, &err);
+        if (q == -ENOMEM)
+                return q;
+        if (q < 0)
+                return set_result(r->res, MIGRATE_REFUSED, "the destination is not ready for the copy of the disks: %s; "
+                                  "nothing was copied", err ? err : strerror(-q)), 1;
+        return 0;
+}
+
+/* After a failed migration with nothing of the guest on the destination:
+ * removes what setup_storage created there. */
+static void undo_storage(struct run *r)
+{
+        if (!r->prep.volumes && !r->prep.dirs)
+                return;
+        _cleanup_(virt_dom_freep) virDomainPtr dd = virDomainLookupByUUIDString(r->dst, r->res->uuid);
+        _cleanup_free_ char *err = NULL;
+        size_t n = strv_length(r->prep.volumes), nd = strv_length(r->prep.dirs);
+        char m[1024];
+        if (dd)
+                snprintf(m, sizeof(m), "left the disk images created on the destination: it has the guest");
+        else if (block_prep_undo(r->dst, &r->prep, &err) == 0)
+                snprintf(m, sizeof(m), "removed from the destination what was created for the copy (%zu image%s, %zu director%s)",
+                         n, n == 1 ? "" : "s", nd, nd == 1 ? "y" : "ies");
+        else
+                snprintf(m, sizeof(m), "could not remove everything created on the destination for the copy: %s", err ? err : "?");
+        migout_event(&r->out, "storage", 0, NULL, 0, m);
+}
+
 /* Everything before the job starts. 0 to go on, 1 when the result says why
  * not, -errno. */
 static int run_setup(struct run *r)
@@ -303,6 +371,8 @@ static int run_setup(struct run *r)
                 return q;
         setup_policy(r);
         if ((q = setup_record(r)) < 0)
+                return q;
+        if ((q = setup_storage(r)) != 0)
                 return q;
         if ((r->o->upload < 0 ? r->cfg->migrate_upload : r->o->upload > 0) &&
             (q = mig_upload_config_drives(r->cfg, r->dom, r->dst, &r->out, &r->ups)) < 0)
@@ -575,6 +645,7 @@ static int finish_failed(struct run *r)
                 set_result(res, MIGRATE_FAILED, "failed during post-copy (libvirt: %s): the guest cannot be resumed; check both hosts", err);
         else {
                 mig_undo_uploads(r->dst, res->uuid, &r->ups, &r->out);
+                undo_storage(r);
                 if (r->aborted_by_us)
                         set_result(res, MIGRATE_ABORTED, "aborted on request after %.1f s (%s)", res->elapsed_ms / 1000.0, err);
                 else if (res->policy_abort)
@@ -660,11 +731,16 @@ int migrate_run(const struct mk_config *cfg, const struct migrate_opts *o, struc
         bool events = virt_event_thread_start() == 0; /* before the connections */
 
         q = run_setup(&r);
-        if (q != 0)
+        if (q != 0) {
+                if (r.dst)
+                        undo_storage(&r);
                 return q < 0 ? q : 0;
+        }
         q = run_start(&r, events);
-        if (q < 0)
+        if (q < 0) {
+                undo_storage(&r);
                 return q;
+        }
         run_monitor(&r);
         return run_finish(&r);
 }

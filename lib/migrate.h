@@ -43,7 +43,9 @@ struct migrate_opts {
         int auto_converge;         /* -1: [migrate] auto-converge */
         int postcopy;              /* -1: [migrate] postcopy */
         bool compress;             /* VIR_MIGRATE_COMPRESSED */
-        char **copy_disks;         /* targets copied with the migration (NON_SHARED_DISK) */
+        char **copy_disks;         /* targets always copied with the migration (--copy-storage) */
+        bool no_copy_storage;      /* copy no disk: a local one refuses the migration (blockmig.h) */
+        bool copy_incremental;     /* for migrate_build: a copied disk is on a backing file (NON_SHARED_INC) */
         unsigned parallel;         /* parallel connections, 0: [migrate] parallel-connections */
         const char *compression;   /* "none" or methods (xbzrle, mt, zlib, zstd); NULL: [migrate] compression */
         int bandwidth;             /* MiB/s, -1: [migrate] bandwidth, 0: unlimited */
@@ -98,17 +100,29 @@ int migrate_exit_code(int status);
  * name, or a template without {dest}) or -ENOMEM. */
 int migrate_dest_uri(const char *tmpl, const char *dest, char **ret);
 
+/* The address DEST receives migration streams on, from [migrate]
+ * inbound-address spec (Nova's live_migration_inbound_addr, set here per
+ * destination): words separated by commas or spaces, each DEST=ADDRESS
+ * (the first for dest wins) or a template with {dest} (used when no pair
+ * names dest). *ret NULL: none (libvirt uses the destination's host name).
+ * Returns 0, -EINVAL (a resulting address that is not a host name or IP
+ * address) or -ENOMEM. */
+int migrate_inbound_address(const char *spec, const char *dest, char **ret);
+
 /* True if uri's transport sends in clear text (qemu+tcp://, tcp://). */
 bool migrate_uri_is_plain(const char *uri);
 
 /* The flags and typed parameters of virDomainMigrateToURI3 for o and cfg.
  * With post-copy allowed, the post-copy phase gets the bandwidth cap too
  * (postcopy-bandwidth, else bandwidth); post-copy is dropped (with a
- * warning) when parallel connections are asked for. warnings (optional)
+ * warning) when parallel connections are asked for. With an inbound
+ * address for o->dest, the migration stream (and the disks' NBD stream)
+ * go to tcp://ADDRESS. warnings (optional)
  * receives a strv of things the operator should know (plain TCP, no TLS
  * for the stream). Returns 0, -EINVAL (unknown compression method) or
  * -ENOMEM. The post-copy preempt flag is the caller's (it needs both
- * libvirt versions: migrate_want_preempt). */
+ * libvirt versions: migrate_want_preempt). -EINVAL also for a bad
+ * inbound address. */
 int migrate_build(const struct mk_config *cfg, const struct migrate_opts *o, unsigned long *ret_flags,
                   virTypedParameterPtr *ret_params, int *ret_nparams, char ***warnings);
 
@@ -126,12 +140,13 @@ void migrate_result_free(struct migrate_result *r);
 
 /* `migkit check`: opens this host's libvirt (source_uri, NULL: [cleanup]
  * libvirt-uri) and DEST's, runs the preflight checks of domain and prints
- * them to f, as lines or (json) one JSON object. Returns the number of
+ * them to f, as lines or (json) one JSON object; copy_disks and
+ * no_copy_storage as in struct migrate_opts. Returns the number of
  * failed checks (an unknown domain or an unreachable destination count as
  * one, with their message), or -errno: -ENOTCONN when this host's libvirt
  * cannot be reached (logged here: nothing was checked), -ENOMEM. */
 int migrate_check(const struct mk_config *cfg, const char *domain, const char *dest, const char *source_uri,
-                  char *const *copy_disks, bool json, FILE *f);
+                  char *const *copy_disks, bool no_copy_storage, bool json, FILE *f);
 
 /* libvirt >= 10.0 has VIR_MIGRATE_POSTCOPY_PREEMPT; older headers lack the
  * name but a newer daemon still takes the bit (flag values never change). */

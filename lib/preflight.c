@@ -7,6 +7,7 @@
 #include <libxml/xpath.h>
 #include <stdarg.h>
 
+#include "blockmig.h"
 #include "domxml.h"
 #include "instdir.h"
 #include "mountinfo.h"
@@ -158,15 +159,13 @@ static int check_uuid(struct preflight *p, virConnectPtr dst, const char *uuid, 
         return preflight_add(p, CHECK_OK, "uuid", NULL, "no domain with UUID %s or name %s on the destination", uuid, name);
 }
 
-static int check_disk(struct preflight *p, const struct mk_config *cfg, const struct dom_disk *dk, char *const *copy_disks)
+static int check_disk(struct preflight *p, const struct mk_config *cfg, const struct dom_disk *dk)
 {
         const char *t = dk->target ? dk->target : "?";
         _cleanup_free_ char *name = NULL;
         if (asprintf(&name, "disk %s", t) < 0)
                 return -ENOMEM;
 
-        if (dk->target && strv_contains(copy_disks, dk->target))
-                return preflight_add(p, CHECK_OK, name, NULL, "%s is copied to the destination with the migration", dk->source ? dk->source : t);
         switch (dk->type) {
         case DOM_DISK_NETWORK:
                 return preflight_add(p, CHECK_OK, name, NULL, "network disk: the destination reaches the same volume");
@@ -194,8 +193,8 @@ static int check_disk(struct preflight *p, const struct mk_config *cfg, const st
                 return preflight_add(p, CHECK_FAIL, name, "copy the file to the same path on the destination, or set [config-drive] strip-missing = yes there",
                            "config drive %s is a local file libvirt does not copy", dk->source);
         }
-        _cleanup_free_ char *fstype = NULL, *target = NULL;
-        int r = fs_is_shared(cfg, dk->source, &fstype, &target);
+        _cleanup_free_ char *fstype = NULL;
+        int r = fs_is_shared(cfg, dk->source, &fstype, NULL);
         if (r > 0)
                 return preflight_add(p, CHECK_OK, name, NULL, "%s is on shared storage (%s)", dk->source, fstype ? fstype : "shared");
         if (r < 0)
@@ -203,16 +202,18 @@ static int check_disk(struct preflight *p, const struct mk_config *cfg, const st
         if (dk->device && streq(dk->device, "cdrom"))
                 return preflight_add(p, CHECK_WARN, name, "copy the file to the same path on the destination, or eject the cdrom",
                            "cdrom %s is a local file: the destination must have it at the same path", dk->source);
-        _cleanup_free_ char *fix = NULL;
-        if (asprintf(&fix, "pass --copy-storage %s to copy it with the migration, or move it to shared storage", t) < 0)
-                return -ENOMEM;
-        return preflight_add(p, CHECK_FAIL, name, fix, "%s is a local file (%s): the destination cannot see it", dk->source,
-                   fstype ? fstype : "local filesystem");
+        return preflight_add(p, CHECK_FAIL, name, "copy it to the same path on the destination, or move it to shared storage",
+                             "%s is a local %s file: libvirt copies only disks", dk->source, dk->device ? dk->device : "?");
 }
 
 int preflight_run(const struct mk_config *cfg, virConnectPtr src, virDomainPtr dom, virConnectPtr dst,
-                  const char *dst_uri, const char *dst_error, char *const *copy_disks, struct preflight *ret)
+                  const char *dst_uri, const char *dst_error, char *const *copy_disks, int copy_mode, struct block_plan *plan,
+                  struct preflight *ret)
 {
+        struct block_plan own = { 0 };
+        if (!plan)
+                plan = &own;
+        block_plan_free(plan);
         struct preflight p = { 0 };
         _cleanup_free_ char *xml = NULL, *parse_err = NULL;
         _cleanup_domxml_ struct domxml *d = NULL;
@@ -270,9 +271,15 @@ int preflight_run(const struct mk_config *cfg, virConnectPtr src, virDomainPtr d
         if ((r = check_cpu(&p, dst, d)) < 0 || (r = check_memory(&p, dom, dst, name)) < 0 ||
             (r = check_uuid(&p, dst, uuid, name)) < 0)
                 goto done;
-        for (size_t i = 0; i < d->n_disks; i++)
-                if ((r = check_disk(&p, cfg, &d->disks[i], copy_disks)) < 0)
+        for (size_t i = 0; i < d->n_disks; i++) {
+                r = block_plan_disk(cfg, dst, &d->disks[i], copy_disks, copy_mode, plan, &p);
+                if (r == 0)
+                        r = check_disk(&p, cfg, &d->disks[i]);
+                if (r < 0)
                         goto done;
+        }
+        if ((r = block_plan_summary(plan, &p)) < 0)
+                goto done;
         if ((r = secrets_check(&p, dom, d, dst)) < 0 || (r = preflight_remote(&p, cfg, dst, d, xml)) < 0 ||
             (r = preflight_shared(&p, cfg, dst)) < 0)
                 goto done;
@@ -286,6 +293,7 @@ int preflight_run(const struct mk_config *cfg, virConnectPtr src, virDomainPtr d
         }
         r = 0;
 done:
+        block_plan_free(&own);
         if (r < 0) {
                 preflight_free(&p);
                 return r;

@@ -12,16 +12,21 @@
 
 #include <libvirt/libvirt.h>
 
+#include "blockmig.h"
 #include "checks.h"
 #include "config.h"
 
 /* Runs every check of dom (on src) against the destination dst, which the
  * caller opened from dst_uri; dst NULL means the connection failed with
  * dst_error (libvirt's message), which is then the one FAIL reported.
- * copy_disks: targets (vda, ...) the migration copies (NULL: none).
- * Returns 0 with the results in *ret (preflight_free() them), or -ENOMEM. */
+ * Each file disk is decided by block_plan_disk (blockmig.h): copy_disks
+ * are the targets (vda, ...) the operator wants copied (NULL: none),
+ * copy_mode enum copy_mode; the disks to copy go to *plan (optional;
+ * block_plan_free() it). Returns 0 with the results in *ret
+ * (preflight_free() them), or -ENOMEM. */
 int preflight_run(const struct mk_config *cfg, virConnectPtr src, virDomainPtr dom, virConnectPtr dst,
-                  const char *dst_uri, const char *dst_error, char *const *copy_disks, struct preflight *ret);
+                  const char *dst_uri, const char *dst_error, char *const *copy_disks, int copy_mode, struct block_plan *plan,
+                  struct preflight *ret);
 
 /* Prints the results as one JSON object: {"domain", "destination", "ready",
  * "failed", "warnings", "checks": [{"check", "status", "message", "fix"}]}. */

@@ -65,9 +65,7 @@ static int guest_files_in(char *const *files, const char *dir, const char *base,
         return 0;
 }
 
-/* Reads the volume back and compares it with the local file fd (from its
- * start). 1 identical, 0 different, -1 libvirt error. */
-static int same_bytes(virConnectPtr c, virStorageVolPtr vol, int fd, unsigned long long size)
+int upload_same_bytes(virConnectPtr c, virStorageVolPtr vol, int fd, unsigned long long size)
 {
         virStreamPtr st = virStreamNew(c, 0);
         _cleanup_free_ char *a = malloc(CHUNK), *b = malloc(CHUNK);
@@ -100,7 +98,7 @@ static int same_bytes(virConnectPtr c, virStorageVolPtr vol, int fd, unsigned lo
         return r;
 }
 
-static int send_file(virConnectPtr c, virStorageVolPtr vol, int fd, unsigned long long size)
+int upload_send_file(virConnectPtr c, virStorageVolPtr vol, int fd, unsigned long long size)
 {
         virStreamPtr st = virStreamNew(c, 0);
         _cleanup_free_ char *buf = malloc(CHUNK);
@@ -126,10 +124,10 @@ static int send_file(virConnectPtr c, virStorageVolPtr vol, int fd, unsigned lon
         return r;
 }
 
-/* Removes the empty directory dir on c: libvirt deletes a pool's directory
- * only for an inactive, defined pool, so one is defined for that moment
- * (after any transient pool on dir is gone) and undefined again. */
-static int remove_dir(virConnectPtr c, const char *dir, char **err)
+/* libvirt deletes a pool's directory only for an inactive, defined pool,
+ * so one is defined for that moment (after any transient pool on dir is
+ * gone) and undefined again. */
+int upload_remove_dir(virConnectPtr c, const char *dir, char **err)
 {
         _cleanup_free_ char *xml = NULL, *edir = xml_escape(dir);
         if (!edir || asprintf(&xml, "<pool type='dir'><name>migkit-rm-%d-%lx</name><target><path>%s</path></target></pool>",
@@ -172,7 +170,7 @@ int upload_file(virConnectPtr dst, const char *instances, const char *uuid, cons
         virStorageVolPtr vol = virStorageVolLookupByName(pool, base);
         if (vol) { /* there already: identical is fine, anything else is not ours to replace */
                 virStorageVolInfo info;
-                int same = virStorageVolGetInfo(vol, &info) == 0 && info.capacity == size ? same_bytes(dst, vol, fd, size) : 0;
+                int same = virStorageVolGetInfo(vol, &info) == 0 && info.capacity == size ? upload_same_bytes(dst, vol, fd, size) : 0;
                 r = same == 1 ? 0
                     : same == 0 ? fail_message(err, -EEXIST, "the destination already has a different %s: left alone", path)
                                 : fail_message(err, -EIO, "cannot read %s on the destination: %s", path, virt_last_error());
@@ -191,12 +189,12 @@ int upload_file(virConnectPtr dst, const char *instances, const char *uuid, cons
                 r = fail_message(err, -EIO, "cannot create %s on the destination: %s", path, virt_last_error());
                 goto out;
         }
-        if (send_file(dst, vol, fd, size) < 0) {
+        if (upload_send_file(dst, vol, fd, size) < 0) {
                 r = fail_message(err, -EIO, "cannot send %s to the destination: %s", path, virt_last_error());
                 virStorageVolDelete(vol, 0);
                 goto out;
         }
-        int same = same_bytes(dst, vol, fd, size);
+        int same = upload_same_bytes(dst, vol, fd, size);
         if (same != 1) {
                 r = fail_message(err, same == 0 ? -EBADMSG : -EIO, "%s on the destination %s; removed it again", path,
                          same == 0 ? "differs from this host's after the copy" : "cannot be read back");
@@ -217,7 +215,7 @@ out:
                 virStoragePoolDestroy(pool);
         virStoragePoolFree(pool);
         if (built && r <= 0)
-                remove_dir(dst, dir, NULL); /* the directory built for nothing (empty) */
+                upload_remove_dir(dst, dir, NULL); /* the directory built for nothing (empty) */
         return r;
 }
 
@@ -230,7 +228,7 @@ static int undo_volume(virConnectPtr dst, virStoragePoolPtr pool, const struct u
                 return 0;
         _cleanup_close_ int fd = open(u->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
         virStorageVolInfo info;
-        int same = fd >= 0 && virStorageVolGetInfo(vol, &info) == 0 && info.capacity == u->size ? same_bytes(dst, vol, fd, u->size) : 0;
+        int same = fd >= 0 && virStorageVolGetInfo(vol, &info) == 0 && info.capacity == u->size ? upload_same_bytes(dst, vol, fd, u->size) : 0;
         int r = same != 1 ? 1
                 : virStorageVolDelete(vol, 0) < 0 ? fail_message(err, -EIO, "cannot remove %s from the destination: %s", u->path, virt_last_error())
                                                    : 0;
@@ -238,18 +236,14 @@ static int undo_volume(virConnectPtr dst, virStoragePoolPtr pool, const struct u
         return r;
 }
 
-/* In a directory built for the upload: the guest's own files the failed
- * attempt left, and the destination hook's host marks (hostmark.h: it
- * marks the guest's directory at migrate begin). True when nothing else is
- * left there. */
-static bool undo_guest_files(virStoragePoolPtr pool, const struct upload *u)
+bool upload_clear_dir(virStoragePoolPtr pool, char *const *guest_files)
 {
         virStorageVolPtr *vols = NULL;
         int n = virStoragePoolListAllVolumes(pool, &vols, 0);
         bool alone = n >= 0;
         for (int i = 0; i < n; i++) {
                 const char *name = virStorageVolGetName(vols[i]);
-                bool ours = name && (strv_contains(u->guest_files, name) ||
+                bool ours = name && (strv_contains(guest_files, name) ||
                                      strncmp(name, HOSTMARK_PREFIX, strlen(HOSTMARK_PREFIX)) == 0);
                 if (ours && virStorageVolDelete(vols[i], 0) == 0)
                         ;
@@ -280,13 +274,13 @@ int upload_undo(virConnectPtr dst, const struct upload *u, char **err)
         /* A directory built for this copy goes too, once the guest's own
          * files (its console log) are gone and nothing else is there:
          * only through a pool of our own. */
-        bool rmdir = r == 0 && u->created_dir && ours && undo_guest_files(pool, u);
+        bool rmdir = r == 0 && u->created_dir && ours && upload_clear_dir(pool, u->guest_files);
         if (ours)
                 virStoragePoolDestroy(pool);
         virStoragePoolFree(pool);
         if (r == 0 && u->created_dir && ours && !rmdir)
                 return fail_message(err, -EIO, "%s on the destination holds files migkit did not put there: the directory is left", dir);
-        return rmdir ? remove_dir(dst, dir, err) : r;
+        return rmdir ? upload_remove_dir(dst, dir, err) : r;
 }
 
 void upload_free(struct upload *u)

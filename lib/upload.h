@@ -46,3 +46,24 @@ int upload_file(virConnectPtr dst, const char *instances, const char *uuid, cons
 int upload_undo(virConnectPtr dst, const struct upload *u, char **err);
 
 void upload_free(struct upload *u);
+
+/* The pieces, for other copies through the destination's libvirt
+ * (blockmig.h): */
+
+/* Sends size bytes of the local file fd (from its start) into vol on c.
+ * 0, or -1 with libvirt's error. */
+int upload_send_file(virConnectPtr c, virStorageVolPtr vol, int fd, unsigned long long size);
+
+/* Reads vol back and compares it with the local file fd (size bytes from
+ * its start). 1 identical, 0 different, -1 libvirt error. */
+int upload_same_bytes(virConnectPtr c, virStorageVolPtr vol, int fd, unsigned long long size);
+
+/* Removes the empty directory dir on c (after any transient pool on it is
+ * gone). 0 or -EIO with *err. */
+int upload_remove_dir(virConnectPtr c, const char *dir, char **err);
+
+/* In a directory built for a copy, on the pool open on it: deletes the
+ * guest's own files a failed attempt left there (guest_files: names) and
+ * the destination hook's host marks (hostmark.h: it marks the guest's
+ * directory at migrate begin). True when nothing else is left there. */
+bool upload_clear_dir(virStoragePoolPtr pool, char *const *guest_files);

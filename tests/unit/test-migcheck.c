@@ -55,7 +55,7 @@ static int check(const char *domain, const char *dest, const char *src, bool jso
         size_t len = 0;
         FILE *f = open_memstream(text, &len);
         assert_non_null(f);
-        int r = migrate_check(&cfg, domain, dest, src, NULL, json, f);
+        int r = migrate_check(&cfg, domain, dest, src, NULL, false, json, f);
         fclose(f);
         return r;
 }

@@ -363,6 +363,58 @@ static void test_exit_codes(void **state)
         assert_int_equal(migrate_exit_code(MIGRATE_ABORTED), 130);
 }
 
+static void test_inbound_address(void **state)
+{
+        struct mk_config cfg;
+        struct migrate_opts o = { .auto_converge = -1, .postcopy = -1, .bandwidth = -1, .postcopy_bandwidth = -1, .dest = "hostB" };
+        char *disks[] = { (char *)"vda", NULL }, *a = NULL;
+        unsigned long flags;
+        virTypedParameterPtr p;
+        int n;
+        const char *str;
+        (void)state;
+
+        /* a pair for the destination wins over the template; no entry, no address */
+        assert_int_equal(migrate_inbound_address("hostC=10.0.0.3, hostB=10.0.0.2 {dest}-mig", "hostB", &a), 0);
+        assert_string_equal(a, "10.0.0.2");
+        free(a);
+        assert_int_equal(migrate_inbound_address("hostC=10.0.0.3 {dest}-mig.example", "hostB", &a), 0);
+        assert_string_equal(a, "hostB-mig.example");
+        free(a);
+        assert_int_equal(migrate_inbound_address("hostC=10.0.0.3", "hostB", &a), 0);
+        assert_null(a);
+        assert_int_equal(migrate_inbound_address("", "hostB", &a), 0);
+        assert_null(a);
+        assert_int_equal(migrate_inbound_address("hostB=a/b", "hostB", &a), -EINVAL);
+        assert_int_equal(migrate_inbound_address("{dest};rm", "hostB", &a), -EINVAL);
+
+        assert_int_equal(config_defaults(&cfg), 0);
+        free(cfg.migrate_inbound);
+        cfg.migrate_inbound = strdup("hostB=2001:db8::2");
+        o.copy_disks = disks;
+        assert_int_equal(migrate_build(&cfg, &o, &flags, &p, &n, NULL), 0);
+        assert_int_equal(virTypedParamsGetString(p, n, VIR_MIGRATE_PARAM_URI, &str), 1);
+        assert_string_equal(str, "tcp://[2001:db8::2]");
+        assert_int_equal(virTypedParamsGetString(p, n, VIR_MIGRATE_PARAM_DISKS_URI, &str), 1);
+        assert_string_equal(str, "tcp://[2001:db8::2]");
+        virTypedParamsFree(p, n);
+        /* no disk copied: no NBD address; tunnelled: no stream address at all */
+        o.copy_disks = NULL;
+        assert_int_equal(migrate_build(&cfg, &o, &flags, &p, &n, NULL), 0);
+        assert_int_equal(virTypedParamsGetString(p, n, VIR_MIGRATE_PARAM_URI, &str), 1);
+        assert_int_equal(virTypedParamsGetString(p, n, VIR_MIGRATE_PARAM_DISKS_URI, &str), 0);
+        virTypedParamsFree(p, n);
+        o.tunnelled = true;
+        assert_int_equal(migrate_build(&cfg, &o, &flags, &p, &n, NULL), 0);
+        assert_int_equal(virTypedParamsGetString(p, n, VIR_MIGRATE_PARAM_URI, &str), 0);
+        virTypedParamsFree(p, n);
+        o.tunnelled = false;
+        free(cfg.migrate_inbound);
+        cfg.migrate_inbound = strdup("hostB=bad/addr");
+        assert_int_equal(migrate_build(&cfg, &o, &flags, &p, &n, NULL), -EINVAL);
+        config_free(&cfg);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -379,6 +431,7 @@ int main(void)
                 cmocka_unit_test(test_sample_from_stats),
                 cmocka_unit_test(test_exit_codes),
                 cmocka_unit_test(test_swapvol_rewrite),
+                cmocka_unit_test(test_inbound_address),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 
 static virConnectPtr A, B;
 static struct mk_config cfg;
+static struct block_plan plan;
 
 static void quiet(void *u, virErrorPtr e) { (void)u; (void)e; }
 
@@ -45,21 +46,28 @@ static int setup(void **state)
 static int teardown(void **state)
 {
         (void)state;
+        block_plan_free(&plan);
         config_free(&cfg);
         return 0;
 }
 
-/* Runs the checks of domain name from hostA to hostB (or dest). */
-static void run_to(const char *dest, const char *name, char *const *copy, struct preflight *p)
+/* Runs the checks of domain name from hostA to hostB (or dest); the disks
+ * to copy in plan. */
+static void run_mode(const char *dest, const char *name, char *const *copy, int mode, struct preflight *p)
 {
         A = open_node("tests/data/driver/hostA.xml");
         B = open_node(dest);
         virDomainPtr d = virDomainLookupByName(A, name);
         assert_non_null(d);
-        assert_int_equal(preflight_run(&cfg, A, d, B, "test:///hostB", NULL, copy, p), 0);
+        assert_int_equal(preflight_run(&cfg, A, d, B, "test:///hostB", NULL, copy, mode, &plan, p), 0);
         virDomainFree(d);
         virConnectClose(A);
         virConnectClose(B);
+}
+
+static void run_to(const char *dest, const char *name, char *const *copy, struct preflight *p)
+{
+        run_mode(dest, name, copy, COPY_AUTO, p);
 }
 
 static void run(const char *name, char *const *copy, struct preflight *p)
@@ -112,7 +120,7 @@ static void test_ready(void **state)
         FILE *f = open_memstream(&text, &len);
         preflight_print(&p, f);
         fclose(f);
-        assert_non_null(strstr(text, "OK    disk vda: /var/lib/nova/instances/4a6b2c1e-9f3d-4b8a-a1c2-3d4e5f607182/disk is on shared storage (nfs4)\n"));
+        assert_non_null(strstr(text, "OK    disk vda: /var/lib/nova/instances/4a6b2c1e-9f3d-4b8a-a1c2-3d4e5f607182/disk is on shared storage (nfs4): not copied\n"));
         free(text);
         preflight_free(&p);
 }
@@ -133,20 +141,82 @@ static void test_local_disk_and_name_clash(void **state)
 {
         struct preflight p;
         (void)state;
+        /* a local file is copied (block migration of that disk only), a
+         * disk on shared storage is not */
         run("local", NULL, &p);
-        expect(&p, "disk vda", CHECK_FAIL, "/srv/images/local.qcow2 is a local file (ext4)");
-        assert_non_null(strstr(find(&p, "disk vda")->fix, "--copy-storage vda"));
+        expect(&p, "disk vda", CHECK_OK, "/srv/images/local.qcow2 (raw) is copied to the destination with the migration "
+                                         "(the destination does not see /srv/images (ext4))");
         expect(&p, "disk vdb", CHECK_OK, "shared storage");
+        expect(&p, "storage", CHECK_OK, "block migration of vda (full copies)");
         expect(&p, "uuid", CHECK_FAIL, "another domain named local (UUID 00000000-1111-4222-8333-444444444444)");
-        assert_int_equal(p.n_fail, 2);
+        assert_int_equal(p.n_fail, 1);
+        assert_int_equal(plan.n, 1);
+        assert_string_equal(plan.copy[0], "vda");
+        assert_null(plan.copy[1]);
+        assert_false(plan.incremental);
         preflight_free(&p);
 
-        /* chosen for copy: fine; a target that does not exist: refused */
-        char *copy[] = { (char *)"vda", (char *)"vdz", NULL };
-        run("local", copy, &p);
-        expect(&p, "disk vda", CHECK_OK, "copied to the destination");
-        expect(&p, "copy-storage", CHECK_FAIL, "local has no disk vdz to copy");
+        /* --no-copy-storage: the local disk refuses the migration, by name */
+        run_mode("tests/data/driver/hostB.xml", "local", NULL, COPY_NEVER, &p);
+        expect(&p, "disk vda", CHECK_FAIL, "/srv/images/local.qcow2 is a local file (the destination does not see /srv/images "
+                                           "(ext4)) and --no-copy-storage forbids copying it");
+        assert_non_null(strstr(find(&p, "disk vda")->fix, "drop --no-copy-storage"));
+        expect(&p, "storage", CHECK_OK, "plain live migration: no disk is copied");
+        assert_int_equal(plan.n, 0);
         preflight_free(&p);
+
+        /* --copy-storage: copied even on shared storage; a target that
+         * does not exist: refused */
+        char *copy[] = { (char *)"vdb", (char *)"vdz", NULL };
+        run_mode("tests/data/driver/hostB.xml", "local", copy, COPY_NEVER, &p);
+        expect(&p, "disk vdb", CHECK_OK, "is copied to the destination with the migration (--copy-storage)");
+        expect(&p, "copy-storage", CHECK_FAIL, "local has no disk vdz to copy");
+        assert_int_equal(plan.n, 1);
+        assert_string_equal(plan.copy[0], "vdb");
+        preflight_free(&p);
+}
+
+static void test_backing_files(void **state)
+{
+        struct preflight p;
+        (void)state;
+        run("based", NULL, &p);
+        expect(&p, "disk vda", CHECK_OK, "/srv/images/based/disk (qcow2 on the backing file /srv/images/_base/0f3a) is copied "
+                                         "to the destination with the migration");
+        expect(&p, "disk vdb", CHECK_OK, "/srv/images/based/disk.eph0 (raw) is copied");
+        expect(&p, "disk vdc", CHECK_FAIL, "/srv/images/based/shared.img is a local read-only disk: libvirt copies neither");
+        expect(&p, "disk vdd", CHECK_FAIL, "/srv/images/based/deep has a backing chain of more than one file");
+        assert_non_null(strstr(find(&p, "disk vdd")->fix, "virsh blockpull vdd"));
+        expect(&p, "storage", CHECK_OK, "block migration of vda, vdb (incremental");
+        assert_int_equal(p.n_fail, 2);
+        assert_int_equal(plan.n, 2);
+        assert_true(plan.incremental);
+        assert_string_equal(plan.v[0].format, "qcow2");
+        assert_string_equal(plan.v[0].backing, "/srv/images/_base/0f3a");
+        assert_string_equal(plan.v[0].backing_format, "raw");
+        assert_null(plan.v[1].backing);
+        preflight_free(&p);
+
+        /* what migkit migrate asks libvirt for: those two disks, incrementally */
+        struct migrate_opts o = { .auto_converge = -1, .postcopy = -1, .bandwidth = -1, .postcopy_bandwidth = -1,
+                                  .dest = "hostB", .copy_disks = plan.copy, .copy_incremental = plan.incremental };
+        unsigned long flags;
+        virTypedParameterPtr params;
+        int n;
+        const char *disk = NULL;
+        assert_int_equal(migrate_build(&cfg, &o, &flags, &params, &n, NULL), 0);
+        assert_true(flags & VIR_MIGRATE_NON_SHARED_INC);
+        assert_false(flags & VIR_MIGRATE_NON_SHARED_DISK);
+        int seen = 0;
+        for (int i = 0; i < n; i++)
+                if (streq(params[i].field, VIR_MIGRATE_PARAM_MIGRATE_DISKS)) {
+                        disk = params[i].value.s;
+                        assert_string_equal(disk, seen ? "vdb" : "vda");
+                        seen++;
+                }
+        assert_int_equal(seen, 2);
+        virTypedParamsFree(params, n);
+        block_plan_free(&plan);
 }
 
 static void test_uuid_already_there(void **state)
@@ -175,7 +245,8 @@ static void test_unreachable(void **state)
         (void)state;
         A = open_node("tests/data/driver/hostA.xml");
         virDomainPtr d = virDomainLookupByName(A, "busy");
-        assert_int_equal(preflight_run(&cfg, A, d, NULL, "qemu+tls://nowhere/system", "Cannot resolve 'nowhere'", NULL, &p), 0);
+        assert_int_equal(preflight_run(&cfg, A, d, NULL, "qemu+tls://nowhere/system", "Cannot resolve 'nowhere'", NULL, COPY_AUTO, NULL,
+                                       &p), 0);
         virDomainFree(d);
         virConnectClose(A);
         assert_int_equal(p.n, 1);
@@ -192,7 +263,7 @@ static void test_same_state_in_one_process(void **state)
         virConnectPtr a = virConnectOpen("test:///default"), b = virConnectOpen("test:///default");
         virDomainPtr d = virDomainLookupByName(a, "test");
         assert_non_null(d);
-        assert_int_equal(preflight_run(&cfg, a, d, b, "test:///default", NULL, NULL, &p), 0);
+        assert_int_equal(preflight_run(&cfg, a, d, b, "test:///default", NULL, NULL, COPY_AUTO, NULL, &p), 0);
         expect(&p, "uuid", CHECK_FAIL, "already has a domain with UUID 6695eb01-f6a4-8304-79aa-97f2502e193f (test, running)");
         preflight_free(&p);
         virDomainFree(d);
@@ -277,7 +348,7 @@ static void test_check_unknown_domain_json(void **state)
         assert_non_null(realpath("tests/data/driver/hostA.xml", abs));
         snprintf(uri, sizeof(uri), "test://%s", abs);
         FILE *f = open_memstream(&text, &len);
-        assert_int_equal(migrate_check(&cfg, "nosuch", "test:///default", uri, NULL, true, f), 1);
+        assert_int_equal(migrate_check(&cfg, "nosuch", "test:///default", uri, NULL, false, true, f), 1);
         fclose(f);
         assert_non_null(strstr(text, "\"ready\":false,\"failed\":1,"));
         assert_non_null(strstr(text, "{\"check\":\"domain\",\"status\":\"FAIL\",\"message\":\"no domain 'nosuch' on this host"));
@@ -291,6 +362,7 @@ int main(void)
                 cmocka_unit_test(test_ready),
                 cmocka_unit_test(test_config_drive_without_strip),
                 cmocka_unit_test(test_local_disk_and_name_clash),
+                cmocka_unit_test(test_backing_files),
                 cmocka_unit_test(test_uuid_already_there),
                 cmocka_unit_test(test_not_enough_memory),
                 cmocka_unit_test(test_unreachable),
