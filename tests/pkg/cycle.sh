@@ -61,7 +61,7 @@ if [ -n "$HAVE_DEB" ]; then
 	echo "$out" > "$W/dpkg-install.log"
 
 	what="installed: migkit --version, the hook link, a valid migkit.conf, /var/lib/migkit 0700"
-	v=$(in_root migkit --version 2>&1)
+	v=$(in_root migkit --version 2>&1 | head -1) # then the libvirt it runs against
 	l=$(readlink "$M/etc/libvirt/hooks/qemu.d/50-migkit")
 	c=$(in_root /usr/libexec/migkit/migkit-hook --check-config 2>&1)
 	m=$(stat -c %a "$M/var/lib/migkit" 2>&1)
@@ -141,7 +141,7 @@ if [ -n "$HAVE_RPM" ]; then
 	what="rpm -i installs the .rpm (--nodeps: Fedora's dependency names)"
 	if out=$(in_root rpm $db -i --nodeps /tmp/migkit.rpm 2>&1); then ok "$what"; else ko "$what ($(echo "$out" | tail -3 | tr '\n' ' '))"; fi
 	what="installed from the .rpm: migkit --version, the hook link, the units in /usr/lib/systemd/system"
-	v=$(in_root migkit --version 2>&1)
+	v=$(in_root migkit --version 2>&1 | head -1) # then the libvirt it runs against
 	[ "$v" = "migkit $VERSION" ] && [ -L "$M/etc/libvirt/hooks/qemu.d/50-migkit" ] && [ -f "$M/usr/lib/systemd/system/migkit-watch.service" ] &&
 		ok "$what" || ko "$what (version '$v')"
 	what="%post: without systemd it prints how to reload libvirtd and signals nothing"
