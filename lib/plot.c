@@ -20,7 +20,7 @@ static const char css[] =
         ".title{font-size:16px;font-weight:bold}.subtitle{fill:#555}"
         ".axis{stroke:#444;stroke-width:1}.grid{stroke:#e2e2e2;stroke-width:1}"
         ".remaining{stroke-width:2}.transfer{stroke-width:2}.dirty{stroke-width:1.5}"
-        ".pass{stroke-width:1;stroke-dasharray:2,3}.decision line{stroke-width:1.5;stroke-dasharray:6,3}"
+        ".pass{stroke-width:1;stroke-dasharray:2,3}.decision line{stroke-width:2;stroke-dasharray:6,3;shape-rendering:crispEdges}"
         ".done{stroke-width:1.5}.label{font-size:11px}";
 
 #define C_REMAINING "#1f77b4"
