@@ -15,6 +15,7 @@ void converge_init(struct converge *c, const struct converge_policy *p)
         if (c->p.downtime_steps == 0)
                 c->p.downtime_steps = 1;
         c->pass = 1;
+        c->window_pass = 1;
 }
 
 unsigned converge_downtime_of_step(const struct converge_policy *p, unsigned i)
@@ -139,7 +140,8 @@ static void track_stall(struct converge *c, const struct mig_sample *s)
                 c->stalled = true;
 }
 
-/* At the first sample of a new pass: measure the pass that ended, predict,
+/* At the first sample of a new pass: measure the window that ended (the
+ * pass, or the passes since the last window if they were short), predict,
  * decide. Returns true when it filled *a. */
 static bool on_new_pass(struct converge *c, const struct mig_sample *s, struct converge_action *a)
 {
@@ -147,19 +149,26 @@ static bool on_new_pass(struct converge *c, const struct mig_sample *s, struct c
         unsigned long long processed = s->mem_processed ? s->mem_processed : s->data_processed;
         unsigned long long dt = s->elapsed_ms - c->pass_ms, bps = s->mem_bps, dirty = s->dirty_bps;
 
+        if (c->pass > 1 && dt < CONVERGE_WINDOW_MS) {
+                c->pass = s->iteration; /* too short to measure: the window grows */
+                return false;
+        }
         if (dt >= 200 && processed > c->pass_processed)
-                bps = (processed - c->pass_processed) * 1000 / dt; /* the pass's average, not the last 100 ms */
+                bps = (processed - c->pass_processed) * 1000 / dt; /* the window's average, not the last 100 ms */
         if (!dirty && dt)
                 dirty = remaining * 1000 / dt;
         if (c->pass == 1)
                 dt = s->elapsed_ms; /* the pass as the operator saw it, setup included */
+        unsigned long long first = c->window_pass;
         c->pass = s->iteration;
+        c->window_pass = s->iteration;
         c->pass_ms = s->elapsed_ms;
         c->pass_processed = processed;
         if (c->postcopy_requested)
                 return false;
 
         converge_predict(&c->p, s->elapsed_ms, s->iteration, dt, remaining, bps, dirty, &c->last);
+        c->last.first_pass = first;
         if (!c->last.valid)
                 return false;
         a->pred = c->last;

@@ -93,7 +93,9 @@ enum converge_action_kind {
 struct converge_prediction {
         bool valid;
         unsigned long long iteration;    /* the pass that starts now */
-        unsigned long long pass_ms;      /* how long the pass that ended took */
+        unsigned long long first_pass;   /* the first pass measured: passes shorter than
+                                          * CONVERGE_WINDOW_MS add up into one window */
+        unsigned long long pass_ms;      /* how long the passes measured took */
         unsigned long long remaining;    /* bytes to send in the new pass */
         unsigned long long transfer_bps; /* sent during the pass that ended */
         unsigned long long dirty_bps;    /* dirtied during it */
@@ -112,6 +114,12 @@ struct converge_action {
         struct converge_prediction pred; /* .valid when a prediction made it */
 };
 
+/* The shortest window the rates of a prediction are measured over: QEMU
+ * counts the dirty rate over a second or more, and a pass shorter than that
+ * has less than a second's transfer left, so its rates are noise. Shorter
+ * passes add up into one window, measured when it is this long. */
+#define CONVERGE_WINDOW_MS 1000
+
 struct converge {
         struct converge_policy p;
         unsigned step;                 /* downtime steps applied so far */
@@ -119,7 +127,8 @@ struct converge {
         unsigned long long best_remaining;
         unsigned long long best_ms;    /* elapsed_ms at best_remaining */
         unsigned long long pass;       /* the pass of the last sample */
-        unsigned long long pass_ms;    /* elapsed_ms when it started */
+        unsigned long long window_pass; /* the first pass of the window being measured */
+        unsigned long long pass_ms;    /* elapsed_ms when the window started */
         unsigned long long pass_processed; /* bytes sent by then */
         struct converge_prediction last; /* the latest prediction */
         bool started;

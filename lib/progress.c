@@ -203,6 +203,7 @@ void decision_json(FILE *f, const char *domain, unsigned long long elapsed_ms, c
         json_kv_string(&j, "message", message);
         if (p->valid) {
                 json_kv_int(&j, "pass", (long long)(p->iteration - 1));
+                json_kv_int(&j, "first_pass", (long long)(p->first_pass ? p->first_pass : p->iteration - 1));
                 json_kv_int(&j, "pass_ms", (long long)p->pass_ms);
                 json_kv_int(&j, "remaining", (long long)p->remaining);
                 json_kv_int(&j, "transfer_bps", (long long)p->transfer_bps);
@@ -222,8 +223,12 @@ void decision_json(FILE *f, const char *domain, unsigned long long elapsed_ms, c
 
 static void add_measured(char *buf, size_t n, size_t *len, const struct converge_prediction *p)
 {
-        add(buf, n, len, "pass %llu took %.1f s: %.1f MiB left to send, dirtied at %.1f MiB/s, sent at %.1f MiB/s (dirty/sent %.2f)",
-            p->iteration - 1, p->pass_ms / 1000.0, p->remaining / MiB, p->dirty_bps / MiB, p->transfer_bps / MiB,
+        if (p->first_pass && p->first_pass < p->iteration - 1)
+                add(buf, n, len, "passes %llu-%llu", p->first_pass, p->iteration - 1);
+        else
+                add(buf, n, len, "pass %llu", p->iteration - 1);
+        add(buf, n, len, " took %.1f s: %.1f MiB left to send, dirtied at %.1f MiB/s, sent at %.1f MiB/s (dirty/sent %.2f)",
+            p->pass_ms / 1000.0, p->remaining / MiB, p->dirty_bps / MiB, p->transfer_bps / MiB,
             p->ratio_pm / 1000.0);
 }
 

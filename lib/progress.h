@@ -64,7 +64,7 @@ void event_json(FILE *f, const char *event, const char *domain, unsigned long lo
  *   {"event":"policy","domain":"...","elapsed_ms":N,"action":"downtime"|"postcopy"|"abort"|"keep",
  *    ["downtime_ms":N,] "applied":true|false,"message":"...",
  * and, when a prediction made it, what was measured and predicted:
- *    "pass":N,"pass_ms":N,"remaining":N,"transfer_bps":N,"dirty_bps":N,"ratio_pm":N,
+ *    "pass":N,"first_pass":N,"pass_ms":N,"remaining":N,"transfer_bps":N,"dirty_bps":N,"ratio_pm":N,
  *    "converges":B,"predicted_passes":N,"predicted_precopy_ms":N,"predicted_postcopy_ms":N,
  *    "predicted_downtime_ms":N} */
 void decision_json(FILE *f, const char *domain, unsigned long long elapsed_ms, const struct converge_action *a, bool applied,

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "converge.h"
@@ -153,6 +154,48 @@ static void test_second_look_catches_a_large_working_set(void **state)
         assert_string_equal(text, "pass 2 took 3.2 s: 64.0 MiB left to send, dirtied at 20.0 MiB/s, sent at 20.0 MiB/s "
                                   "(dirty/sent 1.00); pre-copy cannot converge: the guest dirties memory as fast as it is "
                                   "sent: switching to post-copy now (predicted 3.2 s)");
+}
+
+/* A steady guest near the end: its passes are shorter than a second, and
+ * one of them, sampled mid-sync, shows a third of the real transfer rate.
+ * Measured alone it would look like a guest that dirties faster than it is
+ * sent and switch to post-copy; short passes add up into one window of at
+ * least a second instead, which measures the real rates. */
+static void test_short_passes_add_up_to_a_window(void **state)
+{
+        struct converge c;
+        struct converge_action a;
+        struct converge_policy pol = nova_like;
+        (void)state;
+        pol.downtime_max_ms = 0;
+        converge_init(&c, &pol);
+        assert_int_equal(feed(&c, &a, 1000, 1, 300 * MiB, 10 * MiB), CONVERGE_NONE);
+        /* pass 1 ends at 11 s: 200 MiB in 10 s, 20 MiB left, dirtied at 8 MiB/s */
+        struct mig_sample s = { .elapsed_ms = 11000, .data_total = 300 * MiB, .data_remaining = 20 * MiB,
+                                .data_processed = 210 * MiB, .dirty_bps = 8 * MiB, .iteration = 2 };
+        converge_next(&c, &s, &a);
+        assert_int_equal(a.kind, CONVERGE_KEEP);
+        assert_true(a.pred.converges);
+        /* pass 2: 1 s, 20 MiB sent, 8 MiB left */
+        s.elapsed_ms = 12000, s.data_processed = 230 * MiB, s.data_remaining = 8 * MiB, s.iteration = 3;
+        converge_next(&c, &s, &a);
+        assert_int_equal(a.kind, CONVERGE_KEEP);
+        assert_int_equal(a.pred.first_pass, 2);
+        /* pass 3: 400 ms that show 2 MiB sent (5 MiB/s, dirty/sent 1.6) */
+        s.elapsed_ms = 12400, s.data_processed = 232 * MiB, s.data_remaining = 6 * MiB, s.iteration = 4;
+        converge_next(&c, &s, &a);
+        assert_int_equal(a.kind, CONVERGE_NONE);
+        /* pass 4 ends 1.2 s after pass 3 began, 24 MiB sent since then */
+        s.elapsed_ms = 13200, s.data_processed = 254 * MiB, s.data_remaining = 5 * MiB, s.iteration = 5;
+        converge_next(&c, &s, &a);
+        assert_int_equal(a.kind, CONVERGE_KEEP);
+        assert_true(a.pred.converges);
+        assert_int_equal(a.pred.first_pass, 3);
+        assert_int_equal(a.pred.pass_ms, 1200);
+        assert_int_equal(a.pred.transfer_bps, 20 * MiB);
+        char text[512];
+        progress_explain(text, sizeof(text), &a);
+        assert_true(strncmp(text, "passes 3-4 took 1.2 s: 5.0 MiB left to send, dirtied at 8.0 MiB/s, sent at 20.0 MiB/s", 84) == 0);
 }
 
 /* The first pass's rate is taken from the first byte sent: libvirt's
@@ -338,6 +381,7 @@ int main(void)
                 cmocka_unit_test(test_predict_without_downtime_management),
                 cmocka_unit_test(test_second_look_catches_a_large_working_set),
                 cmocka_unit_test(test_first_pass_rate_skips_the_setup),
+                cmocka_unit_test(test_short_passes_add_up_to_a_window),
                 cmocka_unit_test(test_replay_steady_left_alone),
                 cmocka_unit_test(test_replay_busy_switched_after_pass_one),
                 cmocka_unit_test(test_replay_busy_without_postcopy_steps_then_aborts),
