@@ -52,7 +52,7 @@ ms_now() { echo $(( $(date +%s%N) / 1000000 )); }
 # kill_after MS CMD...: runs it, kills it with SIGKILL after MS ms; $killed=1 if it was still running
 kill_after() {
         local ms=$1; shift
-        "$@" > /dev/null 2>&1 &
+        ASAN_OPTIONS=$(no_leak_check) "$@" > /dev/null 2>&1 &
         local pid=$!
         sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
         kill -9 "$pid" 2>/dev/null
@@ -121,7 +121,7 @@ held_at() {
         local when=$1 pred=$2 tracer victim q
         cp -al "$T/template" "$I/$U"
         "$mc" proof "$U" migrated --by driver 2>/dev/null
-        ASAN_OPTIONS=$(under_ptrace) strace -f -o /dev/null -e trace=renameat2 -e inject=renameat2:$when=60000000:when=1 "$mc" source "$U" > /dev/null 2>&1 &
+        ASAN_OPTIONS=$(no_leak_check) strace -f -o /dev/null -e trace=renameat2 -e inject=renameat2:$when=60000000:when=1 "$mc" source "$U" > /dev/null 2>&1 &
         tracer=$!
         wait_for 30 eval "victim=\$(pgrep -P $tracer -x migkit-cleanup) && [ -n \"\$victim\" ] && $pred"
         victim=$(pgrep -P "$tracer" -x migkit-cleanup)
@@ -161,7 +161,7 @@ check "both kills hit source in the middle ($mid_source of 2)" [ $mid_source = 2
 cp -al "$T/template" "$I/$U"
 "$mc" proof "$U" migrated --by driver 2>/dev/null
 "$mc" source "$U" 2>/dev/null
-ASAN_OPTIONS=$(under_ptrace) strace -f -o /dev/null -e trace=unlinkat -e inject=unlinkat:delay_exit=10000000:when=500 "$mc" purge --retention 0 > /dev/null 2>&1 &
+ASAN_OPTIONS=$(no_leak_check) strace -f -o /dev/null -e trace=unlinkat -e inject=unlinkat:delay_exit=10000000:when=500 "$mc" purge --retention 0 > /dev/null 2>&1 &
 tracer=$!
 for _ in $(seq 100); do
         victim=$(pgrep -P "$tracer" -x migkit-cleanup)
@@ -188,7 +188,7 @@ check "nothing but the instances path, the state directory and the outside files
 # while A waits, and A would find it gone.
 cp -al "$T/template" "$I/$U"
 "$mc" proof "$U" migrated --by driver 2>/dev/null
-ASAN_OPTIONS=$(under_ptrace) strace -f -o /dev/null -e trace=renameat2 -e inject=renameat2:delay_enter=5000000:when=1 "$mc" source "$U" > /dev/null 2> "$T/a.err" &
+ASAN_OPTIONS=$(no_leak_check) strace -f -o /dev/null -e trace=renameat2 -e inject=renameat2:delay_enter=5000000:when=1 "$mc" source "$U" > /dev/null 2> "$T/a.err" &
 pa=$!
 wait_for 30 info_files
 "$mc" source "$U" > /dev/null 2> "$T/b.err"; rb=$?
