@@ -144,9 +144,9 @@ check "a scan write that fails: exit 1, said on stdout and stderr, the other HBA
 
 setup one-target
 rm "$T/sys/$P5/scsi_host/host5/scan" && mkdir "$T/sys/$P5/scsi_host/host5/scan"
-run --wwpn 0x5006016839a01c4e --lun 3 --wait 5
+run --wwpn 0x5006016839a01c4e --lun 3 --wait 20
 check "every scan write refused: exit 1 at once ($ms ms), not after --wait" bash -c \
-        "[ $rc = 1 ] && [ $ms -lt 1000 ] && grep -qF 'cannot appear: every scan write failed (Is a directory)' '$T/err'"
+        "[ $rc = 1 ] && [ $ms -lt 10000 ] && grep -qF 'cannot appear: every scan write failed (Is a directory)' '$T/err'"
 
 setup two-hbas "[fc]
 wildcard-scan = perhaps"
