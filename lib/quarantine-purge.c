@@ -59,9 +59,17 @@ static bool is_info_name(const char *name, char *base, size_t size)
         return quarantine_parse_name(base, NULL, NULL);
 }
 
-/* The names in the directory fd (a copy of the fd is read). */
+/* The names in the quarantine fd (a copy of the fd is read). fd may be
+ * what opening it returned: -ENOENT (no quarantine) gives 0 and no list
+ * (*ret NULL), another -errno is returned. */
 static int list_names(int fd, char ***ret)
 {
+        *ret = NULL;
+        if (fd == -ENOENT)
+                return 0;
+        if (fd < 0)
+                return fd;
+
         _cleanup_strv_ char **l = calloc(1, sizeof(char *));
         int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
         struct dirent *de;
@@ -179,13 +187,9 @@ int quarantine_purge(const struct mk_config *cfg, unsigned long retention_s, tim
                 st = &dummy;
         memset(st, 0, sizeof(*st));
         _cleanup_close_ int qfd = purge_open(cfg, &qid);
-        if (qfd == -ENOENT)
-                return 0;
-        if (qfd < 0)
-                return qfd;
         _cleanup_strv_ char **names = NULL;
         r = list_names(qfd, &names);
-        if (r < 0)
+        if (r < 0 || !names)
                 return r;
 
         for (size_t i = 0; names[i]; i++) {
@@ -293,13 +297,9 @@ int quarantine_list(const struct mk_config *cfg, struct quarantine_entry **ret)
         if (r < 0)
                 return r;
         _cleanup_close_ int qfd = open_quarantine(ifd, &iid, false, NULL);
-        if (qfd == -ENOENT)
-                return 0;
-        if (qfd < 0)
-                return qfd;
         _cleanup_strv_ char **names = NULL;
         r = list_names(qfd, &names);
-        if (r < 0)
+        if (r < 0 || !names)
                 return r;
         for (size_t i = 0; names[i]; i++) {
                 struct quarantine_entry e = { 0 };
