@@ -61,8 +61,7 @@ static char *data_uri(const char *file)
 static int setup(void **state)
 {
         struct fixture *f = calloc(1, sizeof(*f));
-        strcpy(f->root, "/tmp/migkit-test-cleanup.XXXXXX");
-        if (!mkdtemp(f->root) || config_defaults(&f->cfg) < 0)
+        if (!f || scratch_dir(f->root, sizeof(f->root), "cleanup") < 0 || config_defaults(&f->cfg) < 0)
                 return -1;
         f->inst = pathf("%s/instances", f->root);
         f->state = pathf("%s/state", f->root);
@@ -70,14 +69,10 @@ static int setup(void **state)
         f->qdir = pathf("%s/%s", f->inst, QUARANTINE_DIR);
         f->uri_absent = data_uri("other-domain.xml");
         f->uri_defined = data_uri("defined.xml");
-        free(f->cfg.instances_path);
-        free(f->cfg.state_dir);
-        free(f->cfg.libvirt_uri);
-        free(f->cfg.sysfs_root);
-        f->cfg.instances_path = strdup(f->inst);
-        f->cfg.state_dir = strdup(f->state);
-        f->cfg.libvirt_uri = strdup(f->uri_absent);
-        f->cfg.sysfs_root = pathf("%s/sys", f->root);
+        set_field(&f->cfg.instances_path, "%s", f->inst);
+        set_field(&f->cfg.state_dir, "%s", f->state);
+        set_field(&f->cfg.libvirt_uri, "%s", f->uri_absent);
+        set_field(&f->cfg.sysfs_root, "%s/sys", f->root);
         f->cfg.cleanup_settle_ms = 0;
         f->o = (struct cleanup_opts) { .lock_timeout_ms = 2000 };
         if (mkdir(f->inst, 0755) < 0 || mkdir(f->dir, 0755) < 0)
@@ -191,8 +186,7 @@ static void test_source_defined(void **state)
 {
         struct fixture *f = *state;
         record(f, PROOF_MIGRATED, 0);
-        free(f->cfg.libvirt_uri);
-        f->cfg.libvirt_uri = strdup(f->uri_defined);
+        set_field(&f->cfg.libvirt_uri, "%s", f->uri_defined);
         assert_int_equal(cleanup_source(&f->cfg, UUID, &f->o), CLEANUP_REFUSED);
         assert_true(exists(f->dir));
         _cleanup_free_ char *p = pending(f, "source");
@@ -209,8 +203,7 @@ static void test_source_unreachable(void **state)
 {
         struct fixture *f = *state;
         record(f, PROOF_MIGRATED, 0);
-        free(f->cfg.libvirt_uri);
-        f->cfg.libvirt_uri = pathf("qemu+unix:///system?socket=%s/no-such-libvirt-sock", f->root);
+        set_field(&f->cfg.libvirt_uri, "qemu+unix:///system?socket=%s/no-such-libvirt-sock", f->root);
         f->cfg.cleanup_settle_ms = 1200; /* asked again for a while, then no */
         assert_int_equal(cleanup_source(&f->cfg, UUID, &f->o), CLEANUP_REFUSED);
         assert_true(exists(f->dir));
@@ -218,12 +211,10 @@ static void test_source_unreachable(void **state)
         assert_non_null(strstr(p, "cannot ask libvirt"));
         assert_non_null(strstr(p, "no-such-libvirt-sock"));
 
-        free(f->cfg.libvirt_uri);
-        f->cfg.libvirt_uri = pathf("test://%s/no-such-file.xml", f->root);
+        set_field(&f->cfg.libvirt_uri, "test://%s/no-such-file.xml", f->root);
         f->cfg.cleanup_settle_ms = 0;
         assert_int_equal(cleanup_source(&f->cfg, UUID, &f->o), CLEANUP_REFUSED);
-        free(f->cfg.libvirt_uri);
-        f->cfg.libvirt_uri = strdup("");
+        set_field(&f->cfg.libvirt_uri, "%s", "");
         assert_int_equal(cleanup_source(&f->cfg, UUID, &f->o), CLEANUP_REFUSED);
         assert_true(exists(f->dir));
         assert_int_equal(quarantined(f), 0);
@@ -239,8 +230,7 @@ static void test_source_settle(void **state)
         put(live, def);
         put(next, gone);
         record(f, PROOF_MIGRATED, 0);
-        free(f->cfg.libvirt_uri);
-        f->cfg.libvirt_uri = pathf("test://%s", live);
+        set_field(&f->cfg.libvirt_uri, "test://%s", live);
         f->cfg.cleanup_settle_ms = 10000;
         pid_t pid = fork();
         assert_true(pid >= 0);
@@ -289,8 +279,7 @@ static void test_source_unsafe_dir(void **state)
         assert_int_equal(rename(elsewhere, f->dir), 0);
         _cleanup_free_ char *mi = pathf("%s/mountinfo", f->root);
         fake_mountinfo(mi, f->inst, "cephfs");
-        free(f->cfg.mountinfo);
-        f->cfg.mountinfo = strdup(mi);
+        set_field(&f->cfg.mountinfo, "%s", mi);
         assert_int_equal(cleanup_source(&f->cfg, UUID, &f->o), CLEANUP_REFUSED);
         assert_true(exists(f->dir));
         assert_int_equal(quarantined(f), 0);
@@ -539,11 +528,9 @@ static void test_rollback_refusals(void **state)
                 assert_true(exists(f->dir));
                 save_journal(f, now, f->dir, "qbrmigkittest0");
         }
-        free(f->cfg.libvirt_uri);
-        f->cfg.libvirt_uri = strdup(f->uri_defined);
+        set_field(&f->cfg.libvirt_uri, "%s", f->uri_defined);
         assert_int_equal(cleanup_rollback(&f->cfg, UUID, &f->o), CLEANUP_REFUSED); /* still defined */
-        free(f->cfg.libvirt_uri);
-        f->cfg.libvirt_uri = pathf("qemu+unix:///system?socket=%s/none", f->root);
+        set_field(&f->cfg.libvirt_uri, "qemu+unix:///system?socket=%s/none", f->root);
         assert_int_equal(cleanup_rollback(&f->cfg, UUID, &f->o), CLEANUP_REFUSED); /* unreachable */
         assert_true(exists(f->dir));
         assert_true(exists(jp));

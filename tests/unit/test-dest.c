@@ -67,10 +67,8 @@ static int setup(void **state)
         f->state = pathf("%s/state", f->root);
         f->dir = pathf("%s/%s", f->inst, UUID);
         f->jpath = pathf("%s/journal/%s", f->state, UUID);
-        free(f->cfg.instances_path);
-        free(f->cfg.state_dir);
-        f->cfg.instances_path = strdup(f->inst);
-        f->cfg.state_dir = strdup(f->state);
+        set_field(&f->cfg.instances_path, "%s", f->inst);
+        set_field(&f->cfg.state_dir, "%s", f->state);
         if (mkdir(f->inst, 0755) < 0)
                 return -1;
         xml = pathf("<domain type='kvm'><name>" NAME "</name><uuid>" UUID "</uuid><devices>"

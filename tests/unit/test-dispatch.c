@@ -45,19 +45,15 @@ struct fx {
 static int setup(void **state)
 {
         struct fx *f = calloc(1, sizeof(*f));
-        strcpy(f->root, "/tmp/migkit-test-dispatch.XXXXXX");
-        if (!f || !mkdtemp(f->root) || config_defaults(&f->cfg) < 0)
+        if (!f || scratch_dir(f->root, sizeof(f->root), "dispatch") < 0 || config_defaults(&f->cfg) < 0)
                 return -1;
         f->log = pathf("%s/systemctl.log", f->root);
         f->answer = pathf("%s/answer", f->root);
         free(f->cfg.systemctl);
-        free(f->cfg.state_dir);
-        free(f->cfg.run_dir);
-        free(f->cfg.cleanup_program);
         f->cfg.systemctl = fake_systemctl(f->root, f->log, f->answer);
-        f->cfg.state_dir = pathf("%s/state", f->root);
-        f->cfg.run_dir = pathf("%s/run", f->root);
-        f->cfg.cleanup_program = strdup("/usr/libexec/migkit/migkit-cleanup");
+        set_field(&f->cfg.state_dir, "%s/state", f->root);
+        set_field(&f->cfg.run_dir, "%s/run", f->root);
+        set_field(&f->cfg.cleanup_program, "/usr/libexec/migkit/migkit-cleanup");
         memset(&sd, 0, sizeof(sd));
         *state = f;
         return mkdir(f->cfg.state_dir, 0700);
@@ -123,8 +119,7 @@ static void test_systemd(void **state)
         /* systemctl fails: an error, and no direct start behind its back */
         put(f->answer, "5");
         assert_int_equal(dispatch_cleanup(&f->cfg, "source", UUID), -EIO);
-        free(f->cfg.systemctl);
-        f->cfg.systemctl = pathf("%s/no-systemctl", f->root);
+        set_field(&f->cfg.systemctl, "%s/no-systemctl", f->root);
         assert_int_equal(dispatch_cleanup(&f->cfg, "source", UUID), -EIO);
         assert_int_equal(sd.calls, 0);
 }
@@ -182,8 +177,7 @@ static void test_handover(void **state)
 
         /* not recorded: nothing started */
         sd.ret = 0;
-        free(f->cfg.state_dir);
-        f->cfg.state_dir = pathf("%s/answer-is-no-dir", f->root);
+        set_field(&f->cfg.state_dir, "%s/answer-is-no-dir", f->root);
         put(f->cfg.state_dir, "");
         assert_true(dispatch_handover(&f->cfg, &p, "source", &recorded) < 0);
         assert_false(recorded);

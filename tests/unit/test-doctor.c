@@ -41,16 +41,6 @@ static void sh(const char *fmt, ...)
         assert_int_equal(system(cmd), 0);
 }
 
-static void set(char **field, const char *fmt, ...) _printf_(2, 3);
-static void set(char **field, const char *fmt, ...)
-{
-        va_list ap;
-        free(*field);
-        va_start(ap, fmt);
-        assert_true(vasprintf(field, fmt, ap) >= 0);
-        va_end(ap);
-}
-
 static void fput(struct fx *f, const char *rel, const char *fmt, ...) _printf_(3, 4);
 static void fput(struct fx *f, const char *rel, const char *fmt, ...)
 {
@@ -106,19 +96,18 @@ static int setup(void **state)
 {
         struct fx *f = calloc(1, sizeof(*f));
         assert_non_null(f);
-        strcpy(f->root, "/tmp/test-doctor.XXXXXX");
-        assert_non_null(mkdtemp(f->root));
+        assert_int_equal(scratch_dir(f->root, sizeof(f->root), "doctor"), 0);
         const char *r = f->root;
         assert_int_equal(config_defaults(&f->cfg), 0);
-        set(&f->cfg.hooks_dir, "%s/hooks", r);
-        set(&f->cfg.instances_path, "%s/instances", r);
-        set(&f->cfg.state_dir, "%s/state", r);
-        set(&f->cfg.sysfs_root, "%s/sys", r);
-        set(&f->cfg.run_dir, "%s/run", r);
-        set(&f->cfg.proc_root, "%s/proc", r);
-        set(&f->cfg.mountinfo, "%s/mountinfo", r);
-        set(&f->cfg.migrate_uri, "qemu+tcp://{dest}/system");
-        set(&f->cfg.file, "%s/migkit.conf", r);
+        set_field(&f->cfg.hooks_dir, "%s/hooks", r);
+        set_field(&f->cfg.instances_path, "%s/instances", r);
+        set_field(&f->cfg.state_dir, "%s/state", r);
+        set_field(&f->cfg.sysfs_root, "%s/sys", r);
+        set_field(&f->cfg.run_dir, "%s/run", r);
+        set_field(&f->cfg.proc_root, "%s/proc", r);
+        set_field(&f->cfg.mountinfo, "%s/mountinfo", r);
+        set_field(&f->cfg.migrate_uri, "qemu+tcp://{dest}/system");
+        set_field(&f->cfg.file, "%s/migkit.conf", r);
 
         /* the hook, installed an hour ago */
         sh("mkdir -p %s/hooks/qemu.d %s/bin %s/instances %s/run %s/sys/class/net/qbr1/bridge %s/sys/class/net/eth0 && "
@@ -129,8 +118,8 @@ static int setup(void **state)
         /* the line of the instances path's mount id, as ext4; this host's id */
         _cleanup_free_ char *mi = pathf("%s/mountinfo", r), *inst = pathf("%s/instances", r);
         fake_mountinfo(mi, inst, "ext4");
-        set(&f->cfg.libvirt_conf_dir, "%s/no-libvirt", r);
-        set(&f->cfg.machine_id_file, "%s/machine-id", r);
+        set_field(&f->cfg.libvirt_conf_dir, "%s/no-libvirt", r);
+        set_field(&f->cfg.machine_id_file, "%s/machine-id", r);
         fput(f, "machine-id", "0123456789abcdef0123456789abcdef\n");
         /* booted (btime) now: libvirtd pid 100 started 10 s later, the hook is older */
         fput(f, "proc/stat", "cpu  1 2 3 4\nbtime %lld\nprocesses 5\n", (long long)time(NULL));
@@ -340,14 +329,14 @@ static void test_instances(void **state)
         sh("rm %s/instances/.migkit-host-*", r);
         /* reached through a symlinked parent: decided for where it is */
         sh("mkdir %s/real && mv %s/instances %s/real/ && ln -s real %s/link", r, r, r, r);
-        set(&f->cfg.instances_path, "%s/link/instances", r);
+        set_field(&f->cfg.instances_path, "%s/link/instances", r);
         _cleanup_free_ char *realinst = pathf("%s/real/instances", r);
         fake_mountinfo(mi, realinst, "nfs4");
         run(f);
         expect(&f->p, "instances", CHECK_OK, "/real/instances is on nfs4");
         expect(&f->p, "instances", CHECK_OK, "/link/instances resolves to ");
         sh("rm %s/link && mv %s/real/instances %s/ && rmdir %s/real", r, r, r, r);
-        set(&f->cfg.instances_path, "%s/instances", r);
+        set_field(&f->cfg.instances_path, "%s/instances", r);
         /* the mount table cannot be read */
         sh("rm %s/mountinfo", r);
         run(f);
@@ -396,7 +385,7 @@ static void test_bridges(void **state)
         run(f);
         expect(&f->p, "bridges", CHECK_WARN, "the allow-list is empty");
         /* no sysfs */
-        set(&f->cfg.sysfs_root, "%s/nosys", f->root);
+        set_field(&f->cfg.sysfs_root, "%s/nosys", f->root);
         run(f);
         expect(&f->p, "bridges", CHECK_WARN, "cannot list the bridges");
 }
@@ -439,21 +428,21 @@ static void test_fc(void **state)
         struct fx *f = *state;
         node(f, FCDISK(BYPATH));
         /* no FC HBA */
-        set(&f->cfg.sysfs_root, "%s/tests/data/sysfs/no-fc", getenv("PWD") ? getenv("PWD") : ".");
+        set_field(&f->cfg.sysfs_root, "%s/tests/data/sysfs/no-fc", getenv("PWD") ? getenv("PWD") : ".");
         run(f);
         expect(&f->p, "fc", CHECK_FAIL, "1 FC disk in use (guest g1 disk vdb: " BYPATH ") but no FC HBA");
         assert_null(find(&f->p, "multipath"));
         /* one HBA of two is down */
-        set(&f->cfg.sysfs_root, "tests/data/sysfs/offline");
+        set_field(&f->cfg.sysfs_root, "tests/data/sysfs/offline");
         run(f);
         expect(&f->p, "fc", CHECK_WARN, "not every FC HBA is online");
         expect(&f->p, "fc", CHECK_WARN, "Linkdown");
         /* both online */
-        set(&f->cfg.sysfs_root, "tests/data/sysfs/two-hbas");
+        set_field(&f->cfg.sysfs_root, "tests/data/sysfs/two-hbas");
         run(f);
         expect(&f->p, "fc", CHECK_OK, "1 FC disk in use; HBAs host5 ");
         /* no sysfs at all: no HBA either */
-        set(&f->cfg.sysfs_root, "%s/nosys", f->root);
+        set_field(&f->cfg.sysfs_root, "%s/nosys", f->root);
         run(f);
         expect(&f->p, "fc", CHECK_FAIL, "nosys/class/fc_host: their LUNs cannot be found");
 }
@@ -461,9 +450,9 @@ static void test_fc(void **state)
 static void test_multipath(void **state)
 {
         struct fx *f = *state;
-        set(&f->cfg.sysfs_root, "tests/data/sysfs/two-hbas");
+        set_field(&f->cfg.sysfs_root, "tests/data/sysfs/two-hbas");
         node(f, FCDISK("/dev/mapper/3600a098038303053453f463045727a41"));
-        set(&f->cfg.fc_libmpathcmd, "%s/no-such-libmpathcmd.so.0", f->root);
+        set_field(&f->cfg.fc_libmpathcmd, "%s/no-such-libmpathcmd.so.0", f->root);
         run(f);
         expect(&f->p, "multipath", CHECK_FAIL, "needs a multipath map, but");
         expect(&f->p, "multipath", CHECK_FAIL, "cannot be loaded");
@@ -487,7 +476,7 @@ static void test_tls_listen(void **state)
         const char *r = f->root;
         _cleanup_free_ char *pki = pathf("%s/pki", r);
         f->o.pki_root = pki;
-        set(&f->cfg.migrate_uri, "qemu+tls://{dest}/system");
+        set_field(&f->cfg.migrate_uri, "qemu+tls://{dest}/system");
         run(f);
         expect(&f->p, "tls", CHECK_FAIL, "pki/etc/pki/CA/cacert.pem");
         expect(&f->p, "tls", CHECK_FAIL, "private/serverkey.pem");
@@ -505,20 +494,20 @@ static void test_tls_listen(void **state)
         expect(&f->p, "tls", CHECK_OK, "certificates and keys are in place");
         expect(&f->p, "listen", CHECK_WARN, "only on the loopback address");
         /* an explicit port */
-        set(&f->cfg.migrate_uri, "qemu+tcp://{dest}:16510/system");
+        set_field(&f->cfg.migrate_uri, "qemu+tcp://{dest}:16510/system");
         run(f);
         expect(&f->p, "listen", CHECK_FAIL, "nothing listens on TCP port 16510");
         assert_null(find(&f->p, "tls"));
         /* ssh: sshd's port */
-        set(&f->cfg.migrate_uri, "qemu+ssh://{dest}/system");
+        set_field(&f->cfg.migrate_uri, "qemu+ssh://{dest}/system");
         run(f);
         expect(&f->p, "listen", CHECK_FAIL, "nothing listens on TCP port 22");
         /* a local transport cannot be checked */
-        set(&f->cfg.migrate_uri, "qemu+unix:///system");
+        set_field(&f->cfg.migrate_uri, "qemu+unix:///system");
         run(f);
         expect(&f->p, "listen", CHECK_WARN, "transport unix cannot be checked");
         /* no /proc/net */
-        set(&f->cfg.migrate_uri, "qemu+tcp://{dest}/system");
+        set_field(&f->cfg.migrate_uri, "qemu+tcp://{dest}/system");
         sh("rm -r %s/proc/net", r);
         run(f);
         expect(&f->p, "listen", CHECK_WARN, "cannot tell whether libvirtd listens on TCP port 16509");

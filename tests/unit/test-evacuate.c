@@ -51,8 +51,7 @@ static int setup(void **state)
         struct fx *f = calloc(1, sizeof(*f));
         if (!f || config_defaults(&f->cfg) < 0)
                 return -1;
-        free(f->cfg.libvirt_uri);
-        f->cfg.libvirt_uri = strdup("test:///default");
+        set_field(&f->cfg.libvirt_uri, "test:///default");
         f->cfg.migrate_upload = false;
         f->o = (struct migrate_opts) {
                 .auto_converge = -1, .postcopy = -1, .bandwidth = -1, .postcopy_bandwidth = -1, .max_downtime_ms = -1,

@@ -33,19 +33,15 @@ struct fixture {
 static int setup(void **state)
 {
         struct fixture *f = calloc(1, sizeof(*f));
-        strcpy(f->root, "/tmp/migkit-test-hostmark.XXXXXX");
-        if (!mkdtemp(f->root) || config_defaults(&f->cfg) < 0)
+        if (!f || scratch_dir(f->root, sizeof(f->root), "hostmark") < 0 || config_defaults(&f->cfg) < 0)
                 return -1;
         f->inst = pathf("%s/instances", f->root);
         f->dir = pathf("%s/%s", f->inst, UUID);
         f->libvirt = pathf("%s/libvirt", f->root);
         f->machine = pathf("%s/machine-id", f->root);
-        free(f->cfg.instances_path);
-        free(f->cfg.libvirt_conf_dir);
-        free(f->cfg.machine_id_file);
-        f->cfg.instances_path = strdup(f->inst);
-        f->cfg.libvirt_conf_dir = strdup(f->libvirt);
-        f->cfg.machine_id_file = strdup(f->machine);
+        set_field(&f->cfg.instances_path, "%s", f->inst);
+        set_field(&f->cfg.libvirt_conf_dir, "%s", f->libvirt);
+        set_field(&f->cfg.machine_id_file, "%s", f->machine);
         if (mkdir(f->inst, 0755) < 0 || mkdir(f->dir, 0755) < 0 || mkdir(f->libvirt, 0755) < 0)
                 return -1;
         put(f->machine, MACHINE "\n");

@@ -26,11 +26,9 @@ struct fixture {
 static int setup(void **state)
 {
         struct fixture *f = calloc(1, sizeof(*f));
-        strcpy(f->root, "/tmp/migkit-test-instdir.XXXXXX");
-        if (!mkdtemp(f->root) || config_defaults(&f->cfg) < 0)
+        if (!f || scratch_dir(f->root, sizeof(f->root), "instdir") < 0 || config_defaults(&f->cfg) < 0)
                 return -1;
-        free(f->cfg.instances_path);
-        f->cfg.instances_path = path_join(f->root, "instances");
+        set_field(&f->cfg.instances_path, "%s/instances", f->root);
         if (mkdir(f->cfg.instances_path, 0755) < 0)
                 return -1;
         *state = f;
@@ -111,8 +109,7 @@ static void test_refusals(void **state)
         assert_int_equal(rename(moved, real), 0);
 
         /* missing instances path */
-        free(f->cfg.instances_path);
-        f->cfg.instances_path = path_join(f->root, "no-such-dir");
+        set_field(&f->cfg.instances_path, "%s/no-such-dir", f->root);
         assert_int_equal(instance_dir_create(&f->cfg, UUID, 0, 0, NULL), -ENOENT);
 }
 
@@ -140,8 +137,7 @@ static void test_shared_fs_recorded(void **state)
         f->cfg.local_fs_types = NULL;
         strv_push(&f->cfg.local_fs_types, "ext4");
         check_fs(&f->cfg, "tests/data/mountinfo/local.txt", "/var/lib/nova/instances", 1, "xfs", "/var");
-        free(f->cfg.mountinfo);
-        f->cfg.mountinfo = strdup("tests/data/mountinfo/missing.txt");
+        set_field(&f->cfg.mountinfo, "tests/data/mountinfo/missing.txt");
         assert_true(fs_is_shared(&f->cfg, "/", NULL, NULL) < 0);
 }
 
@@ -158,8 +154,7 @@ static void test_shared_fs_real_mount(void **state)
                         _exit(77);
                 if (mount("migkit-test", f->cfg.instances_path, "tmpfs", 0, "size=1m") < 0)
                         _exit(3);
-                free(f->cfg.mountinfo);
-                f->cfg.mountinfo = strdup("/proc/self/mountinfo");
+                set_field(&f->cfg.mountinfo, "/proc/self/mountinfo");
                 strv_free(f->cfg.local_fs_types);
                 f->cfg.local_fs_types = NULL;
                 strv_push(&f->cfg.local_fs_types, "ext4");
@@ -191,8 +186,7 @@ static void test_shared_fs_fast_path(void **state)
         assert_int_equal(statfs(f->root, &sf), 0);
         if (sf.f_type != 0xEF53 && sf.f_type != 0x58465342)
                 skip(); /* /tmp is not ext4 or xfs on this machine */
-        free(f->cfg.mountinfo);
-        f->cfg.mountinfo = strdup("/proc/self/mountinfo");
+        set_field(&f->cfg.mountinfo, "/proc/self/mountinfo");
         assert_int_equal(fs_is_shared(&f->cfg, f->root, &t, &m), 0);
         assert_null(m); /* fast path: mountinfo not consulted */
         assert_string_equal(t, sf.f_type == 0xEF53 ? "ext2/ext3/ext4" : "xfs");
@@ -214,11 +208,9 @@ static void test_owner(void **state)
         assert_int_equal(instance_owner_resolve(&f->cfg, &u, &g), 0); /* root:root */
         assert_int_equal(u, 0);
         assert_int_equal(g, 0);
-        free(f->cfg.instance_owner);
-        f->cfg.instance_owner = strdup("no-such-user-migkit");
+        set_field(&f->cfg.instance_owner, "no-such-user-migkit");
         assert_int_equal(instance_owner_resolve(&f->cfg, &u, &g), -ESRCH);
-        free(f->cfg.instance_owner);
-        f->cfg.instance_owner = strdup("4242");
+        set_field(&f->cfg.instance_owner, "4242");
         assert_int_equal(instance_owner_resolve(&f->cfg, &u, &g), 0);
         assert_int_equal(u, 4242);
 }

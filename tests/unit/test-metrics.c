@@ -29,16 +29,12 @@ struct fixture {
 static int setup(void **state)
 {
         struct fixture *f = calloc(1, sizeof(*f));
-        strcpy(f->root, "/tmp/migkit-test-metrics.XXXXXX");
-        if (!mkdtemp(f->root) || config_defaults(&f->cfg) < 0)
+        if (!f || scratch_dir(f->root, sizeof(f->root), "metrics") < 0 || config_defaults(&f->cfg) < 0)
                 return -1;
-        free(f->cfg.state_dir);
-        free(f->cfg.instances_path);
-        f->cfg.state_dir = pathf("%s/state", f->root);
-        f->cfg.instances_path = pathf("%s/instances", f->root);
+        set_field(&f->cfg.state_dir, "%s/state", f->root);
+        set_field(&f->cfg.instances_path, "%s/instances", f->root);
         f->textfile = pathf("%s/textfile/migkit.prom", f->root);
-        free(f->cfg.metrics_textfile);
-        f->cfg.metrics_textfile = strdup(f->textfile);
+        set_field(&f->cfg.metrics_textfile, "%s", f->textfile);
         char *d = pathf("%s/textfile", f->root);
         assert_int_equal(mkdir(d, 0755), 0);
         assert_int_equal(mkdir(f->cfg.instances_path, 0755), 0);
@@ -74,8 +70,7 @@ static long long value(const struct fixture *f, const char *series)
 static void test_off_without_textfile(void **state)
 {
         struct fixture *f = *state;
-        free(f->cfg.metrics_textfile);
-        f->cfg.metrics_textfile = strdup("");
+        set_field(&f->cfg.metrics_textfile, "%s", "");
         assert_int_equal(metrics_count(&f->cfg, METRIC_IN_SUCCESS), 0);
         assert_int_equal(metrics_update(&f->cfg), 0);
         assert_false(exists(f->textfile));

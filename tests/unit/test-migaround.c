@@ -40,11 +40,9 @@ struct fx {
 static int setup(void **state)
 {
         struct fx *f = calloc(1, sizeof(*f));
-        strcpy(f->root, "/tmp/migkit-test-migaround.XXXXXX");
-        if (!f || !mkdtemp(f->root) || config_defaults(&f->cfg) < 0)
+        if (!f || scratch_dir(f->root, sizeof(f->root), "migaround") < 0 || config_defaults(&f->cfg) < 0)
                 return -1;
-        free(f->cfg.instances_path);
-        f->cfg.instances_path = pathf("%s/instances", f->root);
+        set_field(&f->cfg.instances_path, "%s/instances", f->root);
         f->gdir = pathf("%s/%s", f->cfg.instances_path, UUID);
         f->iso = pathf("%s/disk.config", f->gdir);
         f->other_iso = pathf("%s/install.iso", f->gdir);

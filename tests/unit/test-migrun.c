@@ -39,8 +39,7 @@ struct fx {
 static int setup(void **state)
 {
         struct fx *f = calloc(1, sizeof(*f));
-        strcpy(f->root, "/tmp/migkit-test-migrun.XXXXXX");
-        if (!f || !mkdtemp(f->root) || config_defaults(&f->cfg) < 0)
+        if (!f || scratch_dir(f->root, sizeof(f->root), "migrun") < 0 || config_defaults(&f->cfg) < 0)
                 return -1;
         f->state = pathf("%s/state", f->root);
         f->marker = pathf("%s/cleanup-ran", f->root);
@@ -51,15 +50,11 @@ static int setup(void **state)
         _cleanup_free_ char *script = pathf("#!/bin/sh\necho \"$@\" > %s.tmp && mv %s.tmp %s\n", f->marker, f->marker, f->marker);
         put(f->prog, script);
         chmod(f->prog, 0755);
-        free(f->cfg.state_dir);
-        free(f->cfg.libvirt_uri);
-        free(f->cfg.cleanup_program);
-        free(f->cfg.run_dir);
-        f->cfg.state_dir = strdup(f->state);
-        f->cfg.libvirt_uri = strdup("test:///default");
-        f->cfg.cleanup_program = strdup(f->prog);
+        set_field(&f->cfg.state_dir, "%s", f->state);
+        set_field(&f->cfg.libvirt_uri, "test:///default");
+        set_field(&f->cfg.cleanup_program, "%s", f->prog);
         f->cfg.cleanup_launcher = LAUNCHER_DIRECT;
-        f->cfg.run_dir = pathf("%s/run", f->root);
+        set_field(&f->cfg.run_dir, "%s/run", f->root);
         f->cfg.migrate_upload = false;
         f->o = (struct migrate_opts) {
                 .domain = "test", .dest = "test:///default", .auto_converge = -1, .postcopy = -1, .bandwidth = -1,
@@ -315,8 +310,7 @@ static void test_record_dir(void **state)
 {
         struct fx *f = *state;
         _cleanup_free_ char *dir = pathf("%s/records", f->root);
-        free(f->cfg.migrate_record_dir);
-        f->cfg.migrate_record_dir = strdup("records");
+        set_field(&f->cfg.migrate_record_dir, "records");
         fake(converging, ARRAY_SIZE(converging));
         assert_int_equal(run(f), 0);
         assert_int_equal(f->res.status, MIGRATE_OK);
@@ -324,8 +318,7 @@ static void test_record_dir(void **state)
         assert_false(exists(dir));
         migrate_result_free(&f->res);
 
-        free(f->cfg.migrate_record_dir);
-        f->cfg.migrate_record_dir = strdup(dir);
+        set_field(&f->cfg.migrate_record_dir, "%s", dir);
         assert_int_equal(run(f), 0);
         assert_int_equal(f->res.status, MIGRATE_OK);
         assert_non_null(f->res.record);

@@ -39,8 +39,7 @@ static virConnectPtr open_node(const char *file)
 static int setup(void **state)
 {
         struct fx *f = calloc(1, sizeof(*f));
-        strcpy(f->root, "/tmp/migkit-test-preflight-guests.XXXXXX");
-        if (!f || !mkdtemp(f->root) || config_defaults(&f->cfg) < 0)
+        if (!f || scratch_dir(f->root, sizeof(f->root), "preflight-guests") < 0 || config_defaults(&f->cfg) < 0)
                 return -1;
         virt_quiet_errors();
         f->a = open_node("tests/data/driver/hostA.xml");

@@ -53,14 +53,12 @@ static int count_entries(const char *dir)
 static int setup(void **state)
 {
         struct fixture *f = calloc(1, sizeof(*f));
-        strcpy(f->root, "/tmp/migkit-test-quarantine.XXXXXX");
-        if (!mkdtemp(f->root) || config_defaults(&f->cfg) < 0)
+        if (!f || scratch_dir(f->root, sizeof(f->root), "quarantine") < 0 || config_defaults(&f->cfg) < 0)
                 return -1;
         f->inst = pathf("%s/instances", f->root);
         f->outside = pathf("%s/outside", f->root);
         f->qdir = pathf("%s/%s", f->inst, QUARANTINE_DIR);
-        free(f->cfg.instances_path);
-        f->cfg.instances_path = strdup(f->inst);
+        set_field(&f->cfg.instances_path, "%s", f->inst);
         if (mkdir(f->inst, 0755) < 0 || mkdir(f->outside, 0755) < 0)
                 return -1;
         *state = f;
@@ -284,13 +282,11 @@ static void test_refusals(void **state)
         assert_int_equal(rename(real, f->inst), 0);
 
         /* never "/" */
-        free(f->cfg.instances_path);
-        f->cfg.instances_path = strdup("/");
+        set_field(&f->cfg.instances_path, "/");
         assert_int_equal(quarantine_dir(&f->cfg, UUID2, "x", NULL, 0, NULL, NULL), -EINVAL);
         assert_int_equal(quarantine_purge(&f->cfg, 0, time(NULL), false, NULL, NULL, NULL), -EINVAL);
         /* missing instances path */
-        free(f->cfg.instances_path);
-        f->cfg.instances_path = pathf("%s/nope", f->root);
+        set_field(&f->cfg.instances_path, "%s/nope", f->root);
         assert_int_equal(quarantine_dir(&f->cfg, UUID2, "x", NULL, 0, NULL, NULL), -ENOENT);
         assert_true(exists(target));
 }
@@ -302,16 +298,14 @@ static void test_shared_recorded(void **state)
         struct fixture *f = *state;
         _cleanup_free_ char *dir = make_instance(f, UUID), *mi = pathf("%s/mountinfo", f->root), *detail = NULL;
         fake_mountinfo(mi, f->inst, "nfs4");
-        free(f->cfg.mountinfo);
-        f->cfg.mountinfo = strdup(mi);
+        set_field(&f->cfg.mountinfo, "%s", mi);
         assert_int_equal(quarantine_dir(&f->cfg, UUID, "x", NULL, 0, NULL, &detail), -EREMOTE);
         assert_non_null(strstr(detail, "nfs4"));
         assert_true(exists(dir));
         assert_false(exists(f->qdir));
         assert_int_equal(quarantine_purge(&f->cfg, 0, time(NULL), false, NULL, NULL, NULL), -EREMOTE);
         /* a mount table that cannot be read: unsure, so no */
-        free(f->cfg.mountinfo);
-        f->cfg.mountinfo = pathf("%s/no-such-mountinfo", f->root);
+        set_field(&f->cfg.mountinfo, "%s/no-such-mountinfo", f->root);
         assert_true(quarantine_dir(&f->cfg, UUID, "x", NULL, 0, NULL, NULL) < 0);
         assert_true(exists(dir));
 }

@@ -32,13 +32,10 @@ struct fx {
 static int setup(void **state)
 {
         struct fx *f = calloc(1, sizeof(*f));
-        strcpy(f->root, "/tmp/migkit-test-status.XXXXXX");
-        if (!f || !mkdtemp(f->root) || config_defaults(&f->cfg) < 0)
+        if (!f || scratch_dir(f->root, sizeof(f->root), "status") < 0 || config_defaults(&f->cfg) < 0)
                 return -1;
-        free(f->cfg.state_dir);
-        free(f->cfg.instances_path);
-        f->cfg.state_dir = pathf("%s/state", f->root);
-        f->cfg.instances_path = pathf("%s/instances", f->root);
+        set_field(&f->cfg.state_dir, "%s/state", f->root);
+        set_field(&f->cfg.instances_path, "%s/instances", f->root);
         *state = f;
         return mkdir(f->cfg.state_dir, 0700);
 }

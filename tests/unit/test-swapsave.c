@@ -113,17 +113,14 @@ static void quiet(void *u, virErrorPtr e) { (void)u; (void)e; }
 static int setup(void **state)
 {
         struct fixture *f = calloc(1, sizeof(*f));
-        strcpy(f->root, "/tmp/migkit-test-swapvol.XXXXXX");
-        if (!f || !mkdtemp(f->root) || config_defaults(&f->cfg) < 0)
+        if (!f || scratch_dir(f->root, sizeof(f->root), "swapsave") < 0 || config_defaults(&f->cfg) < 0)
                 return -1;
         f->state = pathf("%s/state", f->root);
         f->blk = pathf("%s/new-lun", f->root);
         f->old = pathf("%s/old.qcow2", f->root);
         f->newfile = pathf("%s/new.qcow2", f->root);
-        free(f->cfg.state_dir);
-        free(f->cfg.libvirt_uri);
-        f->cfg.state_dir = strdup(f->state);
-        f->cfg.libvirt_uri = strdup("test:///default");
+        set_field(&f->cfg.state_dir, "%s", f->state);
+        set_field(&f->cfg.libvirt_uri, "test:///default");
         if (mkdir(f->state, 0700) < 0)
                 return -1;
         put(f->old, "QFI\xfb");

@@ -111,14 +111,11 @@ struct fx {
 static int setup(void **state)
 {
         struct fx *f = calloc(1, sizeof(*f));
-        strcpy(f->root, "/tmp/migkit-test-swapvol.XXXXXX");
-        if (!f || !mkdtemp(f->root) || config_defaults(&f->cfg) < 0)
+        if (!f || scratch_dir(f->root, sizeof(f->root), "swapvol") < 0 || config_defaults(&f->cfg) < 0)
                 return -1;
         f->new_path = pathf("%s/new.img", f->root);
-        free(f->cfg.libvirt_uri);
-        free(f->cfg.state_dir);
-        f->cfg.libvirt_uri = strdup("test:///default");
-        f->cfg.state_dir = strdup(f->root);
+        set_field(&f->cfg.libvirt_uri, "test:///default");
+        set_field(&f->cfg.state_dir, "%s", f->root);
         f->o = (struct swapvol_opts) { .domain = "test", .disk = "vda", .new_path = f->new_path, .output = MIGRATE_OUT_JSON };
         free(fb.dest_xml);
         memset(&fb, 0, sizeof(fb));

@@ -36,8 +36,7 @@ struct fx {
 static int setup(void **state)
 {
         struct fx *f = calloc(1, sizeof(*f));
-        strcpy(f->root, "/tmp/migkit-test-upload-bytes.XXXXXX");
-        if (!f || !mkdtemp(f->root))
+        if (!f || scratch_dir(f->root, sizeof(f->root), "upload-bytes") < 0)
                 return -1;
         f->inst = pathf("%s/instances", f->root);
         f->gdir = pathf("%s/%s", f->inst, UUID);

@@ -35,8 +35,7 @@ struct fx {
 static int setup(void **state)
 {
         struct fx *f = calloc(1, sizeof(*f));
-        strcpy(f->root, "/tmp/migkit-test-upload.XXXXXX");
-        if (!mkdtemp(f->root))
+        if (!f || scratch_dir(f->root, sizeof(f->root), "upload") < 0)
                 return -1;
         f->inst = pathf("%s/instances", f->root);
         f->gdir = pathf("%s/%s", f->inst, UUID);

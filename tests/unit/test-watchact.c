@@ -37,17 +37,14 @@ struct fx {
 static int setup(void **state)
 {
         struct fx *f = calloc(1, sizeof(*f));
-        strcpy(f->root, "/tmp/migkit-test-watchact.XXXXXX");
-        if (!f || !mkdtemp(f->root) || config_defaults(&f->cfg) < 0)
+        if (!f || scratch_dir(f->root, sizeof(f->root), "watchact") < 0 || config_defaults(&f->cfg) < 0)
                 return -1;
         f->log = pathf("%s/systemctl.log", f->root);
         f->answer = pathf("%s/answer", f->root);
         free(f->cfg.systemctl);
-        free(f->cfg.state_dir);
-        free(f->cfg.instances_path);
         f->cfg.systemctl = fake_systemctl(f->root, f->log, f->answer);
-        f->cfg.state_dir = pathf("%s/state", f->root);
-        f->cfg.instances_path = pathf("%s/instances", f->root);
+        set_field(&f->cfg.state_dir, "%s/state", f->root);
+        set_field(&f->cfg.instances_path, "%s/instances", f->root);
         f->cfg.cleanup_launcher = LAUNCHER_SYSTEMD;
         if (mkdir(f->cfg.state_dir, 0700) < 0 || mkdir(f->cfg.instances_path, 0755) < 0)
                 return -1;

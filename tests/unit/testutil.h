@@ -20,6 +20,27 @@ static inline char *pathf(const char *fmt, ...)
         return p;
 }
 
+/* Replaces the malloc'ed string *field (a configuration key, a fixture's
+ * path) with one built like printf; fails the test on ENOMEM. */
+static inline void set_field(char **field, const char *fmt, ...) _printf_(2, 3);
+static inline void set_field(char **field, const char *fmt, ...)
+{
+        va_list ap;
+        free(*field);
+        va_start(ap, fmt);
+        assert_true(vasprintf(field, fmt, ap) >= 0);
+        va_end(ap);
+}
+
+/* Makes a test's scratch directory /tmp/migkit-test-NAME.XXXXXX in root
+ * (size bytes). 0, -1 when it cannot. */
+static inline int scratch_dir(char *root, size_t size, const char *name)
+{
+        if ((size_t)snprintf(root, size, "/tmp/migkit-test-%s.XXXXXX", name) >= size)
+                return -1;
+        return mkdtemp(root) ? 0 : -1;
+}
+
 /* Writes text to path (created 0644 or truncated). */
 static inline void put(const char *path, const char *text)
 {
@@ -55,9 +76,8 @@ static inline int scratch_setup(void **state)
         struct scratch *s = calloc(1, sizeof(*s));
         if (!s)
                 return -1;
-        strcpy(s->root, "/tmp/migkit-test.XXXXXX");
         *state = s;
-        return mkdtemp(s->root) ? 0 : -1;
+        return scratch_dir(s->root, sizeof(s->root), "scratch");
 }
 
 static inline int scratch_teardown(void **state)
