@@ -178,6 +178,7 @@ static void test_long_line(void **state)
 {
         (void)state;
         char *text = malloc(10100);
+        assert_non_null(text);
         strcpy(text, "[paths]\ninstances = /");
         memset(text + strlen(text), 'a', 10000);
         strcpy(text + 10021, "\n");

@@ -60,8 +60,7 @@ static int setup(void **state)
         struct fixture *f = calloc(1, sizeof(*f));
         _cleanup_free_ char *xml = NULL, *err = NULL;
 
-        strcpy(f->root, "/tmp/migkit-test-dest.XXXXXX");
-        if (!mkdtemp(f->root) || config_defaults(&f->cfg) < 0)
+        if (!f || scratch_dir(f->root, sizeof(f->root), "dest") < 0 || config_defaults(&f->cfg) < 0)
                 return -1;
         f->inst = pathf("%s/instances", f->root);
         f->state = pathf("%s/state", f->root);

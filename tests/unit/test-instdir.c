@@ -116,8 +116,7 @@ static void test_refusals(void **state)
 static void check_fs(struct mk_config *cfg, const char *mountinfo, const char *path, int expect, const char *type, const char *target)
 {
         _cleanup_free_ char *t = NULL, *m = NULL;
-        free(cfg->mountinfo);
-        cfg->mountinfo = strdup(mountinfo);
+        set_field(&cfg->mountinfo, "%s", mountinfo);
         int r = fs_is_shared(cfg, path, &t, &m);
         if (r != expect || !streq_ptr(t, type) || !streq_ptr(m, target))
                 fail_msg("%s %s: got %d %s %s, expected %d %s %s", mountinfo, path, r, t, m, expect, type, target);
