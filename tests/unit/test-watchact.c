@@ -39,10 +39,7 @@ static int setup(void **state)
         struct fx *f = calloc(1, sizeof(*f));
         if (!f || scratch_dir(f->root, sizeof(f->root), "watchact") < 0 || config_defaults(&f->cfg) < 0)
                 return -1;
-        f->log = pathf("%s/systemctl.log", f->root);
-        f->answer = pathf("%s/answer", f->root);
-        free(f->cfg.systemctl);
-        f->cfg.systemctl = fake_systemctl(f->root, f->log, f->answer);
+        fake_systemctl(&f->cfg, f->root, &f->log, &f->answer);
         set_field(&f->cfg.state_dir, "%s/state", f->root);
         set_field(&f->cfg.instances_path, "%s/instances", f->root);
         f->cfg.cleanup_launcher = LAUNCHER_SYSTEMD;

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
+#include "config.h"
 #include "util.h"
 
 /* A malloc'ed path built like printf; fails the test on ENOMEM. */
@@ -98,19 +99,20 @@ static inline char *text_or_empty(const char *path)
         return t;
 }
 
-/* Writes an executable stand-in for systemctl at <dir>/systemctl that
- * appends its arguments to log and exits with the number in the file
- * answer (0 while there is none; "Unit not found." on its output then).
- * Returns its path (malloc'ed). */
-static inline char *fake_systemctl(const char *dir, const char *log, const char *answer)
+/* Makes cfg's systemctl an executable stand-in at <dir>/systemctl that
+ * appends its arguments to <dir>/systemctl.log and exits with the number
+ * in the file <dir>/answer (0 while there is none; "Unit not found." on its
+ * output then). The two paths are returned in *log and *answer (malloc'ed). */
+static inline void fake_systemctl(struct mk_config *cfg, const char *dir, char **log, char **answer)
 {
-        char *prog = pathf("%s/systemctl", dir);
-        char *script = pathf("#!/bin/sh\necho \"$@\" >> %s\n[ -f %s ] || exit 0\necho 'Unit not found.'\nexit $(cat %s)\n", log,
-                             answer, answer);
-        put(prog, script);
+        *log = pathf("%s/systemctl.log", dir);
+        *answer = pathf("%s/answer", dir);
+        set_field(&cfg->systemctl, "%s/systemctl", dir);
+        char *script = pathf("#!/bin/sh\necho \"$@\" >> %s\n[ -f %s ] || exit 0\necho 'Unit not found.'\nexit $(cat %s)\n", *log,
+                             *answer, *answer);
+        put(cfg->systemctl, script);
         free(script);
-        assert_int_equal(chmod(prog, 0755), 0);
-        return prog;
+        assert_int_equal(chmod(cfg->systemctl, 0755), 0);
 }
 
 /* Skips the calling test, loudly, when reason is not empty. */
