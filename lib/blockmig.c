@@ -16,24 +16,9 @@
 #include "util.h"
 #include "validate.h"
 #include "virt.h"
+#include "xmlnode.h"
 
 /* ------------------------------------------------------------ the plan */
-
-static xmlNodePtr child(xmlNodePtr n, const char *name)
-{
-        for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
-                if (c->type == XML_ELEMENT_NODE && streq((const char *)c->name, name))
-                        return c;
-        return NULL;
-}
-
-static char *prop(xmlNodePtr n, const char *name)
-{
-        xmlChar *v = n ? xmlGetProp(n, (const xmlChar *)name) : NULL;
-        char *s = v ? strdup((const char *)v) : NULL;
-        xmlFree(v);
-        return s;
-}
 
 static char *dir_of(const char *path)
 {
@@ -76,22 +61,22 @@ static int plan_add(struct block_plan *plan, struct block_disk *b)
  * more than one backing file (or one that is not a plain file), 0 fine. */
 static int read_disk(const struct dom_disk *dk, struct block_disk *b)
 {
-        xmlNodePtr n = dk->node, bs = child(n, "backingStore");
+        xmlNodePtr n = dk->node, bs = xml_child(n, "backingStore");
         b->target = strdup(dk->target);
         b->path = strdup(dk->source);
-        b->format = prop(child(n, "driver"), "type");
+        b->format = xml_prop(xml_child(n, "driver"), "type");
         if (!b->format)
                 b->format = strdup("raw");
         if (!b->target || !b->path || !b->format)
                 return -ENOMEM;
-        xmlNodePtr src = child(bs, "source");
+        xmlNodePtr src = xml_child(bs, "source");
         if (!bs || !src)
                 return 0; /* no backing store element, or an empty one: none */
-        _cleanup_free_ char *type = prop(bs, "type");
-        b->backing = prop(src, "file");
-        b->backing_format = prop(child(bs, "format"), "type");
-        xmlNodePtr deeper = child(bs, "backingStore");
-        if (!type || !streq(type, "file") || !b->backing || (deeper && child(deeper, "source")))
+        _cleanup_free_ char *type = xml_prop(bs, "type");
+        b->backing = xml_prop(src, "file");
+        b->backing_format = xml_prop(xml_child(bs, "format"), "type");
+        xmlNodePtr deeper = xml_child(bs, "backingStore");
+        if (!type || !streq(type, "file") || !b->backing || (deeper && xml_child(deeper, "source")))
                 return 1;
         return 0;
 }
@@ -139,10 +124,10 @@ int block_plan_disk(const struct mk_config *cfg, virConnectPtr dst, const struct
                 }
         }
         xmlNodePtr n = dk->node;
-        if (child(n, "readonly") || child(n, "shareable"))
+        if (xml_child(n, "readonly") || xml_child(n, "shareable"))
                 return ADD(CHECK_FAIL, name, "copy it to the same path on the destination by hand, or move it to shared storage",
                            "%s is a local %s disk: libvirt copies neither read-only nor shareable disks", dk->source,
-                           child(n, "readonly") ? "read-only" : "shareable") < 0 ? -ENOMEM : 1;
+                           xml_child(n, "readonly") ? "read-only" : "shareable") < 0 ? -ENOMEM : 1;
         r = read_disk(dk, &b);
         if (r == 1) {
                 _cleanup_free_ char *fix = NULL;

@@ -16,6 +16,7 @@
 #include "sharetest.h"
 #include "util.h"
 #include "virt.h"
+#include "xmlnode.h"
 
 
 /* The first node matching expr, or NULL. */
@@ -33,22 +34,14 @@ static xmlNodePtr xpath_node(xmlDocPtr doc, const char *expr)
         return n;
 }
 
-static char *attr(xmlNodePtr n, const char *name)
-{
-        xmlChar *v = n ? xmlGetProp(n, (const xmlChar *)name) : NULL;
-        char *s = v ? strdup((const char *)v) : NULL;
-        xmlFree(v);
-        return s;
-}
-
 static int check_cpu(struct preflight *p, virConnectPtr dst, const struct domxml *d)
 {
         xmlDocPtr doc = d->doc;
         xmlNodePtr cpu = xpath_node(doc, "/domain/cpu");
-        _cleanup_free_ char *mode = attr(cpu, "mode");
-        _cleanup_free_ char *virttype = attr(xmlDocGetRootElement(doc), "type");
+        _cleanup_free_ char *mode = xml_prop(cpu, "mode");
+        _cleanup_free_ char *virttype = xml_prop(xmlDocGetRootElement(doc), "type");
         xmlNodePtr os = xpath_node(doc, "/domain/os/type");
-        _cleanup_free_ char *arch = attr(os, "arch"), *machine = attr(os, "machine");
+        _cleanup_free_ char *arch = xml_prop(os, "arch"), *machine = xml_prop(os, "machine");
 
         if (!cpu || (!xpath_node(doc, "/domain/cpu/model") && (!mode || streq(mode, "custom"))))
                 return preflight_add(p, CHECK_OK, "cpu", NULL, "%s uses the hypervisor's default CPU model", d->name);

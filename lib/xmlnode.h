@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Two libxml2 tree helpers for the modules that read parts of a domain
- * document domxml parsed, or one libvirt gave them (lundisc, secrets,
- * swapvol). The domxml module has its own, namespace-aware ones. */
+ * document domxml parsed, or one libvirt gave them (blockmig, lundisc,
+ * preflight, secrets, swapvol). The domxml module has its own,
+ * namespace-aware ones. */
 #pragma once
 
 #include <libxml/tree.h>
