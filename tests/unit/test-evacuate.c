@@ -27,6 +27,7 @@ static const struct step quick[] = {
 };
 
 struct fx {
+        char root[64]; /* the state directory (the migration slots) lives here, not in the machine's */
         struct mk_config cfg;
         struct migrate_opts o;
         virConnectPtr c; /* keeps test:///default, and the guests made here, alive */
@@ -49,9 +50,10 @@ static void guest(virConnectPtr c, const char *name, unsigned mem_mib)
 static int setup(void **state)
 {
         struct fx *f = calloc(1, sizeof(*f));
-        if (!f || config_defaults(&f->cfg) < 0)
+        if (!f || scratch_dir(f->root, sizeof(f->root), "evacuate") < 0 || config_defaults(&f->cfg) < 0)
                 return -1;
         set_field(&f->cfg.libvirt_uri, "test:///default");
+        set_field(&f->cfg.state_dir, "%s", f->root);
         f->cfg.migrate_upload = false;
         f->o = (struct migrate_opts) {
                 .auto_converge = -1, .postcopy = -1, .bandwidth = -1, .postcopy_bandwidth = -1, .max_downtime_ms = -1,
@@ -72,6 +74,7 @@ static int teardown(void **state)
         evacuate_free(f->items, f->n);
         virConnectClose(f->c);
         config_free(&f->cfg);
+        rm_tree(f->root);
         free(f->out);
         free(f);
         return 0;
