@@ -148,6 +148,20 @@ static void count_event(struct watch *w, const struct item *it, const struct wat
                                   what, w->cfg->metrics_textfile);
 }
 
+/* Is the pending source item of uuid one this watcher recorded because the
+ * domain left unseen (WATCH_PENDING_LEFT_UNPROVEN)? */
+static bool left_unproven_pending(struct watch *w, const char *uuid)
+{
+        _cleanup_(pending_free) struct pending p = { 0 };
+        _cleanup_free_ char *name = state_pending_name(uuid, "source");
+        if (!name || pending_load(w->cfg->state_dir, name, &p) < 0)
+                return false;
+        for (size_t i = 0; p.reasons[i]; i++)
+                if (strstr(p.reasons[i], LEFT_UNPROVEN_PREFIX))
+                        return true;
+        return false;
+}
+
 static void handle_event(struct watch *w, const struct item *it)
 {
         _cleanup_(journal_free) struct journal j = { 0 };
@@ -186,6 +200,13 @@ static void handle_event(struct watch *w, const struct item *it)
             pending_clear(w->cfg->state_dir, it->uuid, "source") > 0)
                 log_info("domain %s (%s): %s: it runs here again; cleared its pending source cleanup", it->name ? it->name : "-",
                          it->uuid, what);
+        /* Defined or started here: a directory found without its domain at
+         * connect was not left behind after all (a guest being created
+         * defines its domain after making its directory). */
+        if ((it->event == VIR_DOMAIN_EVENT_DEFINED || it->event == VIR_DOMAIN_EVENT_STARTED) &&
+            left_unproven_pending(w, it->uuid) && pending_clear(w->cfg->state_dir, it->uuid, "source") > 0)
+                log_info("domain %s (%s): %s: libvirt has the domain here; cleared its pending source cleanup "
+                         "(awaiting proof)", it->name ? it->name : "-", it->uuid, what);
         watch_act(w, it->uuid, it->name, what, &d, &j);
         count_event(w, it, &d, &f, what);
 }
@@ -236,20 +257,6 @@ static void handle_found(struct watch *w, const char *uuid)
         struct watch_decision d = watch_decide_found(state, reason, &f);
         snprintf(what, sizeof(what), "at connect, %s", watch_state_name(state));
         watch_act(w, uuid, name, what, &d, &j);
-}
-
-/* Is the pending source item of uuid one this watcher recorded because the
- * domain left unseen (WATCH_PENDING_LEFT_UNPROVEN)? */
-static bool left_unproven_pending(struct watch *w, const char *uuid)
-{
-        _cleanup_(pending_free) struct pending p = { 0 };
-        _cleanup_free_ char *name = state_pending_name(uuid, "source");
-        if (!name || pending_load(w->cfg->state_dir, name, &p) < 0)
-                return false;
-        for (size_t i = 0; p.reasons[i]; i++)
-                if (strstr(p.reasons[i], LEFT_UNPROVEN_PREFIX))
-                        return true;
-        return false;
 }
 
 /* At (re)connect: an instance directory no journal names, against
@@ -347,6 +354,8 @@ static void scan(struct watch *w)
         scan_journals(w);
         if (w->conn)
                 scan_instances(w);
+        if (w->conn)
+                log_info("looked at the journals and instance directories after connecting");
 }
 
 static void do_work(struct watch *w)

@@ -200,10 +200,11 @@ watch_decided() {
 	local wd_h=$1 wd_u=$2 wd_e=$3 wd_n=${4:-0}
 	wait_for "${5:-30}" eval '[ "$(watch_count "$wd_h" "$wd_u" "$wd_e")" -gt "$wd_n" ]'
 }
-watch_reconnected() { # HOST: its migkit-watch lost libvirt and connected again
+watch_reconnected() { # HOST: its migkit-watch lost libvirt, connected again and looked at what it has
 	local l
 	l=$(lab watch-log "$1")
-	grep -q 'lost the connection to libvirt' <<<"$l" && [ "$(grep -c 'connected to libvirt at' <<<"$l")" -ge 2 ]
+	grep -q 'lost the connection to libvirt' <<<"$l" && [ "$(grep -c 'connected to libvirt at' <<<"$l")" -ge 2 ] &&
+		[ "$(grep -c 'looked at the journals and instance directories after connecting' <<<"$l")" -ge 2 ]
 }
 # watch_nothing_done HOST UUID EVENT/DETAIL SEEN-BEFORE WHAT: one check that
 # the watcher decided on that event and that its decision was to do nothing

@@ -167,7 +167,7 @@ check "events of a plain guest arrive over the remote protocol, one line per dec
                  grep -qF 'domain plain ($U2): started/booted: nothing to do' '$T/watch.log' &&
                  grep -qF 'domain plain ($U2): stopped/destroyed: nothing to do; no journal here' '$T/watch.log'"
 check "a normal start and destroy records nothing and starts nothing" \
-        bash -c "[ -z \"\$(ls -A '$S/proof' '$S/pending' 2>/dev/null)\" ] && [ ! -e '$T/cleanup-ran' ]"
+        bash -c "[ -z \"\$(find '$S/proof' '$S/pending' -mindepth 1 2>/dev/null)\" ] && [ ! -e '$T/cleanup-ran' ]"
 
 # libvirtd goes away: reconnect with back-off, reconcile on return
 journal "$TESTDOM" "$(($(date +%s) - 60))" "hda /nonexistent/disk.config"
@@ -197,9 +197,23 @@ kill "$WPID"; wait "$WPID"
 rc=$?
 check "SIGTERM: clean exit 0" [ "$rc" = 0 ]
 check "the pid file is removed and the exit logged" bash -c "[ ! -e '$T/watch.pid' ] && grep -qF 'received Terminated; exiting' '$T/watch.log'"
+# a guest being created meanwhile: its directory is there, its domain not yet
+UN=6c2f3d4e-5f60-4b7c-8d9e-0fa1b2c3d4e5
+mkdir -p "$I/$UN"
 "$mw" --pidfile "$T/watch.pid" >> "$T/watch.log" 2>&1 &
 WPID=$!
 wait_log "domain arrived ($U): at connect, running"
+wait_log "looked at the journals and instance directories after connecting"
+check "a directory whose domain is not defined yet at connect: pending, nothing removed" \
+        bash -c "grep -qF '($UN): at connect, not-defined, instance directory left: recorded pending source cleanup' '$T/watch.log' && [ -e '$S/pending/$UN.source' ] && [ -d '$I/$UN' ]"
+cat > "$T/new.xml" <<EOX
+<domain type='test'><name>new</name><uuid>$UN</uuid><memory>65536</memory><os><type>hvm</type></os></domain>
+EOX
+V define "$T/new.xml" > /dev/null
+wait_log "domain new ($UN): defined/added: libvirt has the domain here; cleared its pending source cleanup"
+check "its domain defined a moment later: the pending item goes, the directory stays" \
+        bash -c "[ ! -e '$S/pending/$UN.source' ] && [ -d '$I/$UN' ]"
+V undefine new > /dev/null; rm -r "$I/$UN"
 V dumpxml --inactive arrived > "$T/inactive.xml"
 V dumpxml arrived > "$T/live.xml"
 check "a guest that arrived while migkit-watch was away: the config drive leaves its persistent definition" \
@@ -210,7 +224,7 @@ V shutdown arrived > /dev/null
 wait_log "domain arrived ($U): stopped/shutdown"
 check "shut down later it is not a failed migration: nothing recorded, nothing started" \
         bash -c "grep -qF 'domain arrived ($U): stopped/shutdown: nothing to do; no journal here' '$T/watch.log' &&
-                 [ -z \"\$(ls -A '$S/proof' '$S/pending' 2>/dev/null)\" ] && [ ! -e '$T/cleanup-ran' ]"
+                 [ -z \"\$(find '$S/proof' '$S/pending' -mindepth 1 2>/dev/null)\" ] && [ ! -e '$T/cleanup-ran' ]"
 kill -INT "$WPID"; wait "$WPID"
 check "SIGINT: clean exit 0" [ $? = 0 ]
 WPID=
