@@ -618,7 +618,7 @@ static int check_dest(const struct mk_config *cfg, const struct doctor_opts *o, 
                     "'%s' is not a host name or URI (or [migrate] uri '%s' has no {dest})", o->dest, cfg->migrate_uri);
                 return 0;
         }
-        return migrate_check_network(cfg, o->dest, uri, p);
+        return migrate_check_network(cfg, o->dest, uri, NULL, p);
 }
 
 int doctor_run(const struct mk_config *cfg, const struct doctor_opts *o, struct preflight *ret)

@@ -273,9 +273,9 @@ static int check_ports(const char *addr, const char *what, unsigned timeout_ms, 
         return 0;
 }
 
-int netcheck_run(const char *dest, const char *inbound, unsigned timeout_ms, struct preflight *p)
+int netcheck_run(const char *dest, const char *inbound, const char *self_name, unsigned timeout_ms, struct preflight *p)
 {
-        _cleanup_free_ char *host = NULL, *addr = NULL, *in_addr = NULL, *what = NULL;
+        _cleanup_free_ char *host = NULL, *addr = NULL, *stream_addr = NULL, *what = NULL;
         int r;
 
         if (!timeout_ms)
@@ -287,26 +287,34 @@ int netcheck_run(const char *dest, const char *inbound, unsigned timeout_ms, str
         if ((r = check_resolve("resolve", "destination", host, timeout_ms, p, &addr)) < 0)
                 return r;
         if (inbound && *inbound) {
+                if (asprintf(&what, "[migrate] inbound-address of %s", host) < 0)
+                        return -ENOMEM;
                 if (listen_kind(inbound) == LISTEN_NAME) {
                         if ((r = check_resolve("resolve inbound", "[migrate] inbound-address", inbound, timeout_ms, p,
-                                               &in_addr)) < 0)
+                                               &stream_addr)) < 0)
                                 return r;
                 } else if (listen_kind(inbound) == LISTEN_ANY) {
                         ADD(CHECK_FAIL, "resolve inbound", "set the destination's own address there",
                             "[migrate] inbound-address gives %s for %s: a loopback or wildcard address, the migration "
                             "would connect to this host itself", inbound, host);
                         return 0;
-                } else if (!(in_addr = strdup(inbound)))
+                } else if (!(stream_addr = strdup(inbound)))
                         return -ENOMEM;
-                if (!in_addr)
-                        return 0;
-                if (asprintf(&what, "[migrate] inbound-address of %s", host) < 0)
+        } else if (self_name && *self_name && !streq(self_name, host)) {
+                /* libvirt sends the stream to the name the destination
+                 * gives itself, which this host must resolve as well */
+                if (asprintf(&what, "%s's own host name %s", host, self_name) < 0)
                         return -ENOMEM;
-                return check_ports(in_addr, what, timeout_ms, p);
+                if ((r = check_resolve("resolve stream", "the destination's own host name (libvirt sends the migration "
+                                       "stream to it while [migrate] inbound-address is unset)", self_name, timeout_ms, p,
+                                       &stream_addr)) < 0)
+                        return r;
+        } else {
+                if (!(what = strdup(host)))
+                        return -ENOMEM;
+                stream_addr = TAKE_PTR(addr);
         }
-        if (!addr)
+        if (!stream_addr)
                 return 0;
-        if (asprintf(&what, "%s", host) < 0)
-                return -ENOMEM;
-        return check_ports(addr, what, timeout_ms, p);
+        return check_ports(stream_addr, what, timeout_ms, p);
 }

@@ -37,11 +37,14 @@ int netcheck_ports(const char *addr, unsigned port_min, unsigned port_max, unsig
                    int *err);
 
 /* Adds the checks for destination dest (a name or URI): "resolve" (dest's
- * host from here: FAIL when it does not resolve or resolves to loopback),
- * when inbound (the [migrate] inbound-address for dest, may be NULL) is a
- * name, "resolve inbound" likewise, and "migration ports" of the address
- * the migration stream goes to (inbound, else dest's first address): OK
- * when every port answered, WARN when some did not, FAIL when none did or
- * the host is unreachable. Adds nothing for a URI without a host.
- * timeout_ms bounds each probe (0: 2000). Returns 0 or -ENOMEM. */
-int netcheck_run(const char *dest, const char *inbound, unsigned timeout_ms, struct preflight *p);
+ * host from here: FAIL when it does not resolve or resolves to loopback or
+ * a wildcard), then "migration ports" of the address the migration stream
+ * goes to: inbound (the [migrate] inbound-address for dest, may be NULL;
+ * a name is checked as "resolve inbound"), else self_name (the name the
+ * destination gives itself, which libvirt sends the stream to; may be
+ * NULL; checked as "resolve stream" when it is not dest's host), else
+ * dest's first address. The ports: OK when every one answered, WARN when
+ * some did not, FAIL when none did or the host is unreachable. Adds
+ * nothing for a URI without a host. timeout_ms bounds each probe (0:
+ * 2000). Returns 0 or -ENOMEM. */
+int netcheck_run(const char *dest, const char *inbound, const char *self_name, unsigned timeout_ms, struct preflight *p);

@@ -166,7 +166,7 @@ static void test_run(void **state)
         SKIP_IF_REASON(skip_reason);
 
         /* reachable, nothing listening: OK, and said why */
-        assert_int_equal(netcheck_run("qemu+tls://198.51.100.1/system", NULL, 0, &p), 0);
+        assert_int_equal(netcheck_run("qemu+tls://198.51.100.1/system", NULL, NULL, 0, &p), 0);
         assert_non_null(c = find(&p, "resolve"));
         assert_int_equal(c->status, CHECK_OK);
         assert_non_null(strstr(c->message, "'198.51.100.1' resolves on this host to 198.51.100.1"));
@@ -176,14 +176,14 @@ static void test_run(void **state)
         preflight_free(&p);
 
         /* the inbound address is the one probed */
-        assert_int_equal(netcheck_run("198.51.100.1", "203.0.113.9", 0, &p), 0);
+        assert_int_equal(netcheck_run("198.51.100.1", "203.0.113.9", "ignored-with-inbound", 0, &p), 0);
         assert_non_null(c = find(&p, "migration ports"));
         assert_int_equal(c->status, CHECK_FAIL);
         assert_non_null(strstr(c->message, "203.0.113.9 ([migrate] inbound-address of 198.51.100.1) is unreachable"));
         preflight_free(&p);
 
         /* loopback: refused, naming the name and what it resolves to */
-        assert_int_equal(netcheck_run("localhost", NULL, 0, &p), 0);
+        assert_int_equal(netcheck_run("localhost", NULL, NULL, 0, &p), 0);
         assert_non_null(c = find(&p, "resolve"));
         assert_int_equal(c->status, CHECK_FAIL);
         assert_non_null(strstr(c->message, "'localhost' resolves on this host to 127.0.0.1"));
@@ -192,7 +192,7 @@ static void test_run(void **state)
         preflight_free(&p);
 
         /* a name that does not resolve */
-        assert_int_equal(netcheck_run("qemu+tls://no-such-host.invalid/system", NULL, 0, &p), 0);
+        assert_int_equal(netcheck_run("qemu+tls://no-such-host.invalid/system", NULL, NULL, 0, &p), 0);
         assert_non_null(c = find(&p, "resolve"));
         assert_int_equal(c->status, CHECK_FAIL);
         assert_non_null(strstr(c->message, "'no-such-host.invalid' does not resolve on this host"));
@@ -201,13 +201,27 @@ static void test_run(void **state)
         preflight_free(&p);
 
         /* a loopback inbound address */
-        assert_int_equal(netcheck_run("198.51.100.1", "127.0.0.1", 0, &p), 0);
+        assert_int_equal(netcheck_run("198.51.100.1", "127.0.0.1", NULL, 0, &p), 0);
         assert_non_null(c = find(&p, "resolve inbound"));
         assert_int_equal(c->status, CHECK_FAIL);
         preflight_free(&p);
 
+        /* the destination's own name is where the stream goes without an
+         * inbound address: its resolution is checked, its address probed */
+        assert_int_equal(netcheck_run("198.51.100.1", NULL, "localhost", 0, &p), 0);
+        assert_non_null(c = find(&p, "resolve stream"));
+        assert_int_equal(c->status, CHECK_FAIL);
+        assert_non_null(strstr(c->message, "the destination's own host name"));
+        assert_non_null(strstr(c->message, "'localhost' resolves on this host to 127.0.0.1"));
+        assert_null(find(&p, "migration ports"));
+        preflight_free(&p);
+        assert_int_equal(netcheck_run("198.51.100.1", NULL, "203.0.113.9", 0, &p), 0);
+        assert_non_null(c = find(&p, "migration ports"));
+        assert_non_null(strstr(c->message, "203.0.113.9 (198.51.100.1's own host name 203.0.113.9) is unreachable"));
+        preflight_free(&p);
+
         /* a URI without a host: nothing to check */
-        assert_int_equal(netcheck_run("qemu:///system", NULL, 0, &p), 0);
+        assert_int_equal(netcheck_run("qemu:///system", NULL, NULL, 0, &p), 0);
         assert_int_equal(p.n, 0);
 }
 
@@ -221,7 +235,7 @@ static void test_run_filtered(void **state)
                 fprintf(stderr, "\n*** SKIP %s: iptables cannot add a DROP rule in the namespace ***\n\n", __func__);
                 skip();
         }
-        assert_int_equal(netcheck_run("198.51.100.2", NULL, 300, &p), 0);
+        assert_int_equal(netcheck_run("198.51.100.2", NULL, NULL, 300, &p), 0);
         assert_non_null(c = find(&p, "migration ports"));
         assert_int_equal(c->status, CHECK_FAIL);
         assert_non_null(strstr(c->message, "none of TCP 49152-49215 answered within 300 ms: filtered"));
