@@ -4,8 +4,8 @@
  * libxml2 with XML_PARSE_NONET and without NOENT/DTDLOAD/DTDATTR/XINCLUDE,
  * its errors going to a per-parser handler instead of stderr; SAX hooks
  * record the byte ranges of the <source>, <backingStore>, <graphics> and
- * <listen> elements
- * (xmlByteConsumed) for the byte-exact output of domedit.c. */
+ * <listen> elements (xmlByteConsumed) for the byte-exact output of
+ * domedit.c. */
 #include "domxml-priv.h"
 
 #include <ctype.h>

@@ -6,8 +6,8 @@
  *   domparse.c  the bytes: the checks before libxml2 sees them, and the
  *               libxml2 parse that records where <source> and <backingStore>
  *               elements lie in the input
- *   domedit.c   the edits (stripping a cdrom's source) and the byte-exact
- *               output (domxml_format)
+ *   domedit.c   the edits (stripping a cdrom's source, setting graphics
+ *               listen addresses) and the byte-exact output (domxml_format)
  * Nothing else includes it. */
 #pragma once
 
