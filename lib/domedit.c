@@ -150,12 +150,6 @@ int domxml_strip_missing_config_drives(struct domxml *d, char *const *name_globs
 
 /* ---- graphics listen addresses ----------------------------------------- */
 
-/* The first <listen> child of a <graphics>, or NULL. */
-static xmlNode *first_listen(const xmlNode *g)
-{
-        return child(g, "listen");
-}
-
 static bool prop_is(const xmlNode *n, const char *name, const char *value)
 {
         _cleanup_xmlfree_ xmlChar *v = xmlGetNoNsProp(n, BAD_CAST name);
@@ -177,7 +171,7 @@ static int walk_listens(const struct domxml *d, int (*fn)(xmlNode *n, const char
                 for (xmlNode *g = devs->children; g; g = g->next) {
                         if (!is_elem(g, "graphics"))
                                 continue;
-                        xmlNode *fl = first_listen(g);
+                        xmlNode *fl = child(g, "listen");
                         /* libvirt wants the attribute equal to the first
                          * <listen>'s address: it follows that child */
                         if (!fl || prop_is(fl, "type", "address")) {
