@@ -97,7 +97,7 @@ _migkit()
     check) opts="--config --connect --copy-storage --no-copy-storage --json --help" ;;
     evacuate) opts="--parallel $evac_opts" ;;
     swap-volume) opts="--config --connect --bandwidth --format --disconnect-old --json --quiet --help" ;;
-    doctor) opts="--config --connect --json --quiet --help" ;;
+    doctor) opts="--config --connect --dest --json --quiet --help" ;;
     plot) opts="--output --help" ;;
     config) opts="--config --help" ;;
     *) return 0 ;;

@@ -56,7 +56,7 @@ static const struct verb verbs[] = {
           "pending cleanups and rollbacks with their reasons, journals of incoming\n"
           "                migrations, proofs, quarantined directories with their age",
           verb_status },
-        { "doctor", "[-c FILE] [--connect URI] [--json] [-q]",
+        { "doctor", "[-c FILE] [--connect URI] [--dest HOST] [--json] [-q]",
           "is this host ready for migrations in and out? each check OK/WARN/FAIL with its fix",
           verb_doctor },
         { "plot", "RECORD [-o FILE.svg]",
@@ -724,7 +724,7 @@ static int verb_swap_volume(int argc, char **argv)
 static void doctor_usage(FILE *f)
 {
         fprintf(f,
-                "Usage: migkit doctor [-c FILE] [--connect URI] [--json] [-q]\n"
+                "Usage: migkit doctor [-c FILE] [--connect URI] [--dest HOST] [--json] [-q]\n"
                 "\n"
                 "Is this host ready for live migrations in and out? Changes nothing, and prints\n"
                 "one line per check, OK, WARN or FAIL, with the fix below each WARN and FAIL:\n"
@@ -742,10 +742,15 @@ static void doctor_usage(FILE *f)
                 "             has FC SAN disks\n"
                 "  tls, listen  the [migrate] uri's transport: the TLS certificates and keys\n"
                 "             in /etc/pki, and libvirtd listening on its port\n"
+                "  resolve, migration ports  with --dest: HOST's name resolved here (not to\n"
+                "             loopback), and TCP 49152-49215 at the address migrations to it go\n"
+                "             to ([migrate] inbound-address, else HOST): refused is fine (QEMU\n"
+                "             listens only during a migration), no answer in 2 s is filtered\n"
                 "\n"
                 "  -c, --config FILE  configuration file (default $MIGKIT_CONFIG or\n"
                 "                     " MIGKIT_CONFIG_PATH ")\n"
-                "      --connect URI  this host's libvirt (default: [cleanup] libvirt-uri)\n"
+"      --connect URI  this host's libvirt (default: [cleanup] libvirt-uri)\n"
+                "      --dest HOST    also check the network to migration destination HOST\n"
                 "  -j, --json         one JSON object instead: {host, ready, failed, warnings,\n"
                 "                     checks: [{check, status, message, fix}]}\n"
                 "  -q, --quiet        print only the WARN and FAIL lines (nothing when all is OK)\n"
@@ -759,12 +764,13 @@ static int verb_doctor(int argc, char **argv)
         static const struct option opts[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "connect", required_argument, NULL, 'C' },
+                { "dest", required_argument, NULL, 'D' },
                 { "json", no_argument, NULL, 'j' },
                 { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        const char *config = NULL, *uri = NULL;
+        const char *config = NULL, *uri = NULL, *dest = NULL;
         bool json = false, quiet = false;
         int o;
 
@@ -772,6 +778,7 @@ static int verb_doctor(int argc, char **argv)
                 switch (o) {
                 case 'c': config = optarg; break;
                 case 'C': uri = optarg; break;
+                case 'D': dest = optarg; break;
                 case 'j': json = true; break;
                 case 'q': quiet = true; break;
                 case 'h': doctor_usage(stdout); return MIGKIT_EXIT_OK;
@@ -785,7 +792,7 @@ static int verb_doctor(int argc, char **argv)
 
         struct mk_config cfg;
         _cleanup_free_ char *err = NULL;
-        struct doctor_opts d = { 0 };
+        struct doctor_opts d = { .dest = dest };
         int r = config_load(&cfg, config, &err);
         if (r < 0) {
                 if (!err && asprintf(&err, "cannot load the configuration: %s", strerror(-r)) < 0)

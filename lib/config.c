@@ -9,10 +9,11 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "listen.h"
 #include "util.h"
 #include "validate.h"
 
-enum key_type { K_PATH, K_OPTPATH, K_STRING, K_NAME, K_GLOBS, K_LIST, K_UINT, K_MODE, K_BOOL, K_MS, K_SIZE, K_ENUM };
+enum key_type { K_PATH, K_OPTPATH, K_ADDR, K_STRING, K_NAME, K_GLOBS, K_LIST, K_UINT, K_MODE, K_BOOL, K_MS, K_SIZE, K_ENUM };
 
 struct key {
         const char *section, *name;
@@ -56,6 +57,9 @@ static const struct key keys[] = {
 
         { "config-drive", "strip-missing", K_BOOL, OFF(strip_missing), "yes", 0, 0, NULL, "yes or no" },
         { "config-drive", "names", K_GLOBS, OFF(config_drive_names), "disk.config", 0, 0, NULL, "file name globs separated by spaces or commas" },
+
+        { "graphics", "listen", K_ADDR, OFF(graphics_listen), "", 0, 0, NULL,
+          "a numeric IPv4 or IPv6 address of this host (or 0.0.0.0), or nothing" },
 
         { "filesystems", "local", K_LIST, OFF(local_fs_types), LOCAL_FS_DEFAULT,
           0, 0, NULL, "filesystem type names separated by spaces or commas" },
@@ -243,6 +247,10 @@ static int set_key(struct mk_config *cfg, const struct key *k, const char *value
         case K_PATH:
         case K_OPTPATH: /* or nothing */
                 if ((k->type == K_PATH || *value) && !path_is_absolute_normalized(value))
+                        return -EINVAL;
+                /* fall through */
+        case K_ADDR: /* or nothing */
+                if (k->type == K_ADDR && *value && listen_kind(value) == LISTEN_NAME)
                         return -EINVAL;
                 /* fall through */
         case K_STRING:
@@ -572,6 +580,7 @@ void config_free(struct mk_config *cfg)
                 switch (keys[i].type) {
                 case K_PATH:
                 case K_OPTPATH:
+                case K_ADDR:
                 case K_STRING:
                 case K_NAME:
                         free(*(char **)f);
@@ -601,6 +610,7 @@ void config_dump(const struct mk_config *cfg, FILE *f)
                 switch (k->type) {
                 case K_PATH:
                 case K_OPTPATH:
+                case K_ADDR:
                 case K_STRING:
                 case K_NAME:
                         fprintf(f, "%s\n", *(char *const *)v);

@@ -74,6 +74,9 @@ struct mk_config {
         bool strip_missing;
         char **config_drive_names;
 
+        /* [graphics] */
+        char *graphics_listen;   /* numeric address for listens missing on this host, "" = refuse such a migration */
+
         /* [filesystems] */
         char **local_fs_types;   /* allow-list: every other type counts as shared */
         char **legacy_shared;    /* the deprecated `shared` key, taken out of local_fs_types */

@@ -7,6 +7,7 @@
 
 #include "bridge.h"
 #include "instdir.h"
+#include "listen.h"
 #include "log.h"
 #include "util.h"
 #include "validate.h"
@@ -151,9 +152,57 @@ static int plan_dir(struct dest *d)
         return 0;
 }
 
+/* The graphics listen addresses: those missing on this host are rewritten
+ * to [graphics] listen, or the migration is refused before anything is
+ * touched. */
+static int plan_listen(struct dest *d)
+{
+        const char *to = d->cfg->graphics_listen, *conf = d->cfg->file ? d->cfg->file : MIGKIT_CONFIG_PATH;
+        _cleanup_strv_ char **addrs = NULL;
+        _cleanup_(host_addrs_done) struct host_addrs host = { 0 };
+        struct listen_decision dec;
+        int r;
+
+        r = domxml_listen_addresses(d->dom, &addrs);
+        if (r < 0)
+                return log_error_errno(r, "domain %s: cannot read the graphics listen addresses: %m", d->dom->name);
+        if (r == 0)
+                return 0;
+        r = host_addrs_load(&host);
+        if (r < 0)
+                return log_error_errno(r, "domain %s: cannot list this host's addresses to check the graphics listen "
+                                       "addresses: %m; refusing", d->dom->name);
+        r = listen_decide(addrs, to, host_addrs_has, &host, &dec);
+        if (r < 0)
+                return log_error_errno(r, "out of memory");
+        switch (dec.verdict) {
+        case LISTEN_KEEP:
+                return 0;
+        case LISTEN_REFUSE_UNSET:
+                return log_error("domain %s: its graphics (VNC/SPICE) listen on %s, an address this host does not have, "
+                                 "and [graphics] listen is not set; set [graphics] listen in %s to an address of this "
+                                 "host (or 0.0.0.0), or make %s exist here; refusing the migration, nothing was changed",
+                                 d->dom->name, dec.bad, conf, dec.bad);
+        case LISTEN_REFUSE_TARGET:
+                return log_error("domain %s: [graphics] listen = %s in %s is not an address of this host; set it to one "
+                                 "that is (or 0.0.0.0); refusing the migration, nothing was changed",
+                                 d->dom->name, dec.bad, conf);
+        case LISTEN_REWRITE:
+                d->listen_rewrite = TAKE_PTR(dec.rewrite);
+                return 0;
+        }
+        return -EINVAL;
+}
+
 int dest_plan(struct dest *d, bool with_dir)
 {
         int r;
+
+        if (with_dir) {
+                r = plan_listen(d);
+                if (r < 0)
+                        return r;
+        }
 
         d->fc.cfg = d->cfg;
         d->fc.dom = d->dom;
@@ -328,6 +377,34 @@ static int apply_strip(struct apply *a)
         return r;
 }
 
+static bool listen_planned(const char *address, void *userdata)
+{
+        const struct dest *d = userdata;
+        return strv_contains(d->listen_rewrite, address);
+}
+
+static int apply_listen(struct dest *d)
+{
+        const char *to = d->cfg->graphics_listen;
+        _cleanup_free_ char *list = strv_join(d->listen_rewrite, ", ");
+        int q;
+
+        if (!d->listen_rewrite)
+                return 0;
+        if (!list)
+                return log_error_errno(ENOMEM, "out of memory");
+        q = domxml_rewrite_listens(d->dom, listen_planned, d, to);
+        if (q < 0)
+                return log_error_errno(q, "domain %s: cannot rewrite the graphics listen address %s: %m", d->dom->name, list);
+        if (q > 0 && d->report)
+                fprintf(d->report, "would set the graphics listen address %s (missing on this host) to %s\n", list, to);
+        else if (q > 0)
+                log_info("domain %s: graphics listen address %s (missing on this host) set to %s ([graphics] listen)",
+                         d->dom->name, list, to);
+        d->xml_changed |= q > 0;
+        return 0;
+}
+
 /* Records what was created, even after a failure (r < 0): it must be
  * undoable. When the journal cannot be written, undoes what this call
  * created. Returns r, or the failure to record. */
@@ -397,6 +474,8 @@ int dest_apply(struct dest *d, bool strip, bool journal_create)
                 r = apply_dir(&a);
         if (r == 0 && strip && d->cfg->strip_missing)
                 r = apply_strip(&a);
+        if (r == 0 && strip)
+                r = apply_listen(d);
         return apply_record(&a, r);
 }
 
@@ -408,4 +487,6 @@ void dest_done(struct dest *d)
         d->bridges = NULL;
         d->n_bridges = 0;
         dest_fc_done(&d->fc);
+        strv_free(d->listen_rewrite);
+        d->listen_rewrite = NULL;
 }

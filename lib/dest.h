@@ -32,6 +32,7 @@ struct dest {
         size_t n_bridges;
 
         struct dest_fc fc;          /* the block disks on FC LUNs missing here (destfc.h) */
+        char **listen_rewrite;      /* graphics listen addresses missing here, set to [graphics] listen */
 
         /* filled by dest_apply */
         bool xml_changed;
@@ -45,7 +46,8 @@ struct dest {
 int dest_plan(struct dest *d, bool with_dir);
 
 /* Carries out the plan (or reports it when d->report is set): bridges, the
- * instance directory, then, if strip, the missing config drives. Records
+ * instance directory, then, if strip, the missing config drives and the
+ * graphics listen addresses. Records
  * what it created in the domain's journal; with journal_create false an
  * existing journal is extended but none is started.
  * Returns 0 or -errno after logging. */

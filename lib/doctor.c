@@ -12,6 +12,7 @@
 #include "fc.h"
 #include "instdir.h"
 #include "localcheck.h"
+#include "migrate.h"
 #include "mpath.h"
 #include "procfs.h"
 #include "secrets.h"
@@ -600,6 +601,26 @@ static int check_listen(const struct mk_config *cfg, const struct doctor_opts *o
         return 0;
 }
 
+/* With a destination: the network from here to it, at the address the
+ * migration stream goes to. */
+static int check_dest(const struct mk_config *cfg, const struct doctor_opts *o, struct preflight *p)
+{
+        _cleanup_free_ char *uri = NULL;
+        int r;
+
+        if (!o->dest)
+                return 0;
+        r = migrate_dest_uri(cfg->migrate_uri, o->dest, &uri);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                ADD(CHECK_FAIL, "resolve", "give a host name, or fix [migrate] uri in the configuration",
+                    "'%s' is not a host name or URI (or [migrate] uri '%s' has no {dest})", o->dest, cfg->migrate_uri);
+                return 0;
+        }
+        return migrate_check_network(cfg, o->dest, uri, NULL, p);
+}
+
 int doctor_run(const struct mk_config *cfg, const struct doctor_opts *o, struct preflight *ret)
 {
         struct preflight p = { 0 };
@@ -613,7 +634,8 @@ int doctor_run(const struct mk_config *cfg, const struct doctor_opts *o, struct 
             (r = check_libvirtd(cfg, o, &p, hook, hook_time)) < 0 || (r = check_libvirt(o, &p, &bridges, &disks, &have)) < 0 ||
             (r = check_instances(cfg, &p)) < 0 || (r = check_bridges(cfg, &p, &bridges, have)) < 0 ||
             (r = check_state(cfg, &p)) < 0 || (r = check_watch(cfg, o, &p)) < 0 || (r = check_fc(cfg, o, &p, &disks, have)) < 0 ||
-            (r = secrets_doctor(&p, have ? o->conn : NULL)) < 0 || (r = check_listen(cfg, o, &p)) < 0) {
+            (r = secrets_doctor(&p, have ? o->conn : NULL)) < 0 || (r = check_listen(cfg, o, &p)) < 0 ||
+            (r = check_dest(cfg, o, &p)) < 0) {
                 preflight_free(&p);
                 uses_free(&bridges);
                 uses_free(&disks);

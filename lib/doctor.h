@@ -25,7 +25,10 @@
  *   multipath  multipathd answers, when such a disk needs a map
  *   secret ... each libvirt secret a local guest's disks name (rbd auth,
  *              encryption): defined here, with a value (secrets.h)
- *   listen     the [migrate] uri's transport: TLS files, libvirtd listening */
+ *   listen     the [migrate] uri's transport: TLS files, libvirtd listening
+ *   resolve, migration ports
+ *              with a destination (--dest): its name resolved here, its
+ *              migration ports reachable from here (netcheck.h) */
 #pragma once
 
 #include <stdbool.h>
@@ -52,6 +55,9 @@ struct doctor_opts {
         const char *libvirtd_pidfile;
         /* migkit-watch's pid file; NULL: <run>/migkit-watch.pid, then a scan. */
         const char *watch_pidfile;
+        /* A destination (host name or URI) whose name resolution and
+         * migration ports are checked from here (netcheck.h); NULL: none. */
+        const char *dest;
         /* Timeout for multipathd's answer (ms); 0: 2000. */
         unsigned mpath_timeout_ms;
 };

@@ -35,7 +35,7 @@ static void remove_element(struct domxml *d, xmlNode *n)
         struct span cut;
 
         if (element_cut(p, n, &cut))
-                p->cuts[p->n_cuts++] = cut;
+                p->cuts[p->n_cuts++] = (struct cut){ .start = cut.start, .end = cut.end };
         else
                 p->spans_ok = false;
         if (is_blank_text(n->prev)) {
@@ -58,6 +58,20 @@ static bool is_terminator(const xmlNode *n)
         return true;
 }
 
+/* Room for n more cuts. 0 or -ENOMEM. */
+static int cuts_reserve(struct domxml_priv *p, size_t n)
+{
+        if (p->n_cuts + n <= p->cuts_cap)
+                return 0;
+        size_t cap = p->cuts_cap * 2 + n;
+        struct cut *nc = realloc(p->cuts, cap * sizeof(*nc));
+        if (!nc)
+                return -ENOMEM;
+        p->cuts = nc;
+        p->cuts_cap = cap;
+        return 0;
+}
+
 /* domxml_strip_disk_source() without updating d->files. */
 static int strip_disk_source(struct domxml *d, size_t i)
 {
@@ -77,14 +91,8 @@ static int strip_disk_source(struct domxml *d, size_t i)
                 bs = NULL;
 
         /* Allocate first: once the tree is touched nothing may fail. */
-        if (d->priv->n_cuts + 2 > d->priv->cuts_cap) {
-                size_t cap = d->priv->cuts_cap * 2 + 2;
-                struct span *nc = realloc(d->priv->cuts, cap * sizeof(*nc));
-                if (!nc)
-                        return -ENOMEM;
-                d->priv->cuts = nc;
-                d->priv->cuts_cap = cap;
-        }
+        if (cuts_reserve(d->priv, 2) < 0)
+                return -ENOMEM;
 
         remove_element(d, src);
         if (bs)
@@ -140,6 +148,201 @@ int domxml_strip_missing_config_drives(struct domxml *d, char *const *name_globs
         return n;
 }
 
+/* ---- graphics listen addresses ----------------------------------------- */
+
+static bool prop_is(const xmlNode *n, const char *name, const char *value)
+{
+        _cleanup_xmlfree_ xmlChar *v = xmlGetNoNsProp(n, BAD_CAST name);
+        return v && xmlStrEqual(v, BAD_CAST value);
+}
+
+/* Calls fn(node, attribute, value, userdata) for each listen address of
+ * the domain's graphics devices (see domxml_listen_addresses()), in
+ * document order; stops at the first negative return and returns it. */
+static int walk_listens(const struct domxml *d, int (*fn)(xmlNode *n, const char *attr, const char *value, void *userdata),
+                        void *userdata)
+{
+        xmlNode *root = d && d->doc ? xmlDocGetRootElement(d->doc) : NULL;
+        int r;
+
+        for (xmlNode *devs = root ? root->children : NULL; devs; devs = devs->next) {
+                if (!is_elem(devs, "devices"))
+                        continue;
+                for (xmlNode *g = devs->children; g; g = g->next) {
+                        if (!is_elem(g, "graphics"))
+                                continue;
+                        xmlNode *fl = child(g, "listen");
+                        /* libvirt wants the attribute equal to the first
+                         * <listen>'s address: it follows that child */
+                        if (!fl || prop_is(fl, "type", "address")) {
+                                _cleanup_xmlfree_ xmlChar *v = xmlGetNoNsProp(g, BAD_CAST "listen");
+                                if (v && *v && (r = fn(g, "listen", (const char *)v, userdata)) < 0)
+                                        return r;
+                        }
+                        for (xmlNode *l = g->children; l; l = l->next) {
+                                if (!is_elem(l, "listen") || !prop_is(l, "type", "address"))
+                                        continue;
+                                _cleanup_xmlfree_ xmlChar *v = xmlGetNoNsProp(l, BAD_CAST "address");
+                                if (v && *v && (r = fn(l, "address", (const char *)v, userdata)) < 0)
+                                        return r;
+                        }
+                }
+        }
+        return 0;
+}
+
+static int collect_listen(xmlNode *n, const char *attr, const char *value, void *userdata)
+{
+        char ***l = userdata;
+        (void)n;
+        (void)attr;
+        return strv_push_unique(l, value);
+}
+
+int domxml_listen_addresses(const struct domxml *d, char ***ret)
+{
+        _cleanup_strv_ char **l = NULL;
+        int r;
+
+        *ret = NULL;
+        if (!d)
+                return -EINVAL;
+        r = walk_listens(d, collect_listen, &l);
+        if (r < 0)
+                return r;
+        r = (int)strv_length(l);
+        *ret = TAKE_PTR(l);
+        return r;
+}
+
+/* Where the value of attribute name lies in the start tag at raw[start]
+ * (its '<'), quotes excluded. */
+static bool attr_value_span(const char *raw, size_t len, size_t start, const char *name, struct span *ret)
+{
+        size_t i = start + 1, nl = strlen(name);
+
+        if (start >= len || raw[start] != '<')
+                return false;
+        while (i < len && !strchr(" \t\r\n/>", raw[i]))
+                i++;
+        for (;;) {
+                size_t an, ae;
+                char q;
+                while (i < len && strchr(" \t\r\n", raw[i]))
+                        i++;
+                if (i >= len || raw[i] == '>' || raw[i] == '/')
+                        return false;
+                an = i;
+                while (i < len && !strchr(" \t\r\n=", raw[i]))
+                        i++;
+                ae = i;
+                while (i < len && strchr(" \t\r\n", raw[i]))
+                        i++;
+                if (i >= len || raw[i++] != '=')
+                        return false;
+                while (i < len && strchr(" \t\r\n", raw[i]))
+                        i++;
+                if (i >= len || (raw[i] != '\'' && raw[i] != '"'))
+                        return false;
+                q = raw[i++];
+                const char *e = memchr(raw + i, q, len - i);
+                if (!e)
+                        return false;
+                if (ae - an == nl && memcmp(raw + an, name, nl) == 0) {
+                        *ret = (struct span){ .start = i, .end = (size_t)(e - raw) };
+                        return true;
+                }
+                i = (size_t)(e - raw) + 1;
+        }
+}
+
+struct rewrite {
+        struct domxml *d;
+        bool (*rewrite)(const char *address, void *userdata);
+        void *userdata;
+        const char *to;
+        size_t n;
+        struct cut *plan;       /* the attributes to change, found first */
+        xmlNode **nodes;
+        const char **attrs;
+};
+
+static int count_rewrite(xmlNode *n, const char *attr, const char *value, void *userdata)
+{
+        struct rewrite *w = userdata;
+        (void)n;
+        (void)attr;
+        if (w->rewrite(value, w->userdata))
+                w->n++;
+        return 0;
+}
+
+static int note_rewrite(xmlNode *n, const char *attr, const char *value, void *userdata)
+{
+        struct rewrite *w = userdata;
+        struct domxml_priv *p = w->d->priv;
+        size_t i = (uintptr_t)n->_private;
+        struct span v;
+
+        if (!w->rewrite(value, w->userdata))
+                return 0;
+        w->nodes[w->n] = n;
+        w->attrs[w->n] = attr;
+        if (p->spans_ok && i > 0 && i <= p->n_spans && attr_value_span(p->raw, p->raw_len, p->spans[i - 1].start, attr, &v))
+                w->plan[w->n] = (struct cut){ .start = v.start, .end = v.end };
+        else
+                w->plan[w->n] = (struct cut){ .start = SIZE_MAX };
+        if (!(w->plan[w->n].text = strdup(w->to)))
+                return -ENOMEM;
+        w->n++;
+        return 0;
+}
+
+int domxml_rewrite_listens(struct domxml *d, bool (*rewrite)(const char *address, void *userdata), void *userdata,
+                           const char *to)
+{
+        struct rewrite w = { .d = d, .rewrite = rewrite, .userdata = userdata, .to = to };
+        _cleanup_free_ struct cut *plan = NULL;
+        _cleanup_free_ xmlNode **nodes = NULL;
+        _cleanup_free_ const char **attrs = NULL;
+        size_t n;
+        int r;
+
+        if (!d || !d->priv || !rewrite || !to || !*to)
+                return -EINVAL;
+        (void)walk_listens(d, count_rewrite, &w);
+        n = w.n;
+        if (n == 0)
+                return 0;
+        /* Allocate first: once the tree is touched nothing may fail. */
+        plan = calloc(n, sizeof(*plan));
+        nodes = calloc(n, sizeof(*nodes));
+        attrs = calloc(n, sizeof(*attrs));
+        if (!plan || !nodes || !attrs || cuts_reserve(d->priv, n) < 0)
+                return -ENOMEM;
+        w.plan = plan;
+        w.nodes = nodes;
+        w.attrs = attrs;
+        w.n = 0;
+        r = walk_listens(d, note_rewrite, &w);
+        if (r < 0) {
+                for (size_t i = 0; i < n; i++)
+                        free(plan[i].text);
+                return r;
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (r == 0 && !xmlSetProp(nodes[i], BAD_CAST attrs[i], BAD_CAST to))
+                        r = -ENOMEM;
+                if (r < 0 || plan[i].start == SIZE_MAX) {
+                        if (plan[i].start == SIZE_MAX)
+                                d->priv->spans_ok = false;
+                        free(plan[i].text);
+                } else
+                        d->priv->cuts[d->priv->n_cuts++] = plan[i];
+        }
+        return r < 0 ? r : (int)n;
+}
+
 /* libxml2's serialization: no declaration, no reformatting. */
 static int save_doc(xmlDoc *doc, char **ret, size_t *len)
 {
@@ -174,20 +377,24 @@ static int save_doc(xmlDoc *doc, char **ret, size_t *len)
         return r;
 }
 
-static int cmp_span(const void *a, const void *b)
+static int cmp_cut(const void *a, const void *b)
 {
-        const struct span *x = a, *y = b;
+        const struct cut *x = a, *y = b;
         return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* The input minus the cuts, or NULL (*ret) if the cuts overlap. */
+/* The input with the cuts removed or replaced, or NULL (*ret) if the cuts
+ * overlap. */
 static int splice(const struct domxml_priv *p, char **ret, size_t *len)
 {
-        _cleanup_free_ struct span *cuts = NULL;
-        _cleanup_free_ char *out = malloc(p->raw_len + 1);
-        size_t at = 0, o = 0;
+        _cleanup_free_ struct cut *cuts = NULL;
+        _cleanup_free_ char *out = NULL;
+        size_t at = 0, o = 0, size = p->raw_len + 1;
 
         *ret = NULL;
+        for (size_t i = 0; i < p->n_cuts; i++)
+                size += p->cuts[i].text ? strlen(p->cuts[i].text) : 0;
+        out = malloc(size);
         if (!out)
                 return -ENOMEM;
         if (p->n_cuts > 0) {
@@ -195,13 +402,18 @@ static int splice(const struct domxml_priv *p, char **ret, size_t *len)
                 if (!cuts)
                         return -ENOMEM;
                 memcpy(cuts, p->cuts, p->n_cuts * sizeof(*cuts));
-                qsort(cuts, p->n_cuts, sizeof(*cuts), cmp_span);
+                qsort(cuts, p->n_cuts, sizeof(*cuts), cmp_cut);
         }
         for (size_t i = 0; i < p->n_cuts; i++) {
                 if (cuts[i].start < at || cuts[i].end > p->raw_len || cuts[i].end < cuts[i].start)
                         return 0;
                 memcpy(out + o, p->raw + at, cuts[i].start - at);
                 o += cuts[i].start - at;
+                if (cuts[i].text) {
+                        size_t tl = strlen(cuts[i].text);
+                        memcpy(out + o, cuts[i].text, tl);
+                        o += tl;
+                }
                 at = cuts[i].end;
         }
         memcpy(out + o, p->raw + at, p->raw_len - at);

@@ -3,8 +3,9 @@
  * DOCTYPE, so no DTD and no entity expansion at all), then parsed by
  * libxml2 with XML_PARSE_NONET and without NOENT/DTDLOAD/DTDATTR/XINCLUDE,
  * its errors going to a per-parser handler instead of stderr; SAX hooks
- * record the byte ranges of the <source> and <backingStore> elements
- * (xmlByteConsumed) for the byte-exact output of domedit.c. */
+ * record the byte ranges of the <source>, <backingStore>, <graphics> and
+ * <listen> elements (xmlByteConsumed) for the byte-exact output of
+ * domedit.c. */
 #include "domxml-priv.h"
 
 #include <ctype.h>
@@ -112,7 +113,8 @@ static void sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix
         xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes, nb_defaulted,
                               attributes);
         if (!ps || !ps->record || !ps->spans_ok || uri || !ctxt->node ||
-            !(xmlStrEqual(localname, BAD_CAST "source") || xmlStrEqual(localname, BAD_CAST "backingStore")))
+            !(xmlStrEqual(localname, BAD_CAST "source") || xmlStrEqual(localname, BAD_CAST "backingStore") ||
+              xmlStrEqual(localname, BAD_CAST "graphics") || xmlStrEqual(localname, BAD_CAST "listen")))
                 return;
 
         /* The parser stands just after the attributes; the tag starts at the

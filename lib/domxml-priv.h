@@ -6,8 +6,8 @@
  *   domparse.c  the bytes: the checks before libxml2 sees them, and the
  *               libxml2 parse that records where <source> and <backingStore>
  *               elements lie in the input
- *   domedit.c   the edits (stripping a cdrom's source) and the byte-exact
- *               output (domxml_format)
+ *   domedit.c   the edits (stripping a cdrom's source, setting graphics
+ *               listen addresses) and the byte-exact output (domxml_format)
  * Nothing else includes it. */
 #pragma once
 
@@ -23,13 +23,20 @@ struct span {
         size_t start, end;
 };
 
+/* An edit of the input: [start, end) replaced by text (NULL: removed). */
+struct cut {
+        size_t start, end;
+        char *text;
+};
+
 struct domxml_priv {
         char *raw;              /* the input as given */
         size_t raw_len;
-        struct span *spans;     /* of <source> and <backingStore> elements, indexed by node->_private - 1 */
+        struct span *spans;     /* of <source>, <backingStore>, <graphics> and <listen> elements,
+                                   indexed by node->_private - 1 */
         size_t n_spans;
         bool spans_ok;          /* false: offsets unknown, domxml_format() serializes the tree */
-        struct span *cuts;      /* ranges of raw removed by edits */
+        struct cut *cuts;       /* ranges of raw removed or replaced by edits */
         size_t n_cuts, cuts_cap;
 };
 

@@ -561,6 +561,8 @@ void domxml_free(struct domxml *d)
         if (d->priv) {
                 free(d->priv->raw);
                 free(d->priv->spans);
+                for (size_t i = 0; i < d->priv->n_cuts; i++)
+                        free(d->priv->cuts[i].text);
                 free(d->priv->cuts);
                 free(d->priv);
         }

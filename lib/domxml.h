@@ -90,6 +90,24 @@ int domxml_strip_missing_config_drives(struct domxml *d, char *const *name_globs
                                        bool (*exists)(const char *path, void *userdata), void *userdata,
                                        char ***stripped);
 
+/* The addresses the graphics devices (VNC, SPICE) listen on, as written:
+ * the listen attribute of a <graphics> that has no <listen> child or whose
+ * first one is of type 'address' (libvirt wants the two equal), and the
+ * address attribute of each <listen type='address'>. Listens of type
+ * network, socket or none and empty values are not included. *ret is a
+ * strv without duplicates in document order (NULL when there are none).
+ * Returns the count, -EINVAL or -ENOMEM. */
+int domxml_listen_addresses(const struct domxml *d, char ***ret);
+
+/* Sets to `to` each of the attributes domxml_listen_addresses() reads whose
+ * value rewrite(value, userdata) accepts; the rest of the document stays
+ * byte for byte. rewrite() is called twice per attribute and must answer
+ * the same. Returns the number of attributes changed, -EINVAL (to empty)
+ * or -ENOMEM (then nothing changed, unless libxml2 itself ran out of memory
+ * half way: the attributes before stay changed). */
+int domxml_rewrite_listens(struct domxml *d, bool (*rewrite)(const char *address, void *userdata), void *userdata,
+                           const char *to);
+
 /* Formats the document into a malloc'ed NUL-terminated buffer. The result
  * is the input, byte for byte, minus what the strip functions removed, as
  * long as libxml2 confirms that this text parses to the same tree as the

@@ -4,9 +4,24 @@
 #include "migrate.h"
 
 #include "log.h"
+#include "netcheck.h"
 #include "preflight.h"
 #include "util.h"
 #include "virt.h"
+
+int migrate_check_network(const struct mk_config *cfg, const char *dest, const char *uri, virConnectPtr dst,
+                          struct preflight *pf)
+{
+        _cleanup_free_ char *inbound = NULL;
+        int r = strstr(dest, "://") ? 0 : migrate_inbound_address(cfg->migrate_inbound, dest, &inbound);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return preflight_add(pf, CHECK_FAIL, "resolve inbound", "give DEST=ADDRESS pairs or a template with {dest}",
+                                     "[migrate] inbound-address '%s' gives no valid address for %s", cfg->migrate_inbound, dest);
+        _cleanup_free_ char *self = dst && !inbound ? virConnectGetHostname(dst) : NULL;
+        return netcheck_run(uri, inbound, self, 0, pf);
+}
 
 int migrate_check(const struct mk_config *cfg, const char *domain, const char *dest, const char *source_uri,
                   char *const *copy_disks, bool no_copy_storage, bool json, FILE *f)
@@ -41,6 +56,8 @@ int migrate_check(const struct mk_config *cfg, const char *domain, const char *d
                 if (r == 0 && migrate_uri_is_plain(uri))
                         r = preflight_add(&pf, CHECK_WARN, "transport", "use qemu+tls ([migrate] uri)",
                                           "%s is plain TCP (unencrypted, unauthenticated)", uri);
+                if (r == 0)
+                        r = migrate_check_network(cfg, dest, uri, dst, &pf);
         }
         if (r < 0) {
                 preflight_free(&pf);

@@ -109,6 +109,17 @@ int migrate_dest_uri(const char *tmpl, const char *dest, char **ret);
  * address) or -ENOMEM. */
 int migrate_inbound_address(const char *spec, const char *dest, char **ret);
 
+/* Adds to pf the checks of the network from here to dest (a host name or
+ * URI; uri: its destination URI; dst: a connection to its libvirt, or
+ * NULL): its name resolved here and its migration ports probed at the
+ * address the migration stream goes to ([migrate] inbound-address for
+ * dest, else the host name dst gives, else dest's), as netcheck_run()
+ * does; a FAIL "resolve inbound" for an inbound-address that gives no
+ * valid address. Returns 0 or -ENOMEM. */
+struct preflight;
+int migrate_check_network(const struct mk_config *cfg, const char *dest, const char *uri, virConnectPtr dst,
+                          struct preflight *pf);
+
 /* True if uri's transport sends in clear text (qemu+tcp://, tcp://). */
 bool migrate_uri_is_plain(const char *uri);
 
