@@ -3,7 +3,8 @@
 # quarantines one guest, refuses another (no proof) and a rollback (no
 # journal), purges; after each run the textfile holds the counts and the
 # gauges, and Prometheus's own parser (promtool check metrics, Debian's
-# prometheus package) accepts it: names, HELP/TYPE, no lint problem.
+# prometheus package, through tests/prom-check) accepts it: names, HELP/TYPE,
+# no lint problem, no series twice; and refuses each kind of broken file.
 # libvirt is its test driver (test:///<file>), so no libvirtd is needed.
 set -u
 cd "$(dirname "$0")/../.."
@@ -44,6 +45,7 @@ check "source cleanups done: 1" is 'migkit_source_cleanups_total{result="done"}'
 check "quarantine entries: 1" is migkit_quarantine_entries 1
 check "quarantine bytes: at least the 300000 of its disk" bash -c "[ \"\$(awk '\$1 == \"migkit_quarantine_bytes\" { print \$2 }' '$P')\" -ge 300000 ]"
 check "the textfile is readable by node_exporter (0644)" [ "$(stat -c %a "$P")" = 644 ]
+cp "$P" "$T/checked-source-done.prom"
 
 # a guest without a proof: refused, pending
 make_instance "$U2"
@@ -54,6 +56,7 @@ check "pending items: 1 source" is 'migkit_pending_items{action="source"}' 1
 "$mc" -q source "$U2" > /dev/null 2>&1
 check "a second refusal counts again: 2" is 'migkit_refusals_total{action="source",reason="no_proof"}' 2
 check "and is still one pending item" is 'migkit_pending_items{action="source"}' 1
+cp "$P" "$T/checked-refused.prom"
 
 # a rollback with no journal: nothing to undo, not counted as a rollback
 "$mc" -q rollback "$U2" > /dev/null 2>&1
@@ -64,6 +67,7 @@ before=$(date +%s)
 "$mc" -q purge > /dev/null 2>&1
 check "last purge time: now" bash -c "[ \"\$(awk '\$1 == \"migkit_last_purge_timestamp_seconds\" { print \$2 }' '$P')\" -ge $before ]"
 check "nothing old enough: the quarantine keeps its entry" is migkit_quarantine_entries 1
+cp "$P" "$T/checked-purge.prom"
 
 # a dry run counts nothing
 cp "$P" "$T/before.prom"
@@ -78,15 +82,32 @@ check "the counts live in the state directory: refusals 3 after the textfile was
         is 'migkit_refusals_total{action="source",reason="no_proof"}' 3
 check "no temporary file is left next to the textfile" bash -c "[ \"\$(ls '$T/textfile')\" = migkit.prom ]"
 
-# Prometheus's own parser
+# Prometheus's own parser: tests/prom-check runs promtool check metrics
+# (the text format parser and its lint) and finds what promtool lets
+# through (a series written twice, a family without TYPE). The textfile
+# is checked after each kind of run above and once more here.
+pc() { tests/prom-check "$1" > "$T/lint" 2>&1; }
 if command -v promtool > /dev/null; then
-        promtool check metrics < "$P" > "$T/lint" 2>&1
-        check "promtool check metrics accepts the textfile (no lint problem)" bash -c "[ $? = 0 ] && [ ! -s '$T/lint' ]" || cat "$T/lint"
-        # and it can fail: a counter without _total is a lint problem
-        sed 's/migkit_rollbacks_total/migkit_rollbacks/g' "$P" | promtool check metrics > "$T/lint" 2>&1
-        check "promtool flags a counter not named _total (the check can fail)" grep -q 'counter metrics should have "_total" suffix' "$T/lint"
+        for f in "$T"/checked-*.prom "$P"; do
+                pc "$f"
+                check "prom-check accepts the textfile $(basename "$f") (parsed, no lint problem, no series twice)" [ $? = 0 ] || cat "$T/lint"
+        done
+        # and it can fail, naming what is wrong: each of these is one edit of
+        # the file migkit wrote
+        bad() { # NAME SED-EXPRESSION TEXT-OF-THE-COMPLAINT
+                sed "$2" "$P" > "$T/$1.prom"
+                pc "$T/$1.prom"
+                check "prom-check refuses $1 (exit 1, saying: $3)" bash -c "[ $? = 1 ] && grep -qF -- '$3' '$T/lint'" || cat "$T/lint"
+        }
+        bad counter-without-total 's/migkit_rollbacks_total/migkit_rollbacks/g' 'migkit_rollbacks counter metrics should have "_total" suffix'
+        bad gauge-named-total 's/migkit_quarantine_entries/migkit_quarantine_entries_total/g' 'non-counter metrics should not have "_total" suffix'
+        bad malformed-line 's/^migkit_pending_items{action="source"}/migkit_pending_items{action="source"/' 'text format parsing error in line'
+        bad series-twice 's/^migkit_pending_items{action="rollback"}/migkit_pending_items{action="source"}/' 'series migkit_pending_items{action="source"} written twice'
+        bad unit-not-base 's/migkit_quarantine_bytes/migkit_quarantine_kilobytes/g' 'use base unit "bytes" instead of "kilobytes"'
+        bad no-help '/^# HELP migkit_quarantine_entries /d' 'migkit_quarantine_entries no help text'
+        bad no-type '/^# TYPE migkit_quarantine_entries /d' 'family migkit_quarantine_entries has no TYPE line'
 else
-        skip "promtool check metrics: promtool is missing (scripts/install-deps installs Debian's prometheus)"
+        skip "prom-check: promtool is missing (scripts/install-deps installs Debian's prometheus)"
 fi
 check "every family has HELP and TYPE" bash -c "
         for m in \$(grep -v '^#' '$P' | sed 's/[{ ].*//' | sort -u); do
