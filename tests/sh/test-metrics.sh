@@ -86,18 +86,24 @@ check "no temporary file is left next to the textfile" bash -c "[ \"\$(ls '$T/te
 # (the text format parser and its lint) and finds what promtool lets
 # through (a series written twice, a family without TYPE). The textfile
 # is checked after each kind of run above and once more here.
-pc() { tests/prom-check "$1" > "$T/lint" 2>&1; }
+pc() { tests/prom-check "$1" > "$T/lint" 2>&1; rc=$?; }
 if command -v promtool > /dev/null; then
         for f in "$T"/checked-*.prom "$P"; do
                 pc "$f"
-                check "prom-check accepts the textfile $(basename "$f") (parsed, no lint problem, no series twice)" [ $? = 0 ] || cat "$T/lint"
+                check "prom-check accepts the textfile ${f##*/} (parsed, no lint problem, no series twice)" [ $rc = 0 ]
+                [ $rc = 0 ] || sed 's/^/  /' "$T/lint"
         done
         # and it can fail, naming what is wrong: each of these is one edit of
         # the file migkit wrote
         bad() { # NAME SED-EXPRESSION TEXT-OF-THE-COMPLAINT
                 sed "$2" "$P" > "$T/$1.prom"
                 pc "$T/$1.prom"
-                check "prom-check refuses $1 (exit 1, saying: $3)" bash -c "[ $? = 1 ] && grep -qF -- '$3' '$T/lint'" || cat "$T/lint"
+                if [ $rc = 1 ] && grep -qF -- "$3" "$T/lint"; then
+                        pass "prom-check refuses $1 (exit 1, saying: $3)"
+                else
+                        fail "prom-check refuses $1 (exit 1, saying: $3)"
+                        sed "s/^/  (exit $rc) /" "$T/lint"
+                fi
         }
         bad counter-without-total 's/migkit_rollbacks_total/migkit_rollbacks/g' 'migkit_rollbacks counter metrics should have "_total" suffix'
         bad gauge-named-total 's/migkit_quarantine_entries/migkit_quarantine_entries_total/g' 'non-counter metrics should not have "_total" suffix'
