@@ -200,11 +200,14 @@ watch_decided() {
 	local wd_h=$1 wd_u=$2 wd_e=$3 wd_n=${4:-0}
 	wait_for "${5:-30}" eval '[ "$(watch_count "$wd_h" "$wd_u" "$wd_e")" -gt "$wd_n" ]'
 }
-watch_reconnected() { # HOST: its migkit-watch lost libvirt, connected again and looked at what it has
-	local l
-	l=$(lab watch-log "$1")
-	grep -q 'lost the connection to libvirt' <<<"$l" && [ "$(grep -c 'connected to libvirt at' <<<"$l")" -ge 2 ] &&
-		[ "$(grep -c 'looked at the journals and instance directories after connecting' <<<"$l")" -ge 2 ]
+# watch_reconnected HOST: its migkit-watch lost libvirt, connected again and
+# looked at what it has, both after the last loss (a watcher restarted
+# earlier has connected twice without having lost anything)
+watch_reconnected() {
+	lab watch-log "$1" | awk '/lost the connection to libvirt/ { lost = 1; again = 0; looked = 0 }
+		lost && /connected to libvirt at/ { again = 1 }
+		again && /looked at the journals and instance directories after connecting/ { looked = 1 }
+		END { exit !looked }'
 }
 # watch_nothing_done HOST UUID EVENT/DETAIL SEEN-BEFORE WHAT: one check that
 # the watcher decided on that event and that its decision was to do nothing
