@@ -57,7 +57,7 @@ if MIGKIT_CONFIG=$W/defaults.conf "$hook" --dump-config > "$W/dump" 2>&1; then
 		key=${line%% = *}
 		# the key's entry: from ".TP" ".B key" to the next .TP or .SH, in its section
 		entry=$(page_text man/migkit.conf.5 | awk -v s=".SH $sect" -v k=".B $key" '
-			$0 == s {ins=1; next} /^\.SH / {ins=0}
+			$0 == s {ins=1; next} /^\.SH / {ins=0; ine=0}
 			ins && $0 == k && prev == ".TP" {ine=1; next} ins && ine && /^\.(TP|SH)/ {ine=0}
 			ine {print} {prev=$0}')
 		[ -n "$entry" ] || { missing="$missing $sect$key"; continue; }
