@@ -21,6 +21,7 @@
 #include "limit.h"
 #include "log.h"
 #include "lunrec.h"
+#include "metrics.h"
 #include "pending.h"
 #include "proof.h"
 #include "dispatch.h"
@@ -279,6 +280,16 @@ static int hand_over(struct hook_ctx *c, enum proof_kind kind, const char *actio
         return 0;
 }
 
+/* [metrics] textfile: an incoming migration that failed before its QEMU
+ * started. libvirt gives migkit-watch, which counts the others, no
+ * lifecycle event of it: the hook that proves the failure counts it. */
+static void count_failed_in(struct hook_ctx *c)
+{
+        int r = c->report ? 0 : metrics_count(&c->cfg, METRIC_IN_FAILED);
+        if (r < 0)
+                log_warning_errno(r, "domain %s: cannot update the metrics in %s: %m", c->dom->name, c->cfg.metrics_textfile);
+}
+
 /* The domain's QEMU is gone (or never started) and libvirt lets go of it.
  * Only libvirt >= 10.5 says why (the 4th argument); older ones pass "-" for
  * a migration, a shutdown and a failed incoming migration alike. What the
@@ -306,6 +317,7 @@ static int op_release_end(struct hook_ctx *c)
         _cleanup_free_ char *detail = NULL;
         if (asprintf(&detail, "release end %s before the incoming QEMU started", c->extra) < 0)
                 return log_error_errno(ENOMEM, "out of memory");
+        count_failed_in(c);
         return hand_over(c, PROOF_INCOMING_FAILED, "rollback", detail);
 }
 
@@ -328,6 +340,7 @@ static int rollback_after_deadline(const char *uuid)
         if (r == 0 && !journal_is_empty(&j) && !j.qemu_started && !j.postcopy && !j.arrived) {
                 struct domxml dom = { .uuid = (char *)uuid, .name = j.name ? j.name : (char *)uuid };
                 c.dom = &dom;
+                count_failed_in(&c);
                 r = hand_over(&c, PROOF_INCOMING_FAILED, "rollback", "migrate begin exceeded its deadline in migkit-hook");
                 c.dom = NULL;
         }

@@ -21,7 +21,8 @@ struct family {
 /* In the order of the textfile. The gauges measured at each write come
  * after these. */
 static const struct family families[] = {
-        { "migkit_migrations_in_total", "counter", "Incoming live migrations seen by migkit-watch, by result." },
+        { "migkit_migrations_in_total", "counter", "Incoming live migrations, by result: as migkit-watch saw them; failed before the incoming QEMU started as "
+          "migkit-hook proved it." },
         { "migkit_migrations_out_total", "counter",
           "Outgoing live migrations: success seen by migkit-watch (stopped/migrated), failed and aborted as migkit migrate "
           "saw them." },

@@ -236,9 +236,14 @@ mv "$tmp.all" "$out"
 sleep 3
 EOF2
 chmod +x "$T/fake-cleanup"
-CLEANUP_CONF="[cleanup]
+# (the [cleanup] section last: cases below append keys of it)
+CLEANUP_CONF="[metrics]
+textfile = $T/migkit.prom
+[cleanup]
 program = $T/fake-cleanup"
 write_conf "$CLEANUP_CONF"
+# failed_in: migrations_in_total{result="failed"} in the textfile (0: none yet)
+failed_in() { awk '$1 == "migkit_migrations_in_total{result=\"failed\"}" { n = $2 } END { print n + 0 }' "$T/migkit.prom" 2>/dev/null || echo 0; }
 ran_wait() { for _ in $(seq 50); do ls "$T"/cleanup-ran.* >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
 nothing_ran() { sleep 0.5; ! ls "$T"/cleanup-ran.* >/dev/null 2>&1; }
 export T
@@ -290,11 +295,12 @@ check "release end - with a journal and no qemu-started mark: the incoming QEMU 
         bash -c "[ $rc = 0 ] && grep -qx 'kind incoming-failed' '$S/proof/$UUID' && grep -qx 'by hook' '$S/proof/$UUID' &&
                  grep -qx 'detail release end - before the incoming QEMU started' '$S/proof/$UUID'"
 check "and starts migkit-cleanup rollback <uuid>" grep -qx "args rollback $UUID" "$T"/cleanup-ran.*
+check "and counts a failed incoming migration in the metrics textfile (migkit-watch sees no event of it): $(failed_in)" [ "$(failed_in)" = 1 ]
 rm -f "$T"/cleanup-ran.* "$S/proof/$UUID"
 run_hook "$T/rewritten.xml" "$NAME" release end failed
 ran_wait
 check "release end failed with a journal and no mark: the same" \
-        bash -c "[ $rc = 0 ] && grep -qx 'kind incoming-failed' '$S/proof/$UUID' && grep -qx 'args rollback $UUID' '$T'/cleanup-ran.*"
+        bash -c "[ $rc = 0 ] && grep -qx 'kind incoming-failed' '$S/proof/$UUID' && grep -qx 'args rollback $UUID' '$T'/cleanup-ran.* && [ $(failed_in) = 2 ]"
 rm -f "$T"/cleanup-ran.* "$S/proof/$UUID"
 
 # migrate begin fails after creating something: libvirt aborts and calls no
