@@ -6,7 +6,10 @@
 #    instances directory on ext4, which the filesystem type alone calls
 #    local: the destination's hook marks the guest's directory at migrate
 #    begin, so the source's cleanup refuses (exit 3, a pending item naming
-#    the other host), both ways, and a purge refuses there too;
+#    the other host), both ways, a purge refuses there too, and so does the
+#    destination's rollback of a failed incoming migration (the mark in the
+#    guest's directory or in the instances path), which without the marks
+#    moves the directory;
 #  - a symlinked parent of [paths] instances into a filesystem of another
 #    kind (a tmpfs stands in for NFS): decided from the open directory,
 #    refused; an unknown filesystem type (ramfs): refused, and the hook does
@@ -116,6 +119,40 @@ echo hostB-entry > "$SHARED/.migkit-quarantine/$U.1000/f"
 on hostA cleanup purge --retention 0
 check "no purge in an instances path another host marked (exit 3)" \
         bash -c "[ $rc = 3 ] && [ -f '$SHARED/.migkit-quarantine/$U.1000/f' ]"
+rm -rf "$SHARED/.migkit-quarantine"
+
+# the destination's rollback: hostB's hook creates the guest's directory for
+# an incoming migration that then fails, but hostA uses the directory too
+rm -rf "${SHARED:?}/$U" "$SHARED"/.migkit-host-*
+on hostB hook "$NAME" migrate begin - < "$T/guest.xml"
+check "hostB's hook, destination of the migration, creates the guest's directory and journals it" \
+        bash -c "[ $rc = 0 ] && grep -qx 'dir $SHARED/$U' '$T/hostB/state/journal/$U'"
+guest_files "$SHARED/$U"
+on hostA hook "$NAME" migrate begin - < "$T/guest.xml" # hostA's mark in the guest's directory
+on hostB cleanup proof "$U" incoming-failed --by hook --name "$NAME"
+on hostB cleanup rollback "$U"
+check "hostB's rollback refuses (exit 3): the guest's directory carries hostA's mark" \
+        bash -c "[ $rc = 3 ] && grep -qF '$SHARED/$U carries the mark of another host, hostA (id $HOST_A, marked ' '$T/err'"
+check "the rollback moved nothing: every file of the guest is still there for hostA, nothing quarantined" \
+        bash -c "[ \"\$(cat '$SHARED/$U/console.log' '$SHARED/$U/disk.config')\" = \"\$(printf 'console\\niso')\" ] &&
+                 [ ! -e '$SHARED/.migkit-quarantine' ] && grep -qx 'dir $SHARED/$U' '$T/hostB/state/journal/$U'"
+on hostB cleanup status
+check "hostB's status shows the pending rollback, naming hostA" \
+        bash -c "grep -q '^pending rollback $U $NAME for .*: $SHARED/$U carries the mark of another host, hostA' '$T/out'"
+# hostA's mark only in the instances path: still refused
+rm "$SHARED/$U/.migkit-host-$HOST_A"
+on hostA hook "$NAME" prepare begin - < "$T/guest.xml"
+on hostB cleanup rollback "$U"
+check "hostB's rollback refuses with hostA's mark in the instances path alone (exit 3)" \
+        bash -c "[ $rc = 3 ] && grep -qF '$SHARED carries the mark of another host, hostA (id $HOST_A' '$T/err' &&
+                 [ -f '$SHARED/$U/console.log' ] && [ ! -e '$SHARED/.migkit-quarantine' ]"
+# without hostA's marks the same rollback moves the directory: the marks
+# alone made it refuse
+rm "$SHARED/.migkit-host-$HOST_A"
+on hostB cleanup rollback "$U"
+check "without another host's mark the rollback quarantines the directory (exit 0)" \
+        bash -c "[ $rc = 0 ] && [ ! -e '$SHARED/$U' ] && [ -n \"\$(ls -d '$SHARED/.migkit-quarantine/$U'.* 2>/dev/null)\" ] &&
+                 [ ! -e '$T/hostB/state/journal/$U' ]"
 rm -rf "$SHARED/.migkit-quarantine"
 
 # the same on a directory only hostA uses: moved (the marks only add refusals)
