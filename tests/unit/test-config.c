@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "instdir.h"
 #include "util.h"
 #include "testutil.h"
 
@@ -352,6 +353,45 @@ static void test_parsers(void **state)
         assert_int_equal(parse_bool("y", &b), -EINVAL);
 }
 
+/* [filesystems] local as a file sets it: the list replaces the default, a
+ * type it adds is local (no note about the deprecated key), one it leaves
+ * out is shared; a value that is not a list of type names is an error that
+ * names the key and what it allows. fs_is_shared decides from a recorded
+ * mount table here: nfs.txt mounts the instances path over NFS (nfs4) on an
+ * xfs /var. */
+static void test_local_filesystems(void **state)
+{
+        _cleanup_free_ char *nfs = realpath("tests/data/mountinfo/nfs.txt", NULL);
+        _cleanup_free_ char *text = NULL, *err = NULL;
+        struct mk_config cfg;
+        (void)state;
+        assert_non_null(nfs);
+
+        assert_true(asprintf(&text, "[paths]\nmountinfo = %s\n[filesystems]\nlocal = ext4, nfs4\n", nfs) > 0);
+        assert_int_equal(load_text(text, &cfg, &err), 0);
+        assert_int_equal(strv_length(cfg.local_fs_types), 2);
+        assert_string_equal(cfg.local_fs_types[0], "ext4");
+        assert_string_equal(cfg.local_fs_types[1], "nfs4");
+        assert_null(cfg.notes);
+        assert_int_equal(fs_is_shared(&cfg, "/var/lib/nova/instances", NULL, NULL), 0); /* nfs4: added */
+        assert_int_equal(fs_is_shared(&cfg, "/var/lib/nova", NULL, NULL), 1);           /* xfs: left out */
+        config_free(&cfg);
+
+        /* the same table with the default list: nfs4 shared, xfs local */
+        free(text);
+        assert_true(asprintf(&text, "[paths]\nmountinfo = %s\n", nfs) > 0);
+        assert_int_equal(load_text(text, &cfg, &err), 0);
+        assert_int_equal(fs_is_shared(&cfg, "/var/lib/nova/instances", NULL, NULL), 1);
+        assert_int_equal(fs_is_shared(&cfg, "/var/lib/nova", NULL, NULL), 0);
+        config_free(&cfg);
+
+        expect_error("[filesystems]\nlocal = ext4 #nfs4\n",
+                     "t.conf:2: [filesystems] local = 'ext4 #nfs4' is not valid; allowed: filesystem type names separated by "
+                     "spaces or commas");
+        expect_error("[filesystems]\nlocal = ext4\nlocal = xfs\n", "t.conf:3: duplicate key 'local' in section [filesystems]");
+        expect_error("[filesystem]\nlocal = ext4\n", "t.conf:2: unknown section [filesystem]");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -365,6 +405,7 @@ int main(void)
                 cmocka_unit_test(test_launcher_keys),
                 cmocka_unit_test(test_fc_keys),
                 cmocka_unit_test(test_migrate_keys),
+                cmocka_unit_test(test_local_filesystems),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
