@@ -133,6 +133,19 @@ run "$mc" source "$UA"
 check "once the other domain is gone, the same command removes it and clears the pending item" bash -c "[ $rc = 0 ] &&
         [ \"\$(sed -n 1p '$T/log')\" = 'del map mpatha' ] && absent '$T/state/pending/$UA.disconnect' '$T/state/luns/$UA' '$T/state/proof/$UA' '$T/sys/block/dm-8'"
 
+# --- another domain only defined here (shut off) uses the LUN: its next start -
+setup source
+node /dev/disk/by-id/wwn-0x600601604d903a00e8e4b3c7b6a6e825
+sed -i "s|<domain type='test'>|<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>|; s|</devices>|</devices><test:runstate>5</test:runstate>|" "$T/node.xml"
+check "the test driver has other-guest shut off (defined, not running)" bash -c "
+        virsh -c 'test://$T/node.xml' list --all 2>/dev/null | grep -qE '^ *- +other-guest +shut off'"
+"$hook" inst-a started begin - < "$T/a1.xml"
+"$mc" proof "$UA" migrated --by watch --name inst-a > /dev/null 2>&1
+run "$mc" source "$UA"
+check "a LUN a shut-off domain of this host is defined with: refused, exit 3, nothing asked or written" bash -c "[ $rc = 3 ] &&
+        [ ! -s '$T/log' ] && present '$T/sys/block/dm-8' '$T/sys/block/sdh' '$T/dev/mapper/mpatha'"
+check "the pending item names the LUN and the shut-off domain" bash -c "grep -qF 'reason WWID ${W}25 (map mpatha dm-8, paths sdh 5:0:1:5, sdi 5:0:2:5, sdj 6:0:0:5, sdk 6:0:1:5) is in use: domain other-guest uses it (disk vdp, /dev/disk/by-id/wwn-0x600601604d903a00e8e4b3c7b6a6e825)' '$T/state/pending/$UA.disconnect'"
+
 # --- libvirt still has the guest, or an incoming migration of it is open -----
 setup source
 sed -i "s|</node>|<domain type='test'><name>inst-a</name><uuid>$UA</uuid><memory>65536</memory><os><type>hvm</type></os></domain></node>|" "$T/node.xml"
