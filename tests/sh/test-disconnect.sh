@@ -113,6 +113,21 @@ check "the record, the proof and any pending item are gone" absent "$T/state/lun
 run "$mk" status --json -c "$T/migkit.conf"
 check "migkit status --json: nothing pending" bash -c "[ $rc = 0 ] && [ \"\$(json 'len(d[\"pending\"])')\" = 0 ]"
 
+# --- release refreshes the record; a disk whose device is gone keeps its entry -
+setup source
+run "$hook" inst-a release end - < "$T/a.xml"
+check "release end of a guest that never started here: nothing recorded" bash -c "[ $rc = 0 ] && absent '$T/state/luns/$UA'"
+"$hook" inst-a started begin - < "$T/a1.xml"
+run "$hook" inst-a release end - < "$T/a.xml"
+check "release end with a disk added since the start (vdb): the record gains its LUN" bash -c "[ $rc = 0 ] &&
+        grep -q '^lun vda ${W}25 ' '$T/state/luns/$UA' && grep -q '^lun vdb ${W}22 - sdd=5:0:1:2 ' '$T/state/luns/$UA'"
+# the kernel removes vdb's only path (the fake kernel reads the write)
+echo 1 > "$T/sys/class/scsi_device/5:0:1:2/device/delete"
+wait_for 10 absent "$T/sys/block/sdd" "$T/dev/sdd"
+run "$hook" inst-a release end - < "$T/a.xml"
+check "release end when vdb's device is gone by then: its entry stays, as recorded ($(head -c 300 "$T/err"))" bash -c "[ $rc = 0 ] &&
+        grep -q '^lun vda ${W}25 ' '$T/state/luns/$UA' && grep -q '^lun vdb ${W}22 - sdd=5:0:1:2 ' '$T/state/luns/$UA'"
+
 # --- another domain uses the LUN (by another name: compared by WWID) ---------
 setup source
 node /dev/disk/by-id/wwn-0x600601604d903a00e8e4b3c7b6a6e825
