@@ -13,7 +13,13 @@
  *  - a copy that gets ready and pivots (the job's progress, the pivot and
  *    the running definition after it are seams too) ends with the saved
  *    definition, naming the new path, defined again and nothing saved;
- *    --disconnect-old on a file disk has no LUN to remove.
+ *    --disconnect-old on a file disk has no LUN to remove;
+ *  - --disconnect-old from a multipath LUN (a copy of tests/data/sysfs/source
+ *    with tests/sh/fake-multipathd.py as multipathd, kernel and udev, in a
+ *    private network namespace): after the pivot, exactly "del map mpatha"
+ *    and then "1" to each of its four paths' delete; nothing before it;
+ *    none when another running guest's persistent definition (its next
+ *    start) names the LUN.
  * A real copy and pivot: tests/lab/e2e-driver, e2e-san. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,13 +28,17 @@
 #include <cmocka.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "migrate.h"
+#include "mpath.h"
 #include "swapvol.h"
 #include "testutil.h"
 #include "util.h"
@@ -53,6 +63,8 @@ static struct {
         unsigned flags;
         bool copy_ok;       /* the copy starts, gets ready and pivots */
         bool pivoted;
+        const char *mpd_log;  /* the fake multipathd's log, when one runs */
+        bool log_empty_at_pivot;
         const struct fixture *f;
 } seen;
 
@@ -73,6 +85,10 @@ int __wrap_virDomainBlockJobAbort(virDomainPtr dom, const char *disk, unsigned i
 {
         if (!seen.copy_ok)
                 return __real_virDomainBlockJobAbort(dom, disk, flags);
+        if (flags & VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT) {
+                _cleanup_free_ char *t = NULL;
+                seen.log_empty_at_pivot = !seen.mpd_log || read_full_file(seen.mpd_log, 1 << 20, &t) <= 0 || !t[0];
+        }
         seen.pivoted |= (flags & VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT) != 0;
         return 0;
 }
@@ -236,12 +252,159 @@ static void test_pivot_redefines_saved(void **state)
         assert_true(swap_dir_empty(f));
 }
 
+/* The fake multipathd (and kernel and udev) on a copy of the source tree
+ * below root, as tests/sh/lib.sh starts it. Returns "" or why not. */
+static const char *start_fake(struct fixture *f, pid_t *pid)
+{
+        static const char tree[] = "tests/data/sysfs/source", fake[] = "tests/sh/fake-multipathd.py";
+        struct mpath *m;
+        if (geteuid() != 0)
+                return "not root: no private network namespace for multipathd's abstract socket";
+        if (access(tree, R_OK) < 0 || access(fake, R_OK) < 0)
+                return "run from the top of the tree (tests/run-suite): the sysfs tree or the fake multipathd is not here";
+        if (mpath_open("libmpathcmd.so.0", &m, NULL) < 0)
+                return "libmpathcmd.so.0 is not installed (package multipath-tools)";
+        mpath_close(m);
+        if (unshare(CLONE_NEWNET) < 0)
+                return "cannot get a private network namespace for multipathd's abstract socket";
+        _cleanup_free_ char *cp = pathf("cp -a %s %s/sys && mkdir -p %s/dev %s/proc/1/fd && ln -s /dev/null %s/proc/1/fd/0", tree,
+                                        f->root, f->root, f->root, f->root);
+        assert_int_equal(system(cp), 0);
+        _cleanup_free_ char *mi = pathf("%s/mountinfo", f->root), *log = pathf("%s/mpd.log", f->root),
+                            *dev = pathf("%s/dev", f->root), *sys = pathf("%s/sys", f->root),
+                            *ready = pathf("%s/mpd.ready", f->root);
+        put(mi, "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n");
+        set_field(&f->cfg.sysfs_root, "%s", sys);
+        set_field(&f->cfg.dev_root, "%s", dev);
+        set_field(&f->cfg.mountinfo, "%s", mi);
+        set_field(&f->cfg.proc_root, "%s/proc", f->root);
+        f->cfg.fc_disconnect_wait_ms = 5000;
+        *pid = fork();
+        assert_true(*pid >= 0);
+        if (*pid == 0) {
+                execlp("python3", "python3", fake, "ok", log, dev, ready, sys, (char *)NULL);
+                _exit(127);
+        }
+        /* it creates READY once it listens (coldplug done) */
+        for (int i = 0; i < 1000 && !exists(ready); i++) {
+                int st;
+                assert_int_equal(waitpid(*pid, &st, WNOHANG), 0);
+                usleep(10000);
+        }
+        assert_true(exists(ready));
+        return "";
+}
+
+static void stop_fake(pid_t pid)
+{
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+}
+
+/* The guest's vdb becomes the multipath map mpatha (4 paths), running. */
+static void on_mpatha(struct fixture *f)
+{
+        virDomainDestroy(f->dom);
+        virDomainUndefine(f->dom);
+        virDomainFree(f->dom);
+        free(f->old);
+        f->old = strdup("/dev/mapper/mpatha");
+        _cleanup_free_ char *xml = pathf(
+                "<domain type='test'><name>inst-swap</name><uuid>" UUID "</uuid><memory>65536</memory>"
+                "<os><type>hvm</type></os><devices>"
+                "<disk type='block' device='disk'><driver name='qemu' type='raw'/><source dev='%s'/>"
+                "<target dev='vdb' bus='virtio'/></disk></devices></domain>", f->old);
+        assert_non_null(f->dom = virDomainDefineXML(f->c, xml));
+        assert_int_equal(virDomainCreate(f->dom), 0);
+}
+
+static void test_disconnect_old_lun(void **state)
+{
+        struct fixture *f = *state;
+        pid_t pid;
+        SKIP_IF_REASON(start_fake(f, &pid));
+        _cleanup_free_ char *log = pathf("%s/mpd.log", f->root), *mapdev = pathf("%s/dev/mapper/mpatha", f->root);
+        assert_true(exists(mapdev));
+        on_mpatha(f);
+        seen.copy_ok = true;
+        seen.mpd_log = log;
+        int r = swap_to(f, f->newfile, "raw", true);
+        stop_fake(pid);
+        _cleanup_free_ char *t = NULL;
+        assert_true(read_full_file(log, 1 << 20, &t) >= 0);
+        print_message("multipathd and the kernel were asked: %s", t ? t : "(nothing)\n");
+        assert_int_equal(r, SWAPVOL_OK);
+        assert_true(seen.pivoted);
+        assert_true(seen.log_empty_at_pivot); /* nothing asked before the pivot */
+        /* the map first, then each of its four paths (workers per HBA: any order) */
+        char *nl = strchr(t, '\n');
+        assert_non_null(nl);
+        assert_true(strncmp(t, "del map mpatha\n", 15) == 0);
+        const char *paths[] = { "5:0:1:5", "5:0:2:5", "6:0:0:5", "6:0:1:5" };
+        for (size_t i = 0; i < 4; i++) {
+                _cleanup_free_ char *w = pathf("\nwrite %s delete 1\n", paths[i]);
+                assert_non_null(strstr(t, w));
+        }
+        size_t lines = 0;
+        for (const char *c = t; *c; c++)
+                lines += *c == '\n';
+        assert_int_equal(lines, 5);
+        _cleanup_free_ char *sdh = pathf("%s/sys/block/sdh", f->root), *dm8 = pathf("%s/sys/block/dm-8", f->root),
+                            *sdc = pathf("%s/sys/block/sdc", f->root);
+        assert_false(exists(sdh));
+        assert_false(exists(dm8));
+        assert_false(exists(mapdev));
+        assert_true(exists(sdc)); /* another LUN stays */
+}
+
+/* Another guest runs without the LUN, but its persistent definition (its
+ * next start) names it: the LUN stays, nothing asked of multipathd. */
+static void test_disconnect_old_lun_in_other_definition(void **state)
+{
+        struct fixture *f = *state;
+        pid_t pid;
+        SKIP_IF_REASON(start_fake(f, &pid));
+        _cleanup_free_ char *log = pathf("%s/mpd.log", f->root), *mapdev = pathf("%s/dev/mapper/mpatha", f->root);
+        on_mpatha(f);
+        static const char other[] =
+                "<domain type='test'><name>other-guest</name><uuid>11111111-2222-4333-8444-555555555555</uuid>"
+                "<memory>65536</memory><os><type>hvm</type></os><devices>%s</devices></domain>";
+        _cleanup_free_ char *live = pathf(other, ""), *next = pathf(other, "<disk type='block' device='disk'>"
+                                                                            "<source dev='/dev/disk/by-id/wwn-0x600601604d903a00e8e4b3c7b6a6e825'/>"
+                                                                            "<target dev='vdp' bus='virtio'/></disk>");
+        virDomainPtr o = virDomainDefineXML(f->c, live);
+        assert_non_null(o);
+        assert_int_equal(virDomainCreate(o), 0);
+        virDomainFree(o);
+        assert_non_null(o = virDomainDefineXML(f->c, next)); /* running: this is its next start's definition */
+        _cleanup_free_ char *lx = virDomainGetXMLDesc(o, 0), *ix = virDomainGetXMLDesc(o, VIR_DOMAIN_XML_INACTIVE);
+        assert_int_equal(virDomainIsActive(o), 1);
+        assert_null(strstr(lx, "wwn-0x6006"));
+        assert_non_null(strstr(ix, "wwn-0x6006"));
+        seen.copy_ok = true;
+        seen.mpd_log = log;
+        int r = swap_to(f, f->newfile, "raw", true);
+        stop_fake(pid);
+        virDomainDestroy(o);
+        virDomainUndefine(o);
+        virDomainFree(o);
+        _cleanup_free_ char *t = NULL;
+        int lr = read_full_file(log, 1 << 20, &t); /* nothing asked: no log at all */
+        assert_true(lr == -ENOENT || (lr >= 0 && !t[0]));
+        assert_true(seen.pivoted);
+        assert_int_equal(r, SWAPVOL_REFUSED); /* swapped; the old LUN stays */
+        assert_true(exists(mapdev));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_qcow2_onto_block_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_saved_before_copy_restored_after, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pivot_redefines_saved, setup, teardown),
+                /* last: it moves the process into a new network namespace */
+                cmocka_unit_test_setup_teardown(test_disconnect_old_lun, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_disconnect_old_lun_in_other_definition, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
