@@ -126,6 +126,16 @@ int __wrap_virDomainBlockCopy(virDomainPtr dom, const char *disk, const char *de
 
 static void quiet(void *u, virErrorPtr e) { (void)u; (void)e; }
 
+/* The guest inst-swap with vdb on PATH: a qcow2 file, or a raw block device. */
+static char *swap_guest_xml(bool block, const char *path)
+{
+        return pathf("<domain type='test'><name>inst-swap</name><uuid>" UUID "</uuid><memory>65536</memory>"
+                     "<os><type>hvm</type></os><devices>"
+                     "<disk type='%s' device='disk'><driver name='qemu' type='%s'/><source %s='%s'/>"
+                     "<target dev='vdb' bus='virtio'/></disk></devices></domain>",
+                     block ? "block" : "file", block ? "raw" : "qcow2", block ? "dev" : "file", path);
+}
+
 static int setup(void **state)
 {
         struct fixture *f = calloc(1, sizeof(*f));
@@ -142,11 +152,7 @@ static int setup(void **state)
         put(f->old, "QFI\xfb");
         virSetErrorFunc(NULL, quiet);
         f->c = virConnectOpen("test:///default");
-        _cleanup_free_ char *xml = pathf(
-                "<domain type='test'><name>inst-swap</name><uuid>" UUID "</uuid><memory>65536</memory>"
-                "<os><type>hvm</type></os><devices>"
-                "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='%s'/>"
-                "<target dev='vdb' bus='virtio'/></disk></devices></domain>", f->old);
+        _cleanup_free_ char *xml = swap_guest_xml(false, f->old);
         if (!f->c || !(f->dom = virDomainDefineXML(f->c, xml)) || virDomainCreate(f->dom) < 0)
                 return -1;
         memset(&seen, 0, sizeof(seen));
@@ -309,11 +315,7 @@ static void on_mpatha(struct fixture *f)
         virDomainFree(f->dom);
         free(f->old);
         f->old = strdup("/dev/mapper/mpatha");
-        _cleanup_free_ char *xml = pathf(
-                "<domain type='test'><name>inst-swap</name><uuid>" UUID "</uuid><memory>65536</memory>"
-                "<os><type>hvm</type></os><devices>"
-                "<disk type='block' device='disk'><driver name='qemu' type='raw'/><source dev='%s'/>"
-                "<target dev='vdb' bus='virtio'/></disk></devices></domain>", f->old);
+        _cleanup_free_ char *xml = swap_guest_xml(true, f->old);
         assert_non_null(f->dom = virDomainDefineXML(f->c, xml));
         assert_int_equal(virDomainCreate(f->dom), 0);
 }
