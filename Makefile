@@ -112,6 +112,10 @@ FAKESTREAM_WRAPS = -Wl,--wrap=virStorageVolUpload -Wl,--wrap=virStorageVolDownlo
         -Wl,--wrap=virStreamRecv -Wl,--wrap=virStreamFinish -Wl,--wrap=virStreamAbort
 TEST_LDFLAGS_test-upload-bytes = $(LIBVIRT_LIBS) $(FAKESTREAM_WRAPS)
 TEST_LDFLAGS_test-migaround = $(LIBVIRT_LIBS) $(FAKESTREAM_WRAPS)
+# and the disks' sizes (the test driver reports 1 TiB for each) and a
+# volume's physical size (it has no virStorageVolGetInfoFlags)
+TEST_LDFLAGS_test-blockprep = $(LIBVIRT_LIBS) $(FAKESTREAM_WRAPS) -Wl,--wrap=virDomainGetBlockInfo \
+        -Wl,--wrap=virStorageVolGetInfoFlags
 # the migration job itself (the test driver cannot migrate)
 FAKEJOB_WRAPS = -Wl,--wrap=virDomainMigrateToURI3 -Wl,--wrap=virDomainGetJobStats -Wl,--wrap=virDomainAbortJob \
         -Wl,--wrap=virDomainMigrateSetMaxDowntime -Wl,--wrap=virDomainMigrateStartPostCopy
