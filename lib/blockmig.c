@@ -571,6 +571,18 @@ out:
         return r;
 }
 
+/* Whether xml names path (XML-escaped) whole, as an attribute's or an
+ * element's value: not as the start of a longer name (disk in disk.eph0,
+ * a base in the base resized from it, base_20). */
+static bool names_path(const char *xml, const char *epath)
+{
+        size_t l = strlen(epath);
+        for (const char *s = xml; l && (s = strstr(s, epath)); s++)
+                if (s > xml && strchr("'\">", s[-1]) && s[l] && strchr("'\"<", s[l]))
+                        return true;
+        return false;
+}
+
 /* Whether a domain on dst names path (a backing file some guest there
  * already uses must stay). */
 static bool dest_uses(virConnectPtr dst, const char *path)
@@ -581,7 +593,7 @@ static bool dest_uses(virConnectPtr dst, const char *path)
         _cleanup_free_ char *epath = xml_escape(path);
         for (int i = 0; i < n; i++) {
                 _cleanup_free_ char *xml = used ? NULL : virDomainGetXMLDesc(doms[i], 0);
-                if (xml && epath && strstr(xml, epath))
+                if (xml && epath && names_path(xml, epath))
                         used = true;
                 virDomainFree(doms[i]);
         }

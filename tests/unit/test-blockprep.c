@@ -7,7 +7,7 @@
  * one reused, a different one refused), a destination without room refused
  * before anything is created, a failure half-way removing what was
  * created, and the undo removing exactly what prepare created and nothing
- * that was there before. */
+ * that was there before or that a guest there uses. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -397,6 +397,33 @@ static void test_refusals(void **state)
         free(err);
 }
 
+/* The undo leaves an image a guest on the destination uses by now, and
+ * says so; the rest is removed anyway. */
+static void test_undo_leaves_used_image(void **state)
+{
+        struct fx *f = *state;
+        struct block_prep prep;
+        _cleanup_free_ char *err = NULL;
+        plan_disk(f, "vda", f->disk, "qcow2", f->base);
+        plan_disk(f, "vdb", f->eph, "raw", NULL);
+        assert_int_equal(block_prepare(f->c, f->dom, &f->plan, NULL, progress, f->out, &prep, &err), 0);
+
+        _cleanup_free_ char *xml = pathf(
+                "<domain type='test'><name>other</name><memory unit='MiB'>64</memory><os><type>hvm</type></os><devices>"
+                "<disk type='file' device='disk'><source file='%s'/><target dev='vda'/></disk></devices></domain>", f->eph);
+        virDomainPtr other = virDomainCreateXML(f->c, xml, 0);
+        assert_non_null(other);
+        assert_int_equal(block_prep_undo(f->c, &prep, &err), -EIO);
+        _cleanup_free_ char *m = pathf("%s on the destination is used by a guest there now: left", f->eph);
+        assert_contains(err, m);
+        assert_true(pool_has_volume(f->gpool, "disk.eph0"));
+        assert_false(pool_has_volume(f->gpool, "disk"));
+        assert_false(pool_has_volume(f->bpool, "0123abcd"));
+        virDomainDestroy(other);
+        virDomainFree(other);
+        block_prep_free(&prep);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -405,6 +432,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_no_room, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_failure_removes_what_was_created, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_undo_leaves_used_image, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
