@@ -424,6 +424,40 @@ static void test_undo_leaves_used_image(void **state)
         block_prep_free(&prep);
 }
 
+/* A directory prepare built goes again, but one a pool of the
+ * destination's own is on by now is left and named, even the guest's own
+ * files in it; the undo goes on with the others. */
+static void test_undo_directories(void **state)
+{
+        struct fx *f = *state;
+        _cleanup_free_ char *err = NULL, *fresh = pathf("%s/instances/fresh", f->root), *log = pathf("%s/console.log", fresh),
+                            *glog = pathf("%s/console.log", f->gdir);
+        struct block_prep prep = { 0 };
+        dest_volume(f->gpool, "console.log", 10);
+        assert_int_equal(strv_push(&prep.dirs, fresh), 0);
+        assert_int_equal(strv_push(&prep.dirs, f->gdir), 0);
+        assert_int_equal(strv_push(&prep.guest_files, log), 0);
+        assert_int_equal(strv_push(&prep.guest_files, glog), 0);
+
+        assert_int_equal(block_prep_undo(f->c, &prep, &err), -EIO);
+        _cleanup_free_ char *m = pathf("%s on the destination holds files migkit did not put there: the directory is left", f->gdir);
+        assert_string_equal(err, m);
+        assert_null(prep.dirs);
+        assert_true(pool_has_volume(f->gpool, "console.log"));
+        /* the pool defined to delete fresh is gone again */
+        virStoragePoolPtr *pools = NULL;
+        int n = virConnectListAllStoragePools(f->c, &pools, 0);
+        assert_true(n > 0);
+        for (int i = 0; i < n; i++) {
+                const char *name = virStoragePoolGetName(pools[i]);
+                if (strncmp(name, "migkit", 6) == 0)
+                        fail_msg("pool %s left on the destination", name);
+                virStoragePoolFree(pools[i]);
+        }
+        free(pools);
+        block_prep_free(&prep);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -433,6 +467,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_failure_removes_what_was_created, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_undo_leaves_used_image, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_undo_directories, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
