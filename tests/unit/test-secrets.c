@@ -6,7 +6,8 @@
  * the secrets (FAIL naming disk and secret), then has one without a value
  * (FAIL), then with one (OK), or private (OK). A destination that cannot
  * answer about secrets (the test driver has no secret driver) gives a
- * WARN, never an OK. */
+ * WARN, never an OK, in the check and in migkit doctor's list of the
+ * secrets this host's guests need. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -213,12 +214,86 @@ static void test_check_embedded_secret_driver(void **state)
         assert_int_equal(system(cmd), 0);
 }
 
+/* migkit doctor: one result per secret the guests here need, naming each
+ * guest and disk that uses it once (a running guest's live and persistent
+ * definitions both read); a WARN, never an OK,
+ * when libvirt here cannot answer about secrets (the test driver). */
+static void test_doctor_cannot_ask(void **state)
+{
+        char abs[PATH_MAX], uri[PATH_MAX + 16];
+        struct preflight p = { 0 };
+        (void)state;
+        static const char other[] =
+                "<domain type='test'><name>inst-b</name><uuid>7b7a1c2e-9f3d-4b8a-a1c2-3d4e5f607184</uuid><memory>65536</memory>"
+                "<os><type>hvm</type></os><devices>"
+                "<disk type='network' device='disk'><auth username='cinder'><secret type='ceph' uuid='" S1 "'/></auth>"
+                "<source protocol='rbd' name='volumes/volume-3'><host name='ceph1'/></source><target dev='vdf'/></disk>"
+                "<disk type='network' device='disk'><auth username='cinder'><secret type='ceph' uuid='" S1 "'/></auth>"
+                "<source protocol='rbd' name='volumes/volume-4'><host name='ceph1'/></source><target dev='vdg'/></disk>"
+                "</devices></domain>";
+        virSetErrorFunc(NULL, quiet);
+        assert_non_null(realpath("tests/data/driver/hostB.xml", abs));
+        snprintf(uri, sizeof(uri), "test://%s", abs);
+        virConnectPtr c = virConnectOpen(uri);
+        assert_non_null(c);
+        assert_int_equal(secrets_doctor(&p, NULL), 0);
+        assert_int_equal(p.n, 0);
+        assert_int_equal(secrets_doctor(&p, c), 0);
+        size_t before = p.n; /* whatever the node file's own guests need */
+        virDomainPtr dom = virDomainDefineXML(c, xml), dom2 = virDomainCreateXML(c, other, 0);
+        assert_non_null(dom);
+        assert_non_null(dom2);
+        assert_int_equal(virDomainCreate(dom), 0); /* running and persistent: both definitions read */
+        /* a disk only its persistent definition has (attached with --config) */
+        _cleanup_free_ char *next = strdup(xml);
+        assert_non_null(next);
+        char *end = strstr(next, "</devices>");
+        assert_non_null(end);
+        *end = 0;
+        _cleanup_free_ char *next_xml = pathf("%s<disk type='network' device='disk'><auth username='cinder'><secret type='ceph' uuid='"
+                                              S3 "'/></auth><source protocol='rbd' name='volumes/volume-5'><host name='ceph1'/>"
+                                              "</source><target dev='vdh'/></disk></devices></domain>", next);
+        virDomainPtr redefined = virDomainDefineXML(c, next_xml);
+        assert_non_null(redefined);
+        virDomainFree(redefined);
+        _cleanup_free_ char *live = virDomainGetXMLDesc(dom, 0);
+        assert_null(strstr(live, S3));
+        preflight_free(&p);
+        memset(&p, 0, sizeof(p));
+
+        assert_int_equal(secrets_doctor(&p, c), 0);
+        assert_int_equal(p.n, before + 4);
+        expect(&p, "secret " S3, CHECK_WARN, "secret " S3 " (ceph), used by inst-rbd (vdh): cannot ask");
+        /* in the order libvirt lists the guests; inst-rbd's live and
+         * persistent definitions both name S1: once */
+        const char *m = result(&p, "secret " S1)->message, *e = strstr(m, ": cannot ask libvirt here: ");
+        expect(&p, "secret " S1, CHECK_WARN, "secret " S1 " (ceph), used by inst-");
+        assert_non_null(e);
+        assert_int_equal(e - m, strlen("secret " S1 " (ceph), used by inst-rbd (vdb), inst-b (vdf), inst-b (vdg)"));
+        assert_non_null(strstr(m, "inst-rbd (vdb)"));
+        assert_non_null(strstr(m, "inst-b (vdf)"));
+        assert_non_null(strstr(m, "inst-b (vdg)"));
+        expect(&p, "secret libvirtiscsi", CHECK_WARN, "secret of usage 'libvirtiscsi' (iscsi), used by inst-rbd (vdc): cannot ask");
+        expect(&p, "secret " S2, CHECK_WARN, "secret " S2 " (passphrase), used by inst-rbd (vdd): cannot ask");
+        for (size_t i = 0; i < p.n; i++)
+                assert_int_not_equal(p.v[i].status, CHECK_OK);
+
+        preflight_free(&p);
+        virDomainDestroy(dom);
+        virDomainUndefine(dom);
+        virDomainFree(dom);
+        virDomainDestroy(dom2);
+        virDomainFree(dom2);
+        virConnectClose(c);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse),
                 cmocka_unit_test(test_check_cannot_ask),
                 cmocka_unit_test(test_check_embedded_secret_driver),
+                cmocka_unit_test(test_doctor_cannot_ask),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
