@@ -74,6 +74,12 @@ static void progress(void *ctx, const char *line)
         fprintf(ctx, "%s\n", line);
 }
 
+/* block_prepare of f's plan (no guest files here), its lines into f->out */
+static int prepare(struct fx *f, struct block_prep *prep, char **err)
+{
+        return block_prepare(f->c, f->dom, &f->plan, NULL, progress, f->out, prep, err);
+}
+
 static const char *said(struct fx *f)
 {
         fflush(f->out);
@@ -265,7 +271,7 @@ static void test_identical_base_reused(void **state)
         fs.len[i] = strlen(BASE_BYTES);
         virStorageVolFree(v);
 
-        assert_int_equal(block_prepare(f->c, f->dom, &f->plan, NULL, progress, f->out, &prep, &err), 0);
+        assert_int_equal(prepare(f, &prep, &err), 0);
         assert_int_equal(fs.uploads, 0);
         assert_int_equal(prep.n_reused, 1);
         assert_int_equal(prep.uploaded, 0);
@@ -284,7 +290,7 @@ static void test_identical_base_reused(void **state)
 
         /* a different one of the same size is refused, and left alone */
         fs.bytes[i][0] ^= 1;
-        assert_int_equal(block_prepare(f->c, f->dom, &f->plan, NULL, progress, f->out, &prep, &err), -EEXIST);
+        assert_int_equal(prepare(f, &prep, &err), -EEXIST);
         _cleanup_free_ char *m = pathf("the destination has a different %s: a backing file must be identical", f->base);
         assert_contains(err, m);
         assert_int_equal(fs.uploads, 0);
@@ -307,7 +313,7 @@ static void test_no_room(void **state)
          * one filesystem of 100 GiB for vda's 1 GiB, vdb's 99 and the base */
         sizes[1].allocation = 99 * GiB;
 
-        assert_int_equal(block_prepare(f->c, f->dom, &f->plan, NULL, progress, f->out, &prep, &err), -ENOSPC);
+        assert_int_equal(prepare(f, &prep, &err), -ENOSPC);
         _cleanup_free_ char *m = pathf("the destination has 102400 MiB free for %s but the copy needs 102401 MiB (%llu bytes;",
                                        f->gdir, 100 * GiB + strlen(BASE_BYTES));
         assert_contains(err, m);
@@ -322,13 +328,13 @@ static void test_no_room(void **state)
         free(err);
         err = NULL;
         sizes[1].allocation = 99 * GiB - strlen(BASE_BYTES) + 1;
-        assert_int_equal(block_prepare(f->c, f->dom, &f->plan, NULL, progress, f->out, &prep, &err), -ENOSPC);
+        assert_int_equal(prepare(f, &prep, &err), -ENOSPC);
         assert_int_equal(pool_volumes(f->bpool), 0);
         block_prep_free(&prep);
         free(err);
         err = NULL;
         sizes[1].allocation -= 1;
-        assert_int_equal(block_prepare(f->c, f->dom, &f->plan, NULL, progress, f->out, &prep, &err), 0);
+        assert_int_equal(prepare(f, &prep, &err), 0);
         assert_int_equal(prep.reserved, 100 * GiB);
         assert_int_equal(fs.uploads, 1);
         assert_int_equal(block_prep_undo(f->c, &prep, &err), 0);
@@ -346,7 +352,7 @@ static void test_failure_removes_what_was_created(void **state)
         plan_disk(f, "vdb", f->eph, "raw", NULL);
         dest_volume(f->gpool, "disk.eph0", 5);
 
-        assert_int_equal(block_prepare(f->c, f->dom, &f->plan, NULL, progress, f->out, &prep, &err), -EEXIST);
+        assert_int_equal(prepare(f, &prep, &err), -EEXIST);
         _cleanup_free_ char *m = pathf("the destination already has %s: left alone", f->eph);
         assert_contains(err, m);
         assert_int_equal(fs.uploads, 1);
@@ -367,7 +373,7 @@ static void test_refusals(void **state)
         _cleanup_free_ char *missing = pathf("%s/gone", f->bdir);
 
         plan_disk(f, "vdc", f->disk, "raw", NULL);
-        assert_int_equal(block_prepare(f->c, f->dom, &f->plan, NULL, progress, f->out, &prep, &err), -EIO);
+        assert_int_equal(prepare(f, &prep, &err), -EIO);
         _cleanup_free_ char *m1 = pathf("cannot read the size of vdc (%s) here: ", f->disk);
         assert_contains(err, m1);
         block_prep_free(&prep);
@@ -376,7 +382,7 @@ static void test_refusals(void **state)
         err = NULL;
 
         plan_disk(f, "vda", f->disk, "qcow2", missing);
-        assert_int_equal(block_prepare(f->c, f->dom, &f->plan, NULL, progress, f->out, &prep, &err), -ENOENT);
+        assert_int_equal(prepare(f, &prep, &err), -ENOENT);
         _cleanup_free_ char *m2 = pathf("cannot read %s here: ", missing);
         assert_contains(err, m2);
         assert_int_equal(pool_volumes(f->gpool), 0);
@@ -387,7 +393,7 @@ static void test_refusals(void **state)
 
         plan_disk(f, "vda", f->disk, "qcow2", f->base);
         fs.damage = true;
-        assert_int_equal(block_prepare(f->c, f->dom, &f->plan, NULL, progress, f->out, &prep, &err), -EBADMSG);
+        assert_int_equal(prepare(f, &prep, &err), -EBADMSG);
         _cleanup_free_ char *m3 = pathf("%s on the destination differs from this host's after the copy", f->base);
         assert_contains(err, m3);
         assert_false(pool_has_volume(f->bpool, "0123abcd"));
@@ -406,7 +412,7 @@ static void test_undo_leaves_used_image(void **state)
         _cleanup_free_ char *err = NULL;
         plan_disk(f, "vda", f->disk, "qcow2", f->base);
         plan_disk(f, "vdb", f->eph, "raw", NULL);
-        assert_int_equal(block_prepare(f->c, f->dom, &f->plan, NULL, progress, f->out, &prep, &err), 0);
+        assert_int_equal(prepare(f, &prep, &err), 0);
 
         _cleanup_free_ char *xml = pathf(
                 "<domain type='test'><name>other</name><memory unit='MiB'>64</memory><os><type>hvm</type></os><devices>"
