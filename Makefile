@@ -118,7 +118,8 @@ TEST_LDFLAGS_test-blockprep = $(LIBVIRT_LIBS) $(FAKESTREAM_WRAPS) -Wl,--wrap=vir
         -Wl,--wrap=virStorageVolGetInfoFlags
 # the migration job itself (the test driver cannot migrate)
 FAKEJOB_WRAPS = -Wl,--wrap=virDomainMigrateToURI3 -Wl,--wrap=virDomainGetJobStats -Wl,--wrap=virDomainAbortJob \
-        -Wl,--wrap=virDomainMigrateSetMaxDowntime -Wl,--wrap=virDomainMigrateStartPostCopy
+        -Wl,--wrap=virDomainMigrateSetMaxDowntime -Wl,--wrap=virDomainMigrateStartPostCopy \
+        -Wl,--wrap=virDomainAbortJobFlags -Wl,--wrap=virDomainGetState
 # the block jobs of a disk swap (the test driver has none)
 TEST_LDFLAGS_test-swapvol = $(LIBVIRT_LIBS) -Wl,--wrap=virDomainBlockCopy -Wl,--wrap=virDomainGetBlockJobInfo \
         -Wl,--wrap=virDomainBlockJobAbort -Wl,--wrap=virDomainGetXMLDesc

@@ -251,3 +251,22 @@ void converge_next(struct converge *c, const struct mig_sample *s, struct conver
                 set(a, CONVERGE_SET_DOWNTIME, v, "raising the allowed downtime");
         }
 }
+
+void resume_watch_start(struct resume_watch *w, unsigned long long now, unsigned long long deadline,
+                        unsigned stall_ms, unsigned long long processed)
+{
+        *w = (struct resume_watch) { .deadline = deadline, .sent_at = now, .processed = processed, .stall_ms = stall_ms };
+}
+
+enum resume_verdict resume_watch_next(struct resume_watch *w, unsigned long long now, unsigned long long processed)
+{
+        if (processed > w->processed) {
+                w->processed = processed;
+                w->sent_at = now;
+        }
+        if (now >= w->deadline)
+                return RESUME_TIMED_OUT;
+        if (w->stall_ms && now - w->sent_at >= w->stall_ms)
+                return RESUME_STUCK;
+        return RESUME_GOES_ON;
+}

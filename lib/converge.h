@@ -137,6 +137,34 @@ struct converge {
         bool aborted;
 };
 
+/* One attempt to resume a broken post-copy (VIR_MIGRATE_POSTCOPY_RESUME).
+ * libvirt's resume call returns only once the whole post-copy finished,
+ * and an attempt can connect and then send nothing for minutes (a network
+ * that fails again without an error: TCP gives up only after its
+ * retransmissions). An attempt that sent nothing for stall_ms (0: never
+ * judged stuck), or that still runs at the end of the recovery time, is to
+ * be paused again: what a broken connection does, so that it can be
+ * resumed once more. */
+struct resume_watch {
+        unsigned long long deadline;   /* monotonic ms: the recovery ends */
+        unsigned long long sent_at;    /* monotonic ms of the last progress */
+        unsigned long long processed;  /* bytes sent by then */
+        unsigned stall_ms;
+};
+
+enum resume_verdict {
+        RESUME_GOES_ON,
+        RESUME_STUCK,    /* nothing sent for stall_ms */
+        RESUME_TIMED_OUT, /* the recovery time is over */
+};
+
+/* Starts watching an attempt at now; processed: what the job had sent
+ * before it (a sample equal to that is no progress). */
+void resume_watch_start(struct resume_watch *w, unsigned long long now, unsigned long long deadline,
+                        unsigned stall_ms, unsigned long long processed);
+/* The verdict at now, given the latest sample's data_processed. */
+enum resume_verdict resume_watch_next(struct resume_watch *w, unsigned long long now, unsigned long long processed);
+
 /* Starts the machine for one job. */
 void converge_init(struct converge *c, const struct converge_policy *p);
 

@@ -57,6 +57,12 @@ struct run {
         unsigned long long postcopy_ms; /* elapsed when the switch was made */
         struct mig_sample last;
         unsigned long long last_at;    /* monotonic ms of the last sample */
+        /* recovery of a broken post-copy */
+        bool resuming;                 /* an attempt to resume runs */
+        bool resume_paused;            /* ... and was paused again by the monitor */
+        int resume_tries;
+        unsigned long long resume_pause_try; /* monotonic ms of the last try to pause it, 0: none */
+        struct resume_watch rw;
 };
 
 /* Sets the result's status and reason; returns 0. */

@@ -152,7 +152,7 @@ static int run_start(struct run *r, bool events)
  * until it is taken. */
 static void monitor_abort(struct run *r, unsigned long long t)
 {
-        if (!abort_flag || r->aborted_by_us || t - r->last_abort_try < 1000)
+        if (!abort_flag || r->aborted_by_us || r->resuming || t - r->last_abort_try < 1000)
                 return;
         bool first = !r->abort_at;
         r->last_abort_try = t;
@@ -265,6 +265,37 @@ static void monitor_iteration(struct run *r)
                 event_json(r->out.rec, "iteration", r->out.domain, at, "iteration", it, m);
 }
 
+/* An attempt to resume the post-copy that is stuck, outlived the recovery
+ * time, or that the operator wants stopped is paused again (the guest stays
+ * paused, as before the attempt), so that the job call returns. Tried every
+ * second until libvirt takes it (the attempt may still be connecting). */
+static void monitor_resume(struct run *r, unsigned long long t)
+{
+        if (r->resume_paused || t - r->resume_pause_try < 1000)
+                return;
+        enum resume_verdict v = resume_watch_next(&r->rw, t, r->last.data_processed);
+        if (v == RESUME_GOES_ON && !abort_flag)
+                return;
+        bool first = !r->resume_pause_try;
+        char why[256], m[512];
+        r->resume_pause_try = t;
+        if (abort_flag)
+                snprintf(why, sizeof(why), "stopping the recovery on request: pausing attempt %d to resume the post-copy",
+                         r->resume_tries);
+        else if (v == RESUME_STUCK)
+                snprintf(why, sizeof(why), "attempt %d to resume the post-copy sent nothing for %u s: pausing it to try again",
+                         r->resume_tries, r->rw.stall_ms / 1000);
+        else
+                snprintf(why, sizeof(why), "the post-copy was not resumed within %u s ([migrate] postcopy-recover): pausing "
+                         "attempt %d, still running", r->cfg->migrate_postcopy_recover_ms / 1000, r->resume_tries);
+        if (virDomainAbortJobFlags(r->dom, VIR_DOMAIN_ABORT_JOB_POSTCOPY) == 0)
+                r->resume_paused = true;
+        else if (first)
+                snprintf(m, sizeof(m), "%s; could not pause it yet (%s), retrying every second", why, virt_last_error());
+        if (r->resume_paused || first)
+                migout_event(&r->out, "recover", t - r->t0, NULL, 0, r->resume_paused ? why : m);
+}
+
 /* Until the job thread is done: abort requests, a sample every 500 ms, and
  * at the end of every memory pass (libvirt's iteration event) one every
  * 50 ms until the statistics show the new pass (they lag the event by a few
@@ -287,6 +318,8 @@ static void run_monitor(struct run *r)
                         break;
                 unsigned long long t = now_ms();
                 monitor_abort(r, t);
+                if (r->resuming)
+                        monitor_resume(r, t);
                 if (pass_ended) {
                         monitor_iteration(r);
                         if (r->seen_iteration >= 2)
@@ -318,7 +351,9 @@ static bool postcopy_broken(virDomainPtr dom)
 /* The job failed after the switch to post-copy: the guest's memory is
  * split between the hosts. Resumes it (VIR_MIGRATE_POSTCOPY_RESUME) every
  * few seconds for up to [migrate] postcopy-recover, or until an abort
- * request. Returns true once a resumed job succeeded. */
+ * request; an attempt paused by monitor_resume because it was stuck is
+ * followed by the next one at once. Returns true once a resumed job
+ * succeeded. */
 static bool run_recover(struct run *r)
 {
         unsigned long long end = now_ms() + r->cfg->migrate_postcopy_recover_ms, elapsed = now_ms() - r->t0;
@@ -332,16 +367,25 @@ static bool run_recover(struct run *r)
                  elapsed / 1000.0, r->job.err ? r->job.err : "?", r->cfg->migrate_postcopy_recover_ms / 1000);
         migout_event(&r->out, "recover", elapsed, NULL, 0, m);
         while (now_ms() < end && !abort_flag) {
-                tries++;
-                if (start_job(r, VIR_MIGRATE_POSTCOPY | VIR_MIGRATE_POSTCOPY_RESUME) < 0)
+                r->resume_tries = ++tries;
+                r->resume_paused = false;
+                r->resume_pause_try = 0;
+                resume_watch_start(&r->rw, now_ms(), end, r->cv.p.stall_ms, r->last.data_processed);
+                r->resuming = true;
+                int q = start_job(r, VIR_MIGRATE_POSTCOPY | VIR_MIGRATE_POSTCOPY_RESUME);
+                if (q == 0)
+                        run_monitor(r);
+                r->resuming = false;
+                if (q < 0)
                         return false;
-                run_monitor(r);
                 if (r->job.rc == 0) {
                         snprintf(m, sizeof(m), "the post-copy was resumed (attempt %d) and finished", tries);
                         migout_event(&r->out, "recover", now_ms() - r->t0, NULL, 0, m);
                         r->res->recovered = true;
                         return true;
                 }
+                if (r->resume_paused)
+                        continue;
                 if (tries == 1 || tries % 12 == 0) {
                         snprintf(m, sizeof(m), "resuming the post-copy failed (attempt %d): %s; trying again", tries,
                                  r->job.err ? r->job.err : "?");

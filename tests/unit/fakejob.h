@@ -5,7 +5,12 @@
  * blocks until the monitor has read a scripted timeline of job statistics
  * (then it succeeds), or until the job is aborted (then it fails with the
  * test driver's own error); the calls the policy makes (downtime,
- * post-copy, abort) are recorded. Include after <cmocka.h>. */
+ * post-copy, abort) are recorded. With break_postcopy the job fails after
+ * its timeline as a broken post-copy does (the guest paused, "post-copy
+ * failed"); then each resume (VIR_MIGRATE_POSTCOPY_RESUME) sends nothing
+ * and waits to be paused (virDomainAbortJobFlags with
+ * VIR_DOMAIN_ABORT_JOB_POSTCOPY) while stuck_resumes lasts, and finishes
+ * after that. Include after <cmocka.h>. */
 #pragma once
 
 #include <pthread.h>
@@ -28,6 +33,8 @@ static struct {
         bool done, aborted, fail, stop_guest;
         size_t abort_request_at;        /* 0: never; else ask to abort after that many samples */
         int migrate_calls, abort_calls, postcopy_calls;
+        bool break_postcopy, broken, paused;
+        int stuck_resumes, resume_calls, pause_calls;
         unsigned long flags;
         unsigned long long downtimes[32];
         int ndowntimes;
@@ -40,16 +47,36 @@ int __wrap_virDomainGetJobStats(virDomainPtr, int *, virTypedParameterPtr *, int
 int __wrap_virDomainAbortJob(virDomainPtr);
 int __wrap_virDomainMigrateSetMaxDowntime(virDomainPtr, unsigned long long, unsigned);
 int __wrap_virDomainMigrateStartPostCopy(virDomainPtr, unsigned);
+int __wrap_virDomainAbortJobFlags(virDomainPtr, unsigned);
+int __real_virDomainGetState(virDomainPtr, int *, int *, unsigned);
+int __wrap_virDomainGetState(virDomainPtr, int *, int *, unsigned);
+
+/* A resume: stuck until paused while stuck_resumes lasts (fails then),
+ * otherwise the post-copy finishes. */
+static int fake_resume(virDomainPtr d, const char *uri, virTypedParameterPtr p, unsigned n, unsigned flags)
+{
+        pthread_mutex_lock(&fk.mu);
+        bool stuck = ++fk.resume_calls <= fk.stuck_resumes;
+        while (stuck && !fk.paused)
+                pthread_cond_wait(&fk.cv, &fk.mu);
+        fk.paused = false;
+        fk.broken = stuck;
+        pthread_mutex_unlock(&fk.mu);
+        return stuck ? __real_virDomainMigrateToURI3(d, uri, p, n, flags) : 0;
+}
 
 int __wrap_virDomainMigrateToURI3(virDomainPtr d, const char *uri, virTypedParameterPtr p, unsigned n, unsigned flags)
 {
+        if (fk.on && (flags & VIR_MIGRATE_POSTCOPY_RESUME))
+                return fake_resume(d, uri, p, n, flags);
         pthread_mutex_lock(&fk.mu);
         fk.migrate_calls++;
         fk.flags = flags;
         bool on = fk.on;
         while (on && !fk.done && !fk.aborted)
                 pthread_cond_wait(&fk.cv, &fk.mu);
-        bool fail = fk.aborted || fk.fail, stop = fk.stop_guest;
+        bool fail = fk.aborted || fk.fail || fk.break_postcopy, stop = fk.stop_guest;
+        fk.broken = fk.break_postcopy && !fk.aborted;
         fk.pos = 0; /* the script again for the next migration */
         fk.done = false;
         pthread_mutex_unlock(&fk.mu);
@@ -75,8 +102,9 @@ int __wrap_virDomainGetJobStats(virDomainPtr d, int *type, virTypedParameterPtr 
                 return __real_virDomainGetJobStats(d, type, params, nparams, flags);
         }
         *type = VIR_DOMAIN_JOB_NONE;
-        if (fk.pos < fk.n && !fk.aborted) {
-                const struct step *s = &fk.steps[fk.pos++];
+        if ((fk.pos < fk.n && !fk.aborted) || (fk.broken && fk.n)) {
+                /* a resume sends nothing: the last sample again */
+                const struct step *s = fk.broken ? &fk.steps[fk.n - 1] : &fk.steps[fk.pos++];
                 *type = VIR_DOMAIN_JOB_UNBOUNDED;
                 assert_int_equal(virTypedParamsAddULLong(params, nparams, &maxp, VIR_DOMAIN_JOB_TIME_ELAPSED, s->elapsed_ms), 0);
                 assert_int_equal(virTypedParamsAddULLong(params, nparams, &maxp, VIR_DOMAIN_JOB_DATA_TOTAL, s->total), 0);
@@ -84,7 +112,7 @@ int __wrap_virDomainGetJobStats(virDomainPtr d, int *type, virTypedParameterPtr 
                                                          s->total - s->remaining), 0);
                 assert_int_equal(virTypedParamsAddULLong(params, nparams, &maxp, VIR_DOMAIN_JOB_DATA_REMAINING, s->remaining), 0);
                 assert_int_equal(virTypedParamsAddULLong(params, nparams, &maxp, VIR_DOMAIN_JOB_MEMORY_ITERATION, s->iteration), 0);
-                if (fk.pos == fk.n) {
+                if (fk.pos == fk.n && !fk.broken) {
                         fk.done = true;
                         pthread_cond_broadcast(&fk.cv);
                 }
@@ -122,14 +150,40 @@ int __wrap_virDomainMigrateStartPostCopy(virDomainPtr d, unsigned flags)
         return 0;
 }
 
+int __wrap_virDomainAbortJobFlags(virDomainPtr d, unsigned flags)
+{
+        if (!(flags & VIR_DOMAIN_ABORT_JOB_POSTCOPY))
+                return __wrap_virDomainAbortJob(d);
+        pthread_mutex_lock(&fk.mu);
+        fk.pause_calls++;
+        fk.paused = true;
+        pthread_cond_broadcast(&fk.cv);
+        pthread_mutex_unlock(&fk.mu);
+        return 0;
+}
+
+int __wrap_virDomainGetState(virDomainPtr d, int *st, int *reason, unsigned flags)
+{
+        pthread_mutex_lock(&fk.mu);
+        bool broken = fk.on && fk.broken;
+        pthread_mutex_unlock(&fk.mu);
+        if (!broken)
+                return __real_virDomainGetState(d, st, reason, flags);
+        *st = VIR_DOMAIN_PAUSED;
+        *reason = VIR_DOMAIN_PAUSED_POSTCOPY_FAILED;
+        return 0;
+}
+
 /* Back to the real libvirt calls, nothing recorded. */
 static void fake_reset(void)
 {
         pthread_mutex_lock(&fk.mu);
         fk.on = fk.done = fk.aborted = fk.fail = fk.stop_guest = false;
+        fk.break_postcopy = fk.broken = fk.paused = false;
         fk.steps = NULL;
         fk.n = fk.pos = fk.abort_request_at = 0;
         fk.migrate_calls = fk.abort_calls = fk.postcopy_calls = fk.ndowntimes = 0;
+        fk.stuck_resumes = fk.resume_calls = fk.pause_calls = 0;
         fk.flags = 0;
         pthread_mutex_unlock(&fk.mu);
 }

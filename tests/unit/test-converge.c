@@ -372,6 +372,38 @@ static void test_replay_busy_without_postcopy_steps_then_aborts(void **state)
         recording_free(&rec);
 }
 
+/* The watch on an attempt to resume a broken post-copy: data sent keeps
+ * it going, stall_ms without any makes it stuck (never with stall_ms 0),
+ * and the end of the recovery time ends it even while it sends. */
+static void test_resume_watch(void **state)
+{
+        (void)state;
+        struct resume_watch w;
+        resume_watch_start(&w, 1000, 61000, 5000, 200 * MiB);
+        assert_int_equal(resume_watch_next(&w, 2000, 200 * MiB), RESUME_GOES_ON);
+        assert_int_equal(resume_watch_next(&w, 5999, 200 * MiB), RESUME_GOES_ON);
+        assert_int_equal(resume_watch_next(&w, 6000, 200 * MiB), RESUME_STUCK);
+        /* a sample equal to what was sent before the attempt, or less (stale
+         * numbers of the broken job), is no progress either */
+        resume_watch_start(&w, 1000, 61000, 5000, 200 * MiB);
+        assert_int_equal(resume_watch_next(&w, 3000, 150 * MiB), RESUME_GOES_ON);
+        assert_int_equal(resume_watch_next(&w, 6000, 150 * MiB), RESUME_STUCK);
+        /* progress restarts the clock */
+        resume_watch_start(&w, 1000, 61000, 5000, 200 * MiB);
+        assert_int_equal(resume_watch_next(&w, 5000, 201 * MiB), RESUME_GOES_ON);
+        assert_int_equal(resume_watch_next(&w, 9999, 201 * MiB), RESUME_GOES_ON);
+        assert_int_equal(resume_watch_next(&w, 10000, 201 * MiB), RESUME_STUCK);
+        /* stall detection off */
+        resume_watch_start(&w, 1000, 61000, 0, 200 * MiB);
+        assert_int_equal(resume_watch_next(&w, 60999, 200 * MiB), RESUME_GOES_ON);
+        /* the end of the recovery time, even while data moves */
+        assert_int_equal(resume_watch_next(&w, 61000, 300 * MiB), RESUME_TIMED_OUT);
+        resume_watch_start(&w, 1000, 61000, 5000, 200 * MiB);
+        for (unsigned long long t = 2000; t < 61000; t += 1000)
+                assert_int_equal(resume_watch_next(&w, t, 200 * MiB + t), RESUME_GOES_ON);
+        assert_int_equal(resume_watch_next(&w, 61000, 300 * MiB), RESUME_TIMED_OUT);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -385,6 +417,7 @@ int main(void)
                 cmocka_unit_test(test_replay_steady_left_alone),
                 cmocka_unit_test(test_replay_busy_switched_after_pass_one),
                 cmocka_unit_test(test_replay_busy_without_postcopy_steps_then_aborts),
+                cmocka_unit_test(test_resume_watch),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -304,6 +304,66 @@ static void test_postcopy_at_completion_timeout(void **state)
         assert_non_null(strstr(f->out, "\"postcopy\":true"));
 }
 
+/* Switched to post-copy at the completion timeout, then the post-copy breaks. */
+static const struct step breaking[] = {
+        { 0, 300 * MiB, 300 * MiB, 1 },
+        { 4000, 300 * MiB, 250 * MiB, 1 },
+        { 6000, 300 * MiB, 240 * MiB, 2 },
+        { 7000, 300 * MiB, 100 * MiB, 2 },
+};
+
+static void fake_broken_postcopy(struct fx *f, int stuck_resumes)
+{
+        f->o.postcopy = 1;
+        f->o.completion_timeout_ms = 5000;
+        fake(breaking, ARRAY_SIZE(breaking));
+        fk.break_postcopy = true;
+        fk.stuck_resumes = stuck_resumes;
+}
+
+/* The post-copy breaks; the first attempt to resume it connects and sends
+ * nothing: after the stall time it is paused again and the next attempt
+ * starts at once (not after the usual pause between attempts); that one
+ * finishes, and the result says the post-copy was resumed. */
+static void test_postcopy_stuck_resume_paused_and_retried(void **state)
+{
+        struct fx *f = *state;
+        fake_broken_postcopy(f, 1);
+        f->o.stall_ms = 1000;
+        f->cfg.migrate_postcopy_recover_ms = 60000;
+
+        assert_int_equal(run(f), 0);
+        assert_int_equal(f->res.status, MIGRATE_OK);
+        assert_true(f->res.recovered);
+        assert_int_equal(fk.resume_calls, 2);
+        assert_int_equal(fk.pause_calls, 1);
+        assert_non_null(strstr(f->out, "the post-copy broke after"));
+        assert_non_null(strstr(f->out, "attempt 1 to resume the post-copy sent nothing for 1 s: pausing it to try again"));
+        assert_non_null(strstr(f->out, "the post-copy was resumed (attempt 2) and finished"));
+        /* the next attempt at once: a paused attempt is no failure to report */
+        assert_null(strstr(f->out, "resuming the post-copy failed"));
+}
+
+/* An attempt still stuck when the recovery time is over (stall detection
+ * off) is paused, so that migkit returns and says how to resume it by
+ * hand instead of waiting for ever. */
+static void test_postcopy_resume_paused_at_recovery_end(void **state)
+{
+        struct fx *f = *state;
+        fake_broken_postcopy(f, 1);
+        f->o.stall_ms = 0;
+        f->cfg.migrate_postcopy_recover_ms = 1500;
+
+        assert_int_equal(run(f), 0);
+        assert_int_equal(f->res.status, MIGRATE_FAILED);
+        assert_false(f->res.recovered);
+        assert_int_equal(fk.resume_calls, 1);
+        assert_int_equal(fk.pause_calls, 1);
+        assert_non_null(strstr(f->out, "the post-copy was not resumed within 1 s ([migrate] postcopy-recover): pausing attempt 1"));
+        assert_non_null(strstr(f->res.error, "the post-copy broke and was not resumed"));
+        assert_non_null(strstr(f->res.error, "--postcopy-resume test"));
+}
+
 /* [migrate] record-dir: a flight record there per migration; a relative
  * one is warned about and no record written (the migration goes on). */
 static void test_record_dir(void **state)
@@ -357,6 +417,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_libvirt_failure_says_where, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_policy_aborts_at_completion_timeout, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_postcopy_at_completion_timeout, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_postcopy_stuck_resume_paused_and_retried, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_postcopy_resume_paused_at_recovery_end, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_record_dir, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_abort_on_request, setup, teardown),
         };
