@@ -159,6 +159,14 @@ wait_hb() { # HOST NAME MIN SECONDS -> the counter once it is >= MIN (status 1 a
 	return 1
 }
 beats() { wait_hb "$@" >/dev/null; } # HOST NAME MIN SECONDS, quietly
+# HOST NAME: what a failed heartbeat check needs to be diagnosed, as info
+# lines: the domain's state and reason, the console's last lines (the
+# heartbeat's up= is the guest's monotonic clock) and QEMU's log there
+guest_diag() {
+	info "$1: $2 is $(hvirsh "$1" domstate --reason "$2" 2>&1 | head -1)"
+	info "$1: console: $(lab console "$1" "$2" 2>&1 | tail -4 | oneline)"
+	info "$1: QEMU log: $(hx "$1" tail -6 "/var/log/libvirt/qemu/$2.log" 2>&1 | oneline)"
+}
 last_beat() { lab console "$1" "$2" 2>/dev/null | grep '^migkit-heartbeat' | tail -1; } # HOST NAME -> the line
 WAITED=""
 wait_for() { # SECONDS CMD...: until CMD succeeds (status 1 on timeout); WAITED = seconds it took
