@@ -152,7 +152,7 @@ static int run_start(struct run *r, bool events)
  * until it is taken. */
 static void monitor_abort(struct run *r, unsigned long long t)
 {
-        if (!abort_flag || r->aborted_by_us || r->resuming || t - r->last_abort_try < 1000)
+        if (!abort_flag || r->aborted_by_us || t - r->last_abort_try < 1000)
                 return;
         bool first = !r->abort_at;
         r->last_abort_try = t;
@@ -317,9 +317,10 @@ static void run_monitor(struct run *r)
                 if (done)
                         break;
                 unsigned long long t = now_ms();
-                monitor_abort(r, t);
-                if (r->resuming)
+                if (r->resuming) /* an abort request pauses the attempt */
                         monitor_resume(r, t);
+                else
+                        monitor_abort(r, t);
                 if (pass_ended) {
                         monitor_iteration(r);
                         if (r->seen_iteration >= 2)
