@@ -191,6 +191,38 @@ static bool on_new_pass(struct converge *c, const struct mig_sample *s, struct c
         return true;
 }
 
+/* During the first pass, once QEMU's sampled dirty rate is known and the
+ * job has sent for a window: the model on what is left now. Only a switch
+ * to post-copy is worth making this early; returns true when it filled *a
+ * (the decision, made once). */
+static bool on_sampled_rate(struct converge *c, const struct mig_sample *s, struct converge_action *a)
+{
+        unsigned long long remaining = s->mem_remaining ? s->mem_remaining : s->data_remaining;
+        unsigned long long processed = s->mem_processed ? s->mem_processed : s->data_processed;
+        unsigned long long dt = s->elapsed_ms - c->pass_ms;
+
+        if (c->sampled_decided || !c->p.postcopy || c->postcopy_requested || !s->dirty_sampled || s->iteration > 1 ||
+            c->pass_processed == 0 || dt < CONVERGE_WINDOW_MS || processed <= c->pass_processed)
+                return false;
+        c->sampled_decided = true;
+        converge_predict(&c->p, s->elapsed_ms, 1, s->elapsed_ms, remaining, (processed - c->pass_processed) * 1000 / dt,
+                         s->sampled_dirty_bps, &a->pred);
+        if (!a->pred.valid) {
+                memset(&a->pred, 0, sizeof(a->pred));
+                return false;
+        }
+        a->pred.in_pass = true;
+        a->pred.first_pass = 1;
+        a->pred.sampled_ms = s->sampled_ms;
+        if (a->pred.converges) {
+                set(a, CONVERGE_KEEP, 0, "pre-copy converges");
+        } else {
+                c->postcopy_requested = true;
+                set(a, CONVERGE_POSTCOPY, 0, "pre-copy predicted not to converge");
+        }
+        return true;
+}
+
 void converge_next(struct converge *c, const struct mig_sample *s, struct converge_action *a)
 {
         memset(a, 0, sizeof(*a));
@@ -218,6 +250,8 @@ void converge_next(struct converge *c, const struct mig_sample *s, struct conver
         }
 
         if (s->iteration >= 2 && s->iteration > c->pass && on_new_pass(c, s, a))
+                return;
+        if (on_sampled_rate(c, s, a))
                 return;
 
         if (c->stalled && c->p.postcopy && !c->postcopy_requested) {

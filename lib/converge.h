@@ -36,6 +36,17 @@
  * The measured rates are re-taken at each pass, so a guest whose working set
  * turned out larger than the first pass showed is caught one pass later.
  *
+ * Earlier, during the first pass, when the caller had QEMU sample the
+ * guest's dirty rate right before the job (sampled_dirty_bps) and the job
+ * has sent for CONVERGE_WINDOW_MS: the same model once, with R the memory
+ * left now, B the rate sent at so far and D the sampled rate. A guest
+ * predicted not to converge is switched to post-copy there and then when
+ * post-copy is allowed: every page sent in the first pass and dirtied again
+ * before the switch is sent twice, so the earlier the switch, the less is
+ * sent. Anything else (converges, or post-copy not allowed) leaves the job
+ * to the end of the first pass as without the sample; the decision comes
+ * once and says that it was made on QEMU's sample.
+ *
  * The backstops, checked before and after the prediction at every sample:
  *  1. completion timeout: past it, switch to post-copy if allowed and not
  *     done yet, otherwise abort the job (the guest stays on the source);
@@ -69,6 +80,10 @@ struct mig_sample {
         unsigned long long iteration;    /* memory pass, from 1 */
         unsigned long long downtime_ms;  /* the allowed downtime then (the caller's), 0: unknown */
         bool postcopy;                   /* the job is in post-copy */
+        bool dirty_sampled;              /* sampled_dirty_bps is known */
+        unsigned long long sampled_dirty_bps; /* the guest's dirty rate as QEMU sampled it before
+                                               * the job (page-sampling, over sampled_ms), bytes/s */
+        unsigned long long sampled_ms;   /* the sampling period */
 };
 
 struct converge_policy {
@@ -105,6 +120,9 @@ struct converge_prediction {
         unsigned long long precopy_ms;   /* to finish in pre-copy; 0 if it never does */
         unsigned long long postcopy_ms;  /* to finish after a switch now */
         unsigned downtime_ms;            /* the least allowed downtime needing no more passes */
+        bool in_pass;                    /* made during pass `iteration` on QEMU's sampled dirty
+                                          * rate (sampled_ms long), not at the end of a pass */
+        unsigned long long sampled_ms;
 };
 
 struct converge_action {
@@ -132,6 +150,7 @@ struct converge {
         unsigned long long pass_processed; /* bytes sent by then */
         struct converge_prediction last; /* the latest prediction */
         bool started;
+        bool sampled_decided;          /* the decision on the sampled dirty rate was made */
         bool stalled;
         bool postcopy_requested;
         bool aborted;

@@ -142,6 +142,10 @@ void progress_json_fields(struct json *j, const struct mig_sample *s, const char
         json_kv_int(j, "dirty_bps", (long long)s->dirty_bps);
         json_kv_int(j, "iteration", (long long)s->iteration);
         json_kv_int(j, "downtime_ms", (long long)s->downtime_ms);
+        if (s->dirty_sampled) {
+                json_kv_int(j, "sampled_dirty_bps", (long long)s->sampled_dirty_bps);
+                json_kv_int(j, "sampled_ms", (long long)s->sampled_ms);
+        }
         json_key(j, "eta_ms");
         if (eta < 0)
                 json_null(j);
@@ -202,8 +206,13 @@ void decision_json(FILE *f, const char *domain, unsigned long long elapsed_ms, c
         json_bool(&j, applied);
         json_kv_string(&j, "message", message);
         if (p->valid) {
-                json_kv_int(&j, "pass", (long long)(p->iteration - 1));
+                json_kv_int(&j, "pass", (long long)(p->in_pass ? p->iteration : p->iteration - 1));
                 json_kv_int(&j, "first_pass", (long long)(p->first_pass ? p->first_pass : p->iteration - 1));
+                if (p->in_pass) { /* during the pass, on QEMU's sampled dirty rate */
+                        json_key(&j, "in_pass");
+                        json_bool(&j, true);
+                        json_kv_int(&j, "sampled_ms", (long long)p->sampled_ms);
+                }
                 json_kv_int(&j, "pass_ms", (long long)p->pass_ms);
                 json_kv_int(&j, "remaining", (long long)p->remaining);
                 json_kv_int(&j, "transfer_bps", (long long)p->transfer_bps);
@@ -223,6 +232,13 @@ void decision_json(FILE *f, const char *domain, unsigned long long elapsed_ms, c
 
 static void add_measured(char *buf, size_t n, size_t *len, const struct converge_prediction *p)
 {
+        if (p->in_pass) {
+                add(buf, n, len, "pass %llu, %.1f s in: the guest dirties %.1f MiB/s (QEMU's sampling over %.0f s before the "
+                    "job), sent at %.1f MiB/s so far (dirty/sent %.2f), %.1f MiB left to send", p->iteration,
+                    p->pass_ms / 1000.0, p->dirty_bps / MiB, p->sampled_ms / 1000.0, p->transfer_bps / MiB,
+                    p->ratio_pm / 1000.0, p->remaining / MiB);
+                return;
+        }
         if (p->first_pass && p->first_pass < p->iteration - 1)
                 add(buf, n, len, "passes %llu-%llu", p->first_pass, p->iteration - 1);
         else
@@ -279,7 +295,8 @@ size_t progress_explain(char *buf, size_t n, const struct converge_action *a)
                             "aborting at the completion timeout if it does not finish", a->value, a->reason);
                 break;
         case CONVERGE_KEEP:
-                add(buf, n, &len, p->converges ? ": left alone" : "; post-copy is not allowed and the allowed downtime is at "
+                add(buf, n, &len, p->converges && p->in_pass ? ": left alone (looked at again at the end of the pass)" :
+                                  p->converges ? ": left alone" : "; post-copy is not allowed and the allowed downtime is at "
                                                                  "its maximum: waiting (aborting at the completion timeout)");
                 break;
         default:

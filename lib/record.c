@@ -125,6 +125,9 @@ static int read_sample(struct recording *r, const struct json_object *o)
                         .iteration = ull(o, "iteration"),
                         .downtime_ms = ull(o, "downtime_ms"),
                         .postcopy = phase && (streq(phase, "postcopy") || streq(phase, "post-copy")),
+                        .dirty_sampled = json_object_get(o, "sampled_dirty_bps") != NULL,
+                        .sampled_dirty_bps = ull(o, "sampled_dirty_bps"),
+                        .sampled_ms = ull(o, "sampled_ms"),
                 },
                 .phase = dup_or_null(phase),
         };

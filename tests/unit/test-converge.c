@@ -218,6 +218,114 @@ static void test_first_pass_rate_skips_the_setup(void **state)
         assert_int_equal(a.pred.pass_ms, 13500);
 }
 
+/* ------------------------------------------------------------ QEMU's sampled dirty rate, during pass 1 */
+
+/* A sample of pass 1 with QEMU's sampled dirty rate known (sampled > 0) or
+ * not (0); 300 MiB guest, sent at 20 MiB/s from 1 s on. */
+static int feed_sampled(struct converge *c, struct converge_action *a, unsigned long long ms, unsigned long long sampled)
+{
+        unsigned long long sent = ms > 1000 ? (ms - 1000) * 20 * MiB / 1000 : 0;
+        struct mig_sample s = { .elapsed_ms = ms, .data_total = 300 * MiB, .data_remaining = 300 * MiB - sent,
+                                .data_processed = sent, .mem_bps = 20 * MiB, .iteration = 1,
+                                .dirty_sampled = sampled > 0, .sampled_dirty_bps = sampled, .sampled_ms = 1000 };
+        converge_next(c, &s, a);
+        return a->kind;
+}
+
+/* A guest QEMU sampled dirtying 128 MiB/s before the job: switched in pass 1
+ * as soon as a second of transfer is measured, not at its end. */
+static void test_sampled_busy_switched_during_pass_one(void **state)
+{
+        struct converge c;
+        struct converge_action a;
+        (void)state;
+        converge_init(&c, &nova_like);
+        assert_int_equal(feed_sampled(&c, &a, 500, 128 * MiB), CONVERGE_SET_DOWNTIME); /* the initial downtime */
+        assert_int_equal(feed_sampled(&c, &a, 1000, 128 * MiB), CONVERGE_NONE);
+        assert_int_equal(feed_sampled(&c, &a, 1500, 128 * MiB), CONVERGE_NONE);
+        /* 900 ms of transfer since the first byte (at 1.1 s): not a window yet */
+        assert_int_equal(feed_sampled(&c, &a, 2000, 128 * MiB), CONVERGE_NONE);
+        assert_int_equal(feed_sampled(&c, &a, 2600, 128 * MiB), CONVERGE_POSTCOPY);
+        assert_true(a.pred.valid);
+        assert_true(a.pred.in_pass);
+        assert_false(a.pred.converges);
+        assert_int_equal(a.pred.iteration, 1);
+        assert_int_equal(a.pred.pass_ms, 2600);
+        assert_int_equal(a.pred.transfer_bps, 20 * MiB);
+        assert_int_equal(a.pred.dirty_bps, 128 * MiB);
+        assert_int_equal(a.pred.remaining, 268 * MiB);
+        char text[512];
+        progress_explain(text, sizeof(text), &a);
+        assert_string_equal(text, "pass 1, 2.6 s in: the guest dirties 128.0 MiB/s (QEMU's sampling over 1 s before the job), "
+                                  "sent at 20.0 MiB/s so far (dirty/sent 6.40), 268.0 MiB left to send; pre-copy cannot "
+                                  "converge: the guest dirties memory as fast as it is sent: switching to post-copy now "
+                                  "(predicted 13.4 s)");
+        /* once: nothing more in pass 1, nor at its end */
+        assert_int_equal(feed_sampled(&c, &a, 3000, 128 * MiB), CONVERGE_NONE);
+        struct mig_sample s = { .elapsed_ms = 15000, .data_total = 300 * MiB, .data_remaining = 100 * MiB,
+                                .data_processed = 280 * MiB, .dirty_bps = 12 * MiB, .iteration = 2 };
+        converge_next(&c, &s, &a);
+        assert_int_equal(a.kind, CONVERGE_NONE);
+}
+
+/* A guest sampled dirtying 8 MiB/s: predicted to converge, left alone once,
+ * and decided again at the end of pass 1 as without the sample. */
+static void test_sampled_steady_left_alone(void **state)
+{
+        struct converge c;
+        struct converge_action a;
+        (void)state;
+        converge_init(&c, &nova_like);
+        assert_int_equal(feed_sampled(&c, &a, 500, 8 * MiB), CONVERGE_SET_DOWNTIME);
+        assert_int_equal(feed_sampled(&c, &a, 1000, 8 * MiB), CONVERGE_NONE);
+        assert_int_equal(feed_sampled(&c, &a, 1500, 8 * MiB), CONVERGE_NONE);
+        assert_int_equal(feed_sampled(&c, &a, 2500, 8 * MiB), CONVERGE_KEEP);
+        assert_true(a.pred.in_pass);
+        assert_true(a.pred.converges);
+        assert_int_equal(a.pred.ratio_pm, 400);
+        char text[512];
+        progress_explain(text, sizeof(text), &a);
+        assert_non_null(strstr(text, "; pre-copy converges: "));
+        assert_non_null(strstr(text, ": left alone (looked at again at the end of the pass)"));
+        for (unsigned long long ms = 3000; ms < 14000; ms += 500)
+                assert_int_equal(feed_sampled(&c, &a, ms, 8 * MiB), CONVERGE_NONE);
+        struct mig_sample s = { .elapsed_ms = 15000, .data_total = 300 * MiB, .data_remaining = 40 * MiB,
+                                .data_processed = 280 * MiB, .dirty_bps = 8 * MiB, .iteration = 2 };
+        converge_next(&c, &s, &a);
+        assert_true(a.pred.valid);
+        assert_false(a.pred.in_pass);
+        assert_true(a.pred.converges);
+}
+
+/* Without post-copy allowed, or without the sample, pass 1 is what it was:
+ * the first prediction comes at its end. */
+static void test_sampled_changes_nothing_else(void **state)
+{
+        struct converge_policy pol = nova_like;
+        struct converge c;
+        struct converge_action a;
+        (void)state;
+        pol.postcopy = false;
+        converge_init(&c, &pol);
+        for (unsigned long long ms = 500; ms < 14000; ms += 500)
+                assert_int_equal(feed_sampled(&c, &a, ms, 128 * MiB), ms == 500 ? CONVERGE_SET_DOWNTIME : CONVERGE_NONE);
+        converge_init(&c, &nova_like);
+        for (unsigned long long ms = 500; ms < 14000; ms += 500)
+                assert_int_equal(feed_sampled(&c, &a, ms, 0), ms == 500 ? CONVERGE_SET_DOWNTIME : CONVERGE_NONE);
+        /* known only from the second pass on: too late, ignored there */
+        converge_init(&c, &nova_like);
+        assert_int_equal(feed_sampled(&c, &a, 500, 0), CONVERGE_SET_DOWNTIME);
+        struct mig_sample s = { .elapsed_ms = 15000, .data_total = 300 * MiB, .data_remaining = 40 * MiB,
+                                .data_processed = 280 * MiB, .dirty_bps = 8 * MiB, .iteration = 2,
+                                .dirty_sampled = true, .sampled_dirty_bps = 128 * MiB, .sampled_ms = 1000 };
+        converge_next(&c, &s, &a);
+        assert_false(a.pred.in_pass);
+        assert_true(a.pred.converges);
+        s.elapsed_ms = 15500;
+        converge_next(&c, &s, &a);
+        assert_int_equal(a.kind, CONVERGE_NONE);
+}
+
 /* ------------------------------------------------------------ recorded lab migrations */
 
 struct replay {
@@ -414,6 +522,9 @@ int main(void)
                 cmocka_unit_test(test_second_look_catches_a_large_working_set),
                 cmocka_unit_test(test_first_pass_rate_skips_the_setup),
                 cmocka_unit_test(test_short_passes_add_up_to_a_window),
+                cmocka_unit_test(test_sampled_busy_switched_during_pass_one),
+                cmocka_unit_test(test_sampled_steady_left_alone),
+                cmocka_unit_test(test_sampled_changes_nothing_else),
                 cmocka_unit_test(test_replay_steady_left_alone),
                 cmocka_unit_test(test_replay_busy_switched_after_pass_one),
                 cmocka_unit_test(test_replay_busy_without_postcopy_steps_then_aborts),
