@@ -63,6 +63,15 @@ struct run {
         int resume_tries;
         unsigned long long resume_pause_try; /* monotonic ms of the last try to pause it, 0: none */
         struct resume_watch rw;
+        /* QEMU's sampling of the guest's dirty rate, started before the job */
+        int dirty_state;               /* enum dirty_sample_state */
+        unsigned long long sampled_bps, sampled_ms;
+};
+
+enum dirty_sample_state {
+        DIRTY_SAMPLE_OFF,              /* not asked for, or not available: said so */
+        DIRTY_SAMPLE_MEASURING,
+        DIRTY_SAMPLE_KNOWN,
 };
 
 /* Sets the result's status and reason; returns 0. */

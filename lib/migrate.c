@@ -120,6 +120,77 @@ static int start_job(struct run *r, unsigned long extra_flags)
         return q;
 }
 
+/* ------------------------------------------------------------ the dirty rate, early */
+
+/* QEMU's page-sampling measure of the guest's dirty rate (libvirt >= 7.2,
+ * QEMU >= 5.2), started right before the job: it is known about a period
+ * later, during the first memory pass, where the job's own dirty rate only
+ * comes at the pass's end. Only a switch to post-copy uses it. */
+#define DIRTY_SAMPLE_S 1
+
+/* Starts the sampling; when it cannot be, says why into m (else m is ""). */
+static void dirty_sample_start(struct run *r, char *m, size_t n)
+{
+        m[0] = 0;
+        if (!(r->flags & VIR_MIGRATE_POSTCOPY))
+                return;
+#if LIBVIR_CHECK_VERSION(7, 2, 0)
+        if (virDomainStartDirtyRateCalc(r->dom, DIRTY_SAMPLE_S, 0) == 0) { /* 0: page sampling */
+                r->dirty_state = DIRTY_SAMPLE_MEASURING;
+                return;
+        }
+        snprintf(m, n, "QEMU cannot sample %s's dirty rate here (libvirt: %s): the policy decides at the end of the "
+                 "first memory pass", r->res->name, virt_last_error());
+#else
+        snprintf(m, n, "migkit was built without libvirt's dirty-rate sampling (libvirt < 7.2): the policy decides "
+                 "at the end of the first memory pass");
+#endif
+}
+
+/* While measuring: reads QEMU's result; once known, says so. */
+static void dirty_sample_read(struct run *r, const struct mig_sample *s)
+{
+        char m[768];
+        if (r->dirty_state != DIRTY_SAMPLE_MEASURING)
+                return;
+        if (s->iteration >= 2) {
+                r->dirty_state = DIRTY_SAMPLE_OFF;
+                snprintf(m, sizeof(m), "QEMU's sample of %s's dirty rate was not ready before the first memory pass ended: "
+                         "the policy decides at its end", r->res->name);
+                migout_event(&r->out, "dirtyrate", s->elapsed_ms, NULL, 0, m);
+                return;
+        }
+#if LIBVIR_CHECK_VERSION(7, 2, 0)
+        virDomainPtr doms[] = { r->dom, NULL };
+        virDomainStatsRecordPtr *st = NULL;
+        int status = -1, period = DIRTY_SAMPLE_S;
+        long long mib = -1;
+        int n = virDomainListGetStats(doms, VIR_DOMAIN_STATS_DIRTYRATE, &st, 0);
+        if (n > 0) {
+                (void)virTypedParamsGetInt(st[0]->params, st[0]->nparams, "dirtyrate.calc_status", &status);
+                (void)virTypedParamsGetInt(st[0]->params, st[0]->nparams, "dirtyrate.calc_period", &period);
+                (void)virTypedParamsGetLLong(st[0]->params, st[0]->nparams, "dirtyrate.megabytes_per_second", &mib);
+        }
+        if (n < 0)
+                snprintf(m, sizeof(m), "cannot read QEMU's sample of %s's dirty rate (libvirt: %s): the policy decides at "
+                         "the end of the first memory pass", r->res->name, virt_last_error());
+        virDomainStatsRecordListFree(st);
+        if (n >= 0 && (status != VIR_DOMAIN_DIRTYRATE_MEASURED || mib < 0))
+                return; /* still measuring */
+        if (n < 0) {
+                r->dirty_state = DIRTY_SAMPLE_OFF;
+                migout_event(&r->out, "dirtyrate", s->elapsed_ms, NULL, 0, m);
+                return;
+        }
+        r->dirty_state = DIRTY_SAMPLE_KNOWN;
+        r->sampled_bps = (unsigned long long)mib * 1024 * 1024;
+        r->sampled_ms = period > 0 ? (unsigned long long)period * 1000 : DIRTY_SAMPLE_S * 1000;
+        snprintf(m, sizeof(m), "QEMU's sampling over %llu s before the job: %s dirties %lld MiB/s", r->sampled_ms / 1000,
+                 r->res->name, mib);
+        migout_event(&r->out, "dirtyrate", s->elapsed_ms, "sampled_dirty_bps", r->sampled_bps, m);
+#endif
+}
+
 static int run_start(struct run *r, bool events)
 {
         if (pipe2(r->pfd, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -128,12 +199,13 @@ static int run_start(struct run *r, bool events)
                 r->comp_id = mig_completed_watch(r->src, r->dom, &r->comp);
                 r->iter_id = mig_iteration_watch(r->src, r->dom, r->pfd[1], &r->iter);
         }
+        char text[512], sampling[768];
+        dirty_sample_start(r, sampling, sizeof(sampling));
         int q = start_job(r, 0);
         if (q < 0)
                 return q;
         r->t0 = now_ms();
 
-        char text[512];
         unsigned long f = r->flags;
         snprintf(text, sizeof(text), "migrating to %s (%s%s%s%s%s%s%s)%s%s", r->res->dest_uri,
                  f & VIR_MIGRATE_POSTCOPY ? "post-copy allowed" : "pre-copy",
@@ -142,6 +214,8 @@ static int run_start(struct run *r, bool events)
                  f & VIR_MIGRATE_PARALLEL ? ", parallel connections" : "", f & VIR_MIGRATE_COMPRESSED ? ", compressed" : "",
                  r->res->record ? "; flight record: " : "", r->res->record ? r->res->record : "");
         migout_event(&r->out, "start", 0, NULL, 0, text);
+        if (sampling[0])
+                migout_event(&r->out, "dirtyrate", 0, NULL, 0, sampling);
         return 0;
 }
 
@@ -241,6 +315,12 @@ static void monitor_sample(struct run *r)
                 return;
         s.postcopy |= r->in_postcopy;
         s.downtime_ms = r->cv.downtime_ms;
+        dirty_sample_read(r, &s);
+        if (r->dirty_state == DIRTY_SAMPLE_KNOWN) {
+                s.dirty_sampled = true;
+                s.sampled_dirty_bps = r->sampled_bps;
+                s.sampled_ms = r->sampled_ms;
+        }
         r->last = s;
         r->last_at = now_ms();
 
