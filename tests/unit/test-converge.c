@@ -324,6 +324,9 @@ static void test_sampled_changes_nothing_else(void **state)
         s.elapsed_ms = 15500;
         converge_next(&c, &s, &a);
         assert_int_equal(a.kind, CONVERGE_NONE);
+        s.elapsed_ms = 17000, s.data_processed = 300 * MiB, s.data_remaining = 20 * MiB;
+        converge_next(&c, &s, &a);
+        assert_int_equal(a.kind, CONVERGE_NONE);
 }
 
 /* ------------------------------------------------------------ recorded lab migrations */
