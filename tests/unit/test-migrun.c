@@ -192,6 +192,8 @@ static void test_success_verified_then_handed_over(void **state)
         assert_non_null(strstr(f->out, "\"event\":\"progress\""));
         assert_non_null(strstr(f->out, "\"status\":\"ok\""));
         assert_non_null(strstr(f->out, "\"downtime_ms\":42"));
+        /* no post-copy allowed: no dirty-rate sampling either */
+        assert_null(strstr(f->out, "\"event\":\"dirtyrate\""));
         /* the flight record */
         assert_string_equal(f->res.record, rec);
         assert_true(read_full_file(rec, 1 << 20, &recbuf) > 0);
@@ -302,6 +304,13 @@ static void test_postcopy_at_completion_timeout(void **state)
         assert_non_null(strstr(f->out, "\"event\":\"postcopy\""));
         assert_non_null(strstr(f->out, "if either host fails the guest is lost"));
         assert_non_null(strstr(f->out, "\"postcopy\":true"));
+        /* the test driver cannot sample the dirty rate: said once, and the
+         * policy went on without it (the switch above) */
+        const char *d = strstr(f->out, "\"event\":\"dirtyrate\"");
+        assert_non_null(d);
+        assert_null(strstr(d + 1, "\"event\":\"dirtyrate\""));
+        assert_non_null(strstr(f->out, "QEMU cannot sample test's dirty rate here (libvirt: "));
+        assert_non_null(strstr(f->out, "the policy decides at the end of the first memory pass"));
 }
 
 /* Switched to post-copy at the completion timeout, then the post-copy breaks. */
