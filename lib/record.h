@@ -8,7 +8,7 @@
  *   {"event":"iteration","iteration":N}  libvirt's migration-iteration event
  *   {"event":"policy","action":...}      each decision, measured and
  *                                        predicted values included
- *   {"event":"upload"|"start"|"abort"|"recover"|"completed"|...}
+ *   {"event":"upload"|"start"|"dirtyrate"|"abort"|"recover"|"completed"|...}
  *   {"event":"result",...}               last: status, downtime, post-copy
  * This module opens such a file and reads one back (for `migkit plot` and
  * the tests, which replay recorded lab migrations through the policy). */
