@@ -81,6 +81,8 @@ static void test_write_and_read_back(void **state)
         decision_json(f, "g", 1500, &a, true, "switching");
         s.elapsed_ms = 2000;
         s.postcopy = true;
+        s.dirty_sampled = true; /* QEMU's sample, here of 0 bytes/s: known all the same */
+        s.sampled_ms = 1000;
         progress_json(f, "g", &s, NULL);
         event_json(f, "result", "g", 2500, NULL, 0, "done"); /* an old-style result: no status */
         fclose(f);
@@ -100,7 +102,11 @@ static void test_write_and_read_back(void **state)
         assert_int_equal(r.samples[0].s.iteration, 2);
         assert_int_equal(r.samples[0].s.downtime_ms, 95);
         assert_false(r.samples[0].s.postcopy);
+        assert_false(r.samples[0].s.dirty_sampled);
         assert_true(r.samples[1].s.postcopy);
+        assert_true(r.samples[1].s.dirty_sampled);
+        assert_int_equal(r.samples[1].s.sampled_dirty_bps, 0);
+        assert_int_equal(r.samples[1].s.sampled_ms, 1000);
         assert_int_equal(r.n_marks, 2);
         assert_string_equal(r.marks[0].event, "iteration");
         assert_int_equal(r.marks[0].value, 2);
