@@ -109,6 +109,7 @@ static const struct key keys[] = {
         { "migrate", "postcopy-bandwidth", K_UINT, OFF(migrate_postcopy_bandwidth), "0", 0, 1000000, NULL,
           "MiB/s from 0 (the same as bandwidth) to 1000000" },
         { "migrate", "postcopy-preempt", K_ENUM, OFF(migrate_postcopy_preempt), "auto", 0, 0, preempt_choices, "auto, yes or no" },
+        { "migrate", "sample-dirty-rate", K_BOOL, OFF(migrate_sample_dirty), "yes", 0, 0, NULL, "yes or no" },
         { "migrate", "postcopy-recover", K_MS, OFF(migrate_postcopy_recover_ms), "10min", 0, 86400000, NULL,
           "a duration from 0s (never) to 1d, such as 10min" },
         { "migrate", "parallel-connections", K_UINT, OFF(migrate_parallel), "1", 1, 64, NULL, "a number from 1 to 64" },

@@ -120,6 +120,7 @@ struct mk_config {
         unsigned migrate_postcopy_bandwidth; /* MiB/s once in post-copy, 0: bandwidth's */
         int migrate_postcopy_preempt;  /* enum migrate_preempt */
         unsigned migrate_postcopy_recover_ms; /* retrying a broken post-copy this long, 0: not at all */
+        bool migrate_sample_dirty;     /* QEMU samples the dirty rate before a job that may switch to post-copy */
         unsigned migrate_parallel;     /* migration streams (multifd) */
         char *migrate_compression;     /* "none" or methods (migrate.h) */
         char *migrate_inbound;         /* the destinations' migration addresses: DEST=ADDR..., a {dest} template, "" */

@@ -125,14 +125,15 @@ static int start_job(struct run *r, unsigned long extra_flags)
 /* QEMU's page-sampling measure of the guest's dirty rate (libvirt >= 7.2,
  * QEMU >= 5.2), started right before the job: it is known about a period
  * later, during the first memory pass, where the job's own dirty rate only
- * comes at the pass's end. Only a switch to post-copy uses it. */
+ * comes at the pass's end. Only a switch to post-copy uses it; [migrate]
+ * sample-dirty-rate = no leaves it out. */
 #define DIRTY_SAMPLE_S 1
 
 /* Starts the sampling; when it cannot be, says why into m (else m is ""). */
 static void dirty_sample_start(struct run *r, char *m, size_t n)
 {
         m[0] = 0;
-        if (!(r->flags & VIR_MIGRATE_POSTCOPY))
+        if (!(r->flags & VIR_MIGRATE_POSTCOPY) || !r->cfg->migrate_sample_dirty)
                 return;
 #if LIBVIR_CHECK_VERSION(7, 2, 0)
         if (virDomainStartDirtyRateCalc(r->dom, DIRTY_SAMPLE_S, 0) == 0) { /* 0: page sampling */
