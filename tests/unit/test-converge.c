@@ -7,7 +7,11 @@
  *                        not allowed: downtime steps, then the abort at the
  *                        completion timeout
  *   busy-postcopy.jsonl  the same guest with post-copy allowed: switched at
- *                        the end of the first memory pass */
+ *                        the end of the first memory pass
+ * (those three without QEMU's sample of the dirty rate) and, with it:
+ *   steady-sampled.jsonl the steady guest: predicted to converge during the
+ *                        first pass, left alone
+ *   busy-sampled.jsonl   the busy guest: switched during the first pass */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -369,6 +373,24 @@ static void replay(const char *file, const struct converge_policy *pol, bool sam
         }
 }
 
+/* The recorded run went into post-copy by one decision, a prediction
+ * that pre-copy does not converge, applied: that decision. */
+static const struct rec_mark *recorded_switch(const struct recording *rec)
+{
+        const struct rec_mark *m = NULL;
+        assert_true(rec->postcopy);
+        for (size_t k = 0; k < rec->n_marks; k++)
+                if (streq_ptr(rec->marks[k].action, "postcopy")) {
+                        assert_null(m);
+                        m = &rec->marks[k];
+                        assert_true(m->applied);
+                        assert_true(m->predicted);
+                        assert_false(m->converges);
+                }
+        assert_non_null(m);
+        return m;
+}
+
 /* The first sample of pass 2 in the record. */
 static unsigned long long end_of_pass_one(const struct recording *rec)
 {
@@ -422,17 +444,7 @@ static void test_replay_busy_switched_after_pass_one(void **state)
         assert_false(r.actions[i].pred.converges);
         assert_true(r.at[i] < rec.policy.stall_ms);
         /* the recorded run: post-copy, and its decision says why */
-        assert_true(rec.postcopy);
-        bool found = false;
-        for (size_t k = 0; k < rec.n_marks; k++)
-                if (streq_ptr(rec.marks[k].action, "postcopy")) {
-                        found = true;
-                        assert_true(rec.marks[k].applied);
-                        assert_true(rec.marks[k].predicted);
-                        assert_false(rec.marks[k].converges);
-                        assert_non_null(strstr(rec.marks[k].message, "switching to post-copy"));
-                }
-        assert_true(found);
+        assert_non_null(strstr(recorded_switch(&rec)->message, "switching to post-copy"));
         recording_free(&rec);
 
         /* the busy guest recorded without post-copy takes the same decision
@@ -520,6 +532,85 @@ static void test_resume_watch(void **state)
         assert_int_equal(resume_watch_next(&w, 61000, 300 * MiB), RESUME_TIMED_OUT);
 }
 
+/* The first sample that carries QEMU's sampled dirty rate, and the first
+ * with bytes sent. */
+static void sampled_points(const struct recording *rec, unsigned long long *known, unsigned long long *first_byte)
+{
+        *known = *first_byte = 0;
+        for (size_t i = 0; i < rec->n_samples; i++) {
+                const struct mig_sample *s = &rec->samples[i].s;
+                if (!*known && s->dirty_sampled)
+                        *known = s->elapsed_ms;
+                if (!*first_byte && (s->mem_processed || s->data_processed))
+                        *first_byte = s->elapsed_ms;
+        }
+        assert_true(*known > 0);
+        assert_true(*first_byte > 0);
+}
+
+static void test_replay_sampled_busy_switched_during_pass_one(void **state)
+{
+        struct recording rec;
+        struct replay r;
+        unsigned long long known, first;
+        size_t i;
+        (void)state;
+        replay("busy-sampled.jsonl", NULL, true, &rec, &r);
+        sampled_points(&rec, &known, &first);
+        for (i = 0; i < r.n && r.actions[i].kind != CONVERGE_POSTCOPY; i++)
+                assert_int_equal(r.actions[i].kind, CONVERGE_SET_DOWNTIME);
+        assert_true(i < r.n);
+        /* in pass 1, on the sample, once a second of transfer is measured */
+        assert_int_equal(r.iteration[i], 1);
+        assert_true(r.actions[i].pred.in_pass);
+        assert_false(r.actions[i].pred.converges);
+        assert_true(r.at[i] >= known);
+        assert_true(r.at[i] >= first + CONVERGE_WINDOW_MS);
+        assert_true(r.actions[i].pred.ratio_pm > 1000); /* it dirties faster than it is sent */
+        /* the recorded run did the same, and said so */
+        const struct rec_mark *m = recorded_switch(&rec);
+        assert_int_equal(m->elapsed_ms, r.at[i]);
+        assert_non_null(strstr(m->message, "QEMU's sampling over 1 s before the job"));
+        recording_free(&rec);
+
+        /* the same timeline without the sample: nothing in pass 1 but the
+         * downtime steps (the record ends in post-copy before pass 2) */
+        replay("busy-sampled.jsonl", NULL, false, &rec, &r);
+        for (i = 0; i < r.n; i++)
+                assert_int_equal(r.actions[i].kind, CONVERGE_SET_DOWNTIME);
+        recording_free(&rec);
+}
+
+static void test_replay_sampled_steady_left_alone(void **state)
+{
+        struct recording rec;
+        struct replay r;
+        unsigned long long known, first;
+        (void)state;
+        replay("steady-sampled.jsonl", NULL, true, &rec, &r);
+        sampled_points(&rec, &known, &first);
+        assert_true(rec.policy.postcopy);
+        size_t in_pass = 0, predictions = 0;
+        for (size_t i = 0; i < r.n; i++) {
+                assert_int_not_equal(r.actions[i].kind, CONVERGE_POSTCOPY);
+                assert_int_not_equal(r.actions[i].kind, CONVERGE_ABORT);
+                if (!r.actions[i].pred.valid)
+                        continue;
+                predictions++;
+                if (r.actions[i].pred.in_pass) {
+                        in_pass++;
+                        assert_int_equal(r.actions[i].kind, CONVERGE_KEEP);
+                        assert_true(r.actions[i].pred.converges);
+                        assert_int_equal(r.iteration[i], 1);
+                }
+        }
+        assert_int_equal(in_pass, 1);
+        assert_true(predictions >= 2);
+        assert_string_equal(rec.status, "ok");
+        assert_false(rec.postcopy);
+        recording_free(&rec);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -537,6 +628,8 @@ int main(void)
                 cmocka_unit_test(test_replay_busy_switched_after_pass_one),
                 cmocka_unit_test(test_replay_busy_without_postcopy_steps_then_aborts),
                 cmocka_unit_test(test_resume_watch),
+                cmocka_unit_test(test_replay_sampled_busy_switched_during_pass_one),
+                cmocka_unit_test(test_replay_sampled_steady_left_alone),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
