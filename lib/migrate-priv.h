@@ -65,7 +65,8 @@ struct run {
         struct resume_watch rw;
         /* QEMU's sampling of the guest's dirty rate, started before the job */
         int dirty_state;               /* enum dirty_sample_state */
-        unsigned long long sampled_bps, sampled_ms;
+        unsigned long long dirty_started, sampled_bps, sampled_ms;
+        char dirty_msg[768];           /* what to say about it when the job starts, "": nothing */
 };
 
 enum dirty_sample_state {
@@ -81,6 +82,10 @@ int set_result(struct migrate_result *res, int status, const char *fmt, ...) _pr
  * parameters, policy, record, the disks' images, config-drive upload. 0 to
  * go on, 1 when the result says why not, -errno. */
 int run_setup(struct run *r);
+
+/* Has QEMU start sampling the guest's dirty rate when the job may switch to
+ * post-copy (read right before the job starts, migrate.c). */
+void migrate_dirty_sample_start(struct run *r);
 
 /* After a failed migration with nothing of the guest on the destination:
  * removes what run_setup created there for the copy of the disks. */

@@ -123,45 +123,39 @@ static int start_job(struct run *r, unsigned long extra_flags)
 /* ------------------------------------------------------------ the dirty rate, early */
 
 /* QEMU's page-sampling measure of the guest's dirty rate (libvirt >= 7.2,
- * QEMU >= 5.2), started right before the job: it is known about a period
- * later, during the first memory pass, where the job's own dirty rate only
- * comes at the pass's end. Only a switch to post-copy uses it; [migrate]
+ * QEMU >= 5.2): started once the job's flags are known, it runs while the
+ * rest is set up (preflight, the config drive), and is read right before
+ * the job starts, waiting for what is left of its period. Not during the
+ * job: there, on libvirt 9.0, reading it blocked the caller for 5 s at the
+ * start of the first pass. Only a switch to post-copy uses it; [migrate]
  * sample-dirty-rate = no leaves it out. */
 #define DIRTY_SAMPLE_S 1
+#define DIRTY_SAMPLE_WAIT_MS (DIRTY_SAMPLE_S * 1000 + 1000)
 
-/* Starts the sampling; when it cannot be, says why into m (else m is ""). */
-static void dirty_sample_start(struct run *r, char *m, size_t n)
+void migrate_dirty_sample_start(struct run *r)
 {
-        m[0] = 0;
+        r->dirty_msg[0] = 0;
         if (!(r->flags & VIR_MIGRATE_POSTCOPY) || !r->cfg->migrate_sample_dirty)
                 return;
 #if LIBVIR_CHECK_VERSION(7, 2, 0)
         if (virDomainStartDirtyRateCalc(r->dom, DIRTY_SAMPLE_S, 0) == 0) { /* 0: page sampling */
                 r->dirty_state = DIRTY_SAMPLE_MEASURING;
+                r->dirty_started = now_ms();
                 return;
         }
-        snprintf(m, n, "QEMU cannot sample %s's dirty rate here (libvirt: %s): the policy decides at the end of the "
-                 "first memory pass", r->res->name, virt_last_error());
+        snprintf(r->dirty_msg, sizeof(r->dirty_msg), "QEMU cannot sample %s's dirty rate here (libvirt: %s): the policy "
+                 "decides at the end of the first memory pass", r->res->name, virt_last_error());
 #else
-        snprintf(m, n, "migkit was built without libvirt's dirty-rate sampling (libvirt < 7.2): the policy decides "
-                 "at the end of the first memory pass");
+        snprintf(r->dirty_msg, sizeof(r->dirty_msg), "migkit was built without libvirt's dirty-rate sampling (libvirt < 7.2): "
+                 "the policy decides at the end of the first memory pass");
 #endif
 }
 
-/* While measuring: reads QEMU's result; once known, says so. */
-static void dirty_sample_read(struct run *r, const struct mig_sample *s)
-{
-        char m[768];
-        if (r->dirty_state != DIRTY_SAMPLE_MEASURING)
-                return;
-        if (s->iteration >= 2) {
-                r->dirty_state = DIRTY_SAMPLE_OFF;
-                snprintf(m, sizeof(m), "QEMU's sample of %s's dirty rate was not ready before the first memory pass ended: "
-                         "the policy decides at its end", r->res->name);
-                migout_event(&r->out, "dirtyrate", s->elapsed_ms, NULL, 0, m);
-                return;
-        }
 #if LIBVIR_CHECK_VERSION(7, 2, 0)
+/* One look at QEMU's result: 1 known, 0 still measuring, -1 error (said in
+ * r->dirty_msg). */
+static int dirty_sample_query(struct run *r)
+{
         virDomainPtr doms[] = { r->dom, NULL };
         virDomainStatsRecordPtr *st = NULL;
         int status = -1, period = DIRTY_SAMPLE_S;
@@ -172,23 +166,44 @@ static void dirty_sample_read(struct run *r, const struct mig_sample *s)
                 (void)virTypedParamsGetInt(st[0]->params, st[0]->nparams, "dirtyrate.calc_period", &period);
                 (void)virTypedParamsGetLLong(st[0]->params, st[0]->nparams, "dirtyrate.megabytes_per_second", &mib);
         }
-        if (n < 0)
-                snprintf(m, sizeof(m), "cannot read QEMU's sample of %s's dirty rate (libvirt: %s): the policy decides at "
-                         "the end of the first memory pass", r->res->name, virt_last_error());
         virDomainStatsRecordListFree(st);
-        if (n >= 0 && (status != VIR_DOMAIN_DIRTYRATE_MEASURED || mib < 0))
-                return; /* still measuring */
         if (n < 0) {
-                r->dirty_state = DIRTY_SAMPLE_OFF;
-                migout_event(&r->out, "dirtyrate", s->elapsed_ms, NULL, 0, m);
-                return;
+                snprintf(r->dirty_msg, sizeof(r->dirty_msg), "cannot read QEMU's sample of %s's dirty rate (libvirt: %s): "
+                         "the policy decides at the end of the first memory pass", r->res->name, virt_last_error());
+                return -1;
         }
-        r->dirty_state = DIRTY_SAMPLE_KNOWN;
+        if (status != VIR_DOMAIN_DIRTYRATE_MEASURED || mib < 0)
+                return 0;
         r->sampled_bps = (unsigned long long)mib * 1024 * 1024;
         r->sampled_ms = period > 0 ? (unsigned long long)period * 1000 : DIRTY_SAMPLE_S * 1000;
-        snprintf(m, sizeof(m), "QEMU's sampling over %llu s before the job: %s dirties %lld MiB/s", r->sampled_ms / 1000,
-                 r->res->name, mib);
-        migout_event(&r->out, "dirtyrate", s->elapsed_ms, "sampled_dirty_bps", r->sampled_bps, m);
+        snprintf(r->dirty_msg, sizeof(r->dirty_msg), "QEMU's sampling over %llu s before the job: %s dirties %lld MiB/s",
+                 r->sampled_ms / 1000, r->res->name, mib);
+        return 1;
+}
+#endif
+
+/* Right before the job: the result, waiting for it up to DIRTY_SAMPLE_WAIT_MS
+ * after the start (an abort request ends the wait). */
+static void dirty_sample_wait(struct run *r)
+{
+#if LIBVIR_CHECK_VERSION(7, 2, 0)
+        while (r->dirty_state == DIRTY_SAMPLE_MEASURING) {
+                int q = dirty_sample_query(r);
+                if (q != 0) {
+                        r->dirty_state = q > 0 ? DIRTY_SAMPLE_KNOWN : DIRTY_SAMPLE_OFF;
+                        return;
+                }
+                if (now_ms() - r->dirty_started >= DIRTY_SAMPLE_WAIT_MS || abort_flag) {
+                        r->dirty_state = DIRTY_SAMPLE_OFF;
+                        snprintf(r->dirty_msg, sizeof(r->dirty_msg), "QEMU's sample of %s's dirty rate was not ready %u ms "
+                                 "after it started: the policy decides at the end of the first memory pass", r->res->name,
+                                 DIRTY_SAMPLE_WAIT_MS);
+                        return;
+                }
+                usleep(50 * 1000);
+        }
+#else
+        (void)r;
 #endif
 }
 
@@ -200,8 +215,8 @@ static int run_start(struct run *r, bool events)
                 r->comp_id = mig_completed_watch(r->src, r->dom, &r->comp);
                 r->iter_id = mig_iteration_watch(r->src, r->dom, r->pfd[1], &r->iter);
         }
-        char text[512], sampling[768];
-        dirty_sample_start(r, sampling, sizeof(sampling));
+        char text[512];
+        dirty_sample_wait(r);
         int q = start_job(r, 0);
         if (q < 0)
                 return q;
@@ -215,8 +230,9 @@ static int run_start(struct run *r, bool events)
                  f & VIR_MIGRATE_PARALLEL ? ", parallel connections" : "", f & VIR_MIGRATE_COMPRESSED ? ", compressed" : "",
                  r->res->record ? "; flight record: " : "", r->res->record ? r->res->record : "");
         migout_event(&r->out, "start", 0, NULL, 0, text);
-        if (sampling[0])
-                migout_event(&r->out, "dirtyrate", 0, NULL, 0, sampling);
+        if (r->dirty_msg[0])
+                migout_event(&r->out, "dirtyrate", 0, r->dirty_state == DIRTY_SAMPLE_KNOWN ? "sampled_dirty_bps" : NULL,
+                             r->sampled_bps, r->dirty_msg);
         return 0;
 }
 
@@ -316,7 +332,6 @@ static void monitor_sample(struct run *r)
                 return;
         s.postcopy |= r->in_postcopy;
         s.downtime_ms = r->cv.downtime_ms;
-        dirty_sample_read(r, &s);
         if (r->dirty_state == DIRTY_SAMPLE_KNOWN) {
                 s.dirty_sampled = true;
                 s.sampled_dirty_bps = r->sampled_bps;

@@ -225,6 +225,7 @@ int run_setup(struct run *r)
         if ((q = setup_params(r)) != 0)
                 return q;
         setup_policy(r);
+        migrate_dirty_sample_start(r); /* measures while the rest is set up */
         if ((q = setup_record(r)) < 0)
                 return q;
         if ((q = setup_storage(r)) != 0)
