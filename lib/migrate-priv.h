@@ -83,8 +83,8 @@ int set_result(struct migrate_result *res, int status, const char *fmt, ...) _pr
  * go on, 1 when the result says why not, -errno. */
 int run_setup(struct run *r);
 
-/* Has QEMU start sampling the guest's dirty rate when the job may switch to
- * post-copy (read right before the job starts, migrate.c). */
+/* Has QEMU start sampling the guest's dirty rate when post-copy is asked
+ * for (read right before the job starts, migrate.c). */
 void migrate_dirty_sample_start(struct run *r);
 
 /* After a failed migration with nothing of the guest on the destination:

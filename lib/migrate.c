@@ -123,9 +123,10 @@ static int start_job(struct run *r, unsigned long extra_flags)
 /* ------------------------------------------------------------ the dirty rate, early */
 
 /* QEMU's page-sampling measure of the guest's dirty rate (libvirt >= 7.2,
- * QEMU >= 5.2): started once the job's flags are known, it runs while the
- * rest is set up (preflight, the config drive), and is read right before
- * the job starts, waiting for what is left of its period. Not during the
+ * QEMU >= 5.2): started as soon as the guest is found when post-copy is
+ * asked for, it runs while the rest is set up (preflight, the flags, the
+ * config drive), and is read right before the job starts, waiting for what
+ * is left of its period, when the job still may switch to post-copy. Not during the
  * job: there, on libvirt 9.0, reading it blocked the caller for 5 s at the
  * start of the first pass. Only a switch to post-copy uses it; [migrate]
  * sample-dirty-rate = no leaves it out. */
@@ -135,7 +136,7 @@ static int start_job(struct run *r, unsigned long extra_flags)
 void migrate_dirty_sample_start(struct run *r)
 {
         r->dirty_msg[0] = 0;
-        if (!(r->flags & VIR_MIGRATE_POSTCOPY) || !r->cfg->migrate_sample_dirty)
+        if (!(r->o->postcopy < 0 ? r->cfg->migrate_postcopy : r->o->postcopy) || !r->cfg->migrate_sample_dirty)
                 return;
 #if LIBVIR_CHECK_VERSION(7, 2, 0)
         if (virDomainStartDirtyRateCalc(r->dom, DIRTY_SAMPLE_S, 0) == 0) { /* 0: page sampling */
@@ -186,6 +187,11 @@ static int dirty_sample_query(struct run *r)
  * after the start (an abort request ends the wait). */
 static void dirty_sample_wait(struct run *r)
 {
+        if (!(r->flags & VIR_MIGRATE_POSTCOPY)) { /* dropped (parallel connections): not used */
+                r->dirty_state = DIRTY_SAMPLE_OFF;
+                r->dirty_msg[0] = 0;
+                return;
+        }
 #if LIBVIR_CHECK_VERSION(7, 2, 0)
         while (r->dirty_state == DIRTY_SAMPLE_MEASURING) {
                 int q = dirty_sample_query(r);

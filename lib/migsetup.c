@@ -37,6 +37,7 @@ static int setup_connect(struct run *r)
             !(r->res->name = strdup(virDomainGetName(r->dom) ? virDomainGetName(r->dom) : o->domain)))
                 return -ENOMEM;
         r->out.domain = r->res->name;
+        migrate_dirty_sample_start(r); /* measures while the rest is set up */
         if (!(r->dst = virConnectOpen(r->res->dest_uri)) && !(r->dst_err = strdup(virt_last_error())))
                 return -ENOMEM;
         if (o->no_preflight) {
@@ -225,7 +226,6 @@ int run_setup(struct run *r)
         if ((q = setup_params(r)) != 0)
                 return q;
         setup_policy(r);
-        migrate_dirty_sample_start(r); /* measures while the rest is set up */
         if ((q = setup_record(r)) < 0)
                 return q;
         if ((q = setup_storage(r)) != 0)
