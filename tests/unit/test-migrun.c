@@ -373,6 +373,22 @@ static void test_postcopy_resume_paused_at_recovery_end(void **state)
         assert_non_null(strstr(f->res.error, "--postcopy-resume test"));
 }
 
+/* Post-copy asked for but dropped for parallel connections: QEMU's
+ * dirty-rate sample was asked for early and is not used, and nothing is
+ * said of it. */
+static void test_dropped_postcopy_says_nothing_of_the_sample(void **state)
+{
+        struct fx *f = *state;
+        f->o.postcopy = 1;
+        f->o.parallel = 4;
+        fake(converging, ARRAY_SIZE(converging));
+
+        assert_int_equal(run(f), 0);
+        assert_int_equal(f->res.status, MIGRATE_OK);
+        assert_false(fk.flags & VIR_MIGRATE_POSTCOPY);
+        assert_null(strstr(f->out, "\"event\":\"dirtyrate\""));
+}
+
 /* [migrate] record-dir: a flight record there per migration; a relative
  * one is warned about and no record written (the migration goes on). */
 static void test_record_dir(void **state)
@@ -428,6 +444,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_postcopy_at_completion_timeout, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_postcopy_stuck_resume_paused_and_retried, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_postcopy_resume_paused_at_recovery_end, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_dropped_postcopy_says_nothing_of_the_sample, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_record_dir, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_abort_on_request, setup, teardown),
         };
