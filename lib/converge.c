@@ -214,12 +214,18 @@ static bool on_sampled_rate(struct converge *c, const struct mig_sample *s, stru
         a->pred.in_pass = true;
         a->pred.first_pass = 1;
         a->pred.sampled_ms = s->sampled_ms;
+        /* Only "never" switches this early: the model's next pass would resend
+         * all that is left now, while the real one resends what the guest
+         * dirties meanwhile, at most its working set, so a slow convergence
+         * predicted here may well be a quick one; the end of the pass
+         * measures it. */
         if (a->pred.converges) {
                 set(a, CONVERGE_KEEP, 0, "pre-copy converges");
-        } else {
+        } else if (a->pred.precopy_ms == 0) {
                 c->postcopy_requested = true;
                 set(a, CONVERGE_POSTCOPY, 0, "pre-copy predicted not to converge");
-        }
+        } else
+                set(a, CONVERGE_KEEP, 0, "decided at the end of the pass");
         return true;
 }
 

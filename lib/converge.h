@@ -40,12 +40,15 @@
  * guest's dirty rate right before the job (sampled_dirty_bps) and the job
  * has sent for CONVERGE_WINDOW_MS: the same model once, with R the memory
  * left now, B the rate sent at so far and D the sampled rate. A guest
- * predicted not to converge is switched to post-copy there and then when
- * post-copy is allowed: every page sent in the first pass and dirtied again
- * before the switch is sent twice, so the earlier the switch, the less is
- * sent. Anything else (converges, or post-copy not allowed) leaves the job
- * to the end of the first pass as without the sample; the decision comes
- * once and says that it was made on QEMU's sample.
+ * that cannot converge (it dirties memory as fast as it is sent) is
+ * switched to post-copy there and then when post-copy is allowed: every
+ * page sent in the first pass and dirtied again before the switch is sent
+ * twice, so the earlier the switch, the less is sent. Anything else
+ * (converges, converges slowly, or post-copy not allowed) leaves the job to
+ * the end of the first pass as without the sample: there the model's
+ * remainder is what the guest left, not all that was left to send, which
+ * over-states a slow guest's later passes. The decision comes once and says
+ * that it was made on QEMU's sample.
  *
  * The backstops, checked before and after the prediction at every sample:
  *  1. completion timeout: past it, switch to post-copy if allowed and not

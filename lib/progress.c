@@ -296,6 +296,9 @@ size_t progress_explain(char *buf, size_t n, const struct converge_action *a)
                 break;
         case CONVERGE_KEEP:
                 add(buf, n, &len, p->converges && p->in_pass ? ": left alone (looked at again at the end of the pass)" :
+                                  p->in_pass ? "; left alone until the end of the pass, which measures what the guest "
+                                               "leaves (this early only a guest that dirties memory as fast as it is sent "
+                                               "is switched)" :
                                   p->converges ? ": left alone" : "; post-copy is not allowed and the allowed downtime is at "
                                                                  "its maximum: waiting (aborting at the completion timeout)");
                 break;

@@ -301,6 +301,38 @@ static void test_sampled_steady_left_alone(void **state)
         assert_true(a.pred.converges);
 }
 
+/* A guest sampled dirtying 12 MiB/s: the model on all that is left in
+ * pass 1 predicts a slow convergence (over twice post-copy's time), but a
+ * real pass resends only what the guest dirtied, so this early that is no
+ * reason to switch: left to the end of the pass, and said so. */
+static void test_sampled_slow_guest_left_to_the_end_of_the_pass(void **state)
+{
+        struct converge c;
+        struct converge_action a;
+        (void)state;
+        converge_init(&c, &nova_like);
+        assert_int_equal(feed_sampled(&c, &a, 500, 12 * MiB), CONVERGE_SET_DOWNTIME);
+        assert_int_equal(feed_sampled(&c, &a, 1500, 12 * MiB), CONVERGE_NONE);
+        assert_int_equal(feed_sampled(&c, &a, 2500, 12 * MiB), CONVERGE_KEEP);
+        assert_true(a.pred.in_pass);
+        assert_false(a.pred.converges);
+        assert_true(a.pred.precopy_ms > 2 * a.pred.postcopy_ms);
+        char text[640];
+        progress_explain(text, sizeof(text), &a);
+        assert_non_null(strstr(text, "; left alone until the end of the pass, which measures what the guest leaves (this "
+                                     "early only a guest that dirties memory as fast as it is sent is switched)"));
+        for (unsigned long long ms = 3000; ms < 14000; ms += 500)
+                assert_int_equal(feed_sampled(&c, &a, ms, 12 * MiB), CONVERGE_NONE);
+        /* the end of the pass: 64 MiB left, dirtied at 5 MiB/s, converges */
+        struct mig_sample s = { .elapsed_ms = 15000, .data_total = 300 * MiB, .data_remaining = 64 * MiB,
+                                .data_processed = 280 * MiB, .dirty_bps = 5 * MiB, .iteration = 2,
+                                .dirty_sampled = true, .sampled_dirty_bps = 12 * MiB, .sampled_ms = 1000 };
+        converge_next(&c, &s, &a);
+        assert_true(a.pred.valid);
+        assert_false(a.pred.in_pass);
+        assert_true(a.pred.converges);
+}
+
 /* Without post-copy allowed, or without the sample, pass 1 is what it was:
  * the first prediction comes at its end. */
 static void test_sampled_changes_nothing_else(void **state)
@@ -623,6 +655,7 @@ int main(void)
                 cmocka_unit_test(test_short_passes_add_up_to_a_window),
                 cmocka_unit_test(test_sampled_busy_switched_during_pass_one),
                 cmocka_unit_test(test_sampled_steady_left_alone),
+                cmocka_unit_test(test_sampled_slow_guest_left_to_the_end_of_the_pass),
                 cmocka_unit_test(test_sampled_changes_nothing_else),
                 cmocka_unit_test(test_replay_steady_left_alone),
                 cmocka_unit_test(test_replay_busy_switched_after_pass_one),
