@@ -126,10 +126,10 @@ static int start_job(struct run *r, unsigned long extra_flags)
  * QEMU >= 5.2): started as soon as the guest is found when post-copy is
  * asked for, it runs while the rest is set up (preflight, the flags, the
  * config drive), and is read right before the job starts, waiting for what
- * is left of its period, when the job still may switch to post-copy. Not during the
- * job: there, on libvirt 9.0, reading it blocked the caller for 5 s at the
- * start of the first pass. Only a switch to post-copy uses it; [migrate]
- * sample-dirty-rate = no leaves it out. */
+ * is left of its period, when the job still may switch to post-copy. Not
+ * during the job: there, on libvirt 9.0, reading it blocked the caller for
+ * 5 s at the start of the first pass. Only a switch to post-copy uses it;
+ * [migrate] sample-dirty-rate = no leaves it out. */
 #define DIRTY_SAMPLE_S 1
 #define DIRTY_SAMPLE_WAIT_MS (DIRTY_SAMPLE_S * 1000 + 1000)
 
