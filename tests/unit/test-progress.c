@@ -125,6 +125,31 @@ static void test_json(void **state)
         assert_non_null(strstr(text_of(f, &b), "\"eta_ms\":null,\"phase\":\"postcopy\"}\n"));
         free(b);
 
+        /* QEMU's sample of the dirty rate, when known, and a decision made
+         * on it during pass 1: that pass, said to be in it */
+        s.dirty_sampled = true, s.sampled_dirty_bps = 134 << 20, s.sampled_ms = 1000;
+        struct converge_action a = { .kind = CONVERGE_POSTCOPY, .reason = "r",
+                                     .pred = { .valid = true, .in_pass = true, .iteration = 1, .first_pass = 1,
+                                               .pass_ms = 3100, .remaining = 279 << 20, .transfer_bps = 21 << 20,
+                                               .dirty_bps = 134 << 20, .ratio_pm = 6381, .sampled_ms = 1000 } };
+        assert_non_null(f = open_memstream(&b, &n));
+        progress_json(f, "d", &s, NULL);
+        decision_json(f, "d", 3100, &a, true, "m");
+        const char *t = text_of(f, &b);
+        assert_non_null(strstr(t, "\"downtime_ms\":50,\"sampled_dirty_bps\":140509184,\"sampled_ms\":1000,\"eta_ms\""));
+        assert_non_null(strstr(t, "\"pass\":1,\"first_pass\":1,\"in_pass\":true,\"sampled_ms\":1000,\"pass_ms\":3100,"));
+        free(b);
+        s.dirty_sampled = false, s.sampled_dirty_bps = 0;
+        a.pred.in_pass = false, a.pred.iteration = 2;
+        assert_non_null(f = open_memstream(&b, &n));
+        progress_json(f, "d", &s, NULL);
+        decision_json(f, "d", 3100, &a, true, "m");
+        t = text_of(f, &b);
+        assert_null(strstr(t, "sampled"));
+        assert_null(strstr(t, "in_pass"));
+        assert_non_null(strstr(t, "\"pass\":1,\"first_pass\":1,\"pass_ms\":3100,"));
+        free(b);
+
         assert_non_null(f = open_memstream(&b, &n));
         event_json(f, "policy", "d", 42, "downtime_ms", 50, "raising\nthe \x01 downtime");
         event_json(f, "result", "d", 7, NULL, 0, NULL);
