@@ -260,21 +260,6 @@ static int journal_note_bridge(struct journal *j, const char *name)
         return journal_set_bridge_ifindex(j, name, li.ifindex);
 }
 
-/* Saves the journal right after each creation, so that a hook the deadline
- * watchdog ends in the next step (a bridge creation that never returns)
- * leaves nothing no journal lists. Best effort: the save at the end of
- * dest_apply() reports failures and undoes what it must. */
-static void journal_early_save(const struct dest *d, struct journal *j, bool journaled)
-{
-        if (!journaled)
-                return;
-        if ((!j->uuid && !(j->uuid = strdup(d->dom->uuid))) || (!j->name && !(j->name = strdup(d->dom->name))))
-                return;
-        if (!j->started)
-                j->started = time(NULL);
-        (void)journal_save(d->cfg->state_dir, j);
-}
-
 /* One dest_apply() run: the journal being extended and what this call
  * created, freed in one place (apply_done). */
 struct apply {
@@ -282,6 +267,8 @@ struct apply {
         struct journal j;
         bool journaled;          /* what is created is recorded in the journal */
         bool dirty;              /* something was created or changed */
+        bool saved;              /* the journal on disk is j as it is now */
+        char **stripped;         /* cdrom sources this call removed from the XML, for the journal */
         char **made_bridges;     /* created by this call */
         char *made_dir;
 };
@@ -289,8 +276,43 @@ struct apply {
 static void apply_done(struct apply *a)
 {
         journal_free(&a->j);
+        strv_free(a->stripped);
         strv_free(a->made_bridges);
         free(a->made_dir);
+}
+
+/* The cdrom sources stripped by this call go into the journal with the
+ * first save: one write of the journal where nothing but the XML changes
+ * after the last creation. Returns 0 or -ENOMEM. */
+static int note_stripped(struct apply *a)
+{
+        for (size_t i = 0; a->stripped && a->stripped[i]; i++)
+                if (!strv_contains(a->j.stripped, a->stripped[i])) {
+                        if (strv_push(&a->j.stripped, a->stripped[i]) < 0)
+                                return -ENOMEM;
+                        a->dirty = true;
+                        a->saved = false;
+                }
+        return 0;
+}
+
+/* Saves the journal right after each creation, so that a hook the deadline
+ * watchdog ends in the next step (a bridge creation that never returns)
+ * leaves nothing no journal lists. Best effort: the save at the end of
+ * dest_apply() reports failures and undoes what it must; it is left out
+ * when this one wrote the journal as it ends up. */
+static void journal_early_save(struct apply *a)
+{
+        const struct dest *d = a->d;
+        struct journal *j = &a->j;
+        a->saved = false;
+        if (!a->journaled)
+                return;
+        if ((!j->uuid && !(j->uuid = strdup(d->dom->uuid))) || (!j->name && !(j->name = strdup(d->dom->name))))
+                return;
+        if (!j->started)
+                j->started = time(NULL);
+        a->saved = journal_save(d->cfg->state_dir, j) == 0;
 }
 
 /* This call created item (a bridge, a directory): it goes into the journal
@@ -299,9 +321,9 @@ static int created(struct apply *a, char ***list, const char *item)
 {
         a->dirty = true;
         a->d->n_created++;
-        if (strv_push_unique(list, item) < 0)
+        if (strv_push_unique(list, item) < 0 || note_stripped(a) < 0)
                 return -ENOMEM;
-        journal_early_save(a->d, &a->j, a->journaled);
+        journal_early_save(a);
         return 0;
 }
 
@@ -370,8 +392,7 @@ static int apply_strip(struct apply *a)
                         continue;
                 }
                 log_info("domain %s: removed the <source> of cdrom %s (file missing on this host)", d->dom->name, stripped[i]);
-                a->dirty = true;
-                if (strv_push_unique(&a->j.stripped, stripped[i]) < 0)
+                if (strv_push_unique(&a->stripped, stripped[i]) < 0)
                         r = log_error_errno(ENOMEM, "out of memory");
         }
         return r;
@@ -413,7 +434,11 @@ static int apply_record(struct apply *a, int r)
         struct dest *d = a->d;
         struct journal *j = &a->j;
         int q;
-        if (d->report || !a->dirty || !a->journaled)
+        /* what was stripped is journaled once the XML is handed on, or
+         * with what was created before a failure */
+        if ((r == 0 || a->dirty) && note_stripped(a) < 0 && r == 0)
+                r = log_error_errno(ENOMEM, "out of memory");
+        if (d->report || !a->dirty || !a->journaled || a->saved)
                 return r;
         if (!j->uuid && !(j->uuid = strdup(d->dom->uuid)))
                 q = -ENOMEM;
@@ -468,12 +493,15 @@ int dest_apply(struct dest *d, bool strip, bool journal_create)
                         r = log_error_errno(q, "domain %s: cannot write a journal in %s/journal: %m; refusing before creating "
                                             "anything (free space there, or set [paths] state)", d->dom->name, d->cfg->state_dir);
         }
+        /* The config drive before the creations: its stat() hangs, if at
+         * all, before anything exists, and what it strips is journaled with
+         * the first creation instead of by a save of its own after the last. */
+        if (r == 0 && strip && d->cfg->strip_missing)
+                r = apply_strip(&a);
         if (r == 0)
                 r = apply_bridges(&a);
         if (r == 0 && d->create_dir)
                 r = apply_dir(&a);
-        if (r == 0 && strip && d->cfg->strip_missing)
-                r = apply_strip(&a);
         if (r == 0 && strip)
                 r = apply_listen(d);
         return apply_record(&a, r);

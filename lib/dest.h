@@ -45,10 +45,10 @@ struct dest {
  * Touches nothing. Returns 0 or -errno after logging a one-line error. */
 int dest_plan(struct dest *d, bool with_dir);
 
-/* Carries out the plan (or reports it when d->report is set): bridges, the
- * instance directory, then, if strip, the missing config drives and the
- * graphics listen addresses. Records
- * what it created in the domain's journal; with journal_create false an
+/* Carries out the plan (or reports it when d->report is set): if strip,
+ * the missing block disks and config drives, then bridges, the instance
+ * directory and, if strip, the graphics listen addresses. Records what it
+ * created or stripped in the domain's journal; with journal_create false an
  * existing journal is extended but none is started.
  * Returns 0 or -errno after logging. */
 int dest_apply(struct dest *d, bool strip, bool journal_create);

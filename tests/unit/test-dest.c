@@ -4,7 +4,8 @@
  * state directory: what is created is journaled, and what could not be
  * journaled is not left behind. The seams (-Wl,--wrap, Makefile):
  * journal_save, which a test makes fail after everything was created, as a
- * filesystem that fills up meanwhile would; bridge_create, counted. */
+ * filesystem that fills up meanwhile would, and counts; bridge_create,
+ * counted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,11 +30,13 @@
 
 static char skip_reason[256];
 static int journal_error; /* 0, or the -errno every journal_save() returns */
+static unsigned journal_saves; /* journal_save() calls */
 
 int __real_journal_save(const char *state_dir, const struct journal *j);
 int __wrap_journal_save(const char *state_dir, const struct journal *j);
 int __wrap_journal_save(const char *state_dir, const struct journal *j)
 {
+        journal_saves++;
         if (journal_error)
                 return journal_error;
         return __real_journal_save(state_dir, j);
@@ -79,6 +82,7 @@ static int setup(void **state)
         if (domxml_parse(xml, strlen(xml), &f->dom, &err) < 0)
                 return -1;
         journal_error = 0;
+        journal_saves = 0;
         bridges_made = 0;
         *state = f;
         return 0;
@@ -122,7 +126,9 @@ static int prepare(struct fixture *f, size_t n_bridges)
         return r;
 }
 
-/* Everything created is in the journal. */
+/* Everything created and the stripped cdrom are in the journal, written
+ * once after each creation and not again at the end: the first save has
+ * the cdrom already. */
 static void test_journaled(void **state)
 {
         struct fixture *f = *state;
@@ -134,6 +140,34 @@ static void test_journaled(void **state)
         assert_int_equal(journal_load(f->state, UUID, &j), 0);
         assert_true(strv_contains(j.bridges, BR1) && strv_contains(j.bridges, BR2));
         assert_true(strv_contains(j.dirs, f->dir));
+        _cleanup_free_ char *cdrom = pathf("sda %s/disk.config", f->dir);
+        assert_true(strv_contains(j.stripped, cdrom));
+        assert_int_equal(journal_saves, 3);
+        journal_free(&j);
+}
+
+/* Nothing to create: the stripped cdrom alone is journaled, once. */
+static void test_journaled_strip_only(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_free_ char *ext = NULL;
+        REQUIRE_NETNS();
+        assert_true(bridge_create(BR1, 1450, &ext) > 0);
+        assert_true(bridge_create(BR2, 1500, &ext) > 0);
+        assert_int_equal(mkdir(f->dir, 0755), 0);
+        struct dest d = { .cfg = &f->cfg, .dom = f->dom };
+        assert_int_equal(dest_plan(&d, true), 0);
+        assert_int_equal(d.n_bridges, 0);
+        assert_false(d.create_dir);
+        assert_int_equal(dest_apply(&d, true, true), 0);
+        assert_true(d.xml_changed);
+        dest_done(&d);
+        struct journal j;
+        assert_int_equal(journal_load(f->state, UUID, &j), 0);
+        _cleanup_free_ char *cdrom = pathf("sda %s/disk.config", f->dir);
+        assert_true(strv_contains(j.stripped, cdrom));
+        assert_true(journal_is_empty(&j) == false && !j.bridges && !j.dirs);
+        assert_int_equal(journal_saves, 1);
         journal_free(&j);
 }
 
@@ -186,6 +220,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_journaled, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_journaled_strip_only, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unrecorded_undone, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unrecorded_keeps_what_existed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_no_room_refused_first, setup, teardown),
