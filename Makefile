@@ -81,7 +81,14 @@ BASE_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
 LIBS         = $(eval LIBS := $$(shell $$(PKG_CONFIG) --libs $$(filter-out mount libudev,$$(PKGS))))$(LIBS)
 # The hook runs for every guest at every libvirt operation: inih, small,
 # is linked into it (one library less to load and relocate per call).
-HOOK_LIBS    = $(patsubst -linih,-l:libinih.a,$(LIBS))
+# Most of its start is the dynamic loader binding the symbols of libxml2's
+# dependencies, ICU's above all, which is C++: each lookup walks the
+# libraries in load order, where libstdc++ comes last. Listed right after
+# libc it is found early, and the loader's work drops by a sixth
+# (LD_DEBUG=bindings: every symbol still binds to the same library). Only
+# where libxml2 is built with ICU: elsewhere nothing loads libstdc++.
+HOOK_CXXRT   = $(eval HOOK_CXXRT := $$(if $$(filter -licu%,$$(shell $$(PKG_CONFIG) --libs --static libxml-2.0)),-lstdc++))$(HOOK_CXXRT)
+HOOK_LIBS    = -Wl,--push-state,--no-as-needed -lc $(HOOK_CXXRT) -Wl,--pop-state $(patsubst -linih,-l:libinih.a,$(LIBS))
 TEST_LIBS    = $(eval TEST_LIBS := $$(shell $$(PKG_CONFIG) --libs cmocka 2>/dev/null))$(TEST_LIBS)
 # libvirt only for the binaries that talk to libvirtd, never the hook.
 LIBVIRT_LIBS = $(eval LIBVIRT_LIBS := $$(shell $$(PKG_CONFIG) --libs libvirt 2>/dev/null))$(LIBVIRT_LIBS)
@@ -168,7 +175,7 @@ BENCHES    := $(BENCH_SRCS:bench/%.c=$(O)/bench/%)
 all: $(BINS) $(UNITS)
 
 # Rebuild everything when flags or install paths change (as git does).
-FLAGS_STR = $(CC) $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(BASE_LDFLAGS) $(LDFLAGS) $(LIBS)
+FLAGS_STR = $(CC) $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(BASE_LDFLAGS) $(LDFLAGS) $(LIBS) $(HOOK_LIBS)
 $(O)/.flags: FORCE
 	@mkdir -p $(O)
 	@echo '$(FLAGS_STR)' | cmp -s - $@ || echo '$(FLAGS_STR)' > $@

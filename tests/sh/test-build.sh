@@ -5,7 +5,8 @@
 #    directories deb/ and rpm/ by their stamp); a deb/ or rpm/ that is not
 #    the build's stops the build instead of being deleted;
 #  - the hardening the compiler offers is on: -fstack-clash-protection,
-#    -fcf-protection (CET notes in the binaries on x86), _FORTIFY_SOURCE=3.
+#    -fcf-protection (CET notes in the binaries on x86), _FORTIFY_SOURCE=3;
+#  - the hook's libraries are listed in the order that loads it fastest.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/sh/lib.sh
@@ -58,6 +59,18 @@ fi
 if [ "$(uname -m)" = x86_64 ] && cc_ok -fcf-protection && command -v readelf > /dev/null; then
         # the linked binary has it only when every object has (the C library's start files may not)
         check "the hook's objects carry the CET property (IBT, SHSTK)" bash -c "readelf -n '$build/hooks/qemu.o' | grep -q 'IBT, SHSTK'"
+fi
+# The hook's load order (Makefile, HOOK_CXXRT): where libxml2 is built with
+# ICU, libstdc++ right after libc, so that the loader finds ICU's C++
+# symbols early.
+if ! command -v readelf > /dev/null; then
+        skip "the hook's load order: no readelf"
+elif pkg-config --libs --static libxml-2.0 2>/dev/null | grep -q -- -licu; then
+        check "the hook loads libstdc++ right after libc (libxml2 uses ICU, a C++ library)" bash -c \
+                "readelf -d '$build/migkit-hook' | awk '/NEEDED/ { print \$5 }' | grep -A1 -Fx '[libc.so.6]' | tail -n 1 | grep -qFx '[libstdc++.so.6]'"
+else
+        check "the hook does not load libstdc++ (libxml2 is built without ICU)" bash -c \
+                "! readelf -d '$build/migkit-hook' | grep NEEDED | grep -qF 'libstdc++'"
 fi
 # A fresh machine has neither the compiler nor the -dev packages before
 # `make demo` or `make check` install them: reading the Makefile must not
