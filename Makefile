@@ -38,8 +38,9 @@ WERROR       ?= 1
 
 CC           ?= cc
 PKG_CONFIG   ?= pkg-config
-# libmount and libudev are only needed for their headers: they are loaded with
-# dlopen() when used, so that the hook does not load them at every call.
+# libmount, libudev and libmnl are only needed for their headers: they are
+# loaded with dlopen() when used, so that the hook does not load them at
+# every call.
 PKGS         := libxml-2.0 inih mount libmnl libudev
 
 WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
@@ -78,7 +79,7 @@ BASE_CFLAGS  = -std=gnu11 $(WARNINGS) -fPIE -D_GNU_SOURCE $(HARDENING) -fstack-p
                -DMIGKIT_LIBEXECDIR='"$(PKGLIBEXECDIR)"' \
                $(PKG_CFLAGS)
 BASE_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
-LIBS         = $(eval LIBS := $$(shell $$(PKG_CONFIG) --libs $$(filter-out mount libudev,$$(PKGS))))$(LIBS)
+LIBS         = $(eval LIBS := $$(shell $$(PKG_CONFIG) --libs $$(filter-out mount libudev libmnl,$$(PKGS))))$(LIBS)
 # The hook runs for every guest at every libvirt operation: inih, small,
 # is linked into it (one library less to load and relocate per call).
 # Most of its start is the dynamic loader binding the symbols of libxml2's

@@ -2,6 +2,7 @@
 #include "bridge.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -10,6 +11,89 @@
 
 #include "util.h"
 #include "validate.h"
+
+/* libmnl is loaded (dlopen) by the first call that talks to rtnetlink: the
+ * hook's calls that touch no bridge (started, release, stopped, reconnect)
+ * then map one library less. */
+static struct {
+        void *handle;
+        __typeof__(mnl_socket_open2) *socket_open2;
+        __typeof__(mnl_socket_close) *socket_close;
+        __typeof__(mnl_socket_setsockopt) *socket_setsockopt;
+        __typeof__(mnl_socket_bind) *socket_bind;
+        __typeof__(mnl_socket_get_portid) *socket_get_portid;
+        __typeof__(mnl_socket_sendto) *socket_sendto;
+        __typeof__(mnl_socket_recvfrom) *socket_recvfrom;
+        __typeof__(mnl_cb_run2) *cb_run2;
+        __typeof__(mnl_nlmsg_put_header) *nlmsg_put_header;
+        __typeof__(mnl_nlmsg_put_extra_header) *nlmsg_put_extra_header;
+        __typeof__(mnl_nlmsg_get_payload) *nlmsg_get_payload;
+        __typeof__(mnl_nlmsg_get_payload_len) *nlmsg_get_payload_len;
+        __typeof__(mnl_nlmsg_get_payload_offset) *nlmsg_get_payload_offset;
+        __typeof__(mnl_nlmsg_get_payload_tail) *nlmsg_get_payload_tail;
+        __typeof__(mnl_attr_ok) *attr_ok;
+        __typeof__(mnl_attr_next) *attr_next;
+        __typeof__(mnl_attr_get_type) *attr_get_type;
+        __typeof__(mnl_attr_type_valid) *attr_type_valid;
+        __typeof__(mnl_attr_validate) *attr_validate;
+        __typeof__(mnl_attr_get_str) *attr_get_str;
+        __typeof__(mnl_attr_get_u32) *attr_get_u32;
+        __typeof__(mnl_attr_parse) *attr_parse;
+        __typeof__(mnl_attr_parse_nested) *attr_parse_nested;
+        __typeof__(mnl_attr_put_strz) *attr_put_strz;
+        __typeof__(mnl_attr_put_u32) *attr_put_u32;
+        __typeof__(mnl_attr_nest_start) *attr_nest_start;
+        __typeof__(mnl_attr_nest_end) *attr_nest_end;
+} mnl;
+
+static int mnl_load(void)
+{
+        if (mnl.handle)
+                return 0;
+        void *h = dlopen("libmnl.so.0", RTLD_NOW | RTLD_LOCAL);
+        if (!h)
+                return -ELIBACC;
+#define SYM(field, name) if (!(*(void **)&mnl.field = dlsym(h, name))) { dlclose(h); return -ELIBBAD; }
+        SYM(socket_open2, "mnl_socket_open2");
+        SYM(socket_close, "mnl_socket_close");
+        SYM(socket_setsockopt, "mnl_socket_setsockopt");
+        SYM(socket_bind, "mnl_socket_bind");
+        SYM(socket_get_portid, "mnl_socket_get_portid");
+        SYM(socket_sendto, "mnl_socket_sendto");
+        SYM(socket_recvfrom, "mnl_socket_recvfrom");
+        SYM(cb_run2, "mnl_cb_run2");
+        SYM(nlmsg_put_header, "mnl_nlmsg_put_header");
+        SYM(nlmsg_put_extra_header, "mnl_nlmsg_put_extra_header");
+        SYM(nlmsg_get_payload, "mnl_nlmsg_get_payload");
+        SYM(nlmsg_get_payload_len, "mnl_nlmsg_get_payload_len");
+        SYM(nlmsg_get_payload_offset, "mnl_nlmsg_get_payload_offset");
+        SYM(nlmsg_get_payload_tail, "mnl_nlmsg_get_payload_tail");
+        SYM(attr_ok, "mnl_attr_ok");
+        SYM(attr_next, "mnl_attr_next");
+        SYM(attr_get_type, "mnl_attr_get_type");
+        SYM(attr_type_valid, "mnl_attr_type_valid");
+        SYM(attr_validate, "mnl_attr_validate");
+        SYM(attr_get_str, "mnl_attr_get_str");
+        SYM(attr_get_u32, "mnl_attr_get_u32");
+        SYM(attr_parse, "mnl_attr_parse");
+        SYM(attr_parse_nested, "mnl_attr_parse_nested");
+        SYM(attr_put_strz, "mnl_attr_put_strz");
+        SYM(attr_put_u32, "mnl_attr_put_u32");
+        SYM(attr_nest_start, "mnl_attr_nest_start");
+        SYM(attr_nest_end, "mnl_attr_nest_end");
+#undef SYM
+        mnl.handle = h;
+        return 0;
+}
+
+const char *bridge_strerror(int r)
+{
+        switch (r) {
+        case -ELIBACC: return "libmnl (libmnl.so.0) cannot be loaded: install libmnl0 (Debian, Ubuntu) or libmnl (Fedora, RHEL)";
+        case -ELIBBAD: return "libmnl.so.0 lacks a function migkit needs: install a newer libmnl";
+        default: return strerror(-r);
+        }
+}
 
 /* A link with all its attributes (stats are filtered out) fits many times. */
 #define RECV_SIZE 32768
@@ -20,7 +104,7 @@
 static void mnl_socket_closep(struct mnl_socket **nl)
 {
         if (*nl)
-                mnl_socket_close(*nl);
+                mnl.socket_close(*nl);
 }
 #define _cleanup_mnl_ _cleanup_(mnl_socket_closep)
 
@@ -59,16 +143,18 @@ static void parse_ext_ack(const struct nlmsghdr *nlh, const struct nlmsgerr *err
                         return;
                 off += err->msg.nlmsg_len - sizeof(struct nlmsghdr);
         }
-        if (off > mnl_nlmsg_get_payload_len(nlh))
+        if (off > mnl.nlmsg_get_payload_len(nlh))
                 return;
 
-        mnl_attr_for_each(attr, nlh, off) {
-                if (mnl_attr_get_type(attr) != NLMSGERR_ATTR_MSG)
+        for (attr = mnl.nlmsg_get_payload_offset(nlh, off);
+             mnl.attr_ok(attr, (int)((char *)mnl.nlmsg_get_payload_tail(nlh) - (char *)attr));
+             attr = mnl.attr_next(attr)) {
+                if (mnl.attr_get_type(attr) != NLMSGERR_ATTR_MSG)
                         continue;
-                if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0)
+                if (mnl.attr_validate(attr, MNL_TYPE_NUL_STRING) < 0)
                         return;
                 free(req->ext_msg);
-                req->ext_msg = strdup(mnl_attr_get_str(attr));  /* NULL on ENOMEM: the errno still goes out */
+                req->ext_msg = strdup(mnl.attr_get_str(attr));  /* NULL on ENOMEM: the errno still goes out */
                 return;
         }
 }
@@ -76,9 +162,9 @@ static void parse_ext_ack(const struct nlmsghdr *nlh, const struct nlmsgerr *err
 static int error_cb(const struct nlmsghdr *nlh, void *userdata)
 {
         struct nl_request *req = userdata;
-        const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+        const struct nlmsgerr *err = mnl.nlmsg_get_payload(nlh);
 
-        if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*err)) {
+        if (mnl.nlmsg_get_payload_len(nlh) < sizeof(*err)) {
                 errno = EBADMSG;
                 return MNL_CB_ERROR;
         }
@@ -112,17 +198,17 @@ static int nl_transact(struct nlmsghdr *nlh, mnl_cb_t cb, void *data, char **ext
         unsigned portid, seq;
         int one = 1, r;
 
-        nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+        nl = mnl.socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
         if (!nl)
                 return -errno;
         /* Both are best effort: older kernels lack them (EXT_ACK came in 4.12). */
-        if (mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 && errno != ENOPROTOOPT)
+        if (mnl.socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 && errno != ENOPROTOOPT)
                 return -errno;
-        if (mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one)) < 0 && errno != ENOPROTOOPT)
+        if (mnl.socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one)) < 0 && errno != ENOPROTOOPT)
                 return -errno;
-        if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+        if (mnl.socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
                 return -errno;
-        portid = mnl_socket_get_portid(nl);
+        portid = mnl.socket_get_portid(nl);
 
         buf = malloc(buf_size);
         if (!buf)
@@ -134,18 +220,18 @@ static int nl_transact(struct nlmsghdr *nlh, mnl_cb_t cb, void *data, char **ext
         nlh->nlmsg_seq = seq;
         nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
 
-        if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+        if (mnl.socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
                 return -errno;
 
         while (!req.acked) {
-                ssize_t n = mnl_socket_recvfrom(nl, buf, buf_size);
+                ssize_t n = mnl.socket_recvfrom(nl, buf, buf_size);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
                         return -errno;
                 }
                 /* Checks portid and sequence number of every message. */
-                r = mnl_cb_run2(buf, (size_t) n, seq, portid, data_cb, &req, ctl_cbs, ARRAY_SIZE(ctl_cbs));
+                r = mnl.cb_run2(buf, (size_t) n, seq, portid, data_cb, &req, ctl_cbs, ARRAY_SIZE(ctl_cbs));
                 if (r < 0)
                         return errno > 0 ? -errno : -EPROTO;
                 if (r == MNL_CB_STOP && !req.acked)
@@ -166,11 +252,11 @@ static int name_check(const char *name)
 
 static struct nlmsghdr *put_link_header(char *buf, unsigned type, struct ifinfomsg **ret)
 {
-        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        struct nlmsghdr *nlh = mnl.nlmsg_put_header(buf);
         struct ifinfomsg *ifm;
 
         nlh->nlmsg_type = type;
-        ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+        ifm = mnl.nlmsg_put_extra_header(nlh, sizeof(*ifm));
         ifm->ifi_family = AF_UNSPEC;
         if (ret)
                 *ret = ifm;
@@ -185,11 +271,11 @@ struct link_reply {
 static int linkinfo_attr_cb(const struct nlattr *attr, void *data)
 {
         const struct nlattr **tb = data;
-        unsigned type = mnl_attr_get_type(attr);
+        unsigned type = mnl.attr_get_type(attr);
 
-        if (mnl_attr_type_valid(attr, IFLA_INFO_MAX) < 0)
+        if (mnl.attr_type_valid(attr, IFLA_INFO_MAX) < 0)
                 return MNL_CB_OK;   /* newer than our headers: skip */
-        if (type == IFLA_INFO_KIND && mnl_attr_validate(attr, MNL_TYPE_STRING) < 0)
+        if (type == IFLA_INFO_KIND && mnl.attr_validate(attr, MNL_TYPE_STRING) < 0)
                 return MNL_CB_ERROR;
         tb[type] = attr;
         return MNL_CB_OK;
@@ -198,17 +284,17 @@ static int linkinfo_attr_cb(const struct nlattr *attr, void *data)
 static int link_attr_cb(const struct nlattr *attr, void *data)
 {
         const struct nlattr **tb = data;
-        unsigned type = mnl_attr_get_type(attr);
+        unsigned type = mnl.attr_get_type(attr);
 
-        if (mnl_attr_type_valid(attr, IFLA_MAX) < 0)
+        if (mnl.attr_type_valid(attr, IFLA_MAX) < 0)
                 return MNL_CB_OK;
         switch (type) {
         case IFLA_MTU:
-                if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+                if (mnl.attr_validate(attr, MNL_TYPE_U32) < 0)
                         return MNL_CB_ERROR;
                 break;
         case IFLA_LINKINFO:
-                if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
+                if (mnl.attr_validate(attr, MNL_TYPE_NESTED) < 0)
                         return MNL_CB_ERROR;
                 break;
         }
@@ -224,29 +310,29 @@ static int link_reply_cb(const struct nlmsghdr *nlh, void *data)
 
         if (nlh->nlmsg_type != RTM_NEWLINK)
                 return MNL_CB_OK;
-        if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifm)) {
+        if (mnl.nlmsg_get_payload_len(nlh) < sizeof(*ifm)) {
                 errno = EBADMSG;
                 return MNL_CB_ERROR;
         }
-        ifm = mnl_nlmsg_get_payload(nlh);
-        if (mnl_attr_parse(nlh, sizeof(*ifm), link_attr_cb, tb) < 0) {
+        ifm = mnl.nlmsg_get_payload(nlh);
+        if (mnl.attr_parse(nlh, sizeof(*ifm), link_attr_cb, tb) < 0) {
                 errno = EBADMSG;
                 return MNL_CB_ERROR;
         }
 
         *reply->info = (struct link_info) {
                 .ifindex = (unsigned) ifm->ifi_index,
-                .mtu = tb[IFLA_MTU] ? mnl_attr_get_u32(tb[IFLA_MTU]) : 0,
+                .mtu = tb[IFLA_MTU] ? mnl.attr_get_u32(tb[IFLA_MTU]) : 0,
                 .up = ifm->ifi_flags & IFF_UP,
         };
         if (tb[IFLA_LINKINFO]) {
                 const struct nlattr *info[IFLA_INFO_MAX + 1] = {};
-                if (mnl_attr_parse_nested(tb[IFLA_LINKINFO], linkinfo_attr_cb, info) < 0) {
+                if (mnl.attr_parse_nested(tb[IFLA_LINKINFO], linkinfo_attr_cb, info) < 0) {
                         errno = EBADMSG;
                         return MNL_CB_ERROR;
                 }
                 reply->info->is_bridge = info[IFLA_INFO_KIND] &&
-                        streq(mnl_attr_get_str(info[IFLA_INFO_KIND]), "bridge");
+                        streq(mnl.attr_get_str(info[IFLA_INFO_KIND]), "bridge");
         }
         reply->found = true;
         return MNL_CB_OK;
@@ -263,10 +349,13 @@ int link_get(const char *name, struct link_info *ret)
         r = name_check(name);
         if (r < 0)
                 return r;
+        r = mnl_load();
+        if (r < 0)
+                return r;
 
         nlh = put_link_header(buf, RTM_GETLINK, NULL);
-        mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-        mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);  /* smaller reply; ignored by old kernels */
+        mnl.attr_put_strz(nlh, IFLA_IFNAME, name);
+        mnl.attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);  /* smaller reply; ignored by old kernels */
 
         r = nl_transact(nlh, link_reply_cb, &reply, NULL);
         if (r < 0)
@@ -291,6 +380,9 @@ int bridge_create(const char *name, unsigned mtu, char **ext_err)
         r = name_check(name);
         if (r < 0)
                 return r;
+        r = mnl_load();
+        if (r < 0)
+                return r;
 
         nlh = put_link_header(buf, RTM_NEWLINK, &ifm);
         nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
@@ -298,11 +390,11 @@ int bridge_create(const char *name, unsigned mtu, char **ext_err)
          * drops the RTNL lock, so whoever sees the bridge sees it up. */
         ifm->ifi_flags = IFF_UP;
         ifm->ifi_change = IFF_UP;
-        mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-        mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
-        linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-        mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
-        mnl_attr_nest_end(nlh, linkinfo);
+        mnl.attr_put_strz(nlh, IFLA_IFNAME, name);
+        mnl.attr_put_u32(nlh, IFLA_MTU, mtu);
+        linkinfo = mnl.attr_nest_start(nlh, IFLA_LINKINFO);
+        mnl.attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
+        mnl.attr_nest_end(nlh, linkinfo);
 
         r = nl_transact(nlh, NULL, NULL, ext_err);
         if (r == -EEXIST) {

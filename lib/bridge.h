@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Linux bridges over rtnetlink (libmnl), in the caller's network namespace.
- * Each call opens its own netlink socket, so calls may run concurrently from
- * several processes; bridge_ports reads sysfs. Nothing here logs; errors
- * are returned as -errno. */
+/* Linux bridges over rtnetlink (libmnl, loaded with dlopen() at the first
+ * call), in the caller's network namespace. Each call opens its own netlink
+ * socket, so calls may run concurrently from several processes;
+ * bridge_ports reads sysfs. Nothing here logs; errors are returned as
+ * -errno: -ELIBACC when libmnl cannot be loaded, -ELIBBAD when it lacks a
+ * function (bridge_strerror says which). */
 #pragma once
 
 #include <stdbool.h>
@@ -55,3 +57,7 @@ int bridge_ports(const char *sysfs_root, const char *bridge, unsigned ifindex, c
  * -ESTALE if the name now belongs to another ifindex, -EMEDIUMTYPE if it
  * is not a bridge, or -errno. */
 int bridge_delete_index(const char *name, unsigned ifindex);
+
+/* A message for r, a -errno of the functions above: names libmnl and the
+ * package to install for -ELIBACC and -ELIBBAD, else strerror(). */
+const char *bridge_strerror(int r);

@@ -39,7 +39,7 @@ static int plan_bridge(struct dest *d, const struct dom_iface *ifc)
                 return 0;
         }
         if (r != -ENODEV)
-                return log_error_errno(r, "domain %s: cannot look up bridge '%s': %m", d->dom->name, name);
+                return log_error_errno(r, "domain %s: cannot look up bridge '%s': %s", d->dom->name, name, bridge_strerror(r));
         if (!cfg->create_bridges)
                 return log_error("domain %s: bridge '%s' does not exist and [bridges] create = no; "
                                  "create it on this host first", d->dom->name, name);
@@ -340,8 +340,8 @@ static int apply_bridges(struct apply *a)
                 }
                 q = bridge_create(b->name, b->mtu, &ext);
                 if (q < 0)
-                        r = log_error_errno(q, "domain %s: cannot create bridge '%s' (MTU %u): %s%s%m",
-                                            d->dom->name, b->name, b->mtu, ext ? ext : "", ext ? ": " : "");
+                        r = log_error_errno(q, "domain %s: cannot create bridge '%s' (MTU %u): %s%s%s",
+                                            d->dom->name, b->name, b->mtu, ext ? ext : "", ext ? ": " : "", bridge_strerror(q));
                 else if (q > 0) {
                         log_info("domain %s: created bridge %s (MTU %u, up)", d->dom->name, b->name, b->mtu);
                         if (journal_note_bridge(&a->j, b->name) < 0 || created(a, &a->j.bridges, b->name) < 0 ||

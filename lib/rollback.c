@@ -146,7 +146,7 @@ static void rollback_bridge(struct rollback *rb, const char *br)
                 return;
         }
         if (r < 0) {
-                keep_item(rb, &rb->keep.bridges, br, "cannot look up bridge %s: %s", br, strerror(-r));
+                keep_item(rb, &rb->keep.bridges, br, "cannot look up bridge %s: %s", br, bridge_strerror(r));
                 return;
         }
         if (!li.is_bridge) {
@@ -186,7 +186,7 @@ static void rollback_bridge(struct rollback *rb, const char *br)
         else if (r == -EMEDIUMTYPE || r == -ESTALE)
                 log_warning("%s: %s is not the bridge that was checked any more; left alone", rb->l.s, br);
         else
-                keep_item(rb, &rb->keep.bridges, br, "cannot delete bridge %s: %s", br, strerror(-r));
+                keep_item(rb, &rb->keep.bridges, br, "cannot delete bridge %s: %s", br, bridge_strerror(r));
 }
 
 /* The items left for later keep the identities the journal recorded. */

@@ -62,15 +62,20 @@ if [ "$(uname -m)" = x86_64 ] && cc_ok -fcf-protection && command -v readelf > /
 fi
 # The hook's load order (Makefile, HOOK_CXXRT): where libxml2 is built with
 # ICU, libstdc++ right after libc, so that the loader finds ICU's C++
-# symbols early.
+# symbols early; libmnl only when a bridge is looked at (dlopen).
 if ! command -v readelf > /dev/null; then
         skip "the hook's load order: no readelf"
-elif pkg-config --libs --static libxml-2.0 2>/dev/null | grep -q -- -licu; then
-        check "the hook loads libstdc++ right after libc (libxml2 uses ICU, a C++ library)" bash -c \
-                "readelf -d '$build/migkit-hook' | awk '/NEEDED/ { print \$5 }' | grep -A1 -Fx '[libc.so.6]' | tail -n 1 | grep -qFx '[libstdc++.so.6]'"
 else
-        check "the hook does not load libstdc++ (libxml2 is built without ICU)" bash -c \
-                "! readelf -d '$build/migkit-hook' | grep NEEDED | grep -qF 'libstdc++'"
+        needed=$(readelf -d "$build/migkit-hook" | awk '/NEEDED/ { print $5 }')
+        check "the hook does not load libmnl at start (lib/bridge.c loads it with dlopen)" \
+                bash -c "! grep -qF libmnl <<< '$needed'"
+        if pkg-config --libs --static libxml-2.0 2>/dev/null | grep -q -- -licu; then
+                check "the hook loads libstdc++ right after libc (libxml2 uses ICU, a C++ library)" \
+                        bash -c "grep -A1 -Fx '[libc.so.6]' <<< '$needed' | tail -n 1 | grep -qFx '[libstdc++.so.6]'"
+        else
+                check "the hook does not load libstdc++ (libxml2 is built without ICU)" \
+                        bash -c "! grep -qF 'libstdc++' <<< '$needed'"
+        fi
 fi
 # A fresh machine has neither the compiler nor the -dev packages before
 # `make demo` or `make check` install them: reading the Makefile must not

@@ -4,7 +4,8 @@
 # libmpathcmd.so that ignores its timeout and sleeps forever, where
 # [fc] libmpathcmd points), a LUN for which udev never announces anything,
 # and rtnetlink never answering a bridge creation (an LD_PRELOAD stub in
-# front of libmnl; the kernel itself cannot be made to hang on purpose).
+# front of libc's sendto(); the kernel itself cannot be made to hang on
+# purpose).
 # Each case: wall-clock <= deadline + 2 s, exit status 1 and a message
 # libvirt can show, and nothing left half-done: either nothing was created
 # or everything created is listed in a journal whose rollback was handed
@@ -49,26 +50,29 @@ int mpath_process_cmd(int fd, const char *cmd, char **reply, unsigned int timeou
                 pause();
 }
 EOC
-# rtnetlink that never acknowledges the Nth RTM_NEWLINK (STUB_HANG_AT, 1 = first)
+# rtnetlink that never acknowledges the Nth RTM_NEWLINK (STUB_HANG_AT, 1 =
+# first): libc's sendto() for libmnl, which the hook loads with dlopen()
 cat > "$T/nlhang.c" <<'EOC'
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include <libmnl/libmnl.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 static int newlinks;
-ssize_t mnl_socket_sendto(const struct mnl_socket *nl, const void *buf, size_t len)
+ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tolen)
 {
-        static ssize_t (*real)(const struct mnl_socket *, const void *, size_t);
+        static ssize_t (*real)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
         const struct nlmsghdr *nlh = buf;
         const char *at = getenv("STUB_HANG_AT");
         if (!real)
-                *(void **)&real = dlsym(RTLD_NEXT, "mnl_socket_sendto");
-        if (nlh->nlmsg_type == RTM_NEWLINK && at && ++newlinks == atoi(at))
+                *(void **)&real = dlsym(RTLD_NEXT, "sendto");
+        if (to && to->sa_family == AF_NETLINK && len >= sizeof(*nlh) && nlh->nlmsg_type == RTM_NEWLINK && at &&
+            ++newlinks == atoi(at))
                 for (;;)
                         pause();
-        return real(nl, buf, len);
+        return real(fd, buf, len, flags, to, tolen);
 }
 EOC
 if ! "$CC" -shared -fPIC -o "$T/libmpathcmd-hang.so" "$T/mpathstub.c" 2> "$T/cc.err" ||
