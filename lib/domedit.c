@@ -4,7 +4,8 @@
  * libxml2's serializer would rewrite every attribute in double quotes; the
  * operator would then see a whole-document diff for a one-line change.
  * domxml_format() re-parses the cut text and uses it only if it gives the
- * same tree as the edited DOM. */
+ * same tree as the edited DOM (compared node by node: serializing both
+ * to compare them cost the hook more than the rest of its migrate begin). */
 #include "domxml-priv.h"
 
 #include <libxml/xmlsave.h>
@@ -424,39 +425,85 @@ static int splice(const struct domxml_priv *p, char **ret, size_t *len)
         return 0;
 }
 
+static bool same_nodes(const xmlNode *a, const xmlNode *b);
+
+static bool same_ns(const xmlNs *a, const xmlNs *b)
+{
+        if (!a || !b)
+                return a == b;
+        return xmlStrEqual(a->href, b->href) && xmlStrEqual(a->prefix, b->prefix);
+}
+
+static bool same_ns_defs(const xmlNs *a, const xmlNs *b)
+{
+        for (; a && b; a = a->next, b = b->next)
+                if (!same_ns(a, b))
+                        return false;
+        return !a && !b;
+}
+
+static bool same_attrs(const xmlAttr *a, const xmlAttr *b)
+{
+        for (; a && b; a = a->next, b = b->next)
+                if (!xmlStrEqual(a->name, b->name) || !same_ns(a->ns, b->ns) || !same_nodes(a->children, b->children))
+                        return false;
+        return !a && !b;
+}
+
+/* Whether two node lists are the same document content, as libxml2 would
+ * serialize them: node kinds and names, namespaces (prefix and URI) and
+ * their declarations, attributes in order with their values, the content
+ * of text, CDATA, comments and processing instructions. Any other kind of
+ * node (a DTD, an entity reference) counts as different. */
+static bool same_nodes(const xmlNode *a, const xmlNode *b)
+{
+        for (; a && b; a = a->next, b = b->next) {
+                if (a->type != b->type || !xmlStrEqual(a->name, b->name))
+                        return false;
+                switch (a->type) {
+                case XML_ELEMENT_NODE:
+                        if (!same_ns(a->ns, b->ns) || !same_ns_defs(a->nsDef, b->nsDef) ||
+                            !same_attrs(a->properties, b->properties))
+                                return false;
+                        break;
+                case XML_TEXT_NODE:
+                case XML_CDATA_SECTION_NODE:
+                case XML_COMMENT_NODE:
+                case XML_PI_NODE:
+                        if (!xmlStrEqual(a->content, b->content))
+                                return false;
+                        break;
+                default:
+                        return false;
+                }
+                if (!same_nodes(a->children, b->children))
+                        return false;
+        }
+        return !a && !b;
+}
+
 int domxml_format(const struct domxml *d, char **ret, size_t *len)
 {
-        _cleanup_free_ char *tree = NULL, *text = NULL, *check = NULL;
-        size_t tree_len = 0, text_len = 0, check_len = 0;
-        int r;
-
-        r = save_doc(d->doc, &tree, &tree_len);
-        if (r < 0)
-                return r;
         if (d->priv && d->priv->raw && d->priv->spans_ok) {
-                r = splice(d->priv, &text, &text_len);
+                _cleanup_free_ char *text = NULL;
+                size_t text_len = 0;
+                int r = splice(d->priv, &text, &text_len);
                 if (r < 0)
                         return r;
-        }
-        if (text && dx_prescan(text, text_len, NULL) == 0) {
-                /* Use the text only if it is the same document. */
-                struct parse_state ps;
-                _cleanup_xmldoc_ xmlDoc *doc = NULL;
-                r = dx_parse_doc(text, text_len, false, &ps, &doc, NULL);
-                dx_parse_state_done(&ps);
-                if (r == -ENOMEM)
-                        return r;
-                if (r == 0)
-                        r = save_doc(doc, &check, &check_len);
-                if (r == -ENOMEM)
-                        return r;
-                if (r == 0 && check_len == tree_len && memcmp(check, tree, tree_len) == 0) {
-                        *len = text_len;
-                        *ret = TAKE_PTR(text);
-                        return 0;
+                if (text && dx_prescan(text, text_len, NULL) == 0) {
+                        /* Use the text only if it is the same document. */
+                        struct parse_state ps;
+                        _cleanup_xmldoc_ xmlDoc *doc = NULL;
+                        r = dx_parse_doc(text, text_len, false, &ps, &doc, NULL);
+                        dx_parse_state_done(&ps);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r == 0 && same_nodes(doc->children, ((const xmlDoc *)d->doc)->children)) {
+                                *len = text_len;
+                                *ret = TAKE_PTR(text);
+                                return 0;
+                        }
                 }
         }
-        *len = tree_len;
-        *ret = TAKE_PTR(tree);
-        return 0;
+        return save_doc(d->doc, ret, len);
 }

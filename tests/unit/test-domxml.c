@@ -722,6 +722,55 @@ static void test_format_fallback(void **state)
         oracle_done(&o);
 }
 
+/* The cut text is used only when it parses to the tree as edited: a tree
+ * changed where no cut says so (an attribute, an element's name, text, a
+ * namespace or its prefix, a comment, an element added) is serialized by
+ * libxml2, with the change. */
+static void test_format_checks_the_tree(void **state)
+{
+        static const char in[] = "<domain xmlns:x='urn:x' type='kvm'>\n  <name>t</name>\n  <!-- c -->\n  <uuid>" UUID_FULL
+                                 "</uuid>\n</domain>\n";
+        static const struct {
+                const char *what, *want;
+        } cases[] = {
+                { "unchanged", in },
+                { "attribute", "<domain xmlns:x=\"urn:x\" type=\"qemu\">" },
+                { "attribute namespace", "<domain xmlns:x=\"urn:x\" x:type=\"kvm\">" },
+                { "element name", "<title>t</title>" },
+                { "text", "<name>u</name>" },
+                { "namespace declaration", "<domain xmlns:x=\"urn:x\" xmlns:y=\"urn:y\" type=\"kvm\">" },
+                { "comment", "<!-- d -->" },
+                { "namespace prefix", "<domain xmlns:z=\"urn:x\" type=\"kvm\">" },
+                { "element added", "<title>x</title>" },
+        };
+        (void)state;
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                _cleanup_domxml_ struct domxml *d = parse_ok(cases[i].what, in, strlen(in));
+                _cleanup_free_ char *out = NULL;
+                xmlNode *root = xmlDocGetRootElement(d->doc), *name = xmlFirstElementChild(root);
+                size_t len;
+
+                switch (i) {
+                case 1: xmlSetProp(root, BAD_CAST "type", BAD_CAST "qemu"); break;
+                case 2: xmlHasProp(root, BAD_CAST "type")->ns = root->nsDef; break;
+                case 3: xmlNodeSetName(name, BAD_CAST "title"); break;
+                case 4: xmlNodeSetContent(name, BAD_CAST "u"); break;
+                case 5: xmlNewNs(root, BAD_CAST "urn:y", BAD_CAST "y"); break;
+                case 6: xmlNodeSetContent(xmlNextElementSibling(name)->prev->prev, BAD_CAST " d "); break;
+                case 7:
+                        xmlFree((xmlChar *)root->nsDef->prefix);
+                        root->nsDef->prefix = xmlStrdup(BAD_CAST "z");
+                        break;
+                case 8: xmlNewTextChild(root, NULL, BAD_CAST "title", BAD_CAST "x"); break;
+                }
+                out = format_ok(d, &len);
+                if (i == 0)
+                        assert_same_bytes(cases[i].what, in, strlen(in), out, len);
+                else if (!strstr(out, cases[i].want))
+                        fail_msg("%s changed in the tree: want %s in\n%s", cases[i].what, cases[i].want, out);
+        }
+}
+
 static void test_parse_details(void **state)
 {
         {
@@ -844,6 +893,7 @@ int main(void)
                 cmocka_unit_test(test_strip_disk_source_errors),
                 cmocka_unit_test(test_strip_layouts),
                 cmocka_unit_test(test_format_fallback),
+                cmocka_unit_test(test_format_checks_the_tree),
                 cmocka_unit_test(test_parse_details),
         };
         return cmocka_run_group_tests_name("domxml", tests, group_setup, group_teardown);
