@@ -4,9 +4,13 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <libmnl/libmnl.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "util.h"
@@ -365,6 +369,24 @@ int link_get(const char *name, struct link_info *ret)
         if (ret)
                 *ret = info;
         return 0;
+}
+
+int link_is_bridge(const char *name)
+{
+        struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+        struct ifreq ifr = {};
+        int r = name_check(name);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        memcpy(ifr.ifr_name, name, strlen(name) + 1);
+        ifr.ifr_data = (char *)&info;
+        if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
+                return -errno;
+        info.driver[sizeof(info.driver) - 1] = 0;
+        return streq(info.driver, "bridge");
 }
 
 int bridge_create(const char *name, unsigned mtu, char **ext_err)

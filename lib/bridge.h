@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Linux bridges over rtnetlink (libmnl, loaded with dlopen() at the first
- * call), in the caller's network namespace. Each call opens its own netlink
+ * call that needs it), in the caller's network namespace. Each call opens its own netlink
  * socket, so calls may run concurrently from several processes;
  * bridge_ports reads sysfs. Nothing here logs; errors are returned as
  * -errno: -ELIBACC when libmnl cannot be loaded, -ELIBBAD when it lacks a
@@ -20,6 +20,13 @@ struct link_info {
  * -ENODEV if there is no such interface, -EINVAL if name is empty or
  * IFNAMSIZ bytes or longer, or another -errno. */
 int link_get(const char *name, struct link_info *ret);
+
+/* Whether interface `name` is a Linux bridge, without rtnetlink (so
+ * without loading libmnl): one ethtool ioctl, whose driver name is "bridge"
+ * for a bridge. Returns 1 for a bridge, 0 for another interface, -ENODEV if
+ * there is no such interface, -EOPNOTSUPP if its driver does not say (ask
+ * link_get), -EINVAL for a bad name as link_get, or -errno. */
+int link_is_bridge(const char *name);
 
 /* Creates bridge `name` with the given MTU, administratively up, in one
  * RTM_NEWLINK request (NLM_F_CREATE|NLM_F_EXCL|NLM_F_ACK), so that anyone who

@@ -31,9 +31,14 @@ static int plan_bridge(struct dest *d, const struct dom_iface *ifc)
                         return 0;
                 }
 
-        r = link_get(name, &li);
-        if (r == 0) {
-                if (!li.is_bridge)
+        r = link_is_bridge(name); /* the common case, an existing bridge, loads no libmnl */
+        if (r == -EOPNOTSUPP) {
+                r = link_get(name, &li);
+                if (r == 0)
+                        r = li.is_bridge;
+        }
+        if (r >= 0) {
+                if (r == 0)
                         log_warning("domain %s: interface '%s' exists but is not a bridge; leaving it alone",
                                     d->dom->name, name);
                 return 0;

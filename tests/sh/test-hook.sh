@@ -74,14 +74,16 @@ check "the journal records which directory it created (device and inode) and eac
 cp "$J" "$T/journal.1"
 
 # --- idempotence: the hook on its own output ------------------------------
-run_hook "$T/rewritten.xml" "$NAME" migrate begin -
+LD_DEBUG=files run_hook "$T/rewritten.xml" "$NAME" migrate begin -
 check "running migrate begin again on the output succeeds and prints nothing" bash -c "[ $rc = 0 ] && [ ! -s '$T/out' ]"
 check "and leaves the journal as it was" cmp -s "$J" "$T/journal.1"
+check "bridges that exist are found without loading libmnl (an ethtool ioctl each)" bash -c "! grep -q 'file=libmnl' '$T/err'"
 
 # --- prepare begin ---------------------------------------------------------
 ip link del qbr5678abcd-ef
-run_hook "$T/rewritten.xml" "$NAME" prepare begin -
+LD_DEBUG=files run_hook "$T/rewritten.xml" "$NAME" prepare begin -
 check "prepare begin recreates a missing allowed bridge and prints no XML" bash -c "[ $rc = 0 ] && [ ! -s '$T/out' ] && ip link show qbr5678abcd-ef >/dev/null 2>&1"
+check "creating it loaded libmnl" grep -q 'file=libmnl' "$T/err"
 check "and the journal now records the new bridge's ifindex" \
         grep -qx "bridge-ifindex $(ip -o link show qbr5678abcd-ef | cut -d: -f1) qbr5678abcd-ef" "$J"
 cp "$J" "$T/journal.1"

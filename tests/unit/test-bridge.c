@@ -184,6 +184,7 @@ static unsigned assert_bridge(const char *name, unsigned mtu)
 
         assert_int_equal(link_get(name, &li), 0);
         assert_true(li.is_bridge);
+        assert_int_equal(link_is_bridge(name), 1);
         assert_true(li.up);
         assert_int_equal(li.mtu, mtu);
         assert_int_not_equal(li.ifindex, 0);
@@ -203,6 +204,7 @@ static void assert_no_link(const char *name)
         struct link_info li;
 
         assert_int_equal(link_get(name, &li), -ENODEV);
+        assert_int_equal(link_is_bridge(name), -ENODEV);
         assert_int_equal(if_nametoindex(name), 0);
         assert_false(ip_show(name).exists);
 }
@@ -228,6 +230,7 @@ static void test_create_mtus(void **state)
 static void test_lo_is_not_a_bridge(void **state)
 {
         struct link_info li = { .is_bridge = true, .up = true };
+        int r;
 
         REQUIRE_NETNS();
         /* Down in a fresh namespace, MTU above any Ethernet one, no link kind. */
@@ -237,6 +240,8 @@ static void test_lo_is_not_a_bridge(void **state)
         assert_int_equal(li.mtu, 65536);
         assert_false(li.up);
         assert_false(li.is_bridge);
+        r = link_is_bridge("lo"); /* its driver may not say */
+        assert_true(r == 0 || r == -EOPNOTSUPP);
         assert_int_equal(bridge_delete("lo"), -EMEDIUMTYPE);
         assert_int_equal(if_nametoindex("lo"), 1);
 }
@@ -373,6 +378,7 @@ static void test_existing_non_bridge(void **state)
         assert_int_equal(run_ip((const char *[]) { "link", "set", "dev", "mkbr0", "mtu", "1234", NULL }, NULL, NULL), 0);
         assert_int_equal(link_get("mkbr0", &before), 0);
         assert_false(before.is_bridge);
+        assert_int_equal(link_is_bridge("mkbr0"), 0); /* dummy and veth drivers say who they are */
         assert_false(before.up);
         assert_int_equal(before.mtu, 1234);
 
@@ -466,6 +472,7 @@ static void test_name_length(void **state)
         REQUIRE_NETNS();
         assert_int_equal(strlen(too_long), IFNAMSIZ);
         assert_int_equal(link_get(too_long, &li), -EINVAL);
+        assert_int_equal(link_is_bridge(too_long), -EINVAL);
         assert_int_equal(bridge_create(too_long, 1500, &ext), -EINVAL);
         assert_null(ext);
         assert_int_equal(bridge_delete(too_long), -EINVAL);

@@ -216,6 +216,28 @@ static void test_no_room_refused_first(void **state)
         assert_false(exists(f->dir));
 }
 
+/* Interfaces that exist are left as they are: a bridge (its driver says
+ * so) and one whose driver does not say what it is (lo: rtnetlink says it
+ * is not a bridge; a warning, no failure). */
+static void test_existing_interfaces(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_free_ char *ext = NULL, *err = NULL;
+        struct domxml *dom = NULL;
+        REQUIRE_NETNS();
+        assert_true(bridge_create(BR1, 1450, &ext) > 0);
+        static const char xml[] = "<domain type='kvm'><name>" NAME "</name><uuid>" UUID "</uuid><devices>"
+                                  "<interface type='bridge'><source bridge='" BR1 "'/></interface>"
+                                  "<interface type='bridge'><source bridge='lo'/></interface></devices></domain>";
+        assert_int_equal(domxml_parse(xml, strlen(xml), &dom, &err), 0);
+        struct dest d = { .cfg = &f->cfg, .dom = dom };
+        assert_int_equal(dest_plan(&d, true), 0);
+        assert_int_equal(d.n_bridges, 0);
+        dest_done(&d);
+        domxml_free(dom);
+        assert_int_equal(bridges_made, 1); /* the test's own */
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -224,6 +246,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_unrecorded_undone, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unrecorded_keeps_what_existed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_no_room_refused_first, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_existing_interfaces, setup, teardown),
         };
         log_open("test-dest", 0, false);
         if (geteuid() != 0)
