@@ -2,7 +2,6 @@
 #include "bridge.h"
 
 #include <dirent.h>
-#include <dlfcn.h>
 #include <libmnl/libmnl.h>
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
@@ -54,40 +53,39 @@ static int mnl_load(void)
 {
         if (mnl.handle)
                 return 0;
-        void *h = dlopen("libmnl.so.0", RTLD_NOW | RTLD_LOCAL);
-        if (!h)
-                return -ELIBACC;
-#define SYM(field, name) if (!(*(void **)&mnl.field = dlsym(h, name))) { dlclose(h); return -ELIBBAD; }
-        SYM(socket_open2, "mnl_socket_open2");
-        SYM(socket_close, "mnl_socket_close");
-        SYM(socket_setsockopt, "mnl_socket_setsockopt");
-        SYM(socket_bind, "mnl_socket_bind");
-        SYM(socket_get_portid, "mnl_socket_get_portid");
-        SYM(socket_sendto, "mnl_socket_sendto");
-        SYM(socket_recvfrom, "mnl_socket_recvfrom");
-        SYM(cb_run2, "mnl_cb_run2");
-        SYM(nlmsg_put_header, "mnl_nlmsg_put_header");
-        SYM(nlmsg_put_extra_header, "mnl_nlmsg_put_extra_header");
-        SYM(nlmsg_get_payload, "mnl_nlmsg_get_payload");
-        SYM(nlmsg_get_payload_len, "mnl_nlmsg_get_payload_len");
-        SYM(nlmsg_get_payload_offset, "mnl_nlmsg_get_payload_offset");
-        SYM(nlmsg_get_payload_tail, "mnl_nlmsg_get_payload_tail");
-        SYM(attr_ok, "mnl_attr_ok");
-        SYM(attr_next, "mnl_attr_next");
-        SYM(attr_get_type, "mnl_attr_get_type");
-        SYM(attr_type_valid, "mnl_attr_type_valid");
-        SYM(attr_validate, "mnl_attr_validate");
-        SYM(attr_get_str, "mnl_attr_get_str");
-        SYM(attr_get_u32, "mnl_attr_get_u32");
-        SYM(attr_parse, "mnl_attr_parse");
-        SYM(attr_parse_nested, "mnl_attr_parse_nested");
-        SYM(attr_put_strz, "mnl_attr_put_strz");
-        SYM(attr_put_u32, "mnl_attr_put_u32");
-        SYM(attr_nest_start, "mnl_attr_nest_start");
-        SYM(attr_nest_end, "mnl_attr_nest_end");
+#define SYM(field, name) { name, (void **)&mnl.field }
+        static const struct dl_sym syms[] = {
+                SYM(socket_open2, "mnl_socket_open2"),
+                SYM(socket_close, "mnl_socket_close"),
+                SYM(socket_setsockopt, "mnl_socket_setsockopt"),
+                SYM(socket_bind, "mnl_socket_bind"),
+                SYM(socket_get_portid, "mnl_socket_get_portid"),
+                SYM(socket_sendto, "mnl_socket_sendto"),
+                SYM(socket_recvfrom, "mnl_socket_recvfrom"),
+                SYM(cb_run2, "mnl_cb_run2"),
+                SYM(nlmsg_put_header, "mnl_nlmsg_put_header"),
+                SYM(nlmsg_put_extra_header, "mnl_nlmsg_put_extra_header"),
+                SYM(nlmsg_get_payload, "mnl_nlmsg_get_payload"),
+                SYM(nlmsg_get_payload_len, "mnl_nlmsg_get_payload_len"),
+                SYM(nlmsg_get_payload_offset, "mnl_nlmsg_get_payload_offset"),
+                SYM(nlmsg_get_payload_tail, "mnl_nlmsg_get_payload_tail"),
+                SYM(attr_ok, "mnl_attr_ok"),
+                SYM(attr_next, "mnl_attr_next"),
+                SYM(attr_get_type, "mnl_attr_get_type"),
+                SYM(attr_type_valid, "mnl_attr_type_valid"),
+                SYM(attr_validate, "mnl_attr_validate"),
+                SYM(attr_get_str, "mnl_attr_get_str"),
+                SYM(attr_get_u32, "mnl_attr_get_u32"),
+                SYM(attr_parse, "mnl_attr_parse"),
+                SYM(attr_parse_nested, "mnl_attr_parse_nested"),
+                SYM(attr_put_strz, "mnl_attr_put_strz"),
+                SYM(attr_put_u32, "mnl_attr_put_u32"),
+                SYM(attr_nest_start, "mnl_attr_nest_start"),
+                SYM(attr_nest_end, "mnl_attr_nest_end"),
+                {},
+        };
 #undef SYM
-        mnl.handle = h;
-        return 0;
+        return dl_open_syms("libmnl.so.0", syms, &mnl.handle);
 }
 
 const char *bridge_strerror(int r)

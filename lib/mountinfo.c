@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "mountinfo.h"
 
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <libmount.h>
 #include <limits.h>
@@ -77,32 +76,31 @@ static int mnt_load(void)
 {
         if (mnt.handle)
                 return 0;
-        void *h = dlopen("libmount.so.1", RTLD_NOW | RTLD_LOCAL);
-        if (!h)
-                return -ELIBACC;
-#define SYM(field, name) if (!(*(void **)&mnt.field = dlsym(h, name))) { dlclose(h); return -ELIBBAD; }
-        SYM(new_table, "mnt_new_table");
-        SYM(unref_table, "mnt_unref_table");
-        SYM(set_errcb, "mnt_table_set_parser_errcb");
-        SYM(set_userdata, "mnt_table_set_userdata");
-        SYM(get_userdata, "mnt_table_get_userdata");
-        SYM(parse_file, "mnt_table_parse_file");
-        SYM(new_iter, "mnt_new_iter");
-        SYM(free_iter, "mnt_free_iter");
-        SYM(reset_iter, "mnt_reset_iter");
-        SYM(next_fs, "mnt_table_next_fs");
-        SYM(get_nents, "mnt_table_get_nents");
-        SYM(is_kernel, "mnt_fs_is_kernel");
-        SYM(get_id, "mnt_fs_get_id");
-        SYM(get_parent_id, "mnt_fs_get_parent_id");
-        SYM(get_devno, "mnt_fs_get_devno");
-        SYM(get_root, "mnt_fs_get_root");
-        SYM(get_target, "mnt_fs_get_target");
-        SYM(get_fstype, "mnt_fs_get_fstype");
-        SYM(get_source, "mnt_fs_get_source");
+#define SYM(field, name) { name, (void **)&mnt.field }
+        static const struct dl_sym syms[] = {
+                SYM(new_table, "mnt_new_table"),
+                SYM(unref_table, "mnt_unref_table"),
+                SYM(set_errcb, "mnt_table_set_parser_errcb"),
+                SYM(set_userdata, "mnt_table_set_userdata"),
+                SYM(get_userdata, "mnt_table_get_userdata"),
+                SYM(parse_file, "mnt_table_parse_file"),
+                SYM(new_iter, "mnt_new_iter"),
+                SYM(free_iter, "mnt_free_iter"),
+                SYM(reset_iter, "mnt_reset_iter"),
+                SYM(next_fs, "mnt_table_next_fs"),
+                SYM(get_nents, "mnt_table_get_nents"),
+                SYM(is_kernel, "mnt_fs_is_kernel"),
+                SYM(get_id, "mnt_fs_get_id"),
+                SYM(get_parent_id, "mnt_fs_get_parent_id"),
+                SYM(get_devno, "mnt_fs_get_devno"),
+                SYM(get_root, "mnt_fs_get_root"),
+                SYM(get_target, "mnt_fs_get_target"),
+                SYM(get_fstype, "mnt_fs_get_fstype"),
+                SYM(get_source, "mnt_fs_get_source"),
+                {},
+        };
 #undef SYM
-        mnt.handle = h;
-        return 0;
+        return dl_open_syms("libmount.so.1", syms, &mnt.handle);
 }
 
 static void mnt_unref_tablep(struct libmnt_table **t) { if (*t) mnt.unref_table(*t); }

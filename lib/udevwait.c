@@ -2,7 +2,6 @@
 #include "udevwait.h"
 
 #include <dirent.h>
-#include <dlfcn.h>
 #include <fnmatch.h>
 #include <libudev.h>
 #include <poll.h>
@@ -45,22 +44,21 @@ static int udev_load(void)
 {
         if (ud.handle)
                 return 0;
-        void *h = dlopen("libudev.so.1", RTLD_NOW | RTLD_LOCAL);
-        if (!h)
-                return -ELIBACC;
-#define SYM(field, name) if (!(*(void **)&ud.field = dlsym(h, name))) { dlclose(h); return -ELIBBAD; }
-        SYM(new_, "udev_new");
-        SYM(unref, "udev_unref");
-        SYM(monitor_new, "udev_monitor_new_from_netlink");
-        SYM(filter, "udev_monitor_filter_add_match_subsystem_devtype");
-        SYM(enable, "udev_monitor_enable_receiving");
-        SYM(get_fd, "udev_monitor_get_fd");
-        SYM(receive, "udev_monitor_receive_device");
-        SYM(monitor_unref, "udev_monitor_unref");
-        SYM(device_unref, "udev_device_unref");
+#define SYM(field, name) { name, (void **)&ud.field }
+        static const struct dl_sym syms[] = {
+                SYM(new_, "udev_new"),
+                SYM(unref, "udev_unref"),
+                SYM(monitor_new, "udev_monitor_new_from_netlink"),
+                SYM(filter, "udev_monitor_filter_add_match_subsystem_devtype"),
+                SYM(enable, "udev_monitor_enable_receiving"),
+                SYM(get_fd, "udev_monitor_get_fd"),
+                SYM(receive, "udev_monitor_receive_device"),
+                SYM(monitor_unref, "udev_monitor_unref"),
+                SYM(device_unref, "udev_device_unref"),
+                {},
+        };
 #undef SYM
-        ud.handle = h;
-        return 0;
+        return dl_open_syms("libudev.so.1", syms, &ud.handle);
 }
 
 struct udevwait {

@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <fnmatch.h>
@@ -363,5 +364,19 @@ int mkdir_p(const char *path, mode_t mode)
         }
         if (mkdir(p, mode) < 0 && errno != EEXIST)
                 return -errno;
+        return 0;
+}
+
+int dl_open_syms(const char *soname, const struct dl_sym *syms, void **ret)
+{
+        void *h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+        if (!h)
+                return -ELIBACC;
+        for (const struct dl_sym *s = syms; s->name; s++)
+                if (!(*s->slot = dlsym(h, s->name))) {
+                        dlclose(h);
+                        return -ELIBBAD;
+                }
+        *ret = h;
         return 0;
 }

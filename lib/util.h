@@ -67,6 +67,19 @@ char *strv_join(char *const *l, const char *sep);
 /* True if name matches one of the fnmatch(3) globs in l. */
 bool strv_fnmatch(char *const *l, const char *name);
 
+/* A symbol for dl_open_syms() and where its address goes. */
+struct dl_sym {
+        const char *name;
+        void **slot;
+};
+
+/* dlopen()s soname (RTLD_NOW | RTLD_LOCAL) and looks up each of syms, up to
+ * an entry with no name, into its slot. Returns 0 and the handle in *ret,
+ * -ELIBACC when the library cannot be loaded, -ELIBBAD (nothing stays
+ * loaded) when it lacks one of them. For the libraries migkit loads only
+ * when a call needs them. */
+int dl_open_syms(const char *soname, const struct dl_sym *syms, void **ret);
+
 /* Lower-cases the ASCII letters of s in place. */
 void ascii_strlower(char *s);
 

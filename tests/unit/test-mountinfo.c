@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <libmount.h>
 #include <sched.h>
@@ -113,6 +114,26 @@ static void test_malformed(void **state)
         assert_non_null(strstr(mountinfo_strerror(-EBADMSG), "libmount cannot parse"));
         assert_non_null(strstr(mountinfo_strerror(-ELIBACC), "install libmount1"));
         assert_string_equal(mountinfo_strerror(-ENOENT), strerror(ENOENT));
+}
+
+/* The loader the dlopen()ed libraries (libmount here, libudev, libmnl)
+ * share: all symbols or none, and which of the two failures. */
+static void test_loader(void **state)
+{
+        void *strlen_at = NULL, *missing = NULL, *h = NULL;
+        const struct dl_sym ok[] = { { "strlen", &strlen_at }, {} };
+        const struct dl_sym bad[] = { { "strlen", &strlen_at }, { "migkit_no_such_symbol", &missing }, {} };
+        (void)state;
+        assert_int_equal(dl_open_syms("libc.so.6", ok, &h), 0);
+        assert_non_null(h);
+        assert_non_null(strlen_at);
+        assert_int_equal(((size_t (*)(const char *))strlen_at)("migkit"), 6);
+        dlclose(h);
+        h = NULL;
+        assert_int_equal(dl_open_syms("libc.so.6", bad, &h), -ELIBBAD);
+        assert_null(h);
+        assert_int_equal(dl_open_syms("libmigkit-no-such-library.so.0", ok, &h), -ELIBACC);
+        assert_null(h);
 }
 
 static void covers(const char *file, const char *path, int want, const char *target, const char *fstype)
@@ -261,6 +282,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_escapes),
                 cmocka_unit_test(test_malformed),
+                cmocka_unit_test(test_loader),
                 cmocka_unit_test(test_covering),
                 cmocka_unit_test(test_foreach),
                 cmocka_unit_test(test_live),
