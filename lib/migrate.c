@@ -221,13 +221,13 @@ static int run_start(struct run *r, bool events)
                 r->comp_id = mig_completed_watch(r->src, r->dom, &r->comp);
                 r->iter_id = mig_iteration_watch(r->src, r->dom, r->pfd[1], &r->iter);
         }
-        char text[512];
         dirty_sample_wait(r);
         int q = start_job(r, 0);
         if (q < 0)
                 return q;
         r->t0 = now_ms();
 
+        char text[512];
         unsigned long f = r->flags;
         snprintf(text, sizeof(text), "migrating to %s (%s%s%s%s%s%s%s)%s%s", r->res->dest_uri,
                  f & VIR_MIGRATE_POSTCOPY ? "post-copy allowed" : "pre-copy",
